@@ -1,0 +1,157 @@
+# libigq - top-level Makefile (GNU make).
+#   make              static + shared library in build/
+#   make check        all tests (native), symbol/install checks, then the suites under ASan+UBSan
+#   make test         the cmocka suites only
+#   make demo         Fashion-MNIST demo (fp32 accuracy of the bundled model)
+#   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
+#   make bench        benchmarks
+# Knobs: CC, CFLAGS, O (build dir), SANITIZE=1, V=1, WERROR=0
+
+CC      ?= cc
+O       ?= build
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+WERROR  ?= 1
+
+# One source of truth for the version: include/igq/igq.h
+VMAJOR := $(shell sed -n 's/^\#define IGQ_VERSION_MAJOR \([0-9]*\).*/\1/p' include/igq/igq.h)
+VMINOR := $(shell sed -n 's/^\#define IGQ_VERSION_MINOR \([0-9]*\).*/\1/p' include/igq/igq.h)
+VPATCH := $(shell sed -n 's/^\#define IGQ_VERSION_PATCH \([0-9]*\).*/\1/p' include/igq/igq.h)
+VERSION := $(VMAJOR).$(VMINOR).$(VPATCH)
+SONAME  := libigq.so.$(VMAJOR)
+SOFULL  := libigq.so.$(VERSION)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2
+BASE_CFLAGS := -std=c99 $(OPT) -g -D_POSIX_C_SOURCE=200809L $(WARN) -Iinclude -fPIC -fvisibility=hidden
+ifeq ($(SANITIZE),1)
+BASE_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+LIBS    := -lm -pthread
+
+LIB_SRC := $(sort $(wildcard lib/*/*.c lib/kernels/*/*.c))
+LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
+DEPS    := $(LIB_OBJ:.o=.d)
+
+TEST_SUPPORT_SRC := $(wildcard test/support/*.c)
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(TEST_SUPPORT_SRC))
+TEST_SRC := $(sort $(wildcard test/test_*.c))
+TEST_BIN := $(patsubst test/%.c,$(O)/test/%,$(TEST_SRC))
+EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify
+BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
+
+.SECONDARY:
+
+.PHONY: all lib test check check-native check-asan check-abi check-install demo examples bench \
+        install uninstall clean update-abi
+
+all: lib
+
+lib: $(O)/libigq.a $(O)/$(SOFULL)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libigq.a: $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/$(SOFULL): $(LIB_OBJ) lib/libigq.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libigq.map \
+	    -Wl,--no-undefined -Wl,-z,noexecstack $(SAN_LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	$(Q)ln -sf $(SOFULL) $(O)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(O)/libigq.so
+
+# ---- tests ------------------------------------------------------------------------------------
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+$(O)/test/%: test/%.c $(TEST_SUPPORT_OBJ) $(O)/libigq.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itest -o $@ $< $(TEST_SUPPORT_OBJ) $(O)/libigq.a \
+	    $(CMOCKA_LIBS) $(SAN_LDFLAGS) $(LIBS)
+
+$(O)/obj/test/support/%.o: test/support/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -Itest -MMD -MP -c $< -o $@
+
+cmocka-present:
+	@printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' \
+	  | $(CC) -x c - -o /dev/null $(CMOCKA_LIBS) 2>/dev/null || { \
+	  echo "cmocka is missing: install it with  sudo apt-get install -y libcmocka-dev"; exit 1; }
+
+test: cmocka-present $(TEST_BIN)
+	$(Q)set -e; for t in $(TEST_BIN); do echo "== $$t"; IGQ_FIXTURES=test/fixtures $$t; done
+
+check-abi: $(O)/$(SOFULL)
+	$(Q)sh test/abi/check_symbols.sh $(O)/$(SOFULL) test/abi/exported.txt
+
+check-install: lib
+	$(Q)sh test/abi/check_install.sh "$(CC)" "$(O)"
+
+check-native: test check-abi check-install
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
+
+check: check-native check-asan
+	@echo "make check: all passed"
+
+# ---- examples / demo / bench ------------------------------------------------------------------
+$(O)/examples/%: examples/%.c $(O)/libigq.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libigq.a $(SAN_LDFLAGS) $(LIBS)
+
+examples: $(EXAMPLES)
+
+demo: $(O)/examples/fmnist_demo
+	$(O)/examples/fmnist_demo examples/data
+
+$(O)/bench/%: bench/%.c $(O)/libigq.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(O)/libigq.a $(LIBS)
+
+bench: $(BENCH_BIN)
+	$(Q)set -e; for b in $(BENCH_BIN); do $$b; done
+
+# ---- install ----------------------------------------------------------------------------------
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR)/igq $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/igq/igq.h $(DESTDIR)$(INCLUDEDIR)/igq/igq.h
+	install -m 644 $(O)/libigq.a $(DESTDIR)$(LIBDIR)/libigq.a
+	install -m 755 $(O)/$(SOFULL) $(DESTDIR)$(LIBDIR)/$(SOFULL)
+	ln -sf $(SOFULL) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libigq.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' pkgconfig/igq.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/igq.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/igq/igq.h $(DESTDIR)$(LIBDIR)/libigq.a \
+	      $(DESTDIR)$(LIBDIR)/$(SOFULL) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libigq.so \
+	      $(DESTDIR)$(PKGCONFIGDIR)/igq.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/igq 2>/dev/null
+
+# Regenerates the committed exported-symbol list (review the diff before committing).
+update-abi: $(O)/$(SOFULL)
+	nm -D --defined-only $(O)/$(SOFULL) | awk '$$2 == "T" {print $$3}' | sed 's/@.*//' | sort > test/abi/exported.txt
+
+clean:
+	rm -rf $(O) $(O)-asan
+
+-include $(DEPS)

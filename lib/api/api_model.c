@@ -1,0 +1,97 @@
+/* Public model functions: argument validation, then the loader / executors. */
+#include <string.h>
+
+#include "../core/alloc.h"
+#include "../core/error.h"
+#include "../core/tensor.h"
+#include "../io/checkpoint.h"
+#include "../model/vit.h"
+
+igq_status igq_model_load(const char *path, igq_model **out)
+{
+    IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_load: out is NULL");
+    *out = NULL;
+    IGQ_CHECK(path != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_load: path is NULL");
+    return igq__checkpoint_load(path, out);
+}
+
+void igq_model_free(igq_model *model) { igq__model_destroy(model); }
+
+igq_status igq_model_info(const igq_model *model, igq_model_prop prop, int64_t *value)
+{
+    const igq_vit_dims *d;
+    IGQ_CHECK(model != NULL && value != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_info: NULL argument");
+    d = &model->d;
+    switch (prop) {
+    case IGQ_PROP_IMAGE_HEIGHT: *value = d->img_h; break;
+    case IGQ_PROP_IMAGE_WIDTH: *value = d->img_w; break;
+    case IGQ_PROP_IN_CHANNELS: *value = d->in_chans; break;
+    case IGQ_PROP_PATCH_SIZE: *value = d->patch; break;
+    case IGQ_PROP_EMBED_DIM: *value = d->dim; break;
+    case IGQ_PROP_DEPTH: *value = d->depth; break;
+    case IGQ_PROP_HEADS: *value = d->heads; break;
+    case IGQ_PROP_MLP_DIM: *value = d->mlp; break;
+    case IGQ_PROP_NUM_CLASSES: *value = d->classes; break;
+    case IGQ_PROP_PREFIX_TOKENS: *value = d->n_prefix; break;
+    case IGQ_PROP_NUM_TOKENS: *value = d->n_tokens; break;
+    default:
+        return igq__set_error(IGQ_ERR_INVALID_ARGUMENT, "igq_model_info: unknown property %d",
+                              (int)prop);
+    }
+    return IGQ_OK;
+}
+
+igq_status igq_model_layer_norm_eps(const igq_model *model, float *eps)
+{
+    IGQ_CHECK(model != NULL && eps != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_layer_norm_eps: NULL argument");
+    *eps = model->d.ln_eps;
+    return IGQ_OK;
+}
+
+igq_status igq_model_normalization(const igq_model *model, float *mean, float *std,
+                                   int32_t capacity)
+{
+    IGQ_CHECK(model != NULL && mean != NULL && std != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_normalization: NULL argument");
+    IGQ_CHECK(model->has_norm_stats, IGQ_ERR_NOT_FOUND,
+              "igq_model_normalization: the checkpoint declares no mean/std");
+    IGQ_CHECK(capacity >= model->d.in_chans, IGQ_ERR_BUFFER_TOO_SMALL,
+              "igq_model_normalization: capacity %d below %d channels", (int)capacity,
+              (int)model->d.in_chans);
+    memcpy(mean, model->mean, (size_t)model->d.in_chans * sizeof(float));
+    memcpy(std, model->std, (size_t)model->d.in_chans * sizeof(float));
+    return IGQ_OK;
+}
+
+igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits)
+{
+    const igq_vit_dims *d;
+    float              *scratch;
+    int64_t             B;
+    IGQ_CHECK(model != NULL && images != NULL && logits != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_run: NULL argument");
+    IGQ_CHECK(images != logits && images->data != logits->data, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_run: images and logits must be different tensors");
+    IGQ_CHECK(images->dtype == IGQ_DTYPE_F32 && logits->dtype == IGQ_DTYPE_F32,
+              IGQ_ERR_INVALID_ARGUMENT, "igq_run: images and logits must be f32");
+    d = &model->d;
+    IGQ_CHECK(images->ndim == 4 && images->shape[1] == d->in_chans &&
+                  images->shape[2] == d->img_h && images->shape[3] == d->img_w,
+              IGQ_ERR_SHAPE, "igq_run: images must be [B, %d, %d, %d], got ndim %d [%lld, %lld, %lld, %lld]",
+              (int)d->in_chans, (int)d->img_h, (int)d->img_w, (int)images->ndim,
+              (long long)images->shape[0], (long long)(images->ndim > 1 ? images->shape[1] : 0),
+              (long long)(images->ndim > 2 ? images->shape[2] : 0),
+              (long long)(images->ndim > 3 ? images->shape[3] : 0));
+    B = images->shape[0];
+    IGQ_CHECK(logits->ndim == 2 && logits->shape[0] == B && logits->shape[1] == d->classes,
+              IGQ_ERR_SHAPE, "igq_run: logits must be [%lld, %d], got ndim %d [%lld, %lld]",
+              (long long)B, (int)d->classes, (int)logits->ndim, (long long)logits->shape[0],
+              (long long)(logits->ndim > 1 ? logits->shape[1] : 0));
+    scratch = (float *)igq__malloc(igq__f32_scratch_floats(d) * sizeof(float));
+    IGQ_CHECK(scratch != NULL, IGQ_ERR_NO_MEMORY, "igq_run: cannot allocate scratch");
+    igq__forward_f32(model, (const float *)images->data, B, (float *)logits->data, scratch);
+    igq__free(scratch);
+    return IGQ_OK;
+}

@@ -1,0 +1,45 @@
+#include "alloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The fail-after counter is a test hook; it is only touched by single-threaded tests, so a
+ * plain (non-atomic) variable is enough. -1 disables it. */
+static long g_fail_after = -1;
+
+void igq__alloc_fail_after(long n) { g_fail_after = n; }
+
+int igq__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+void *igq__malloc(size_t size)
+{
+    void *p = NULL;
+    if (g_fail_after >= 0) {
+        if (g_fail_after == 0) return NULL;
+        g_fail_after--;
+    }
+    if (size == 0) size = 1;
+    if (size > SIZE_MAX - IGQ_ALIGN) return NULL;
+    /* Round up so that SIMD kernels may read a whole vector at the end of any buffer. */
+    size = (size + IGQ_ALIGN - 1) & ~(size_t)(IGQ_ALIGN - 1);
+    if (posix_memalign(&p, IGQ_ALIGN, size) != 0) return NULL;
+    return p;
+}
+
+void *igq__calloc(size_t count, size_t size)
+{
+    size_t total;
+    void  *p;
+    if (!igq__mul_size(count, size, &total)) return NULL;
+    p = igq__malloc(total);
+    if (p != NULL) memset(p, 0, total);
+    return p;
+}
+
+void igq__free(void *ptr) { free(ptr); }

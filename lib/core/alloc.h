@@ -1,0 +1,22 @@
+/* All library allocations go through here: 64-byte aligned, with a test hook that makes the
+ * Nth allocation fail. Private header. */
+#ifndef IGQ_CORE_ALLOC_H
+#define IGQ_CORE_ALLOC_H
+
+#include <stddef.h>
+
+#define IGQ_ALIGN 64
+
+/* 64-byte aligned; NULL on failure or size 0 overflow. Free with igq__free. */
+void *igq__malloc(size_t size);
+/* As igq__malloc, zero-filled; count*size is overflow-checked. */
+void *igq__calloc(size_t count, size_t size);
+void  igq__free(void *ptr);
+
+/* a*b with overflow detection: returns 0 and leaves *out untouched on overflow. */
+int igq__mul_size(size_t a, size_t b, size_t *out);
+
+/* Test hook: after n more successful allocations, every allocation fails (n < 0: never). */
+void igq__alloc_fail_after(long n);
+
+#endif

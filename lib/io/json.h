@@ -1,0 +1,45 @@
+/* A small, strict JSON parser (RFC 8259) producing a read-only tree. Private header.
+ * Limits: nesting depth <= IGQ_JSON_MAX_DEPTH; duplicate object keys are an error. */
+#ifndef IGQ_IO_JSON_H
+#define IGQ_IO_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "igq/igq.h"
+
+#define IGQ_JSON_MAX_DEPTH 64
+
+typedef enum igq_json_type {
+    IGQ_JSON_NULL,
+    IGQ_JSON_FALSE,
+    IGQ_JSON_TRUE,
+    IGQ_JSON_NUMBER,
+    IGQ_JSON_STRING,
+    IGQ_JSON_ARRAY,
+    IGQ_JSON_OBJECT
+} igq_json_type;
+
+typedef struct igq_json igq_json;
+struct igq_json {
+    igq_json_type type;
+    double        number;     /* NUMBER: value */
+    int64_t       integer;    /* NUMBER: exact value when is_integer */
+    int           is_integer; /* NUMBER without fraction/exponent that fits int64 */
+    char         *string;     /* STRING: decoded UTF-8, NUL-terminated (may hold \u0000) */
+    size_t        string_len; /* STRING: bytes, excluding the terminator */
+    size_t        count;      /* ARRAY/OBJECT: number of items */
+    igq_json     *items;      /* ARRAY/OBJECT: the values */
+    char        **keys;       /* OBJECT: the keys, same order as items */
+};
+
+/* Parses exactly one JSON value (surrounding whitespace allowed) from text[0..len).
+ * On failure returns IGQ_ERR_FORMAT with a last-error message "JSON: <what> at byte <n>"
+ * (or IGQ_ERR_NO_MEMORY) and sets *out to NULL. */
+igq_status igq__json_parse(const char *text, size_t len, igq_json **out);
+void       igq__json_free(igq_json *root);
+
+/* Object member by key, NULL if absent or obj is not an object. */
+const igq_json *igq__json_get(const igq_json *obj, const char *key);
+
+#endif

@@ -1,0 +1,63 @@
+/* Bounds-checked safetensors reader. Private header.
+ * File layout: u64 LE header length N, N bytes of JSON, then the data buffer. Every check the
+ * reference reader makes is made here (see ALGORITHMS.md 6.5). */
+#ifndef IGQ_IO_SAFETENSORS_H
+#define IGQ_IO_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "igq/igq.h"
+#include "json.h"
+
+#define IGQ_ST_MAX_HEADER 100000000u
+
+typedef enum igq_st_dtype {
+    IGQ_ST_BOOL, IGQ_ST_U8, IGQ_ST_I8, IGQ_ST_I16, IGQ_ST_U16, IGQ_ST_F16, IGQ_ST_BF16,
+    IGQ_ST_I32, IGQ_ST_U32, IGQ_ST_F32, IGQ_ST_I64, IGQ_ST_U64, IGQ_ST_F64, IGQ_ST_C64,
+    IGQ_ST_F8_E4M3, IGQ_ST_F8_E5M2, IGQ_ST_F8_E4M3FNUZ, IGQ_ST_F8_E5M2FNUZ, IGQ_ST_F8_E8M0,
+    IGQ_ST_F4, IGQ_ST_F6_E2M3, IGQ_ST_F6_E3M2
+} igq_st_dtype;
+
+typedef struct igq_st_tensor {
+    const char  *name;   /* points into the parsed header */
+    igq_st_dtype dtype;
+    int32_t      ndim;   /* 0 = scalar */
+    int64_t      shape[IGQ_MAX_DIMS];
+    int64_t      numel;
+    uint64_t     begin;  /* byte offsets within the data buffer, end exclusive */
+    uint64_t     end;
+} igq_st_tensor;
+
+typedef struct igq_safetensors {
+    char               *path;      /* copy of the file name, for messages ("<memory>") */
+    unsigned char      *buf;       /* whole file (owned) */
+    size_t              size;
+    size_t              data_start; /* 8 + N */
+    igq_json           *header;
+    igq_st_tensor      *tensors;   /* sorted by begin */
+    size_t              count;
+    const igq_json     *metadata;  /* the __metadata__ object or NULL */
+} igq_safetensors;
+
+/* Reads and validates a whole file. Errors: IGQ_ERR_IO (open/read), IGQ_ERR_FORMAT (any
+ * structural problem: message names the file and, where one is involved, the tensor),
+ * IGQ_ERR_NO_MEMORY. */
+igq_status igq__st_open(const char *path, igq_safetensors **out);
+/* Same from memory; the buffer is copied. name is used in messages. */
+igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_safetensors **out);
+void       igq__st_close(igq_safetensors *st);
+
+const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name);
+/* The __metadata__ string for key, or NULL. */
+const char *igq__st_metadata(const igq_safetensors *st, const char *key);
+/* Bits per element of a dtype (4, 6, 8, 16, 32, 64). */
+int igq__st_dtype_bits(igq_st_dtype dtype);
+const char *igq__st_dtype_name(igq_st_dtype dtype);
+
+/* Converts tensor t (F32, F16 or BF16, little-endian, unaligned data allowed) to f32.
+ * count must equal t->numel. Other dtypes: IGQ_ERR_UNSUPPORTED naming file and tensor. */
+igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
+                            int64_t count);
+
+#endif

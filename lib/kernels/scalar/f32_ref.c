@@ -1,0 +1,75 @@
+/* fp32 reference kernels: the spec the SIMD fp32 kernels will be held to.
+ * GEMM: B is k-major ([K][N]) so the innermost loop is an axpy over a row of C; the k sum of
+ * each output runs in increasing k, so results do not depend on blocking. */
+#include "../f32_ref.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NB 256 /* columns of C kept hot while k runs */
+
+void igq__f32_gemm_ref(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       const float *B, const float *bias, float *C, int64_t ldc)
+{
+    int64_t m, n0, k, n;
+    for (m = 0; m < M; m++) {
+        const float *a = A + m * lda;
+        float       *c = C + m * ldc;
+        for (n0 = 0; n0 < N; n0 += NB) {
+            int64_t nn = N - n0 < NB ? N - n0 : NB;
+            float   acc[NB];
+            if (bias != NULL)
+                memcpy(acc, bias + n0, (size_t)nn * sizeof(float));
+            else
+                memset(acc, 0, (size_t)nn * sizeof(float));
+            for (k = 0; k < K; k++) {
+                const float  av = a[k];
+                const float *b  = B + k * N + n0;
+                for (n = 0; n < nn; n++) acc[n] += av * b[n];
+            }
+            memcpy(c + n0, acc, (size_t)nn * sizeof(float));
+        }
+    }
+}
+
+void igq__f32_layernorm_ref(int64_t rows, int64_t n, const float *x, const float *w,
+                            const float *b, float eps, float *y)
+{
+    int64_t r, i;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float       *yr = y + r * n;
+        double       mean = 0.0, var = 0.0, inv;
+        for (i = 0; i < n; i++) mean += xr[i];
+        mean /= (double)n;
+        for (i = 0; i < n; i++) {
+            double t = xr[i] - mean;
+            var += t * t;
+        }
+        var /= (double)n;
+        inv = 1.0 / sqrt(var + (double)eps);
+        for (i = 0; i < n; i++) yr[i] = (float)((xr[i] - mean) * inv) * w[i] + b[i];
+    }
+}
+
+void igq__f32_softmax_ref(int64_t rows, int64_t n, float *x)
+{
+    int64_t r, i;
+    for (r = 0; r < rows; r++) {
+        float *xr = x + r * n;
+        float  mx = xr[0], sum = 0.0f, inv;
+        for (i = 1; i < n; i++) mx = xr[i] > mx ? xr[i] : mx;
+        for (i = 0; i < n; i++) {
+            xr[i] = expf(xr[i] - mx);
+            sum += xr[i];
+        }
+        inv = 1.0f / sum;
+        for (i = 0; i < n; i++) xr[i] *= inv;
+    }
+}
+
+void igq__f32_gelu_ref(int64_t n, float *x)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}

@@ -1,0 +1,616 @@
+/* Model loading (name maps, config inference, malformed checkpoints) and the fp32 forward
+ * against PyTorch fixtures (tools/gen_fixtures.py). */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "igq/igq.h"
+#include "io/safetensors.h"
+#include "support/st_writer.h"
+#include "support/testutil.h"
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+typedef struct fixture_info {
+    const char *name;
+    int64_t     h, w, c, patch, dim, depth, heads, mlp, classes, prefix; /* -1: not checked */
+    double      eps;
+    int         has_norm_stats;
+} fixture_info;
+
+static const fixture_info FIXTURES[] = {
+    {"timm_vit", 32, 32, 3, 8, 48, 2, 3, 96, 10, 1, 1e-6, 1},
+    {"timm_deit_distilled", 28, 28, 1, 7, 32, 3, 2, -1, 5, 2, 1e-6, -1},
+    {"hf_vit", 32, 32, 3, 4, 64, 2, 4, -1, 7, 1, 1e-12, -1},
+    {"tv_vit", 28, 28, 3, 14, 64, 2, 1, 128, 4, 1, 1e-6, 0},
+    {"tv_vit_b", 32, 32, 3, 16, 128, 1, 2, -1, 3, 1, 1e-6, 0},
+    {"timm_vit_f16", 32, 32, 3, 8, 48, 1, 3, -1, 10, 1, 1e-6, -1},
+    {"hf_vit_bf16", -1, -1, -1, -1, -1, -1, 2, -1, -1, 1, 1e-5, -1},
+    {"timm_rect", 24, 32, 1, 8, -1, -1, 2, -1, -1, 1, 1e-6, -1},
+};
+#define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
+
+typedef struct io_pair {
+    float  *images, *logits;
+    int64_t B, C, H, W, K;
+} io_pair;
+
+static void load_io(const char *fixture, io_pair *io)
+{
+    char                 rel[256];
+    char                *path;
+    igq_safetensors     *st = NULL;
+    const igq_st_tensor *ti, *tl;
+    snprintf(rel, sizeof rel, "%s/io.safetensors", fixture);
+    path = tu_fixture_path(rel);
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    free(path);
+    ti = igq__st_find(st, "images");
+    tl = igq__st_find(st, "logits");
+    assert_non_null(ti);
+    assert_non_null(tl);
+    assert_int_equal(ti->ndim, 4);
+    assert_int_equal(tl->ndim, 2);
+    io->B = ti->shape[0];
+    io->C = ti->shape[1];
+    io->H = ti->shape[2];
+    io->W = ti->shape[3];
+    io->K = tl->shape[1];
+    io->images = (float *)malloc((size_t)ti->numel * sizeof(float));
+    io->logits = (float *)malloc((size_t)tl->numel * sizeof(float));
+    assert_int_equal(igq__st_read_f32(st, ti, io->images, ti->numel), IGQ_OK);
+    assert_int_equal(igq__st_read_f32(st, tl, io->logits, tl->numel), IGQ_OK);
+    igq__st_close(st);
+}
+
+static igq_model *load_fixture_model(const char *fixture)
+{
+    char       rel[256];
+    char      *path;
+    igq_model *m = NULL;
+    igq_status s;
+    snprintf(rel, sizeof rel, "%s/model.safetensors", fixture);
+    path = tu_fixture_path(rel);
+    s    = igq_model_load(path, &m);
+    if (s != IGQ_OK) fprintf(stderr, "load %s: %s\n", path, igq_last_error());
+    free(path);
+    assert_int_equal(s, IGQ_OK);
+    return m;
+}
+
+/* Runs model on io->images; returns malloc'd logits. */
+static float *run_model(const igq_model *m, const io_pair *io)
+{
+    int64_t     ishape[4] = {io->B, io->C, io->H, io->W}, lshape[2] = {io->B, io->K};
+    igq_tensor *ti = NULL, *tl = NULL;
+    float      *out = (float *)malloc((size_t)(io->B * io->K) * sizeof(float));
+    assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 4, ishape, io->images,
+                                     (size_t)(io->B * io->C * io->H * io->W) * sizeof(float), &ti),
+                     IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &tl), IGQ_OK);
+    assert_int_equal(igq_run(m, ti, tl), IGQ_OK);
+    memcpy(out, igq_tensor_data(tl), (size_t)(io->B * io->K) * sizeof(float));
+    igq_tensor_free(ti);
+    igq_tensor_free(tl);
+    return out;
+}
+
+static void check_prop(const igq_model *m, igq_model_prop p, int64_t want, const char *what,
+                       const char *fixture)
+{
+    int64_t v = -1;
+    assert_int_equal(igq_model_info(m, p, &v), IGQ_OK);
+    if (want >= 0 && v != want) {
+        fprintf(stderr, "%s: %s = %lld, expected %lld\n", fixture, what, (long long)v,
+                (long long)want);
+        fail();
+    }
+}
+
+static void test_fixture_config(void **state)
+{
+    size_t f;
+    (void)state;
+    for (f = 0; f < N_FIXTURES; f++) {
+        const fixture_info *fi = &FIXTURES[f];
+        igq_model          *m  = load_fixture_model(fi->name);
+        float               eps, mean[8], std[8];
+        igq_status          s;
+        check_prop(m, IGQ_PROP_IMAGE_HEIGHT, fi->h, "image height", fi->name);
+        check_prop(m, IGQ_PROP_IMAGE_WIDTH, fi->w, "image width", fi->name);
+        check_prop(m, IGQ_PROP_IN_CHANNELS, fi->c, "channels", fi->name);
+        check_prop(m, IGQ_PROP_PATCH_SIZE, fi->patch, "patch", fi->name);
+        check_prop(m, IGQ_PROP_EMBED_DIM, fi->dim, "dim", fi->name);
+        check_prop(m, IGQ_PROP_DEPTH, fi->depth, "depth", fi->name);
+        check_prop(m, IGQ_PROP_HEADS, fi->heads, "heads", fi->name);
+        check_prop(m, IGQ_PROP_MLP_DIM, fi->mlp, "mlp", fi->name);
+        check_prop(m, IGQ_PROP_NUM_CLASSES, fi->classes, "classes", fi->name);
+        check_prop(m, IGQ_PROP_PREFIX_TOKENS, fi->prefix, "prefix tokens", fi->name);
+        assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+        assert_true(fabs(eps - fi->eps) <= 1e-3 * fi->eps);
+        s = igq_model_normalization(m, mean, std, 8);
+        if (fi->has_norm_stats == 1) assert_int_equal(s, IGQ_OK);
+        if (fi->has_norm_stats == 0) assert_int_equal(s, IGQ_ERR_NOT_FOUND);
+        igq_model_free(m);
+    }
+}
+
+/* max |Δlogit| <= 1e-4 * max |logit| for every fixture. */
+static void test_fixture_logits(void **state)
+{
+    size_t f;
+    (void)state;
+    for (f = 0; f < N_FIXTURES; f++) {
+        io_pair    io;
+        igq_model *m = load_fixture_model(FIXTURES[f].name);
+        float     *got;
+        double     maxref = 0.0, maxerr = 0.0;
+        int64_t    i;
+        load_io(FIXTURES[f].name, &io);
+        got = run_model(m, &io);
+        for (i = 0; i < io.B * io.K; i++) {
+            double e = fabs((double)got[i] - io.logits[i]);
+            if (fabs(io.logits[i]) > maxref) maxref = fabs(io.logits[i]);
+            if (e > maxerr) maxerr = e;
+        }
+        printf("  %-22s max|logit| %8.4f  max|err| %.3e  rel %.3e\n", FIXTURES[f].name, maxref,
+               maxerr, maxerr / maxref);
+        assert_true(maxref > 0.0);
+        assert_true(maxerr <= 1e-4 * maxref);
+        free(got);
+        free(io.images);
+        free(io.logits);
+        igq_model_free(m);
+    }
+}
+
+/* ---- concurrency --------------------------------------------------------------------------- */
+
+typedef struct thread_arg {
+    const igq_model *m;
+    const io_pair   *io;
+    const float     *expect;
+    int              mismatches;
+} thread_arg;
+
+static void *thread_main(void *p)
+{
+    thread_arg *a = (thread_arg *)p;
+    int         it;
+    for (it = 0; it < 20; it++) {
+        float *got = run_model(a->m, a->io);
+        if (memcmp(got, a->expect, (size_t)(a->io->B * a->io->K) * sizeof(float)) != 0)
+            a->mismatches++;
+        free(got);
+    }
+    return NULL;
+}
+
+static void test_concurrent_runs(void **state)
+{
+    const char *names[2] = {"timm_deit_distilled", "hf_vit"};
+    int         k;
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        io_pair    io;
+        igq_model *m = load_fixture_model(names[k]);
+        float     *expect;
+        pthread_t  th[4];
+        thread_arg args[4];
+        int        i;
+        load_io(names[k], &io);
+        expect = run_model(m, &io);
+        for (i = 0; i < 4; i++) {
+            args[i].m = m;
+            args[i].io = &io;
+            args[i].expect = expect;
+            args[i].mismatches = 0;
+            assert_int_equal(pthread_create(&th[i], NULL, thread_main, &args[i]), 0);
+        }
+        for (i = 0; i < 4; i++) {
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+            assert_int_equal(args[i].mismatches, 0);
+        }
+        free(expect);
+        free(io.images);
+        free(io.logits);
+        igq_model_free(m);
+    }
+}
+
+/* Batch independence: image i alone gives the same logits as inside a batch. */
+static void test_batch_consistency(void **state)
+{
+    io_pair    io, one;
+    igq_model *m = load_fixture_model("timm_vit");
+    float     *all, *single;
+    int64_t    i, per;
+    (void)state;
+    load_io("timm_vit", &io);
+    all = run_model(m, &io);
+    per = io.C * io.H * io.W;
+    for (i = 0; i < io.B; i++) {
+        one        = io;
+        one.B      = 1;
+        one.images = io.images + i * per;
+        single     = run_model(m, &one);
+        assert_memory_equal(single, all + i * io.K, (size_t)io.K * sizeof(float));
+        free(single);
+    }
+    free(all);
+    free(io.images);
+    free(io.logits);
+    igq_model_free(m);
+}
+
+/* ---- malformed checkpoints ----------------------------------------------------------------- */
+
+typedef struct tmpctx {
+    char *dir;
+} tmpctx;
+
+static int setup_tmp(void **state)
+{
+    tmpctx *t = (tmpctx *)calloc(1, sizeof *t);
+    t->dir    = tu_make_tmpdir();
+    *state    = t;
+    return 0;
+}
+
+static int teardown_tmp(void **state)
+{
+    tmpctx *t = (tmpctx *)*state;
+    tu_rmdir_r(t->dir);
+    free(t->dir);
+    free(t);
+    return 0;
+}
+
+/* Writes w to a fresh folder/file, loads it and checks the status and that the last error
+ * contains each of the given substrings. */
+static void expect_load(tmpctx *t, const stw *w, igq_status want, const char *needle1,
+                        const char *needle2)
+{
+    static int n;
+    char       name[64];
+    char      *path;
+    igq_model *m = (igq_model *)&n; /* must be reset to NULL on failure */
+    igq_status s;
+    snprintf(name, sizeof name, "m%d.safetensors", n++);
+    path = stw_write(w, t->dir, name);
+    s    = igq_model_load(path, &m);
+    if (s != want || (needle1 && !strstr(igq_last_error(), needle1)) ||
+        (needle2 && !strstr(igq_last_error(), needle2))) {
+        fprintf(stderr, "status %d (want %d), message: %s\n", (int)s, (int)want, igq_last_error());
+        fail();
+    }
+    if (want != IGQ_OK) {
+        assert_null(m);
+        assert_non_null(strstr(igq_last_error(), name));
+    }
+    igq_model_free(want == IGQ_OK ? m : NULL);
+    free(path);
+}
+
+static void base_model(stw *w) { stw_init(w); stw_timm_vit(w, 3, 32, 2, 64, 5, 3, 16, 4, 0, 7); }
+
+static void test_load_valid_generated(void **state)
+{
+    stw w;
+    base_model(&w);
+    expect_load((tmpctx *)*state, &w, IGQ_OK, NULL, NULL);
+    stw_free(&w);
+}
+
+static void test_missing_tensor(void **state)
+{
+    stw w;
+    base_model(&w);
+    stw_remove(&w, "blocks.1.mlp.fc2.weight");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "missing tensor", "blocks.1.mlp.fc2.weight");
+    stw_free(&w);
+    base_model(&w);
+    stw_remove(&w, "pos_embed");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "pos_embed", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_remove(&w, "head.weight");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "head.weight", NULL);
+    stw_free(&w);
+}
+
+static void test_wrong_shape(void **state)
+{
+    stw        w;
+    stw_entry *e;
+    base_model(&w);
+    e           = stw_get(&w, "blocks.2.attn.qkv.weight");
+    e->shape[0] = 32; /* [96,32] -> [32,96]: same bytes, wrong shape */
+    e->shape[1] = 96;
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "blocks.2.attn.qkv.weight", "[96, 32]");
+    stw_free(&w);
+    /* An MLP width differing between blocks. */
+    base_model(&w);
+    {
+        int64_t s2[2] = {48, 32}, s1[1] = {48}, s2b[2] = {32, 48};
+        stw_remove(&w, "blocks.1.mlp.fc1.weight");
+        stw_remove(&w, "blocks.1.mlp.fc1.bias");
+        stw_remove(&w, "blocks.1.mlp.fc2.weight");
+        stw_add_f32(&w, "blocks.1.mlp.fc1.weight", 2, s2, NULL, 1, 0.1f);
+        stw_add_f32(&w, "blocks.1.mlp.fc1.bias", 1, s1, NULL, 2, 0.1f);
+        stw_add_f32(&w, "blocks.1.mlp.fc2.weight", 2, s2b, NULL, 3, 0.1f);
+    }
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "blocks.1.mlp.fc1.weight", NULL);
+    stw_free(&w);
+    /* Head of the wrong input width. */
+    base_model(&w);
+    stw_get(&w, "head.weight")->shape[1] = 16;
+    stw_get(&w, "head.weight")->shape[0] = 10;
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "head.weight", NULL);
+    stw_free(&w);
+    /* Position embedding that is not a square grid and no image_size. */
+    base_model(&w);
+    {
+        int64_t s3[3] = {1, 14, 32};
+        stw_remove(&w, "pos_embed");
+        stw_add_f32(&w, "pos_embed", 3, s3, NULL, 5, 0.1f);
+    }
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "position embedding", "image_size");
+    stw_free(&w);
+}
+
+static void test_inconsistent_depth(void **state)
+{
+    stw         w;
+    const char *sfx[] = {"norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+                         "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
+                         "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"};
+    size_t      i;
+    char        n[128];
+    base_model(&w);
+    for (i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        snprintf(n, sizeof n, "blocks.1.%s", sfx[i]);
+        assert_true(stw_remove(&w, n));
+    }
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "inconsistent depth", "blocks.1.");
+    stw_free(&w);
+    /* A stray tensor of a block past the others. */
+    base_model(&w);
+    {
+        int64_t s1[1] = {32};
+        stw_add_f32(&w, "blocks.7.norm1.weight", 1, s1, NULL, 1, 1.0f);
+    }
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "inconsistent depth", "blocks.3.");
+    stw_free(&w);
+}
+
+static void test_zero_size_dimension(void **state)
+{
+    stw        w;
+    stw_entry *e;
+    base_model(&w);
+    e = stw_get(&w, "head.bias");
+    e->shape[0] = 0;
+    e->nbytes   = 0;
+    stw_get(&w, "head.weight")->shape[0] = 0;
+    stw_get(&w, "head.weight")->nbytes   = 0;
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "head.weight", "extent 0");
+    stw_free(&w);
+}
+
+static void test_unknown_naming(void **state)
+{
+    stw     w;
+    int64_t s1[1] = {4};
+    stw_init(&w);
+    stw_add_f32(&w, "resnet.conv1.weight", 1, s1, NULL, 1, 1.0f);
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "not a ViT", NULL);
+    stw_free(&w);
+}
+
+static void test_duplicate_tensor(void **state)
+{
+    tmpctx     *t = (tmpctx *)*state;
+    stw         w;
+    size_t      n;
+    unsigned char *buf;
+    char       *p, *path;
+    igq_model  *m = NULL;
+    base_model(&w);
+    buf = stw_serialize(&w, &n);
+    /* Rename 'head.bias' to 'norm.bias' (same length): a duplicate key in the header. */
+    p = strstr((char *)buf + 8, "\"head.bias\"");
+    assert_non_null(p);
+    memcpy(p, "\"norm.bias\"", 11);
+    path = tu_write_file(t->dir, "dup.safetensors", buf, n);
+    assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(igq_last_error(), "dup.safetensors"));
+    assert_non_null(strstr(igq_last_error(), "norm.bias"));
+    free(path);
+    free(buf);
+    stw_free(&w);
+}
+
+static void test_bad_metadata(void **state)
+{
+    stw w;
+    base_model(&w);
+    w.metadata[0] = 0;
+    stw_meta(&w, "num_heads", "three");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "num_heads", NULL);
+    stw_free(&w);
+    base_model(&w);
+    w.metadata[0] = 0;
+    stw_meta(&w, "num_heads", "5");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "do not divide", NULL);
+    stw_free(&w);
+    base_model(&w);
+    w.metadata[0] = 0; /* dim 32 and no heads anywhere: the 64 default does not apply */
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "number of heads unknown", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "mean", "0.5,0.4");
+    stw_meta(&w, "std", "0.2,0.2");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "mean/std", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "layer_norm_eps", "abc");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "layer_norm_eps", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "image_size", "20,20"); /* 5x5 patches != the 4x4 grid */
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "position embedding", NULL);
+    stw_free(&w);
+}
+
+static void test_metadata_values(void **state)
+{
+    tmpctx    *t = (tmpctx *)*state;
+    stw        w;
+    char      *path;
+    igq_model *m = NULL;
+    float      mean[3], std[3], eps;
+    base_model(&w);
+    stw_meta(&w, "mean", "0.485,0.456,0.406");
+    stw_meta(&w, "std", "0.229, 0.224, 0.225");
+    stw_meta(&w, "layer_norm_eps", "1e-5");
+    path = stw_write(&w, t->dir, "meta.safetensors");
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK);
+    assert_true(fabsf(mean[1] - 0.456f) < 1e-7f && fabsf(std[2] - 0.225f) < 1e-7f);
+    assert_int_equal(igq_model_normalization(m, mean, std, 2), IGQ_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(fabsf(eps - 1e-5f) < 1e-12f);
+    igq_model_free(m);
+    free(path);
+    stw_free(&w);
+}
+
+/* config.json beside the file supplies heads; a malformed one is reported by name. */
+static void test_config_json(void **state)
+{
+    tmpctx     *t = (tmpctx *)*state;
+    stw         w;
+    char       *path, *cfg;
+    igq_model  *m = NULL;
+    int64_t     heads = 0;
+    const char *good = "{\"architecture\": \"vit_x\", \"num_heads\": 4, "
+                       "\"pretrained_cfg\": {\"mean\": [0.5], \"std\": [0.25]}}";
+    float       mean[3], std[3];
+    base_model(&w);
+    w.metadata[0] = 0;
+    path = stw_write(&w, t->dir, "model.safetensors");
+    cfg  = tu_write_file(t->dir, "config.json", good, strlen(good));
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &heads), IGQ_OK);
+    assert_int_equal(heads, 4);
+    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK); /* broadcast */
+    assert_true(mean[2] == 0.5f && std[0] == 0.25f);
+    igq_model_free(m);
+    m = NULL;
+    free(cfg);
+    cfg = tu_write_file(t->dir, "config.json", "{\"num_heads\": 4,", 16);
+    assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
+    assert_non_null(strstr(igq_last_error(), "config.json"));
+    free(cfg);
+    free(path);
+    stw_free(&w);
+}
+
+static void test_not_safetensors(void **state)
+{
+    tmpctx    *t = (tmpctx *)*state;
+    igq_model *m = NULL;
+    char      *p = tu_write_file(t->dir, "junk.bin", "hello", 5);
+    assert_int_equal(igq_model_load(p, &m), IGQ_ERR_FORMAT);
+    assert_null(m);
+    free(p);
+    assert_int_equal(igq_model_load("/nonexistent/dir/x.safetensors", &m), IGQ_ERR_IO);
+    assert_non_null(strstr(igq_last_error(), "/nonexistent/dir/x.safetensors"));
+}
+
+/* Every allocation failure during load reports IGQ_ERR_NO_MEMORY and leaks nothing. */
+static void test_load_alloc_failures(void **state)
+{
+    char      *path = tu_fixture_path("timm_deit_distilled/model.safetensors");
+    long       n;
+    int        ok_seen = 0;
+    (void)state;
+    for (n = 0; n < 20000 && !ok_seen; n++) {
+        igq_model *m = NULL;
+        igq_status s;
+        igq__alloc_fail_after(n);
+        s = igq_model_load(path, &m);
+        igq__alloc_fail_after(-1);
+        if (s == IGQ_OK) {
+            ok_seen = 1;
+            igq_model_free(m);
+        } else {
+            assert_int_equal(s, IGQ_ERR_NO_MEMORY);
+            assert_null(m);
+        }
+    }
+    assert_true(ok_seen);
+    free(path);
+}
+
+/* ---- API argument checks ------------------------------------------------------------------- */
+
+static void test_api_arguments(void **state)
+{
+    igq_model  *m = load_fixture_model("timm_vit");
+    igq_tensor *img = NULL, *log = NULL, *bad = NULL;
+    int64_t     is[4] = {2, 3, 32, 32}, ls[2] = {2, 10}, bs[4] = {2, 3, 28, 28}, v;
+    float       buf[4];
+    (void)state;
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, is, &img), IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, ls, &log), IGQ_OK);
+    assert_int_equal(igq_run(NULL, img, log), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_run(m, NULL, log), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_run(m, img, img), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, bs, &bad), IGQ_OK);
+    assert_int_equal(igq_run(m, bad, log), IGQ_ERR_SHAPE);
+    assert_non_null(strstr(igq_last_error(), "[B, 3, 32, 32]"));
+    ls[1] = 9;
+    igq_tensor_free(log);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, ls, &log), IGQ_OK);
+    assert_int_equal(igq_run(m, img, log), IGQ_ERR_SHAPE);
+    assert_int_equal(igq_model_info(m, (igq_model_prop)999, &v), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_info(NULL, IGQ_PROP_DEPTH, &v), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_load(NULL, &m), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_load("x", NULL), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_normalization(m, NULL, buf, 4), IGQ_ERR_INVALID_ARGUMENT);
+    igq_tensor_free(img);
+    igq_tensor_free(log);
+    igq_tensor_free(bad);
+    igq_model_free(m);
+    igq_model_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_config),
+        cmocka_unit_test(test_fixture_logits),
+        cmocka_unit_test(test_concurrent_runs),
+        cmocka_unit_test(test_batch_consistency),
+        cmocka_unit_test(test_api_arguments),
+        cmocka_unit_test(test_load_alloc_failures),
+        cmocka_unit_test_setup_teardown(test_load_valid_generated, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_missing_tensor, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_unknown_naming, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_duplicate_tensor, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_bad_metadata, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_metadata_values, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_config_json, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_not_safetensors, setup_tmp, teardown_tmp),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
