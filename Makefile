@@ -55,7 +55,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-install demo examples bench \
+.PHONY: all lib test check check-native check-asan check-abi check-install check-clang demo examples bench \
         install uninstall clean update-abi
 
 all: lib
@@ -96,8 +96,8 @@ cmocka-present:
 	  | $(CC) -x c - -o /dev/null $(CMOCKA_LIBS) 2>/dev/null || { \
 	  echo "cmocka is missing: install it with  sudo apt-get install -y libcmocka-dev"; exit 1; }
 
-test: cmocka-present $(TEST_BIN)
-	$(Q)set -e; for t in $(TEST_BIN); do echo "== $$t"; IGQ_FIXTURES=test/fixtures $$t; done
+test: cmocka-present $(TEST_BIN) $(O)/$(SOFULL)
+	$(Q)set -e; for t in $(TEST_BIN); do echo "== $$t"; IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t; done
 
 check-abi: $(O)/$(SOFULL)
 	$(Q)sh test/abi/check_symbols.sh $(O)/$(SOFULL) test/abi/exported.txt
@@ -105,7 +105,13 @@ check-abi: $(O)/$(SOFULL)
 check-install: lib
 	$(Q)sh test/abi/check_install.sh "$(CC)" "$(O)"
 
-check-native: test check-abi check-install
+# Warnings-as-errors build of the library with clang too, when clang is installed.
+check-clang:
+	$(Q)if command -v clang >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory O=$(O)-clang CC=clang lib && echo "check-clang: clean"; \
+	else echo "check-clang: clang not installed, skipped"; fi
+
+check-native: test check-abi check-install check-clang
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
@@ -152,6 +158,6 @@ update-abi: $(O)/$(SOFULL)
 	nm -D --defined-only $(O)/$(SOFULL) | awk '$$2 == "T" {print $$3}' | sed 's/@.*//' | sort > test/abi/exported.txt
 
 clean:
-	rm -rf $(O) $(O)-asan
+	rm -rf $(O) $(O)-asan $(O)-clang
 
 -include $(DEPS)

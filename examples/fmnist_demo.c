@@ -1,0 +1,183 @@
+/* Fashion-MNIST demo: classify the 10,000 test images with the bundled ViT and print the
+ * accuracy.  Usage: fmnist_demo [data_dir] [threads]
+ * data_dir holds fmnist_vit.safetensors and the IDX files t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte (default examples/data). Several threads call igq_run on the same
+ * model at once: the model is immutable and igq_run is reentrant. Uses only <igq/igq.h>. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <igq/igq.h>
+
+#define BATCH 50
+
+typedef struct idx_file {
+    unsigned char *data; /* payload after the header */
+    int64_t        count, rows, cols;
+    unsigned char *raw;
+} idx_file;
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads an IDX file (magic 0x801 labels or 0x803 images); 0 on success. */
+static int idx_read(const char *path, uint32_t magic, idx_file *out)
+{
+    FILE  *f = fopen(path, "rb");
+    long   n;
+    size_t hdr = magic == 0x803 ? 16 : 8;
+    memset(out, 0, sizeof *out);
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return 1;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    out->raw = (unsigned char *)malloc((size_t)(n > 0 ? n : 1));
+    if (out->raw == NULL || n < (long)hdr || fread(out->raw, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    fclose(f);
+    if (be32(out->raw) != magic) {
+        fprintf(stderr, "%s: bad IDX magic\n", path);
+        return 1;
+    }
+    out->count = be32(out->raw + 4);
+    out->rows  = magic == 0x803 ? be32(out->raw + 8) : 1;
+    out->cols  = magic == 0x803 ? be32(out->raw + 12) : 1;
+    if ((long)hdr + out->count * out->rows * out->cols != n) {
+        fprintf(stderr, "%s: size does not match the IDX header\n", path);
+        return 1;
+    }
+    out->data = out->raw + hdr;
+    return 0;
+}
+
+typedef struct job {
+    const igq_model *model;
+    const idx_file  *images, *labels;
+    float            mean, std;
+    int64_t          h, w, k;
+    int64_t          next;     /* next image index to take (under lock) */
+    int64_t          done, correct;
+    pthread_mutex_t  lock;
+    igq_status       status;
+} job;
+
+static void *worker(void *arg)
+{
+    job        *j = (job *)arg;
+    int64_t     shape[4] = {BATCH, 1, j->h, j->w}, lshape[2] = {BATCH, j->k};
+    igq_tensor *x = NULL, *y = NULL;
+    igq_status  s = igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &x);
+    if (s == IGQ_OK) s = igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &y);
+    while (s == IGQ_OK) {
+        int64_t first, n, i, p, hits = 0;
+        float  *xd = (float *)igq_tensor_data(x), *yd = (float *)igq_tensor_data(y);
+        pthread_mutex_lock(&j->lock);
+        first = j->next;
+        j->next += BATCH;
+        pthread_mutex_unlock(&j->lock);
+        if (first >= j->images->count) break;
+        n = j->images->count - first < BATCH ? j->images->count - first : BATCH;
+        for (i = 0; i < BATCH; i++) /* a short last batch repeats its first image */
+            for (p = 0; p < j->h * j->w; p++) {
+                int64_t src = first + (i < n ? i : 0);
+                xd[i * j->h * j->w + p] =
+                    ((float)j->images->data[src * j->h * j->w + p] / 255.0f - j->mean) / j->std;
+            }
+        s = igq_run(j->model, x, y);
+        for (i = 0; s == IGQ_OK && i < n; i++) {
+            int64_t c, best = 0;
+            for (c = 1; c < j->k; c++)
+                if (yd[i * j->k + c] > yd[i * j->k + best]) best = c;
+            hits += best == j->labels->data[first + i];
+        }
+        pthread_mutex_lock(&j->lock);
+        j->done += n;
+        j->correct += hits;
+        fprintf(stderr, "\r  classifying: %5lld / %lld images", (long long)j->done,
+                (long long)j->images->count);
+        pthread_mutex_unlock(&j->lock);
+    }
+    if (s != IGQ_OK) {
+        pthread_mutex_lock(&j->lock);
+        j->status = s;
+        fprintf(stderr, "\nigq_run: %s (%s)\n", igq_strerror(s), igq_last_error());
+        pthread_mutex_unlock(&j->lock);
+    }
+    igq_tensor_free(x);
+    igq_tensor_free(y);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "examples/data";
+    int         nthreads = argc > 2 ? atoi(argv[2]) : 2, t;
+    char        path[1024];
+    idx_file    images, labels;
+    igq_model  *model = NULL;
+    igq_status  s;
+    job         j;
+    pthread_t   th[64];
+    struct timespec t0, t1;
+    double      secs;
+
+    if (nthreads < 1 || nthreads > 64) nthreads = 2;
+    snprintf(path, sizeof path, "%s/fmnist_vit.safetensors", dir);
+    if ((s = igq_model_load(path, &model)) != IGQ_OK) {
+        fprintf(stderr, "load: %s (%s)\n", igq_strerror(s), igq_last_error());
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    if (idx_read(path, 0x803, &images)) return 1;
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+    if (idx_read(path, 0x801, &labels)) return 1;
+    if (labels.count != images.count) {
+        fprintf(stderr, "images and labels differ in count\n");
+        return 1;
+    }
+
+    memset(&j, 0, sizeof j);
+    j.model  = model;
+    j.images = &images;
+    j.labels = &labels;
+    j.mean = 0.0f;
+    j.std  = 1.0f;
+    igq_model_normalization(model, &j.mean, &j.std, 1); /* keeps 0/1 if the model has none */
+    igq_model_info(model, IGQ_PROP_IMAGE_HEIGHT, &j.h);
+    igq_model_info(model, IGQ_PROP_IMAGE_WIDTH, &j.w);
+    igq_model_info(model, IGQ_PROP_NUM_CLASSES, &j.k);
+    if (j.h != images.rows || j.w != images.cols) {
+        fprintf(stderr, "model expects %lldx%lld images, data has %lldx%lld\n", (long long)j.h,
+                (long long)j.w, (long long)images.rows, (long long)images.cols);
+        return 1;
+    }
+    pthread_mutex_init(&j.lock, NULL);
+    printf("libigq %s: Fashion-MNIST test set, %lld images, %d threads\n", igq_version_string(),
+           (long long)images.count, nthreads);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (t = 0; t < nthreads; t++) pthread_create(&th[t], NULL, worker, &j);
+    for (t = 0; t < nthreads; t++) pthread_join(th[t], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "\n");
+    secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (j.status != IGQ_OK) return 1;
+    printf("fp32 test accuracy: %.2f%% (%lld/%lld), %.1f s, %.3f ms/image\n",
+           100.0 * (double)j.correct / (double)images.count, (long long)j.correct,
+           (long long)images.count, secs, 1e3 * secs / (double)images.count);
+
+    pthread_mutex_destroy(&j.lock);
+    free(images.raw);
+    free(labels.raw);
+    igq_model_free(model);
+    return 0;
+}

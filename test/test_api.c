@@ -1,0 +1,155 @@
+/* Tensors, version, status strings and the per-thread last error. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "igq/igq.h"
+#include "support/testutil.h"
+
+static void test_version(void **state)
+{
+    char buf[32];
+    (void)state;
+    assert_int_equal(igq_version_number(), IGQ_VERSION_NUMBER);
+    snprintf(buf, sizeof buf, "%d.%d.%d", IGQ_VERSION_MAJOR, IGQ_VERSION_MINOR, IGQ_VERSION_PATCH);
+    assert_string_equal(igq_version_string(), buf);
+}
+
+static void test_strerror(void **state)
+{
+    int s;
+    (void)state;
+    assert_string_equal(igq_strerror(IGQ_OK), "success");
+    for (s = 1; s <= IGQ_ERR_NOT_FOUND; s++) {
+        const char *m = igq_strerror((igq_status)s);
+        assert_non_null(m);
+        assert_string_not_equal(m, "unknown error");
+    }
+    assert_string_equal(igq_strerror((igq_status)12345), "unknown error");
+    assert_string_equal(igq_strerror((igq_status)-1), "unknown error");
+}
+
+static void test_tensor_create(void **state)
+{
+    int64_t     shape[3] = {2, 3, 5};
+    igq_tensor *t = NULL;
+    float      *d;
+    int64_t     i;
+    (void)state;
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 3, shape, &t), IGQ_OK);
+    assert_int_equal(igq_tensor_ndim(t), 3);
+    assert_int_equal(igq_tensor_dim(t, 2), 5);
+    assert_int_equal(igq_tensor_dim(t, 3), 0);
+    assert_int_equal(igq_tensor_dim(t, -1), 0);
+    assert_int_equal(igq_tensor_numel(t), 30);
+    assert_int_equal(igq_tensor_dtype(t), IGQ_DTYPE_F32);
+    d = (float *)igq_tensor_data(t);
+    assert_non_null(d);
+    assert_int_equal((uintptr_t)d % 64, 0);
+    for (i = 0; i < 30; i++) assert_true(d[i] == 0.0f);
+    igq_tensor_free(t);
+    igq_tensor_free(NULL);
+    assert_int_equal(igq_tensor_ndim(NULL), 0);
+    assert_int_equal(igq_tensor_numel(NULL), 0);
+    assert_null(igq_tensor_data(NULL));
+}
+
+static void test_tensor_errors(void **state)
+{
+    int64_t     shape[2] = {4, 4}, zero[2] = {4, 0}, neg[2] = {-1, 3};
+    int64_t     huge[3] = {INT64_MAX / 2, 4, 4};
+    igq_tensor *t = (igq_tensor *)&shape; /* must be reset to NULL */
+    (void)state;
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, NULL), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 0, shape, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(t);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, IGQ_MAX_DIMS + 1, shape, &t),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, NULL, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, zero, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "dimension 1"));
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, neg, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 3, huge, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "overflow"));
+    assert_int_equal(igq_tensor_create((igq_dtype)7, 2, shape, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(t);
+}
+
+static void test_tensor_wrap(void **state)
+{
+    float       buf[17];
+    int64_t     shape[2] = {4, 4};
+    igq_tensor *t = NULL;
+    (void)state;
+    assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 2, shape, buf, sizeof buf, &t), IGQ_OK);
+    assert_ptr_equal(igq_tensor_data(t), buf);
+    igq_tensor_free(t); /* must not free buf */
+    assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 2, shape, buf, 15 * sizeof(float), &t),
+                     IGQ_ERR_BUFFER_TOO_SMALL);
+    assert_null(t);
+    assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 2, shape, NULL, sizeof buf, &t),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 2, shape, (char *)buf + 1, sizeof buf - 4, &t),
+                     IGQ_ERR_INVALID_ARGUMENT);
+}
+
+static void test_tensor_alloc_failure(void **state)
+{
+    int64_t     shape[1] = {10};
+    igq_tensor *t = NULL;
+    (void)state;
+    igq__alloc_fail_after(0);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 1, shape, &t), IGQ_ERR_NO_MEMORY);
+    igq__alloc_fail_after(1);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 1, shape, &t), IGQ_ERR_NO_MEMORY);
+    igq__alloc_fail_after(-1);
+    assert_null(t);
+}
+
+/* The last error is per thread: a failure in one thread does not change another's. */
+static void *other_thread(void *arg)
+{
+    igq_tensor *t = NULL;
+    (void)arg;
+    if (strcmp(igq_last_error(), "") != 0) return (void *)1;
+    igq_tensor_create(IGQ_DTYPE_F32, 0, NULL, &t);
+    return strstr(igq_last_error(), "ndim") != NULL ? NULL : (void *)1;
+}
+
+static void test_last_error_per_thread(void **state)
+{
+    pthread_t th;
+    void     *ret = (void *)1;
+    (void)state;
+    igq__set_error(IGQ_ERR_IO, "main thread message %d", 42);
+    assert_int_equal(pthread_create(&th, NULL, other_thread, NULL), 0);
+    assert_int_equal(pthread_join(th, &ret), 0);
+    assert_null(ret);
+    assert_string_equal(igq_last_error(), "main thread message 42");
+    /* A success leaves the message alone. */
+    {
+        int64_t     shape[1] = {1};
+        igq_tensor *t = NULL;
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 1, shape, &t), IGQ_OK);
+        igq_tensor_free(t);
+        assert_string_equal(igq_last_error(), "main thread message 42");
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_tensor_create),
+        cmocka_unit_test(test_tensor_errors),
+        cmocka_unit_test(test_tensor_wrap),
+        cmocka_unit_test(test_tensor_alloc_failure),
+        cmocka_unit_test(test_last_error_per_thread),
+    };
+    return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}
