@@ -89,9 +89,10 @@ igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor 
               IGQ_ERR_SHAPE, "igq_run: logits must be [%lld, %d], got ndim %d [%lld, %lld]",
               (long long)B, (int)d->classes, (int)logits->ndim, (long long)logits->shape[0],
               (long long)(logits->ndim > 1 ? logits->shape[1] : 0));
-    scratch = (float *)igq__malloc(igq__f32_scratch_floats(d) * sizeof(float));
+    scratch = (float *)igq__malloc(
+        igq__forward_scratch_floats(d, igq__forward_chunk(d, B)) * sizeof(float));
     IGQ_CHECK(scratch != NULL, IGQ_ERR_NO_MEMORY, "igq_run: cannot allocate scratch");
-    igq__forward_f32(model, (const float *)images->data, B, (float *)logits->data, scratch);
+    igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, NULL);
     igq__free(scratch);
     return IGQ_OK;
 }

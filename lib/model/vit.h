@@ -74,12 +74,42 @@ struct igq_model {
 /* Frees everything a model owns (NULL-safe). */
 void igq__model_destroy(struct igq_model *m);
 
-/* Bytes of scratch one image needs in the fp32 forward. */
-size_t igq__f32_scratch_floats(const igq_vit_dims *d);
+/* Activation sites, in the order the forward meets them. Block sites carry the block index;
+ * IGQ_SITE_PATCH_IN and IGQ_SITE_HEAD_IN are called with block -1. */
+enum {
+    IGQ__SITE_QKV_IN = 0,  /* LN1 output [T][D] */
+    IGQ__SITE_Q      = 1,  /* queries [T][D] (row stride 3D) */
+    IGQ__SITE_K      = 2,  /* keys [T][D] (row stride 3D) */
+    IGQ__SITE_ATTN   = 3,  /* softmax output of one head [T][T] */
+    IGQ__SITE_V      = 4,  /* values [T][D] (row stride 3D) */
+    IGQ__SITE_PROJ_IN = 5, /* attention output [T][D] */
+    IGQ__SITE_FC1_IN = 6,  /* LN2 output [T][D] */
+    IGQ__SITE_FC2_IN = 7,  /* GELU output [T][M] */
+    IGQ__SITE_PATCH_IN = 8, /* image patches [P][C*p*p] (block -1) */
+    IGQ__SITE_HEAD_IN = 9,  /* classifier input [1 or 2][D] (block -1) */
+    IGQ__N_SITES = 10
+};
 
-/* fp32 forward of `batch` images [B][C][H][W] into logits [B][classes].
- * scratch holds igq__f32_scratch_floats() floats (64-byte aligned). */
-void igq__forward_f32(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, float *scratch);
+/* Called at every site with a view x[rows][cols] (row stride ld) of one image's tensor just
+ * before it is consumed; it may rewrite the values in place (fake quantization) or only read
+ * them (calibration observers). head is the head index for IGQ__SITE_ATTN, else -1.
+ * image is the index within the batch passed to igq__forward. */
+typedef struct igq_site_hook {
+    void (*fn)(void *ctx, int64_t image, int32_t block, int32_t site, int32_t head, float *x,
+               int64_t rows, int64_t cols, int64_t ld);
+    void *ctx;
+} igq_site_hook;
+
+/* Floats of scratch igq__forward needs for chunks of up to `chunk` images. */
+size_t igq__forward_scratch_floats(const igq_vit_dims *d, int64_t chunk);
+/* Images processed together (sizes the scratch); depends only on the dimensions. */
+int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch);
+
+/* Forward of `batch` images [B][C][H][W] into logits [B][classes], with an optional hook at
+ * every activation site (NULL: plain fp32). scratch: igq__forward_scratch_floats(d, chunk)
+ * floats with chunk = igq__forward_chunk(d, batch); 64-byte aligned. Logits of an image do not
+ * depend on the other images of the batch. */
+void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
+                  float *scratch, const igq_site_hook *hook);
 
 #endif
