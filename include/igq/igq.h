@@ -62,6 +62,7 @@ typedef enum igq_status {
     IGQ_ERR_THREAD           = 10, /**< a pthread call failed */
     IGQ_ERR_INTERNAL         = 11, /**< a bug in libigq; please report it */
     IGQ_ERR_NOT_FOUND        = 12, /**< the requested item is not present (e.g. unknown mean/std) */
+    IGQ_ERR_CANCELLED        = 13, /**< a progress callback asked to stop */
     IGQ_STATUS_FORCE32       = 0x7fffffff
 } igq_status;
 
@@ -179,8 +180,8 @@ IGQ_API igq_status igq_model_info(const igq_model *model, igq_model_prop prop, i
 IGQ_API igq_status igq_model_layer_norm_eps(const igq_model *model, float *eps);
 
 /** Input normalization (per channel mean and std) that the checkpoint declares.
- *  @param mean, std  arrays of at least `capacity` floats; filled with IGQ_PROP_IN_CHANNELS
- *                    values.
+ *  @param mean      at least `capacity` floats; receives IGQ_PROP_IN_CHANNELS values.
+ *  @param std       at least `capacity` floats; receives IGQ_PROP_IN_CHANNELS values.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_BUFFER_TOO_SMALL (capacity below
  *          the channel count); IGQ_ERR_NOT_FOUND (the checkpoint does not say).
  *  Thread safety: shared read-only. */
@@ -199,6 +200,203 @@ IGQ_API igq_status igq_model_normalization(const igq_model *model, float *mean, 
  *  Thread safety: many threads may run the same model at once (each call uses its own
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
 IGQ_API igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits);
+
+/* ---- Quantization ------------------------------------------------------------------------ */
+
+/** Quantization options (a key/value configuration, zstd style). */
+typedef struct igq_config igq_config;
+
+/** Option keys for igq_config_set(). Values are frozen; new options are appended.
+ *  Bounds of each: igq_option_bounds(). */
+typedef enum igq_option {
+    IGQ_OPT_WEIGHT_BITS            = 0,  /**< 2..8, default 8: linear-layer weights */
+    IGQ_OPT_ACT_BITS               = 1,  /**< 2..8, default 8: activations (inputs of every
+                                              linear layer, Q, K, V) */
+    IGQ_OPT_ATTN_BITS              = 2,  /**< 0 or 2..8, default 0 = same as ACT_BITS:
+                                              softmax output */
+    IGQ_OPT_EDGE_BITS              = 3,  /**< 2..8, default 8: patch embedding and head
+                                              (weights and inputs) */
+    IGQ_OPT_ACT_GRANULARITY        = 4,  /**< igq_granularity, default IGQ_GRANULARITY_GROUP */
+    IGQ_OPT_GROUPS                 = 5,  /**< 1..64, default 8: G, quantizers per IGQ site */
+    IGQ_OPT_GROUP_BUDGET           = 6,  /**< 0..64, default 0 (off); Ḡ > 0: choose G per site
+                                              so the total BOPs equal Ḡ groups everywhere */
+    IGQ_OPT_CALIBRATOR             = 7,  /**< igq_calibrator for per-tensor activation sites
+                                              (Q, K, V, edges, TENSOR granularity); default
+                                              MINMAX */
+    IGQ_OPT_WEIGHT_CALIBRATOR      = 8,  /**< igq_calibrator for the per-output-channel weight
+                                              ranges; default MINMAX */
+    IGQ_OPT_SEED                   = 9,  /**< >= 0, default 0: picks the calibration samples */
+    IGQ_OPT_EXECUTOR               = 10, /**< igq_executor, default IGQ_EXECUTOR_SIM */
+    IGQ_OPT_ATTN_RANKING           = 11, /**< 0/1, default 0: VT-PTQ ranking-aware calibration
+                                              of the Q and K quantizers */
+    IGQ_OPT_MIXED_PRECISION_BUDGET = 12, /**< 0 (off) or 200..800: VT-PTQ nuclear-norm bit
+                                              allocation per layer; value = average weight bits
+                                              x 100 the layers may use */
+    IGQ_OPT_GROUP_ASSIGNMENT       = 13, /**< igq_group_assignment_rule, default COVER */
+    IGQ_OPT_FORCE32                = 0x7fffffff
+} igq_option;
+
+/** Activation quantizer granularity (IGQ_OPT_ACT_GRANULARITY). */
+typedef enum igq_granularity {
+    IGQ_GRANULARITY_TENSOR  = 0, /**< one static quantizer per site */
+    IGQ_GRANULARITY_GROUP   = 1, /**< IGQ: G static quantizers; each image's channels (softmax:
+                                      rows) are assigned to them by their own range */
+    IGQ_GRANULARITY_CHANNEL = 2, /**< upper bound: every channel (softmax: row) of every image
+                                      quantized with its own range */
+    IGQ_GRANULARITY_FORCE32 = 0x7fffffff
+} igq_granularity;
+
+/** Range calibrators. */
+typedef enum igq_calibrator {
+    IGQ_CALIBRATOR_MINMAX     = 0, /**< observed min and max */
+    IGQ_CALIBRATOR_PERCENTILE = 1, /**< 0.01th / 99.99th percentiles */
+    IGQ_CALIBRATOR_MSE        = 2, /**< range with the least squared quantization error */
+    IGQ_CALIBRATOR_KL         = 3, /**< TensorRT-style histogram entropy (KL) threshold */
+    IGQ_CALIBRATOR_FORCE32    = 0x7fffffff
+} igq_calibrator;
+
+/** Executors of a quantized model. */
+typedef enum igq_executor {
+    IGQ_EXECUTOR_INT     = 0, /**< integer kernels (not available in this version) */
+    IGQ_EXECUTOR_SIM     = 1, /**< fp32 arithmetic with quantize-dequantize at every site */
+    IGQ_EXECUTOR_FORCE32 = 0x7fffffff
+} igq_executor;
+
+/** How an image's channel (or row) is matched to one of the G group quantizers. */
+typedef enum igq_group_assignment_rule {
+    IGQ_ASSIGN_COVER   = 0, /**< the narrowest group range that contains the channel's
+                                 [min, max]; if none does, the one clipping least */
+    IGQ_ASSIGN_NEAREST = 1, /**< the nearest group (lo, hi) in squared Euclidean distance to the
+                                 channel's (min, max), clipping what falls outside */
+    IGQ_ASSIGN_FORCE32 = 0x7fffffff
+} igq_group_assignment_rule;
+
+/** Progress callback: stage name ("observe", "calibrate", "allocate", "weights", ...) and the
+ *  fraction of that stage done in [0, 1]. Return non-zero to cancel (IGQ_ERR_CANCELLED).
+ *  Called on the thread that runs igq_quantize_model. */
+typedef int (*igq_progress_fn)(void *user, const char *stage, double fraction);
+
+/** Create a configuration holding the defaults (W8A8, IGQ with G = 8, min/max calibration).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread. */
+IGQ_API igq_status igq_config_create(igq_config **out);
+
+/** Free a configuration. NULL is a no-op. */
+IGQ_API void igq_config_free(igq_config *config);
+
+/** Set an option. Nothing is clamped.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL config, unknown option);
+ *          IGQ_ERR_OUT_OF_RANGE (value outside igq_option_bounds(), or ATTN_BITS = 1).
+ *  Thread safety: one thread at a time per config. */
+IGQ_API igq_status igq_config_set(igq_config *config, igq_option option, int64_t value);
+
+/** Read an option's current value.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option).
+ *  Thread safety: one thread at a time per config. */
+IGQ_API igq_status igq_config_get(const igq_config *config, igq_option option, int64_t *value);
+
+/** The inclusive range of values an option accepts.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option). Thread safety: any thread. */
+IGQ_API igq_status igq_option_bounds(igq_option option, int64_t *min_value, int64_t *max_value);
+
+/** Install a progress callback (NULL to remove). user is passed through untouched.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL config). */
+IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn fn, void *user);
+
+/** Post-training quantization of an fp32 model.
+ *  Runs the fp32 model on the calibration images while observing every quantization site,
+ *  calibrates the weight and activation quantizers (IGQ group quantizers by default), chooses
+ *  the number of groups per site under the BOP budget if IGQ_OPT_GROUP_BUDGET > 0, and
+ *  returns a new model. The result is deterministic for a given model, images and config.
+ *  @param fp32_model    a loaded fp32 model; borrowed, not modified.
+ *  @param calib_images  f32 [N, C, H, W], N >= 1 (32 is typical), normalized as for igq_run.
+ *  @param config        options, or NULL for the defaults; borrowed.
+ *  @param out_quantized receives the quantized model (NULL on failure); run it with igq_run.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, fp32_model already quantized);
+ *          IGQ_ERR_SHAPE (image shape); IGQ_ERR_UNSUPPORTED (IGQ_EXECUTOR_INT in this
+ *          version); IGQ_ERR_CANCELLED (the progress callback asked to stop);
+ *          IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread; the fp32 model may be used by other threads meanwhile. */
+IGQ_API igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *calib_images,
+                                      const igq_config *config, igq_model **out_quantized);
+
+/** 1 if the model is quantized, 0 if it is fp32 (or NULL). Thread safety: shared read-only. */
+IGQ_API int32_t igq_model_is_quantized(const igq_model *model);
+
+/** Quantization sites. Block sites take block 0..depth-1; PATCH_* and HEAD_* take block -1. */
+typedef enum igq_site {
+    IGQ_SITE_QKV_IN          = 0,  /**< LN1 output, input of qkv */
+    IGQ_SITE_Q               = 1,  /**< queries, input of Q·Kᵀ */
+    IGQ_SITE_K               = 2,  /**< keys, input of Q·Kᵀ */
+    IGQ_SITE_ATTN            = 3,  /**< softmax output (rows = query tokens of every head) */
+    IGQ_SITE_V               = 4,  /**< values, input of P·V */
+    IGQ_SITE_PROJ_IN         = 5,  /**< attention output, input of proj */
+    IGQ_SITE_FC1_IN          = 6,  /**< LN2 output, input of fc1 */
+    IGQ_SITE_FC2_IN          = 7,  /**< GELU output, input of fc2 */
+    IGQ_SITE_PATCH_IN        = 8,  /**< image patches, input of the patch embedding */
+    IGQ_SITE_HEAD_IN         = 9,  /**< classifier input */
+    IGQ_SITE_QKV_WEIGHT      = 10,
+    IGQ_SITE_PROJ_WEIGHT     = 11,
+    IGQ_SITE_FC1_WEIGHT      = 12,
+    IGQ_SITE_FC2_WEIGHT      = 13,
+    IGQ_SITE_PATCH_WEIGHT    = 14,
+    IGQ_SITE_HEAD_WEIGHT     = 15,
+    IGQ_SITE_HEAD_DIST_WEIGHT = 16,
+    IGQ_SITE_FORCE32         = 0x7fffffff
+} igq_site;
+
+/** A quantizer of a quantized model (a view owned by the model, valid while it lives). */
+typedef struct igq_quantizer igq_quantizer;
+
+/** The quantizer of one site.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown site, block out of range);
+ *          IGQ_ERR_BAD_STATE (fp32 model); IGQ_ERR_NOT_FOUND (the site is not quantized, e.g.
+ *          the distillation head of a model without one).
+ *  Thread safety: shared read-only. */
+IGQ_API igq_status igq_model_quantizer(const igq_model *model, int32_t block, igq_site site,
+                                       const igq_quantizer **out);
+
+/** Bit width of a quantizer (0 for NULL). */
+IGQ_API int32_t igq_quantizer_bits(const igq_quantizer *q);
+/** igq_granularity of an activation quantizer; IGQ_GRANULARITY_CHANNEL for weights (one per
+ *  output channel). */
+IGQ_API igq_granularity igq_quantizer_granularity(const igq_quantizer *q);
+/** Number of static quantizers: 1 (tensor), G (groups; the allocated count under a budget),
+ *  output channels (weights), 0 (per-channel upper bound, all dynamic). */
+IGQ_API int32_t igq_quantizer_num_groups(const igq_quantizer *q);
+/** Copy scales, zero points and calibrated ranges [lo, hi] of the static quantizers (any
+ *  pointer may be NULL). Dequantization: x = scale * (q - zero_point), q in [qmin, qmax]:
+ *  activations q in [0, 2^bits - 1]; weights symmetric with zero point 0.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL q); IGQ_ERR_BUFFER_TOO_SMALL (capacity
+ *          below igq_quantizer_num_groups()). */
+IGQ_API igq_status igq_quantizer_params(const igq_quantizer *q, float *scales, int32_t *zero_points,
+                                        float *lo, float *hi, int32_t capacity);
+
+/** A group assignment: which group quantizer each channel (or softmax row) of one image used
+ *  at one site. Owned by the caller; free with igq_groups_free(). */
+typedef struct igq_groups igq_groups;
+
+/** Run a quantized model (simulated executor) on one image and record the group assignment
+ *  at (block, site). site must be an activation site with group granularity.
+ *  @param image  f32 [1, C, H, W] (or [C, H, W]), normalized.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, bad block/site); IGQ_ERR_BAD_STATE (fp32
+ *          model, or a site that is not group-quantized); IGQ_ERR_SHAPE; IGQ_ERR_NO_MEMORY.
+ *  Thread safety: shared read-only model. */
+IGQ_API igq_status igq_groups_compute(const igq_model *model, const igq_tensor *image,
+                                      int32_t block, igq_site site, igq_groups **out);
+/** Free an assignment. NULL is a no-op. */
+IGQ_API void igq_groups_free(igq_groups *groups);
+/** Channels (or heads x rows for IGQ_SITE_ATTN, head-major) that were assigned. */
+IGQ_API int64_t igq_groups_count(const igq_groups *groups);
+/** Number of groups available at the site. */
+IGQ_API int32_t igq_groups_num_groups(const igq_groups *groups);
+/** Copy the group of every channel / row (count values).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_BUFFER_TOO_SMALL. */
+IGQ_API igq_status igq_groups_assignment(const igq_groups *groups, int32_t *group_of,
+                                         int64_t capacity);
+/** Copy the number of members of each group (num_groups values).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_BUFFER_TOO_SMALL. */
+IGQ_API igq_status igq_groups_sizes(const igq_groups *groups, int64_t *sizes, int32_t capacity);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 #include "../core/error.h"
 #include "../core/tensor.h"
 #include "../io/checkpoint.h"
-#include "../model/vit.h"
+#include "../model/qmodel.h"
 
 igq_status igq_model_load(const char *path, igq_model **out)
 {
@@ -90,9 +90,22 @@ igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor 
               (long long)B, (int)d->classes, (int)logits->ndim, (long long)logits->shape[0],
               (long long)(logits->ndim > 1 ? logits->shape[1] : 0));
     scratch = (float *)igq__malloc(
-        igq__forward_scratch_floats(d, igq__forward_chunk(d, B)) * sizeof(float));
+        (igq__forward_scratch_floats(d, igq__forward_chunk(d, B)) + igq__sim_stat_floats(d)) *
+        sizeof(float));
     IGQ_CHECK(scratch != NULL, IGQ_ERR_NO_MEMORY, "igq_run: cannot allocate scratch");
-    igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, NULL);
+    if (model->q != NULL) {
+        /* Quantized model: the simulated executor (fake-quant hooks on the fp32 forward). */
+        igq_sim_ctx   sc;
+        igq_site_hook hook;
+        memset(&sc, 0, sizeof sc);
+        sc.q     = model->q;
+        sc.stat  = scratch + igq__forward_scratch_floats(d, igq__forward_chunk(d, B));
+        hook.fn  = igq__sim_hook;
+        hook.ctx = &sc;
+        igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, &hook);
+    } else {
+        igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, NULL);
+    }
     igq__free(scratch);
     return IGQ_OK;
 }

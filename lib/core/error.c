@@ -76,6 +76,7 @@ const char *igq_strerror(igq_status status)
     case IGQ_ERR_THREAD: return "thread error";
     case IGQ_ERR_INTERNAL: return "internal error";
     case IGQ_ERR_NOT_FOUND: return "not found";
+    case IGQ_ERR_CANCELLED: return "cancelled";
     default: return "unknown error";
     }
 }

@@ -1,4 +1,9 @@
+/* Model lifetime: destroy and deep copy. */
+#include <string.h>
+
 #include "../core/alloc.h"
+#include "../core/error.h"
+#include "qmodel.h"
 #include "vit.h"
 
 static void linear_free(igq_linear *l)
@@ -38,5 +43,68 @@ void igq__model_destroy(struct igq_model *m)
     linear_free(&m->head_dist);
     igq__free(m->mean);
     igq__free(m->std);
+    igq__qstate_free(m->q);
     igq__free(m);
+}
+
+/* Copies n floats (NULL stays NULL); returns 0 on allocation failure. */
+static int dup_floats(float **dst, const float *src, size_t n)
+{
+    *dst = NULL;
+    if (src == NULL) return 1;
+    *dst = (float *)igq__malloc(n * sizeof(float));
+    if (*dst == NULL) return 0;
+    memcpy(*dst, src, n * sizeof(float));
+    return 1;
+}
+
+static int dup_linear(igq_linear *dst, const igq_linear *src)
+{
+    *dst    = *src;
+    dst->wt = NULL;
+    dst->b  = NULL;
+    return dup_floats(&dst->wt, src->wt, (size_t)src->in * src->out) &&
+           dup_floats(&dst->b, src->b, (size_t)src->out);
+}
+
+igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out)
+{
+    struct igq_model   *m = (struct igq_model *)igq__calloc(1, sizeof *m);
+    const igq_vit_dims *d = &src->d;
+    const size_t        D = (size_t)d->dim;
+    int                 ok;
+    int32_t             i;
+    *out = NULL;
+    IGQ_CHECK(m != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
+    m->d              = src->d;
+    m->has_norm_stats = src->has_norm_stats;
+    m->blocks         = (igq_block *)igq__calloc((size_t)d->depth, sizeof(igq_block));
+    /* Record the depth only once blocks exist, so a partial copy frees cleanly. */
+    ok = m->blocks != NULL;
+    if (!ok) m->d.depth = 0;
+    ok = ok && dup_linear(&m->patch, &src->patch) &&
+         dup_floats(&m->prefix, src->prefix, (size_t)d->n_prefix * D) &&
+         dup_floats(&m->pos, src->pos,
+                    (size_t)(d->pos_has_prefix ? d->n_tokens : d->n_patches) * D) &&
+         dup_floats(&m->norm_w, src->norm_w, D) && dup_floats(&m->norm_b, src->norm_b, D) &&
+         dup_floats(&m->fc_norm_w, src->fc_norm_w, D) &&
+         dup_floats(&m->fc_norm_b, src->fc_norm_b, D) && dup_linear(&m->head, &src->head) &&
+         dup_linear(&m->head_dist, &src->head_dist) &&
+         dup_floats(&m->mean, src->mean, (size_t)d->in_chans) &&
+         dup_floats(&m->std, src->std, (size_t)d->in_chans);
+    for (i = 0; ok && i < d->depth; i++) {
+        const igq_block *s = &src->blocks[i];
+        igq_block       *b = &m->blocks[i];
+        ok = dup_floats(&b->ln1_w, s->ln1_w, D) && dup_floats(&b->ln1_b, s->ln1_b, D) &&
+             dup_linear(&b->qkv, &s->qkv) && dup_linear(&b->proj, &s->proj) &&
+             dup_floats(&b->ls1, s->ls1, D) && dup_floats(&b->ln2_w, s->ln2_w, D) &&
+             dup_floats(&b->ln2_b, s->ln2_b, D) && dup_linear(&b->fc1, &s->fc1) &&
+             dup_linear(&b->fc2, &s->fc2) && dup_floats(&b->ls2, s->ls2, D);
+    }
+    if (!ok) {
+        igq__model_destroy(m);
+        return igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory while copying the model");
+    }
+    *out = m;
+    return IGQ_OK;
 }

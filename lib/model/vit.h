@@ -69,7 +69,12 @@ struct igq_model {
     igq_linear   head_dist;      /* wt == NULL unless has_dist */
     int32_t      has_norm_stats;
     float       *mean, *std;     /* [in_chans] when has_norm_stats */
+    struct igq_qstate *q;        /* quantizers of a quantized model (weights above are then
+                                    stored fake-quantized); NULL for an fp32 model */
 };
+
+/* Deep copy of a model (without its quantization state). */
+igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out);
 
 /* Frees everything a model owns (NULL-safe). */
 void igq__model_destroy(struct igq_model *m);

@@ -1,0 +1,253 @@
+/* Range calibrators (ALGORITHMS.md 5.2) on a sample of activation values.
+ *  - MINMAX:     [min, max] of the sample.
+ *  - PERCENTILE: the 0.01th and 99.99th percentiles (one value in 10^4 per tail may clip).
+ *  - MSE:        the range minimizing the squared quantization error of the sample, searched
+ *                over 100 shrink factors of the min/max range (lower and upper bounds shrunk
+ *                independently on a 20 x 20 grid when the range straddles 0).
+ *  - KL:         TensorRT's entropy calibration: a 2048-bin histogram of |x| (or x for a
+ *                one-sided range), for every threshold bin i >= the number of quantization
+ *                levels the clipped distribution P (outliers folded into the last bin) is
+ *                compared with its quantized version Q (i bins merged into `levels` groups and
+ *                spread back over the non-empty bins); the threshold with the least KL(P||Q)
+ *                wins. Asymmetric ranges clip both ends at that threshold. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/alloc.h"
+#include "quant.h"
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void minmax(const float *x, int64_t n, float *lo, float *hi)
+{
+    int64_t i;
+    float   a = x[0], b = x[0];
+    for (i = 1; i < n; i++) {
+        a = x[i] < a ? x[i] : a;
+        b = x[i] > b ? x[i] : b;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+static double sq_error(const float *x, int64_t n, float lo, float hi, int bits)
+{
+    igq_qparams p = igq__qp_asym(lo, hi, bits);
+    double      e = 0.0;
+    int64_t     i;
+    for (i = 0; i < n; i++) {
+        double d = (double)x[i] - igq__fq(x[i], &p);
+        e += d * d;
+    }
+    return e;
+}
+
+/* Sub-sample for the error searches: at most 65536 evenly spaced values of the sorted sample,
+ * always including both extremes. */
+static float *search_sample(const float *sorted, int64_t n, int64_t *m)
+{
+    int64_t cap = 65536, i;
+    float  *s;
+    if (n <= cap) {
+        *m = n;
+        return NULL;
+    }
+    s = (float *)igq__malloc((size_t)cap * sizeof(float));
+    if (s == NULL) {
+        *m = n;
+        return NULL;
+    }
+    for (i = 0; i < cap; i++) s[i] = sorted[(int64_t)((double)i * (double)(n - 1) / (double)(cap - 1))];
+    *m = cap;
+    return s;
+}
+
+static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, float *lo, float *hi)
+{
+    float  a = x[0], b = x[n - 1], best_lo = a, best_hi = b;
+    double best = sq_error(x, n, a, b, bits);
+    int    i, j;
+    if (unsigned_only || a >= 0.0f || b <= 0.0f) {
+        for (i = 1; i < 100; i++) {
+            float  f  = 1.0f - 0.01f * (float)i;
+            float  l  = a >= 0.0f ? a : a * f, h = b <= 0.0f ? b : b * f;
+            double e;
+            if (unsigned_only) l = 0.0f;
+            e = sq_error(x, n, l, h, bits);
+            if (e < best) {
+                best    = e;
+                best_lo = l;
+                best_hi = h;
+            }
+        }
+    } else {
+        for (i = 0; i < 20; i++)
+            for (j = 0; j < 20; j++) {
+                float  l = a * (1.0f - 0.045f * (float)i), h = b * (1.0f - 0.045f * (float)j);
+                double e = sq_error(x, n, l, h, bits);
+                if (e < best) {
+                    best    = e;
+                    best_lo = l;
+                    best_hi = h;
+                }
+            }
+    }
+    *lo = best_lo;
+    *hi = best_hi;
+}
+
+/* TensorRT-style threshold on values v >= 0 (n of them, max vmax) for `levels` levels. */
+static float kl_threshold(const float *v, int64_t n, float vmax, int levels)
+{
+    enum { BINS = 2048 };
+    double *hist = (double *)igq__calloc(BINS, sizeof(double));
+    double *p = (double *)igq__malloc(BINS * sizeof(double)), *q = (double *)igq__malloc(BINS * sizeof(double));
+    double  best = INFINITY;
+    int64_t k;
+    int     i, best_i = BINS;
+    float   t;
+    if (hist == NULL || p == NULL || q == NULL || !(vmax > 0.0f)) {
+        igq__free(hist);
+        igq__free(p);
+        igq__free(q);
+        return vmax;
+    }
+    for (k = 0; k < n; k++) {
+        int b = (int)((double)v[k] / vmax * BINS);
+        hist[b >= BINS ? BINS - 1 : (b < 0 ? 0 : b)] += 1.0;
+    }
+    if (levels > BINS) levels = BINS;
+    for (i = levels; i <= BINS; i++) {
+        double outliers = 0.0, psum = 0.0, qsum = 0.0, kl = 0.0;
+        int    j, g;
+        for (j = i; j < BINS; j++) outliers += hist[j];
+        for (j = 0; j < i; j++) p[j] = hist[j];
+        p[i - 1] += outliers;
+        /* Merge the i bins into `levels` groups, spread each group's mass over its non-empty
+         * bins. */
+        for (g = 0; g < levels; g++) {
+            int    s = (int)((long)g * i / levels), e = (int)((long)(g + 1) * i / levels);
+            double mass = 0.0;
+            int    nz   = 0;
+            if (e <= s) e = s + 1;
+            for (j = s; j < e && j < i; j++) {
+                mass += hist[j];
+                nz += hist[j] > 0.0;
+            }
+            for (j = s; j < e && j < i; j++) q[j] = (hist[j] > 0.0 && nz) ? mass / nz : 0.0;
+        }
+        for (j = 0; j < i; j++) {
+            psum += p[j];
+            qsum += q[j];
+        }
+        if (psum <= 0.0 || qsum <= 0.0) continue;
+        for (j = 0; j < i; j++) {
+            double pj = p[j] / psum, qj = q[j] / qsum;
+            if (pj <= 0.0) continue;
+            if (qj <= 0.0) qj = 1e-12;
+            kl += pj * log(pj / qj);
+        }
+        if (kl < best) {
+            best   = kl;
+            best_i = i;
+        }
+    }
+    t = (float)(((double)best_i + 0.5) * (double)vmax / BINS);
+    igq__free(hist);
+    igq__free(p);
+    igq__free(q);
+    return t < vmax ? t : vmax;
+}
+
+void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, int unsigned_only,
+                          float *lo, float *hi)
+{
+    float a, b;
+    minmax(x, n, &a, &b);
+    if (unsigned_only) a = 0.0f;
+    switch (kind) {
+    case IGQ__CALIB_PERCENTILE: {
+        int64_t k = (int64_t)floor((double)(n - 1) * 1e-4), K = (n - 1) - k;
+        qsort(x, (size_t)n, sizeof(float), cmp_float);
+        a = unsigned_only ? 0.0f : x[k];
+        b = x[K];
+        break;
+    }
+    case IGQ__CALIB_MSE: {
+        int64_t m;
+        float  *s;
+        qsort(x, (size_t)n, sizeof(float), cmp_float);
+        s = search_sample(x, n, &m);
+        calib_mse(s ? s : x, m, bits, unsigned_only, &a, &b);
+        igq__free(s);
+        break;
+    }
+    case IGQ__CALIB_KL: {
+        /* Symmetric threshold on |x| for signed data, on x for one-sided data. */
+        int      one_sided = unsigned_only || a >= 0.0f;
+        float   *v = (float *)igq__malloc((size_t)n * sizeof(float));
+        float    vmax = 0.0f, t;
+        int64_t  i;
+        int      levels = one_sided ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+        if (v == NULL) break;
+        for (i = 0; i < n; i++) {
+            v[i] = one_sided ? x[i] - (unsigned_only ? 0.0f : a) : fabsf(x[i]);
+            vmax = v[i] > vmax ? v[i] : vmax;
+        }
+        t = kl_threshold(v, n, vmax, levels);
+        igq__free(v);
+        if (one_sided) {
+            b = (unsigned_only ? 0.0f : a) + t;
+        } else {
+            a = a < -t ? -t : a;
+            b = b > t ? t : b;
+        }
+        break;
+    }
+    default: break;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+float igq__calibrate_absmax(igq_calib_kind kind, float *x, int64_t n, int bits)
+{
+    float   lo, hi;
+    int64_t i;
+    /* Fold to |x|: a symmetric quantizer only needs the magnitude distribution. */
+    for (i = 0; i < n; i++) x[i] = fabsf(x[i]);
+    if (kind == IGQ__CALIB_KL) {
+        float vmax = 0.0f;
+        for (i = 0; i < n; i++) vmax = x[i] > vmax ? x[i] : vmax;
+        return kl_threshold(x, n, vmax, (1 << (bits - 1)) - 1);
+    }
+    if (kind == IGQ__CALIB_MSE) {
+        /* Search the symmetric clip directly: error of the signed quantizer on |x|. */
+        float       mx = 0.0f, best_t;
+        double      best = INFINITY;
+        int         k;
+        for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+        best_t = mx;
+        for (k = 0; k < 100; k++) {
+            float       t = mx * (1.0f - 0.01f * (float)k);
+            igq_qparams p = igq__qp_sym(t, bits, 1);
+            double      e = 0.0;
+            for (i = 0; i < n; i++) {
+                double d = (double)x[i] - igq__fq(x[i], &p);
+                e += d * d;
+            }
+            if (e < best) {
+                best   = e;
+                best_t = t;
+            }
+        }
+        return best_t;
+    }
+    igq__calibrate_range(kind, x, n, bits, 1, &lo, &hi);
+    return hi;
+}

@@ -1,0 +1,130 @@
+/* Quantization maths: uniform quantizers, range calibrators, IGQ group calibration and
+ * per-instance assignment, and the group-count allocation solver. No graph here.
+ * Private header. */
+#ifndef IGQ_QUANT_QUANT_H
+#define IGQ_QUANT_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "igq/igq.h"
+
+/* Uniform quantizer: q = clamp(rne(x / scale) + zero, qmin, qmax), x^ = scale * (q - zero).
+ * rne = round half to even (the CPU's default rounding, as cvtps2dq). The zero point of an
+ * asymmetric quantizer is not clamped into [qmin, qmax]: a range that excludes 0 (e.g. a group
+ * of channels in [2, 5]) keeps its full resolution; integer kernels fold the zero point into
+ * an int32 correction term, so any int32 zero point is exact. */
+typedef struct igq_qparams {
+    float   scale;
+    float   inv_scale;
+    int32_t zero;
+    int32_t qmin, qmax;
+} igq_qparams;
+
+/* Asymmetric unsigned b-bit quantizer for [lo, hi] (q in [0, 2^b - 1]). A degenerate range
+ * (hi - lo tiny) gets a scale that represents lo exactly. */
+igq_qparams igq__qp_asym(float lo, float hi, int bits);
+/* Symmetric signed b-bit quantizer for |x| <= absmax: zero 0, q in [-2^(b-1), 2^(b-1) - 1], or
+ * [-(2^(b-1) - 1), 2^(b-1) - 1] when restricted. */
+igq_qparams igq__qp_sym(float absmax, int bits, int restricted);
+
+/* Round half to even for |v| < 2^22 without libm: adding and removing 1.5 * 2^23 leaves the
+ * integer nearest to v under the default rounding mode. Callers clamp first. */
+static inline float igq__rne(float v)
+{
+    volatile float t = v + 12582912.0f; /* volatile: keep the two roundings apart */
+    return t - 12582912.0f;
+}
+
+/* Quantize-dequantize one value. Clamping before rounding is equivalent (the bounds are
+ * integers) and keeps |v| small enough for igq__rne. */
+static inline float igq__fq(float x, const igq_qparams *p)
+{
+    const float lo = (float)(p->qmin - p->zero), hi = (float)(p->qmax - p->zero);
+    float       v  = x * p->inv_scale;
+    v              = v < lo ? lo : (v > hi ? hi : v);
+    return p->scale * igq__rne(v);
+}
+
+/* The integer code of x (q in [qmin, qmax]). */
+static inline int32_t igq__quant(float x, const igq_qparams *p)
+{
+    const float lo = (float)(p->qmin - p->zero), hi = (float)(p->qmax - p->zero);
+    float       v  = x * p->inv_scale;
+    v              = v < lo ? lo : (v > hi ? hi : v);
+    return (int32_t)igq__rne(v) + p->zero;
+}
+/* Quantize-dequantize n values with stride `stride`. */
+void igq__fake_quant(float *x, int64_t n, int64_t stride, const igq_qparams *p);
+
+/* ---- calibrators (on a sample of values) ---- */
+typedef enum igq_calib_kind {
+    IGQ__CALIB_MINMAX = 0,
+    IGQ__CALIB_PERCENTILE = 1,
+    IGQ__CALIB_MSE = 2,
+    IGQ__CALIB_KL = 3
+} igq_calib_kind;
+
+/* Chooses [lo, hi] for an asymmetric b-bit quantizer of the sample x[0..n) (n >= 1; x is
+ * reordered). unsigned_only: the tensor is known to be >= 0 (softmax output), lo = 0. */
+void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, int unsigned_only,
+                          float *lo, float *hi);
+/* Symmetric: returns absmax for igq__qp_sym. */
+float igq__calibrate_absmax(igq_calib_kind kind, float *x, int64_t n, int bits);
+
+/* ---- IGQ groups ---- */
+typedef enum igq_assign_policy {
+    IGQ__ASSIGN_COVER   = 0, /* smallest group range that covers [m, M]; else least clipping */
+    IGQ__ASSIGN_NEAREST = 1  /* nearest (lo, hi) in squared Euclidean distance (clips) */
+} igq_assign_policy;
+
+/* Calibrates G group ranges from n points (m_i, M_i) (per channel/row min and max over one
+ * image, collected over the calibration images): k-means on the 2-D points (squared Euclidean;
+ * init by sorting on M - m and splitting into G equal-count chunks; at most 100 iterations;
+ * an empty group is re-seeded with the point farthest from its centroid), then each group's
+ * range is the envelope (min of m, max of M) of its members, so no calibration point is clipped
+ * by its own group. Deterministic: ties break by index; seed perturbs nothing but the
+ * tie-breaking order of equal points (kept for future randomized inits).
+ * Output lo/hi sorted by width. Returns the number of iterations. */
+int igq__groups_calibrate(const float *m, const float *M, int64_t n, int G, uint64_t seed,
+                          float *lo, float *hi);
+
+static inline int igq__group_assign(float m, float M, const float *lo, const float *hi, int G,
+                                    int policy)
+{
+    int   g, best = 0;
+    float bestv = 0.0f;
+    if (policy == IGQ__ASSIGN_NEAREST) {
+        for (g = 0; g < G; g++) {
+            float dl = m - lo[g], dh = M - hi[g], v = dl * dl + dh * dh;
+            if (g == 0 || v < bestv) {
+                bestv = v;
+                best  = g;
+            }
+        }
+        return best;
+    }
+    /* cover: groups are sorted by width, so the first covering group is the narrowest. */
+    for (g = 0; g < G; g++)
+        if (lo[g] <= m && hi[g] >= M) return g;
+    for (g = 0; g < G; g++) {
+        float cl = lo[g] > m ? lo[g] - m : 0.0f, ch = M > hi[g] ? M - hi[g] : 0.0f;
+        float v  = cl + ch;
+        if (g == 0 || v < bestv) {
+            bestv = v;
+            best  = g;
+        }
+    }
+    return best;
+}
+
+/* ---- multiple-choice knapsack (group-count allocation, mixed precision) ---- */
+/* For n_layers layers with n_cand candidates each (cost[l*n_cand + c] >= 0 integer units,
+ * loss[l*n_cand + c]), picks one candidate per layer minimizing the total loss subject to
+ * total cost <= budget. Exact dynamic programming over the integer budget; ties prefer the
+ * lower candidate index. Returns IGQ_ERR_OUT_OF_RANGE if no choice fits. choice[l] receives
+ * the candidate index. */
+igq_status igq__mck_solve(int n_layers, int n_cand, const int64_t *cost, const double *loss,
+                          int64_t budget, int *choice);
+
+#endif
