@@ -1,7 +1,8 @@
-/* Fashion-MNIST demo: classify the 10,000 test images with the bundled ViT and print the
- * accuracy.  Usage: fmnist_demo [data_dir] [threads]
+/* Fashion-MNIST demo: classify the 10,000 test images with the bundled ViT in fp32, quantize
+ * it to W4A4 with IGQ (G = 8) from 32 calibration images, classify again, print both.
+ * Usage: fmnist_demo [data_dir] [threads]
  * data_dir holds fmnist_vit.safetensors and the IDX files t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte (default examples/data). Several threads call igq_run on the same
+ * t10k-labels-idx1-ubyte, calib-images-idx3-ubyte (default examples/data). Several threads call igq_run on the same
  * model at once: the model is immutable and igq_run is reentrant. Uses only <igq/igq.h>. */
 #include <pthread.h>
 #include <stdio.h>
@@ -118,18 +119,60 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Classifies every image with `model` on nthreads threads; returns the accuracy in percent
+ * (negative on error). */
+static double evaluate(const igq_model *model, const idx_file *images, const idx_file *labels,
+                       float mean, float std, int nthreads, const char *what)
+{
+    job             j;
+    pthread_t       th[64];
+    int             t;
+    struct timespec t0, t1;
+    double          secs;
+    memset(&j, 0, sizeof j);
+    j.model  = model;
+    j.images = images;
+    j.labels = labels;
+    j.mean   = mean;
+    j.std    = std;
+    igq_model_info(model, IGQ_PROP_IMAGE_HEIGHT, &j.h);
+    igq_model_info(model, IGQ_PROP_IMAGE_WIDTH, &j.w);
+    igq_model_info(model, IGQ_PROP_NUM_CLASSES, &j.k);
+    pthread_mutex_init(&j.lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (t = 0; t < nthreads; t++) pthread_create(&th[t], NULL, worker, &j);
+    for (t = 0; t < nthreads; t++) pthread_join(th[t], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_mutex_destroy(&j.lock);
+    fprintf(stderr, "\n");
+    if (j.status != IGQ_OK) return -1.0;
+    secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("%s test accuracy: %.2f%% (%lld/%lld), %.1f s, %.3f ms/image\n", what,
+           100.0 * (double)j.correct / (double)images->count, (long long)j.correct,
+           (long long)images->count, secs, 1e3 * secs * nthreads / (double)images->count);
+    return 100.0 * (double)j.correct / (double)images->count;
+}
+
+static int show_progress(void *user, const char *stage, double fraction)
+{
+    (void)user;
+    fprintf(stderr, "\r  quantizing: %-16s %5.1f%%", stage, 100.0 * fraction);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "examples/data";
-    int         nthreads = argc > 2 ? atoi(argv[2]) : 2, t;
+    int         nthreads = argc > 2 ? atoi(argv[2]) : 2;
     char        path[1024];
-    idx_file    images, labels;
-    igq_model  *model = NULL;
+    idx_file    images, labels, calib;
+    igq_model  *model = NULL, *qmodel = NULL;
+    igq_config *config = NULL;
+    igq_tensor *calib_t = NULL;
     igq_status  s;
-    job         j;
-    pthread_t   th[64];
-    struct timespec t0, t1;
-    double      secs;
+    float       mean = 0.0f, std = 1.0f, *cx;
+    double      acc_fp, acc_q;
+    int64_t     h, w, i, shape[4];
 
     if (nthreads < 1 || nthreads > 64) nthreads = 2;
     snprintf(path, sizeof path, "%s/fmnist_vit.safetensors", dir);
@@ -141,43 +184,51 @@ int main(int argc, char **argv)
     if (idx_read(path, 0x803, &images)) return 1;
     snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
     if (idx_read(path, 0x801, &labels)) return 1;
+    snprintf(path, sizeof path, "%s/calib-images-idx3-ubyte", dir);
+    if (idx_read(path, 0x803, &calib)) return 1;
     if (labels.count != images.count) {
         fprintf(stderr, "images and labels differ in count\n");
         return 1;
     }
-
-    memset(&j, 0, sizeof j);
-    j.model  = model;
-    j.images = &images;
-    j.labels = &labels;
-    j.mean = 0.0f;
-    j.std  = 1.0f;
-    igq_model_normalization(model, &j.mean, &j.std, 1); /* keeps 0/1 if the model has none */
-    igq_model_info(model, IGQ_PROP_IMAGE_HEIGHT, &j.h);
-    igq_model_info(model, IGQ_PROP_IMAGE_WIDTH, &j.w);
-    igq_model_info(model, IGQ_PROP_NUM_CLASSES, &j.k);
-    if (j.h != images.rows || j.w != images.cols) {
-        fprintf(stderr, "model expects %lldx%lld images, data has %lldx%lld\n", (long long)j.h,
-                (long long)j.w, (long long)images.rows, (long long)images.cols);
+    igq_model_normalization(model, &mean, &std, 1); /* keeps 0/1 if the model has none */
+    igq_model_info(model, IGQ_PROP_IMAGE_HEIGHT, &h);
+    igq_model_info(model, IGQ_PROP_IMAGE_WIDTH, &w);
+    if (h != images.rows || w != images.cols || h != calib.rows || w != calib.cols) {
+        fprintf(stderr, "model expects %lldx%lld images, data has %lldx%lld\n", (long long)h,
+                (long long)w, (long long)images.rows, (long long)images.cols);
         return 1;
     }
-    pthread_mutex_init(&j.lock, NULL);
     printf("libigq %s: Fashion-MNIST test set, %lld images, %d threads\n", igq_version_string(),
            (long long)images.count, nthreads);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (t = 0; t < nthreads; t++) pthread_create(&th[t], NULL, worker, &j);
-    for (t = 0; t < nthreads; t++) pthread_join(th[t], NULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "\n");
-    secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    if (j.status != IGQ_OK) return 1;
-    printf("fp32 test accuracy: %.2f%% (%lld/%lld), %.1f s, %.3f ms/image\n",
-           100.0 * (double)j.correct / (double)images.count, (long long)j.correct,
-           (long long)images.count, secs, 1e3 * secs / (double)images.count);
+    acc_fp = evaluate(model, &images, &labels, mean, std, nthreads, "fp32");
+    if (acc_fp < 0) return 1;
 
-    pthread_mutex_destroy(&j.lock);
+    /* W4A4 IGQ (G = 8) from 32 calibration images (the first bundled training images). */
+    shape[0] = 32; shape[1] = 1; shape[2] = h; shape[3] = w;
+    if (calib.count < 32 || igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &calib_t) != IGQ_OK) return 1;
+    cx = (float *)igq_tensor_data(calib_t);
+    for (i = 0; i < 32 * h * w; i++) cx[i] = ((float)calib.data[i] / 255.0f - mean) / std;
+    igq_config_create(&config);
+    igq_config_set(config, IGQ_OPT_WEIGHT_BITS, 4);
+    igq_config_set(config, IGQ_OPT_ACT_BITS, 4);
+    igq_config_set(config, IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_GROUP);
+    igq_config_set(config, IGQ_OPT_GROUPS, 8);
+    igq_config_set_progress(config, show_progress, NULL);
+    if ((s = igq_quantize_model(model, calib_t, config, &qmodel)) != IGQ_OK) {
+        fprintf(stderr, "\nquantize: %s (%s)\n", igq_strerror(s), igq_last_error());
+        return 1;
+    }
+    fprintf(stderr, "\n");
+    acc_q = evaluate(qmodel, &images, &labels, mean, std, nthreads, "W4A4 IGQ G=8 (simulated)");
+    if (acc_q < 0) return 1;
+    printf("fp32 %.2f%% -> W4A4 IGQ %.2f%% (%+.2f points)\n", acc_fp, acc_q, acc_q - acc_fp);
+
+    igq_model_free(qmodel);
+    igq_config_free(config);
+    igq_tensor_free(calib_t);
     free(images.raw);
     free(labels.raw);
+    free(calib.raw);
     igq_model_free(model);
     return 0;
 }

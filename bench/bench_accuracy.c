@@ -1,0 +1,386 @@
+/* Accuracy of post-training quantization on real data (Fashion-MNIST).
+ *
+ *   bench_accuracy [data_dir] [--seeds N] [--test N] [--threads N] [--rows W8A8,W6A6,...]
+ *
+ * For each bit setting (rows) and method (columns), over N calibration seeds (each seed draws
+ * 32 calibration images from the 1,000 bundled training images and is also IGQ_OPT_SEED):
+ * top-1 accuracy, top-1 agreement with the fp32 model, and mean KL(fp32 || quantized) of the
+ * predicted distributions on the test images, as mean ± std over the seeds.
+ *
+ * Two models: the bundled one, and a function-preserving "outlier" variant in which 4
+ * LayerNorm output channels per LayerNorm (LN1 and LN2 of every block) are scaled by
+ * 8..48x (gamma and beta) and the matching input rows of the next linear layer divided by the
+ * same factor: fp32 logits are unchanged (up to rounding), but the activations get the
+ * per-channel outliers of ImageNet ViTs. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "igq/igq.h"
+#include "model/vit.h"
+
+#define CALIB 32
+
+typedef struct data {
+    float  *test;   /* [n][1][28][28] normalized */
+    uint8_t *labels;
+    int64_t n_test;
+    float  *pool;   /* calibration pool [1000][...] */
+    int64_t n_pool;
+    int64_t H, W;
+} data;
+
+static uint8_t *read_file(const char *path, long *n)
+{
+    FILE    *f = fopen(path, "rb");
+    uint8_t *b;
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = (uint8_t *)malloc((size_t)*n);
+    if (!b || fread(b, 1, (size_t)*n, f) != (size_t)*n) exit(1);
+    fclose(f);
+    return b;
+}
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+static float *load_images(const char *path, float mean, float std, int64_t *n, int64_t *h, int64_t *w)
+{
+    long     sz;
+    uint8_t *b = read_file(path, &sz);
+    float   *x;
+    int64_t  i;
+    if (be32(b) != 0x803) exit(1);
+    *n = be32(b + 4);
+    *h = be32(b + 8);
+    *w = be32(b + 12);
+    x  = (float *)malloc((size_t)(*n * *h * *w) * sizeof(float));
+    for (i = 0; i < *n * *h * *w; i++) x[i] = ((float)b[16 + i] / 255.0f - mean) / std;
+    free(b);
+    return x;
+}
+
+/* ---- evaluation on several threads ---------------------------------------------------------- */
+
+typedef struct ev {
+    const igq_model *m;
+    const float     *x;
+    float           *logits;
+    int64_t          n, per, k, first, count;
+} ev;
+
+static void *ev_main(void *p)
+{
+    ev         *e = (ev *)p;
+    int64_t     done = 0;
+    while (done < e->count) {
+        int64_t     b = e->count - done < 100 ? e->count - done : 100;
+        int64_t     is[4] = {b, 1, 28, 28}, ls[2] = {b, e->k};
+        igq_tensor *ti = NULL, *tl = NULL;
+        is[2] = e->per; /* per = H (square test images) */
+        is[3] = e->per;
+        igq_tensor_wrap(IGQ_DTYPE_F32, 4, is, (void *)(e->x + (e->first + done) * e->per * e->per),
+                        (size_t)(b * e->per * e->per) * sizeof(float), &ti);
+        igq_tensor_wrap(IGQ_DTYPE_F32, 2, ls, e->logits + (e->first + done) * e->k,
+                        (size_t)(b * e->k) * sizeof(float), &tl);
+        if (igq_run(e->m, ti, tl) != IGQ_OK) {
+            fprintf(stderr, "igq_run: %s\n", igq_last_error());
+            exit(1);
+        }
+        igq_tensor_free(ti);
+        igq_tensor_free(tl);
+        done += b;
+    }
+    return NULL;
+}
+
+static void evaluate(const igq_model *m, const float *x, int64_t n, int64_t side, int64_t k,
+                     float *logits, int threads)
+{
+    pthread_t th[16];
+    ev        e[16];
+    int       t;
+    for (t = 0; t < threads; t++) {
+        e[t].m      = m;
+        e[t].x      = x;
+        e[t].logits = logits;
+        e[t].per    = side;
+        e[t].k      = k;
+        e[t].first  = n * t / threads;
+        e[t].count  = n * (t + 1) / threads - e[t].first;
+        pthread_create(&th[t], NULL, ev_main, &e[t]);
+    }
+    for (t = 0; t < threads; t++) pthread_join(th[t], NULL);
+}
+
+typedef struct metrics {
+    double acc, agree, kl;
+} metrics;
+
+static int argmax(const float *v, int64_t k)
+{
+    int64_t i, b = 0;
+    for (i = 1; i < k; i++)
+        if (v[i] > v[b]) b = i;
+    return (int)b;
+}
+
+static metrics score(const float *ref, const float *got, const uint8_t *labels, int64_t n, int64_t k)
+{
+    metrics r = {0, 0, 0};
+    int64_t i, c;
+    for (i = 0; i < n; i++) {
+        const float *a = ref + i * k, *b = got + i * k;
+        double       ma = a[argmax(a, k)], mb = b[argmax(b, k)], sa = 0, sb = 0, kl = 0;
+        int          pa = argmax(a, k), pb = argmax(b, k);
+        if (labels) r.acc += pb == labels[i];
+        r.agree += pa == pb;
+        for (c = 0; c < k; c++) {
+            sa += exp(a[c] - ma);
+            sb += exp(b[c] - mb);
+        }
+        for (c = 0; c < k; c++) {
+            double la = a[c] - ma - log(sa), lb = b[c] - mb - log(sb);
+            kl += exp(la) * (la - lb);
+        }
+        r.kl += kl;
+    }
+    r.acc   = 100.0 * r.acc / n;
+    r.agree = 100.0 * r.agree / n;
+    r.kl /= n;
+    return r;
+}
+
+/* ---- the outlier variant ------------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static void scale_channels(float *g, float *b, igq_linear *next, int32_t D, uint64_t *rng)
+{
+    int k, o;
+    for (k = 0; k < 4; k++) {
+        int32_t c = (int32_t)(rng_next(rng) % (uint64_t)D);
+        float   f = 8.0f + 40.0f * (float)((rng_next(rng) >> 11) * (1.0 / 9007199254740992.0));
+        g[c] *= f;
+        b[c] *= f;
+        for (o = 0; o < next->out; o++) next->wt[(size_t)c * next->out + o] /= f;
+    }
+}
+
+static void make_outlier_variant(struct igq_model *m)
+{
+    uint64_t rng = 0x5eed1234abcdull;
+    int32_t  b;
+    for (b = 0; b < m->d.depth; b++) {
+        igq_block *blk = &m->blocks[b];
+        scale_channels(blk->ln1_w, blk->ln1_b, &blk->qkv, m->d.dim, &rng);
+        scale_channels(blk->ln2_w, blk->ln2_b, &blk->fc1, m->d.dim, &rng);
+    }
+}
+
+/* ---- methods ------------------------------------------------------------------------------ */
+
+typedef struct method {
+    const char *name;
+    int         gran, groups, budget, calib, ranking, mp; /* calib -1: best of PCT/MSE/KL */
+} method;
+
+static const method METHODS[] = {
+    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0},
+    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
+    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0},
+    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1},
+};
+#define N_METHODS (int)(sizeof METHODS / sizeof METHODS[0])
+
+static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side, int bits,
+                           const method *me, int calibrator, uint64_t seed, double *secs)
+{
+    igq_config     *c = NULL;
+    igq_tensor     *t = NULL;
+    igq_model      *q = NULL;
+    int64_t         shape[4] = {CALIB, 1, side, side};
+    struct timespec t0, t1;
+    igq_config_create(&c);
+    igq_config_set(c, IGQ_OPT_WEIGHT_BITS, bits);
+    igq_config_set(c, IGQ_OPT_ACT_BITS, bits);
+    igq_config_set(c, IGQ_OPT_ACT_GRANULARITY, me->gran);
+    igq_config_set(c, IGQ_OPT_GROUPS, me->groups);
+    igq_config_set(c, IGQ_OPT_GROUP_BUDGET, me->budget);
+    igq_config_set(c, IGQ_OPT_CALIBRATOR, calibrator);
+    igq_config_set(c, IGQ_OPT_SEED, (int64_t)seed);
+    igq_config_set(c, IGQ_OPT_ATTN_RANKING, me->ranking);
+    if (me->mp) igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, bits * 100);
+    igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, (void *)calib, (size_t)(CALIB * side * side) * sizeof(float), &t);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (igq_quantize_model(fp, t, c, &q) != IGQ_OK) {
+        fprintf(stderr, "quantize: %s\n", igq_last_error());
+        exit(1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    igq_tensor_free(t);
+    igq_config_free(c);
+    return q;
+}
+
+static void mean_std(const double *v, int n, double *m, double *s)
+{
+    int    i;
+    double a = 0, b = 0;
+    for (i = 0; i < n; i++) a += v[i];
+    a /= n;
+    for (i = 0; i < n; i++) b += (v[i] - a) * (v[i] - a);
+    *m = a;
+    *s = n > 1 ? sqrt(b / (n - 1)) : 0.0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = "examples/data";
+    int         seeds = 5, threads = 2, i, mi, ri, si, variant, only_method = -1;
+    int64_t     n_test = -1, side, k;
+    char        path[1024], rows_arg[256] = "8,6,4,3";
+    int         rows[8], n_rows = 0;
+    data        D;
+    igq_model  *fp = NULL;
+    float       mean = 0.0f, stdv = 1.0f;
+    char       *tok;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--test") && i + 1 < argc) n_test = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) snprintf(rows_arg, sizeof rows_arg, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--method") && i + 1 < argc) only_method = atoi(argv[++i]);
+        else dir = argv[i];
+    }
+    for (tok = strtok(rows_arg, ","); tok && n_rows < 8; tok = strtok(NULL, ",")) rows[n_rows++] = atoi(tok);
+    if (threads < 1 || threads > 16) threads = 2;
+    snprintf(path, sizeof path, "%s/fmnist_vit.safetensors", dir);
+    if (igq_model_load(path, &fp) != IGQ_OK) {
+        fprintf(stderr, "%s\n", igq_last_error());
+        return 1;
+    }
+    igq_model_normalization(fp, &mean, &stdv, 1);
+    igq_model_info(fp, IGQ_PROP_NUM_CLASSES, &k);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    D.test = load_images(path, mean, stdv, &D.n_test, &D.H, &D.W);
+    snprintf(path, sizeof path, "%s/calib-images-idx3-ubyte", dir);
+    D.pool = load_images(path, mean, stdv, &D.n_pool, &side, &side);
+    side   = D.H;
+    {
+        long     sz;
+        uint8_t *b;
+        snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+        b        = read_file(path, &sz);
+        D.labels = b + 8;
+    }
+    if (n_test > 0 && n_test < D.n_test) D.n_test = n_test;
+    printf("# libigq %s accuracy benchmark: Fashion-MNIST, %lld test images, %d calibration "
+           "seeds x %d images, %d threads\n", igq_version_string(), (long long)D.n_test, seeds,
+           CALIB, threads);
+
+    for (variant = 0; variant < 2; variant++) {
+        float  *ref = (float *)malloc((size_t)(D.n_test * k) * sizeof(float));
+        float  *got = (float *)malloc((size_t)(D.n_test * k) * sizeof(float));
+        float  *calib = (float *)malloc((size_t)(CALIB * side * side) * sizeof(float));
+        metrics fpm;
+        if (variant == 1) make_outlier_variant((struct igq_model *)fp);
+        evaluate(fp, D.test, D.n_test, side, k, ref, threads);
+        fpm = score(ref, ref, D.labels, D.n_test, k);
+        printf("\n## %s: fp32 accuracy %.2f%%\n\n", variant ? "outlier variant (function-preserving, LN channels x8..48)" : "bundled model", fpm.acc);
+        printf("| W/A | method | top-1 %% | agreement %% | KL(fp32‖q) | calib s |\n|---|---|---|---|---|---|\n");
+        for (ri = 0; ri < n_rows; ri++)
+            for (mi = 0; mi < N_METHODS; mi++) {
+                double acc[16], agr[16], kl[16], secs = 0, m1, s1, m2, s2, m3, s3;
+                int    chosen_cal = -1;
+                if (only_method >= 0 && mi != only_method) continue;
+                if (METHODS[mi].mp && rows[ri] < 4) continue;
+                for (si = 0; si < seeds && si < 16; si++) {
+                    uint64_t   rng = 0x1234567ull + (uint64_t)si * 7919u;
+                    int        j;
+                    igq_model *q;
+                    double     t1;
+                    int        cal = METHODS[mi].calib;
+                    metrics    mt;
+                    for (j = 0; j < CALIB; j++) {
+                        int64_t pick = (int64_t)(rng_next(&rng) % (uint64_t)D.n_pool);
+                        memcpy(calib + j * side * side, D.pool + pick * side * side, (size_t)(side * side) * sizeof(float));
+                    }
+                    if (cal < 0) {
+                        /* Best calibrator chosen on the calibration images only. */
+                        static const int cands[3] = {IGQ_CALIBRATOR_PERCENTILE, IGQ_CALIBRATOR_MSE, IGQ_CALIBRATOR_KL};
+                        double best = INFINITY;
+                        float *cr = (float *)malloc((size_t)(CALIB * k) * sizeof(float));
+                        float *cq = (float *)malloc((size_t)(CALIB * k) * sizeof(float));
+                        evaluate(fp, calib, CALIB, side, k, cr, 1);
+                        for (j = 0; j < 3; j++) {
+                            metrics cm;
+                            q = quantize(fp, calib, side, rows[ri], &METHODS[mi], cands[j], (uint64_t)si, &t1);
+                            secs += t1;
+                            evaluate(q, calib, CALIB, side, k, cq, 1);
+                            cm = score(cr, cq, NULL, CALIB, k);
+                            if (cm.kl < best) {
+                                best = cm.kl;
+                                cal  = cands[j];
+                            }
+                            igq_model_free(q);
+                        }
+                        free(cr);
+                        free(cq);
+                        chosen_cal = cal;
+                    }
+                    q = quantize(fp, calib, side, rows[ri], &METHODS[mi], cal, (uint64_t)si, &t1);
+                    secs += t1;
+                    evaluate(q, D.test, D.n_test, side, k, got, threads);
+                    mt      = score(ref, got, D.labels, D.n_test, k);
+                    acc[si] = mt.acc;
+                    agr[si] = mt.agree;
+                    kl[si]  = mt.kl;
+                    igq_model_free(q);
+                }
+                mean_std(acc, seeds, &m1, &s1);
+                mean_std(agr, seeds, &m2, &s2);
+                mean_std(kl, seeds, &m3, &s3);
+                printf("| W%dA%d | %s%s%s | %.2f ± %.2f | %.2f ± %.2f | %.4f ± %.4f | %.2f |\n",
+                       rows[ri], rows[ri], METHODS[mi].name,
+                       chosen_cal >= 0 ? " (last seed: " : "",
+                       chosen_cal < 0 ? "" : chosen_cal == IGQ_CALIBRATOR_PERCENTILE ? "percentile)" : chosen_cal == IGQ_CALIBRATOR_MSE ? "MSE)" : "KL)",
+                       m1, s1, m2, s2, m3, s3, secs / seeds);
+                fflush(stdout);
+                {
+                    /* Per-seed KL for the paired claims (IGQ vs per-tensor on every seed). */
+                    fprintf(stderr, "kl-per-seed W%d method %d:", rows[ri], mi);
+                    for (si = 0; si < seeds; si++) fprintf(stderr, " %.6f", kl[si]);
+                    fprintf(stderr, "\n");
+                }
+            }
+        free(ref);
+        free(got);
+        free(calib);
+    }
+    igq_model_free(fp);
+    free(D.test);
+    free(D.pool);
+    return 0;
+}

@@ -1,0 +1,446 @@
+#!/usr/bin/python3
+"""Generate small random-weight ViT test fixtures for libigq.
+
+    /usr/bin/python3 tools/gen_fixtures.py
+
+Writes test/fixtures/<name>/{model.safetensors, [config.json], io.safetensors}.
+io.safetensors holds `images` (F32 [3,C,H,W], standard normal, fed to the
+network as-is) and `logits` (F32 [3,K], computed in float64 from the exact
+weights stored in model.safetensors, i.e. after F16/BF16 rounding).
+
+Deterministic: fixed seeds, single thread, stable tensor order.
+"""
+
+import json
+import math
+import os
+import shutil
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "test", "fixtures")
+BATCH = 3
+
+TORCH_DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+# --------------------------------------------------------------------------
+# Reference forward (float64) on a canonical parameter layout
+#   p = {cls, dist (opt), pos, pe_w, pe_b, blocks: [ {ln1_w, ln1_b, qkv_w,
+#        qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b} ],
+#        norm_w, norm_b, head_w, head_b, head_dist_w/b (opt)}
+# --------------------------------------------------------------------------
+def ref_forward(p, images, heads, eps):
+    x = images.double()
+    pw = p["pe_w"]
+    patch = pw.shape[-1]
+    x = F.conv2d(x, pw, p["pe_b"], stride=patch)             # B, D, gh, gw
+    b, d = x.shape[0], x.shape[1]
+    x = x.flatten(2).transpose(1, 2)                           # row-major grid
+    prefix = [p["cls"].expand(b, -1, -1)]
+    if "dist" in p:
+        prefix.append(p["dist"].expand(b, -1, -1))
+    x = torch.cat(prefix + [x], dim=1) + p["pos"]
+    t = x.shape[1]
+    hd = d // heads
+    for blk in p["blocks"]:
+        h = F.layer_norm(x, (d,), blk["ln1_w"], blk["ln1_b"], eps)
+        qkv = F.linear(h, blk["qkv_w"], blk["qkv_b"])          # B, T, 3D
+        q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]
+
+        def split(z):
+            return z.reshape(b, t, heads, hd).transpose(1, 2)  # B, H, T, hd
+        q, k, v = split(q), split(k), split(v)
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)
+        y = (a @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + F.linear(y, blk["proj_w"], blk["proj_b"])
+        h = F.layer_norm(x, (d,), blk["ln2_w"], blk["ln2_b"], eps)
+        h = F.gelu(F.linear(h, blk["fc1_w"], blk["fc1_b"]))   # exact erf GELU
+        x = x + F.linear(h, blk["fc2_w"], blk["fc2_b"])
+    x = F.layer_norm(x, (d,), p["norm_w"], p["norm_b"], eps)
+    out = F.linear(x[:, 0], p["head_w"], p["head_b"])
+    if "head_dist_w" in p:
+        out = (out + F.linear(x[:, 1], p["head_dist_w"], p["head_dist_b"])) / 2
+    return out
+
+
+# --------------------------------------------------------------------------
+# Naming schemes -> canonical
+# --------------------------------------------------------------------------
+BLOCK_KEYS = ["ln1_w", "ln1_b", "qkv_w", "qkv_b", "proj_w", "proj_b",
+              "ln2_w", "ln2_b", "fc1_w", "fc1_b", "fc2_w", "fc2_b"]
+
+
+def timm_names(depth, distilled):
+    names = ["cls_token"] + (["dist_token"] if distilled else []) + [
+        "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias"]
+    for i in range(depth):
+        pre = "blocks.%d." % i
+        names += [pre + s for s in (
+            "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+            "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
+            "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias")]
+    names += ["norm.weight", "norm.bias", "head.weight", "head.bias"]
+    if distilled:
+        names += ["head_dist.weight", "head_dist.bias"]
+    return names
+
+
+def canon_from_timm(sd, depth):
+    g = lambda k: sd[k].double()  # noqa: E731
+    p = {"cls": g("cls_token"), "pos": g("pos_embed"),
+         "pe_w": g("patch_embed.proj.weight"), "pe_b": g("patch_embed.proj.bias"),
+         "norm_w": g("norm.weight"), "norm_b": g("norm.bias"),
+         "head_w": g("head.weight"), "head_b": g("head.bias"), "blocks": []}
+    if "dist_token" in sd:
+        p["dist"] = g("dist_token")
+        p["head_dist_w"] = g("head_dist.weight")
+        p["head_dist_b"] = g("head_dist.bias")
+    for i in range(depth):
+        pre = "blocks.%d." % i
+        vals = [g(pre + s) for s in (
+            "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+            "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
+            "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias")]
+        p["blocks"].append(dict(zip(BLOCK_KEYS, vals)))
+    return p
+
+
+def hf_names(depth):
+    names = ["vit.embeddings.cls_token", "vit.embeddings.position_embeddings",
+             "vit.embeddings.patch_embeddings.projection.weight",
+             "vit.embeddings.patch_embeddings.projection.bias"]
+    for i in range(depth):
+        pre = "vit.encoder.layer.%d." % i
+        for s in ("layernorm_before", "attention.attention.query",
+                  "attention.attention.key", "attention.attention.value",
+                  "attention.output.dense", "layernorm_after",
+                  "intermediate.dense", "output.dense"):
+            names += [pre + s + ".weight", pre + s + ".bias"]
+    names += ["vit.layernorm.weight", "vit.layernorm.bias",
+              "classifier.weight", "classifier.bias"]
+    return names
+
+
+def canon_from_hf(sd, depth):
+    g = lambda k: sd[k].double()  # noqa: E731
+    p = {"cls": g("vit.embeddings.cls_token"),
+         "pos": g("vit.embeddings.position_embeddings"),
+         "pe_w": g("vit.embeddings.patch_embeddings.projection.weight"),
+         "pe_b": g("vit.embeddings.patch_embeddings.projection.bias"),
+         "norm_w": g("vit.layernorm.weight"), "norm_b": g("vit.layernorm.bias"),
+         "head_w": g("classifier.weight"), "head_b": g("classifier.bias"),
+         "blocks": []}
+    for i in range(depth):
+        pre = "vit.encoder.layer.%d." % i
+        a = pre + "attention.attention."
+        p["blocks"].append({
+            "ln1_w": g(pre + "layernorm_before.weight"),
+            "ln1_b": g(pre + "layernorm_before.bias"),
+            "qkv_w": torch.cat([g(a + "query.weight"), g(a + "key.weight"),
+                                g(a + "value.weight")], 0),
+            "qkv_b": torch.cat([g(a + "query.bias"), g(a + "key.bias"),
+                                g(a + "value.bias")], 0),
+            "proj_w": g(pre + "attention.output.dense.weight"),
+            "proj_b": g(pre + "attention.output.dense.bias"),
+            "ln2_w": g(pre + "layernorm_after.weight"),
+            "ln2_b": g(pre + "layernorm_after.bias"),
+            "fc1_w": g(pre + "intermediate.dense.weight"),
+            "fc1_b": g(pre + "intermediate.dense.bias"),
+            "fc2_w": g(pre + "output.dense.weight"),
+            "fc2_b": g(pre + "output.dense.bias"),
+        })
+    return p
+
+
+def canon_from_tv(sd, depth):
+    g = lambda k: sd[k].double()  # noqa: E731
+    p = {"cls": g("class_token"), "pos": g("encoder.pos_embedding"),
+         "pe_w": g("conv_proj.weight"), "pe_b": g("conv_proj.bias"),
+         "norm_w": g("encoder.ln.weight"), "norm_b": g("encoder.ln.bias"),
+         "head_w": g("heads.head.weight"), "head_b": g("heads.head.bias"),
+         "blocks": []}
+    for i in range(depth):
+        pre = "encoder.layers.encoder_layer_%d." % i
+        vals = [g(pre + s) for s in (
+            "ln_1.weight", "ln_1.bias", "self_attention.in_proj_weight",
+            "self_attention.in_proj_bias", "self_attention.out_proj.weight",
+            "self_attention.out_proj.bias", "ln_2.weight", "ln_2.bias",
+            "mlp.0.weight", "mlp.0.bias", "mlp.3.weight", "mlp.3.bias")]
+        p["blocks"].append(dict(zip(BLOCK_KEYS, vals)))
+    return p
+
+
+# --------------------------------------------------------------------------
+# Random parameters
+# --------------------------------------------------------------------------
+def rand_param(name, shape, gen):
+    """Random value for a parameter, chosen by its role (from its name)."""
+    n = torch.randn(shape, generator=gen, dtype=torch.float64)
+    leaf = name.rsplit(".", 1)[-1]
+    is_norm = any(s in name for s in ("norm", "ln_", "encoder.ln.", "layernorm"))
+    if len(shape) == 1 and is_norm and leaf == "weight":
+        return 1.0 + 0.1 * n
+    if len(shape) == 1 and is_norm and leaf == "bias":
+        return 0.1 * n
+    if leaf in ("bias", "in_proj_bias"):
+        return 0.1 * n
+    if leaf in ("cls_token", "dist_token", "class_token", "pos_embed",
+                "position_embeddings", "pos_embedding"):
+        return 0.3 * n
+    # weight matrices / conv kernels: std ~ 1.2/sqrt(fan_in), kept in [0.05, 0.3]
+    fan_in = 1
+    for s in shape[1:]:
+        fan_in *= s
+    std = min(0.3, max(0.05, 1.2 / math.sqrt(fan_in)))
+    return std * n
+
+
+def timm_shapes(c, img_hw, patch, d, depth, m, k, distilled):
+    gh, gw = img_hw[0] // patch, img_hw[1] // patch
+    t = gh * gw + (2 if distilled else 1)
+    shp = {"cls_token": [1, 1, d], "dist_token": [1, 1, d], "pos_embed": [1, t, d],
+           "patch_embed.proj.weight": [d, c, patch, patch],
+           "patch_embed.proj.bias": [d], "norm.weight": [d], "norm.bias": [d],
+           "head.weight": [k, d], "head.bias": [k],
+           "head_dist.weight": [k, d], "head_dist.bias": [k]}
+    for i in range(depth):
+        pre = "blocks.%d." % i
+        shp.update({pre + "norm1.weight": [d], pre + "norm1.bias": [d],
+                    pre + "attn.qkv.weight": [3 * d, d], pre + "attn.qkv.bias": [3 * d],
+                    pre + "attn.proj.weight": [d, d], pre + "attn.proj.bias": [d],
+                    pre + "norm2.weight": [d], pre + "norm2.bias": [d],
+                    pre + "mlp.fc1.weight": [m, d], pre + "mlp.fc1.bias": [m],
+                    pre + "mlp.fc2.weight": [d, m], pre + "mlp.fc2.bias": [d]})
+    return {n: shp[n] for n in timm_names(depth, distilled)}
+
+
+def hf_shapes(c, img, patch, d, depth, m, k):
+    t = (img // patch) ** 2 + 1
+    shp = {"vit.embeddings.cls_token": [1, 1, d],
+           "vit.embeddings.position_embeddings": [1, t, d],
+           "vit.embeddings.patch_embeddings.projection.weight": [d, c, patch, patch],
+           "vit.embeddings.patch_embeddings.projection.bias": [d],
+           "vit.layernorm.weight": [d], "vit.layernorm.bias": [d],
+           "classifier.weight": [k, d], "classifier.bias": [k]}
+    for i in range(depth):
+        pre = "vit.encoder.layer.%d." % i
+        for s in ("attention.attention.query", "attention.attention.key",
+                  "attention.attention.value", "attention.output.dense"):
+            shp[pre + s + ".weight"] = [d, d]
+            shp[pre + s + ".bias"] = [d]
+        for s in ("layernorm_before", "layernorm_after"):
+            shp[pre + s + ".weight"] = [d]
+            shp[pre + s + ".bias"] = [d]
+        shp[pre + "intermediate.dense.weight"] = [m, d]
+        shp[pre + "intermediate.dense.bias"] = [m]
+        shp[pre + "output.dense.weight"] = [d, m]
+        shp[pre + "output.dense.bias"] = [d]
+    return {n: shp[n] for n in hf_names(depth)}
+
+
+def make_params(shapes, seed, dtype):
+    """Random params, rounded to the storage dtype. Returns name -> tensor in
+    the storage dtype (these exact values are what the reference uses)."""
+    gen = torch.Generator().manual_seed(seed)
+    return {n: rand_param(n, s, gen).to(TORCH_DT[dtype]) for n, s in shapes.items()}
+
+
+def make_images(seed, c, h, w):
+    gen = torch.Generator().manual_seed(seed + 1000)
+    return torch.randn(BATCH, c, h, w, generator=gen, dtype=torch.float32)
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
+                  canon_fn, depth, heads, eps, order=None):
+    d = os.path.join(OUT, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    if order is not None:
+        model_sd = {k: model_sd[k] for k in order}
+    mpath = os.path.join(d, "model.safetensors")
+    safetensors_io.write(mpath, model_sd, metadata=metadata, dtype=dtype)
+    if config is not None:
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+            f.write("\n")
+    lg32 = logits.float()
+    safetensors_io.write(os.path.join(d, "io.safetensors"),
+                         {"images": images, "logits": lg32}, dtype="F32")
+
+    # self-check: read both files back, recompute with the reference forward
+    back, meta, dts = safetensors_io.read(mpath)
+    assert list(back.keys()) == list(model_sd.keys())
+    assert all(v == dtype for v in dts.values()), dts
+    assert meta == (metadata or {}), meta
+    for k in model_sd:
+        assert torch.equal(back[k], model_sd[k].to(TORCH_DT[dtype])), k
+    io, _, _ = safetensors_io.read(os.path.join(d, "io.safetensors"))
+    again = ref_forward(canon_fn(back, depth), io["images"], heads, eps)
+    err = (again - logits).abs().max().item()
+    assert err < 1e-12, (name, err)
+    assert torch.equal(io["logits"], lg32)
+
+    size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+    print("%-20s %-4s logits std %.3f range [%.2f, %.2f]  %7d bytes" %
+          (name, dtype, lg32.std().item(), lg32.min().item(), lg32.max().item(), size))
+    return size
+
+
+def timm_fixture(name, seed, c, hw, patch, d, depth, heads, m, k, dtype="F32",
+                 distilled=False, metadata=None, config=None):
+    shapes = timm_shapes(c, hw, patch, d, depth, m, k, distilled)
+    sd = make_params(shapes, seed, dtype)
+    images = make_images(seed, c, hw[0], hw[1])
+    logits = ref_forward(canon_from_timm(sd, depth), images, heads, 1e-6)
+    return write_fixture(name, sd, dtype, metadata, config, images, logits,
+                         canon_from_timm, depth, heads, 1e-6)
+
+
+def hf_fixture(name, seed, c, img, patch, d, depth, heads, m, k, eps, dtype="F32",
+               metadata=None, config=None):
+    shapes = hf_shapes(c, img, patch, d, depth, m, k)
+    sd = make_params(shapes, seed, dtype)
+    images = make_images(seed, c, img, img)
+    logits = ref_forward(canon_from_hf(sd, depth), images, heads, eps)
+    # Hugging Face's own files list tensors sorted by name; do the same.
+    return write_fixture(name, sd, dtype, metadata, config, images, logits,
+                         canon_from_hf, depth, heads, eps, order=sorted(sd))
+
+
+def build_tv(seed, img, patch, depth, heads, d, m, k):
+    from torchvision.models.vision_transformer import VisionTransformer
+    torch.manual_seed(seed)
+    model = VisionTransformer(image_size=img, patch_size=patch, num_layers=depth,
+                              num_heads=heads, hidden_dim=d, mlp_dim=m,
+                              num_classes=k)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, prm in model.named_parameters():
+            prm.copy_(rand_param(n, list(prm.shape), gen).float())
+    return model.eval()
+
+
+def tv_fixture(name, seed, img, patch, depth, heads, d, m, k):
+    model = build_tv(seed, img, patch, depth, heads, d, m, k)
+    sd = {n: t.detach().clone() for n, t in model.state_dict().items()}
+    images = make_images(seed, 3, img, img)
+    model64 = build_tv(seed, img, patch, depth, heads, d, m, k)
+    model64.load_state_dict(sd)
+    model64.double().eval()
+    with torch.no_grad():
+        logits = model64(images.double())
+    # the torchvision model and our reference forward must agree
+    ours = ref_forward(canon_from_tv(sd, depth), images, heads, 1e-6)
+    diff = (ours - logits).abs().max().item()
+    print("  cross-check %s: torchvision vs reference forward, max |diff| = %.3e"
+          % (name, diff))
+    assert diff < 1e-10, diff
+    return write_fixture(name, sd, "F32", None, None, images, logits,
+                         canon_from_tv, depth, heads, 1e-6)
+
+
+def cross_check_reference():
+    """Independent check of ref_forward against torchvision's ViT using a
+    model with several heads, an unusual MLP width and float64 throughout."""
+    model = build_tv(4242, 24, 6, 2, 4, 32, 48, 5).double()
+    sd = model.state_dict()
+    x = torch.randn(4, 3, 24, 24, generator=torch.Generator().manual_seed(7),
+                    dtype=torch.float64)
+    with torch.no_grad():
+        want = model(x)
+    got = ref_forward(canon_from_tv(sd, 2), x, 4, 1e-6)
+    diff = (got - want).abs().max().item()
+    print("reference forward vs torchvision VisionTransformer (4 heads, float64): "
+          "max |diff| = %.3e (logit scale %.2f)" % (diff, want.abs().max().item()))
+    assert diff < 1e-10
+    # and a mapping check: timm-named copy of the same weights gives the same
+    timm_sd = {}
+    cp = canon_from_tv(sd, 2)
+    timm_sd.update({"cls_token": cp["cls"], "pos_embed": cp["pos"],
+                    "patch_embed.proj.weight": cp["pe_w"],
+                    "patch_embed.proj.bias": cp["pe_b"], "norm.weight": cp["norm_w"],
+                    "norm.bias": cp["norm_b"], "head.weight": cp["head_w"],
+                    "head.bias": cp["head_b"]})
+    for i, blk in enumerate(cp["blocks"]):
+        pre = "blocks.%d." % i
+        for key, s in zip(BLOCK_KEYS, (
+                "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+                "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
+                "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias")):
+            timm_sd[pre + s] = blk[key]
+    got2 = ref_forward(canon_from_timm(timm_sd, 2), x, 4, 1e-6)
+    assert torch.equal(got2, got)
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(OUT, exist_ok=True)
+    cross_check_reference()
+    total = 0
+
+    # 1. timm ViT, 3x32x32, patch 8, heads via metadata, mean/std metadata
+    total += timm_fixture(
+        "timm_vit", 101, 3, (32, 32), 8, 48, 2, 3, 96, 10,
+        metadata={"num_heads": "3", "mean": "0.485,0.456,0.406",
+                  "std": "0.229,0.224,0.225"})
+
+    # 2. timm DeiT distilled, 1x28x28, patch 7, heads via timm-style config.json
+    total += timm_fixture(
+        "timm_deit_distilled", 202, 1, (28, 28), 7, 32, 3, 2, 64, 5, distilled=True,
+        config={"architecture": "deit_tiny_distilled_patch7_28", "num_classes": 5,
+                "num_heads": 2,
+                "pretrained_cfg": {"mean": [0.5], "std": [0.25],
+                                   "input_size": [1, 28, 28]}})
+
+    # 3. Hugging Face ViTForImageClassification, heads/eps from config.json
+    hf_cfg = {
+        "architectures": ["ViTForImageClassification"], "model_type": "vit",
+        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "intermediate_size": 64, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+        "image_size": 32, "patch_size": 4, "num_channels": 3, "qkv_bias": True,
+        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+        "initializer_range": 0.02, "torch_dtype": "float32",
+        "id2label": {str(i): "class_%d" % i for i in range(7)},
+        "label2id": {"class_%d" % i: i for i in range(7)},
+    }
+    total += hf_fixture("hf_vit", 303, 3, 32, 4, 64, 2, 4, 64, 7, 1e-12,
+                        metadata={"format": "pt"}, config=hf_cfg)
+
+    # 4./5. real torchvision VisionTransformer, no metadata, no config
+    total += tv_fixture("tv_vit", 404, 28, 14, 2, 1, 64, 128, 4)
+    total += tv_fixture("tv_vit_b", 505, 32, 16, 1, 2, 128, 32, 3)
+
+    # 6. like 1 with one block, stored as F16
+    total += timm_fixture(
+        "timm_vit_f16", 606, 3, (32, 32), 8, 48, 1, 3, 96, 10, dtype="F16",
+        metadata={"num_heads": "3", "mean": "0.485,0.456,0.406",
+                  "std": "0.229,0.224,0.225"})
+
+    # 7. HF naming, BF16, heads and eps from metadata, no config.json
+    total += hf_fixture("hf_vit_bf16", 707, 3, 16, 4, 32, 2, 2, 64, 6, 1e-5,
+                        dtype="BF16",
+                        metadata={"num_heads": "2", "layer_norm_eps": "1e-05"})
+
+    # 8. timm, non-square 24x32 (3x4 patch grid), 1 channel
+    total += timm_fixture(
+        "timm_rect", 808, 1, (24, 32), 8, 32, 2, 2, 64, 3,
+        metadata={"num_heads": "2", "image_size": "24,32", "layer_norm_eps": "1e-06",
+                  "mean": "0.5", "std": "0.5"})
+
+    print("total fixture bytes: %d" % total)
+
+
+if __name__ == "__main__":
+    main()
