@@ -8,16 +8,24 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 
+/* strerror is not thread-safe; the XSI strerror_r (POSIX 2008) is. */
+static const char *errtext(int e, char *buf, size_t cap)
+{
+    if (strerror_r(e, buf, cap) != 0) snprintf(buf, cap, "error %d", e);
+    return buf;
+}
+
 igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
 {
     FILE          *f;
     struct stat    st;
     unsigned char *p;
     size_t         n;
+    char           ebuf[128];
     *buf  = NULL;
     *size = 0;
     f     = fopen(path, "rb");
-    IGQ_CHECK(f != NULL, IGQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    IGQ_CHECK(f != NULL, IGQ_ERR_IO, "cannot open '%s': %s", path, errtext(errno, ebuf, sizeof ebuf));
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
         return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
@@ -33,7 +41,7 @@ igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
         fclose(f);
         igq__free(p);
         return igq__set_error(IGQ_ERR_IO, "cannot read '%s': %s", path,
-                              e ? strerror(e) : "file shrank while reading");
+                              e ? errtext(e, ebuf, sizeof ebuf) : "file shrank while reading");
     }
     fclose(f);
     p[n]  = 0;
