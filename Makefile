@@ -43,6 +43,15 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 LIBS    := -lm -pthread
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c lib/kernels/*/*.c))
+# ISA kernels (lib/kernels/x86_*/) get per-directory -m flags and are built only for x86-64
+# targets; everything else stays baseline (never -march=native). The dispatcher selects them
+# at run time after checking cpuid/xgetbv; other targets get the scalar kernels.
+IGQ_X86_64 := $(if $(filter x86_64-% amd64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),1,)
+ifneq ($(IGQ_X86_64),1)
+LIB_SRC := $(filter-out lib/kernels/x86_%,$(LIB_SRC))
+endif
+$(O)/obj/lib/kernels/x86_avx2/%.o: ALL_CFLAGS += -mavx2 -mfma
+$(O)/obj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 DEPS    := $(LIB_OBJ:.o=.d)
 
@@ -55,7 +64,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-install check-clang demo examples bench \
+.PHONY: all lib test check check-native check-asan check-abi check-install check-clang demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -133,8 +142,13 @@ $(O)/bench/%: bench/%.c $(O)/libigq.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(O)/libigq.a $(LIBS)
 
+# Quick benchmarks (kernels, calibration time). The accuracy tables take longer:
+# make bench-accuracy (all 10,000 test images, 5 calibration seeds, 2 models).
 bench: $(BENCH_BIN)
-	$(Q)set -e; for b in $(BENCH_BIN); do $$b; done
+	$(Q)set -e; for b in $(filter-out %/bench_accuracy,$(BENCH_BIN)); do $$b; done
+
+bench-accuracy: $(O)/bench/bench_accuracy
+	$(O)/bench/bench_accuracy examples/data
 
 # ---- install ----------------------------------------------------------------------------------
 install: lib

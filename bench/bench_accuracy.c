@@ -197,19 +197,21 @@ static void make_outlier_variant(struct igq_model *m)
 typedef struct method {
     const char *name;
     int         gran, groups, budget, calib, ranking, mp; /* calib -1: best of PCT/MSE/KL */
+    int         nearest; /* the paper's nearest-(min, max) assignment instead of COVER */
 } method;
 
 static const method METHODS[] = {
-    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0},
-    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0},
-    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0},
-    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1},
+    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0, 0},
+    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
+    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0, 0},
+    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1, 0},
+    {"IGQ G=8, nearest rule (clips)", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 1},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof METHODS[0])
 
@@ -230,6 +232,7 @@ static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side
     igq_config_set(c, IGQ_OPT_CALIBRATOR, calibrator);
     igq_config_set(c, IGQ_OPT_SEED, (int64_t)seed);
     igq_config_set(c, IGQ_OPT_ATTN_RANKING, me->ranking);
+    igq_config_set(c, IGQ_OPT_GROUP_ASSIGNMENT, me->nearest ? IGQ_ASSIGN_NEAREST : IGQ_ASSIGN_COVER);
     if (me->mp) igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, bits * 100);
     igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, (void *)calib, (size_t)(CALIB * side * side) * sizeof(float), &t);
     clock_gettime(CLOCK_MONOTONIC, &t0);

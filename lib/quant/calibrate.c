@@ -69,7 +69,7 @@ static float *search_sample(const float *sorted, int64_t n, int64_t *m)
 
 static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, float *lo, float *hi)
 {
-    float  a = x[0], b = x[n - 1], best_lo = a, best_hi = b;
+    float  a = unsigned_only ? 0.0f : x[0], b = x[n - 1], best_lo = a, best_hi = b;
     double best = sq_error(x, n, a, b, bits);
     int    i, j;
     if (unsigned_only || a >= 0.0f || b <= 0.0f) {

@@ -29,7 +29,7 @@ int igq__groups_calibrate(const float *m, const float *M, int64_t n, int G, uint
     double  *sh = (double *)igq__calloc((size_t)G, sizeof(double));
     int64_t *cnt = (int64_t *)igq__calloc((size_t)G, sizeof(int64_t));
     int     *asg = (int *)igq__calloc((size_t)(n > 0 ? n : 1), sizeof(int));
-    wpoint  *wp = (wpoint *)igq__calloc((size_t)(n > 0 ? n : 1), sizeof(wpoint));
+    wpoint  *wp = (wpoint *)igq__calloc((size_t)(n > G ? n : G), sizeof(wpoint)); /* G >= 1 */
     float   *olo = (float *)igq__calloc((size_t)G, sizeof(float));
     float   *ohi = (float *)igq__calloc((size_t)G, sizeof(float));
     int      iter = 0, g, changed = 1;
