@@ -102,10 +102,12 @@ static void *worker(void *arg)
             hits += best == j->labels->data[first + i];
         }
         pthread_mutex_lock(&j->lock);
+        /* Progress every 1,000 images (the line is rewritten in place on a terminal). */
+        if ((j->done + n) / 1000 != j->done / 1000 || j->done + n == j->images->count)
+            fprintf(stderr, "\r  classifying: %5lld / %lld images", (long long)(j->done + n),
+                    (long long)j->images->count);
         j->done += n;
         j->correct += hits;
-        fprintf(stderr, "\r  classifying: %5lld / %lld images", (long long)j->done,
-                (long long)j->images->count);
         pthread_mutex_unlock(&j->lock);
     }
     if (s != IGQ_OK) {
@@ -153,10 +155,22 @@ static double evaluate(const igq_model *model, const idx_file *images, const idx
     return 100.0 * (double)j.correct / (double)images->count;
 }
 
+/* Progress of igq_quantize_model: a line per stage, updated in 10 % steps. */
 static int show_progress(void *user, const char *stage, double fraction)
 {
+    static char last_stage[32];
+    static int  last_step = -1;
+    int         step = (int)(fraction * 10.0);
     (void)user;
-    fprintf(stderr, "\r  quantizing: %-16s %5.1f%%", stage, 100.0 * fraction);
+    if (strcmp(stage, last_stage) != 0) {
+        fprintf(stderr, "%s  quantizing: %-16s", last_stage[0] ? "\n" : "", stage);
+        snprintf(last_stage, sizeof last_stage, "%s", stage);
+        last_step = -1;
+    }
+    if (step != last_step) {
+        fprintf(stderr, " %d%%", step * 10);
+        last_step = step;
+    }
     return 0;
 }
 
