@@ -188,6 +188,16 @@ IGQ_API igq_status igq_model_layer_norm_eps(const igq_model *model, float *eps);
 IGQ_API igq_status igq_model_normalization(const igq_model *model, float *mean, float *std,
                                            int32_t capacity);
 
+/* ---- CPU features ------------------------------------------------------------------------- */
+
+/** Name of the instruction-set level the kernels run at: "scalar", "avx2", "avxvnni" or
+ *  "avx512vnni". It is chosen once, on first use, as the best level this CPU and OS support;
+ *  the environment variable IGQ_ISA (same names) read at that moment can only lower it, and
+ *  an unknown IGQ_ISA value is ignored (the message lands in igq_last_error() of the thread
+ *  that made the first call). Static storage, never NULL.
+ *  Thread safety: any thread. */
+IGQ_API const char *igq_active_isa(void);
+
 /* ---- Inference ---------------------------------------------------------------------------- */
 
 /** Run the model on a batch of images.

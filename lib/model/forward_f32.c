@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/dispatch.h"
 #include "../kernels/f32_ref.h"
 #include "vit.h"
 
@@ -61,7 +62,7 @@ size_t igq__forward_scratch_floats(const igq_vit_dims *d, int64_t chunk)
 
 static void linear(const igq_linear *l, int64_t rows, const float *x, float *y)
 {
-    igq__f32_gemm_ref(rows, l->out, l->in, x, l->in, l->wt, l->b, y, l->out);
+    igq__f32_gemm(rows, l->out, l->in, x, l->in, l->wt, l->b, y, l->out);
 }
 
 static void call_hook(const igq_site_hook *hook, int64_t image, int32_t block, int32_t site,

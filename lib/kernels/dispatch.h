@@ -1,0 +1,54 @@
+/* ISA dispatch: one table of kernel function pointers, filled once for the best ISA level
+ * this CPU supports, optionally lowered by the IGQ_ISA environment variable.
+ * Private header: must remain private to libigq. */
+#ifndef IGQ_KERNELS_DISPATCH_H
+#define IGQ_KERNELS_DISPATCH_H
+
+#include <stdint.h>
+
+#include "../core/cpu.h"
+#include "kernels.h"
+
+typedef struct igq_kernel_table {
+    igq_isa_level   level;    /* the level the pointers below were chosen for */
+    igq_f32_gemm_fn f32_gemm; /* scalar: igq__f32_gemm_ref; avx2/avxvnni: 6x16 avx2;
+                                 avx512vnni: 12x32 avx512 */
+} igq_kernel_table;
+
+/* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
+ * the table under pthread_once. Thread safety: any thread. */
+const igq_kernel_table *igq__kernels(void);
+
+/* Best level the CPU supports (ignores IGQ_ISA). */
+igq_isa_level igq__isa_detected(void);
+
+/* Level of the active table. */
+igq_isa_level igq__isa_active(void);
+
+/* "scalar", "avx2", "avxvnni", "avx512vnni"; "unknown" for other values. */
+const char *igq__isa_name(igq_isa_level level);
+
+/* Parses an IGQ_ISA value (exact lower-case names above). Returns 1 and sets *level, or 0. */
+int igq__isa_parse(const char *s, igq_isa_level *level);
+
+/* Highest level <= request that this CPU supports (never above the detected level; scalar is
+ * always supported). This is how a request only ever lowers the level. */
+igq_isa_level igq__isa_clamp(igq_isa_level request);
+
+/* Level chosen for an IGQ_ISA value: NULL or "" -> detected; a known name -> clamped to the
+ * CPU; anything else -> detected, and the value is recorded in this thread's igq_last_error
+ * (IGQ_ERR_INVALID_ARGUMENT) for information. The init calls it with getenv("IGQ_ISA"). */
+igq_isa_level igq__isa_from_env(const char *value);
+
+/* Test hook: refills the table for igq__isa_clamp(level) (so never above what the CPU
+ * supports; read the result with igq__isa_active()). NOT thread-safe: no other thread may
+ * use the kernels while it runs, and it races with nothing only because tests call it from
+ * their single main thread. For tests only. */
+void igq__dispatch_force(igq_isa_level level);
+
+/* fp32 GEMM through the active table; semantics of igq__f32_gemm_ref (see kernels.h for
+ * the rounding contract of the SIMD levels). Thread safety: any thread. */
+void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                   const float *B, const float *bias, float *C, int64_t ldc);
+
+#endif

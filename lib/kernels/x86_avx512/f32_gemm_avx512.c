@@ -1,0 +1,203 @@
+/* fp32 GEMM, AVX-512 (built with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma; uses only
+ * AVX-512F + FMA; reached only through the dispatch table).
+ *
+ * Blocking: A is read in place; B is copied panel by panel (KC = 256 rows x NR = 32 columns)
+ * into a contiguous 32 KiB stack buffer that all row tiles of the block then reuse.
+ *   for each block of MC = 480 rows of A, in one of two orders:
+ *     - the block's rows of A (all of K) fit in 1 MiB of L2: for each 32-column panel, for
+ *       each k block: copy, run every row tile (a C tile stays in L1 across its k blocks);
+ *     - else the GotoBLAS order: for each k block (the MC x KC block of A stays in L2), for
+ *       each panel: copy, run every row tile.
+ *   A row tile: MR = 12 rows x 32 columns in 24 zmm accumulators; the k loop broadcasts
+ *   A[m][k] and does 24 FMAs with the two B vectors of row k.
+ * The accumulators start from bias (first k block) or from C (later k blocks, exact since C
+ * holds the float partial sum), so each output is the one fmaf chain of kernels.h no matter
+ * how M, N or K are split. N tails use masked loads/stores (no padding, no over-read); M tails
+ * use the same micro-kernel instantiated for 1..11 rows.
+ * Small M (< 48 rows, e.g. one 17-token image) is bound by reading B once: there the copy does
+ * not pay, and B is read in place with stride N in shallow k blocks (64), so the rows of B in
+ * flight are walked left to right as the panels advance, which the hardware prefetchers follow
+ * (measured 1.3-2x faster than packing for M = 4..36 at N = 768..3072). */
+#include "../kernels.h"
+
+#if defined(IGQ_X86_KERNELS)
+
+#include <immintrin.h>
+
+#define MR 12
+#define NR 32
+#define KC 256         /* k block: a packed B panel is KC x NR floats = 32 KiB of stack */
+#define MC 480         /* row block: the A block MC x KC (480 KiB) stays in L2 */
+#define PACK_MIN_M 48  /* pack B only when at least this many rows share a panel */
+#define KC_DIRECT 64   /* k block when B is read in place */
+#define A_L2_BYTES (1 << 20) /* A rows of a block up to this size: panel-outer order */
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* One MR' x NR' tile (MR' = mr <= MR rows, NR' = 16 or 32 columns: two = NR' > 16), with the
+ * last 16-column vector masked by mlast. init: row i starts from init + i*ldi (ldi = 0 for
+ * bias), or from 0 when init is NULL. mr and two are compile-time constants at every call. */
+ALWAYS_INLINE void tile(const int mr, const int two, int64_t kc, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float *c, int64_t ldc, const float *init,
+                        int64_t ldi, __mmask16 mlast)
+{
+    __m512      z = _mm512_setzero_ps();
+    __m512      c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+    __m512      c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
+    __m512      c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
+    const float *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a, *a5 = a;
+    const float *a6 = a, *a7 = a, *a8 = a, *a9 = a, *a10 = a, *a11 = a;
+    int64_t      k;
+
+#define ROW_PTR(i) if (mr > i) a##i = a + (i) * lda;
+    ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5) ROW_PTR(6)
+    ROW_PTR(7) ROW_PTR(8) ROW_PTR(9) ROW_PTR(10) ROW_PTR(11)
+#undef ROW_PTR
+
+    if (init != NULL) {
+#define ROW_INIT(i)                                                                  \
+        if (mr > i) {                                                                \
+            const float *p = init + (i) * ldi;                                       \
+            if (two) {                                                               \
+                c##i##a = _mm512_loadu_ps(p);                                        \
+                c##i##b = _mm512_maskz_loadu_ps(mlast, p + 16);                      \
+            } else {                                                                 \
+                c##i##a = _mm512_maskz_loadu_ps(mlast, p);                           \
+            }                                                                        \
+        }
+        ROW_INIT(0) ROW_INIT(1) ROW_INIT(2) ROW_INIT(3) ROW_INIT(4) ROW_INIT(5)
+        ROW_INIT(6) ROW_INIT(7) ROW_INIT(8) ROW_INIT(9) ROW_INIT(10) ROW_INIT(11)
+#undef ROW_INIT
+    }
+
+    for (k = 0; k < kc; k++) {
+        const __m512 b0 = two ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(mlast, b);
+        const __m512 b1 = two ? _mm512_maskz_loadu_ps(mlast, b + 16) : z;
+#define ROW_FMA(i)                                                                   \
+        if (mr > i) {                                                                \
+            const __m512 av = _mm512_set1_ps(a##i[k]);                               \
+            c##i##a = _mm512_fmadd_ps(av, b0, c##i##a);                              \
+            if (two) c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);                     \
+        }
+        ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3) ROW_FMA(4) ROW_FMA(5)
+        ROW_FMA(6) ROW_FMA(7) ROW_FMA(8) ROW_FMA(9) ROW_FMA(10) ROW_FMA(11)
+#undef ROW_FMA
+        b += ldb;
+    }
+
+#define ROW_STORE(i)                                                                 \
+    if (mr > i) {                                                                    \
+        float *p = c + (i) * ldc;                                                    \
+        if (two) {                                                                   \
+            _mm512_storeu_ps(p, c##i##a);                                            \
+            _mm512_mask_storeu_ps(p + 16, mlast, c##i##b);                           \
+        } else {                                                                     \
+            _mm512_mask_storeu_ps(p, mlast, c##i##a);                                \
+        }                                                                            \
+    }
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+    ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
+#undef ROW_STORE
+}
+
+/* Instantiates tile() for the runtime row count (1..MR) and width. */
+static void tile_any(int mr, int two, int64_t kc, const float *a, int64_t lda, const float *b,
+                     int64_t ldb, float *c, int64_t ldc, const float *init, int64_t ldi,
+                     __mmask16 mlast)
+{
+#define CASE(r)                                                                      \
+    case r:                                                                          \
+        if (two) tile(r, 1, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast);          \
+        else tile(r, 0, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast);              \
+        break;
+    switch (mr) {
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+        CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+    default: break;
+    }
+#undef CASE
+}
+
+/* dst[k][0:nn] = src[k*lds + 0:nn] for k < kc, dst row stride NR. */
+static void pack_panel(int64_t kc, int64_t nn, const float *src, int64_t lds, float *dst)
+{
+    int64_t k;
+    if (nn == NR) {
+        for (k = 0; k < kc; k++, src += lds, dst += NR) {
+            _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
+            _mm512_storeu_ps(dst + 16, _mm512_loadu_ps(src + 16));
+        }
+    } else {
+        const __mmask16 m0 = (__mmask16)(nn >= 16 ? 0xffff : (1u << nn) - 1);
+        const __mmask16 m1 = (__mmask16)(nn <= 16 ? 0 : (1u << (nn - 16)) - 1);
+        for (k = 0; k < kc; k++, src += lds, dst += NR) {
+            _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+            _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        }
+    }
+}
+
+void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                                const float *B, const float *bias, float *C, int64_t ldc)
+{
+    float         bpack[KC * NR] __attribute__((aligned(64)));
+    const int     packb = M >= PACK_MIN_M;
+    const int64_t kcb   = packb ? KC : KC_DIRECT;
+    int64_t       m0, i;
+
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (i = 0; i < M; i++) {
+            float  *c = C + i * ldc;
+            int64_t n;
+            for (n = 0; n < N; n++) c[n] = bias != NULL ? bias[n] : 0.0f;
+        }
+        return;
+    }
+    for (m0 = 0; m0 < M; m0 += MC) {
+        const int64_t mc = M - m0 < MC ? M - m0 : MC;
+        /* Packed B: k blocks inside column panels when this block's rows of A (all of K) fit
+         * in L2 (each C tile then stays in L1 across its k blocks); else the GotoBLAS order,
+         * k blocks outside, so only the MC x KC block of A needs to stay in L2. B read in
+         * place: k blocks outside, so the rows of B are swept left to right. */
+        const int     nfirst = packb && mc * K * (int64_t)sizeof(float) <= A_L2_BYTES;
+        const int64_t n_outer = nfirst ? N : K, s_outer = nfirst ? NR : kcb;
+        const int64_t n_inner = nfirst ? K : N, s_inner = nfirst ? kcb : NR;
+        int64_t       outer, inner;
+        for (outer = 0; outer < n_outer; outer += s_outer)
+            for (inner = 0; inner < n_inner; inner += s_inner) {
+                const int64_t   k0    = nfirst ? inner : outer, n0 = nfirst ? outer : inner;
+                const int64_t   kc    = K - k0 < kcb ? K - k0 : kcb;
+                const int64_t   nn    = N - n0 < NR ? N - n0 : NR;
+                const int       two   = nn > 16;
+                const int64_t   nlast = two ? nn - 16 : nn;
+                const __mmask16 mlast = (__mmask16)(nlast == 16 ? 0xffff : (1u << nlast) - 1);
+                const float    *bp    = B + k0 * N + n0;
+                int64_t         ldb   = N;
+                if (packb) {
+                    pack_panel(kc, nn, bp, N, bpack);
+                    bp  = bpack;
+                    ldb = NR;
+                }
+                for (i = 0; i < mc; i += MR) {
+                    const int    mr = mc - i < MR ? (int)(mc - i) : MR;
+                    float       *c  = C + (m0 + i) * ldc + n0;
+                    const float *init;
+                    int64_t      ldi;
+                    if (k0 == 0) {
+                        init = bias != NULL ? bias + n0 : NULL;
+                        ldi  = 0;
+                    } else {
+                        init = c;
+                        ldi  = ldc;
+                    }
+                    tile_any(mr, two, kc, A + (m0 + i) * lda + k0, lda, bp, ldb, c, ldc, init,
+                             ldi, mlast);
+                }
+            }
+    }
+}
+
+#else
+typedef int igq_f32_gemm_avx512_empty; /* ISO C forbids an empty translation unit */
+#endif

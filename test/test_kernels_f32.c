@@ -1,0 +1,696 @@
+/* fp32 GEMM kernels: every ISA level against the reference, ISA selection and masking,
+ * determinism.
+ *
+ * Each ISA test forces its level with igq__dispatch_force() and calls igq__f32_gemm(); levels
+ * the CPU cannot run are skipped (cmocka skip()) and counted.
+ *
+ * Tolerance against igq__f32_gemm_ref (derived, not tuned). With u = 2^-24 and
+ * S = |bias[n]| + sum_k |A[m][k] B[k][n]|:
+ *   - the reference does s = s + fl(a*b) K times: two roundings per step, so by the standard
+ *     recursive-summation bound (Higham, Accuracy and Stability, 3.1 and 4.2)
+ *     |ref - exact| <= gamma_{K+1} S, gamma_n = n u / (1 - n u);
+ *   - the SIMD kernels do s = fmaf(a, b, s): one rounding per step, |simd - exact| <= gamma_K S;
+ *   so |simd - ref| <= 2 gamma_{K+1} S. S itself is computed by the reference in float on
+ *   |A|, |B|, |bias| (no cancellation, so relative error <= gamma_{K+1}): S <= S_f / (1 - g).
+ *   Below FLT_MIN roundings are absolute (<= 2^-150 each, at most 2(K+1) of them), which
+ *   adds (K+1) 2^-149; we allow twice that. Hence
+ *     tol = 2 g S_f / (1 - g) + (K+1) 2^-148,   g = gamma_{K+1}.
+ *   K == 0 gives tol ~ 0: C must equal bias (or 0) exactly.
+ * The SIMD levels are also checked bit for bit against a plain fmaf() chain (the contract in
+ * kernels.h), which is what makes every result independent of blocking, batching and ISA.
+ * The scalar level is the reference itself and must match it bit for bit. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "igq/igq.h"
+#include "kernels/dispatch.h"
+#include "kernels/f32_ref.h"
+#include "support/testutil.h"
+
+#define SENTINEL (-1.2345e37f) /* C padding and rows must keep this */
+
+static igq_isa_level g_start; /* the level the once-init chose (IGQ_ISA honoured) */
+
+static const igq_isa_level g_level_values[IGQ_ISA_COUNT] = {
+    IGQ_ISA_SCALAR, IGQ_ISA_AVX2, IGQ_ISA_AVXVNNI, IGQ_ISA_AVX512VNNI};
+
+/* ---- operands -------------------------------------------------------------------------- */
+
+typedef struct gemm_case {
+    int64_t  M, N, K, lda, ldc;
+    uint64_t seed;
+    float   *A, *B, *bias; /* bias NULL or N floats */
+    float   *ref, *bound;  /* ldc layout; bound = S_f (NULL when not needed) */
+} gemm_case;
+
+static float *alloc_f(int64_t n)
+{
+    float *p = (float *)malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+/* Exact sizes (ASan catches any over-read/over-write): the last row needs only K / N. */
+static int64_t a_size(const gemm_case *g) { return g->M > 0 ? (g->M - 1) * g->lda + g->K : 0; }
+static int64_t c_size(const gemm_case *g) { return g->M > 0 ? (g->M - 1) * g->ldc + g->N : 0; }
+
+/* Normal(0, 1) values: a pool filled once from tu_rng (seed 1); a case reads windows of it
+ * at offsets derived from its seed (generating fresh normals for every case would take most
+ * of the run time). */
+#define POOL_SIZE (1 << 20)
+static float *g_pool;
+
+static void pool_init(void)
+{
+    tu_rng  r;
+    int64_t i;
+    if (g_pool != NULL) return;
+    g_pool = alloc_f(POOL_SIZE);
+    tu_rng_seed(&r, 1);
+    for (i = 0; i < POOL_SIZE; i++) g_pool[i] = (float)tu_rng_normal(&r);
+}
+
+/* Fills p[0:n] from the pool window at a random offset. */
+static void fill_normal(tu_rng *r, float *p, int64_t n)
+{
+    const uint64_t off = tu_rng_next(r);
+    int64_t        i;
+    for (i = 0; i < n; i++) p[i] = g_pool[(off + (uint64_t)i) & (POOL_SIZE - 1)];
+}
+
+/* extreme: magnitudes mixed over 60 decades. A and bias take a scale from {1e30, 1, 1e-30},
+ * B from {1e-30, 1, 1e-8}: products range from ~1e-68 (underflow, subnormals) to ~1e31,
+ * and no sum can overflow for K <= 768 (|sum| < 768 * 25 * 1e30). */
+static void fill(tu_rng *r, float *p, int64_t n, int extreme, int which)
+{
+    static const float sa[3] = {1e30f, 1.0f, 1e-30f}, sb[3] = {1e-30f, 1.0f, 1e-8f};
+    int64_t            i;
+    fill_normal(r, p, n);
+    if (extreme)
+        for (i = 0; i < n; i++) p[i] *= (which == 1 ? sb : sa)[tu_rng_next(r) % 3];
+}
+
+static void case_init(gemm_case *g, int64_t M, int64_t N, int64_t K, int64_t pad_a,
+                      int64_t pad_c, int with_bias, uint64_t seed, int extreme, int need_bound)
+{
+    tu_rng  r;
+    int64_t i, m, n;
+    memset(g, 0, sizeof *g);
+    g->M = M, g->N = N, g->K = K, g->lda = K + pad_a, g->ldc = N + pad_c, g->seed = seed;
+    pool_init();
+    tu_rng_seed(&r, seed);
+    g->A = alloc_f(a_size(g));
+    g->B = alloc_f(K * N);
+    fill(&r, g->A, a_size(g), extreme, 0);
+    fill(&r, g->B, K * N, extreme, 1);
+    if (with_bias) {
+        g->bias = alloc_f(N);
+        fill(&r, g->bias, N, extreme, 2);
+    }
+    g->ref = alloc_f(c_size(g));
+    igq__f32_gemm_ref(M, N, K, g->A, g->lda, g->B, g->bias, g->ref, g->ldc);
+    if (need_bound) {
+        float *aa = alloc_f(a_size(g)), *ab = alloc_f(K * N), *abias = NULL;
+        for (i = 0; i < a_size(g); i++) aa[i] = fabsf(g->A[i]);
+        for (i = 0; i < K * N; i++) ab[i] = fabsf(g->B[i]);
+        if (with_bias) {
+            abias = alloc_f(N);
+            for (n = 0; n < N; n++) abias[n] = fabsf(g->bias[n]);
+        }
+        g->bound = alloc_f(c_size(g));
+        igq__f32_gemm_ref(M, N, K, aa, g->lda, ab, abias, g->bound, g->ldc);
+        free(aa);
+        free(ab);
+        free(abias);
+    }
+    for (m = 0; m < M; m++) /* the reference itself must be finite here */
+        for (n = 0; n < N; n++) assert_true(isfinite(g->ref[m * g->ldc + n]));
+}
+
+static void case_free(gemm_case *g)
+{
+    free(g->A);
+    free(g->B);
+    free(g->bias);
+    free(g->ref);
+    free(g->bound);
+}
+
+/* fmaf(a, b, c) computed exactly without libm (glibc's fmaf is fine but is a call, which
+ * the sanitizer build makes very slow): a*b is exact in double (24 + 24 bits); s = a*b + c
+ * rounds once in double and TwoSum gives the exact error e. Rounding s to float is then
+ * correct unless s lies exactly on a float midpoint (a double nearest to the exact sum cannot
+ * have a midpoint strictly between them, as midpoints are doubles); there e decides. Checked
+ * against fmaf() in test_fma_model. */
+static float fma_exact(float a, float b, float c)
+{
+    const double p = (double)a * (double)b, s = p + (double)c;
+    const double v = s - p, e = (p - (s - v)) + ((double)c - v);
+    float        r = (float)s;
+    const double d = s - (double)r; /* exact (Sterbenz) */
+    if (e != 0.0 && d != 0.0) {
+        const double other = (double)r + 2.0 * d; /* float iff s is the midpoint r..other */
+        if ((double)(float)other == other && ((e > 0.0) == (d > 0.0))) r = (float)other;
+    }
+    return r;
+}
+
+/* The kernel contract: c = bias (or 0); for k: c = fmaf(a, b, c). */
+static void fma_model(const gemm_case *g, float *out)
+{
+    const int64_t M = g->M, N = g->N, K = g->K;
+    int64_t       m, n, k;
+    for (m = 0; m < M; m++) {
+        const float *a = g->A + m * g->lda;
+        float       *o = out + m * g->ldc;
+        for (n = 0; n < N; n++) {
+            const float *b = g->B + n;
+            float        c = g->bias != NULL ? g->bias[n] : 0.0f;
+            for (k = 0; k < K; k++, b += N) c = fma_exact(a[k], *b, c);
+            o[n] = c;
+        }
+    }
+}
+
+static float *run_active(const gemm_case *g)
+{
+    float  *c = alloc_f(c_size(g));
+    int64_t i;
+    for (i = 0; i < c_size(g); i++) c[i] = SENTINEL;
+    igq__f32_gemm(g->M, g->N, g->K, g->A, g->lda, g->B, g->bias, c, g->ldc);
+    return c;
+}
+
+static void describe(const gemm_case *g, const char *what)
+{
+    fprintf(stderr, "  [%s] isa %s, M %lld N %lld K %lld lda %lld ldc %lld bias %s seed %llu\n",
+            what, igq__isa_name(igq__isa_active()), (long long)g->M, (long long)g->N,
+            (long long)g->K, (long long)g->lda, (long long)g->ldc, g->bias ? "yes" : "no",
+            (unsigned long long)g->seed);
+}
+
+static double tolerance(int64_t K, float bound)
+{
+    const double u = ldexp(1.0, -24), nu = (double)(K + 1) * u, g = nu / (1.0 - nu);
+    return 2.0 * g * (double)bound / (1.0 - g) + (double)(K + 1) * ldexp(1.0, -148);
+}
+
+/* Checks C from the active level: padding untouched; within tol of ref (or, when exact is
+ * given, equal to it bit for bit). Returns 0 and prints the first mismatch on failure. */
+static int check_c(const gemm_case *g, const float *c, const float *exact, const char *what)
+{
+    int64_t m, n;
+    for (m = 0; m < g->M; m++)
+        for (n = 0; n < g->ldc && m * g->ldc + n < c_size(g); n++) {
+            const float got = c[m * g->ldc + n];
+            if (n >= g->N) {
+                if (memcmp(&got, &(float){SENTINEL}, sizeof got) != 0) {
+                    describe(g, what);
+                    fprintf(stderr, "  padding C[%lld][%lld] overwritten: %g\n", (long long)m,
+                            (long long)n, (double)got);
+                    return 0;
+                }
+                continue;
+            }
+            if (exact != NULL) {
+                const float want = exact[m * g->ldc + n];
+                if (memcmp(&got, &want, sizeof got) != 0) {
+                    describe(g, what);
+                    fprintf(stderr, "  C[%lld][%lld] = %.9g, expected bit-exact %.9g\n",
+                            (long long)m, (long long)n, (double)got, (double)want);
+                    return 0;
+                }
+            } else {
+                const double want = g->ref[m * g->ldc + n];
+                const double tol  = tolerance(g->K, g->bound[m * g->ldc + n]);
+                if (!(fabs((double)got - want) <= tol)) {
+                    describe(g, what);
+                    fprintf(stderr, "  C[%lld][%lld] = %.9g, reference %.9g, |diff| %.3g > tol %.3g\n",
+                            (long long)m, (long long)n, (double)got, want,
+                            fabs((double)got - want), tol);
+                    return 0;
+                }
+            }
+        }
+    return 1;
+}
+
+/* fma_exact() equals libm fmaf() bit for bit: random triples over all magnitudes (incl.
+ * subnormals and cancellation) and constructed midpoint cases. */
+static void test_fma_model(void **state)
+{
+    tu_rng  r;
+    int64_t i, bad = 0;
+    (void)state;
+    tu_rng_seed(&r, 2024);
+    for (i = 0; i < 2000000; i++) {
+        float    v[3];
+        uint32_t bits;
+        int      j;
+        for (j = 0; j < 3; j++) {
+            if (i % 4 == 0) { /* random bit patterns, finite only, exponents kept in range */
+                bits = (uint32_t)tu_rng_next(&r);
+                bits = (bits & 0x807fffffu) | ((uint32_t)(tu_rng_next(&r) % 190) << 23);
+                memcpy(&v[j], &bits, sizeof bits);
+            } else {
+                v[j] = (float)tu_rng_normal(&r) * ldexpf(1.0f, (int)(tu_rng_next(&r) % 80) - 40);
+            }
+        }
+        if (i % 4 == 1) v[2] = -v[0] * v[1]; /* cancellation: c ~ -a*b */
+        if (i % 4 == 2 || i % 4 == 3) { /* a*b = +-half an ulp of c (+- 2^-70): ties */
+            v[2] = 1.0f + (float)(tu_rng_next(&r) % 1000) * ldexpf(1.0f, -23);
+            v[0] = ldexpf(1.0f, -24);
+            v[1] = 1.0f;
+            if (i % 4 == 3) { /* a*b = 2^-24 - 2^-70: the double sum rounds onto the tie */
+                v[0] *= 1.0f + ldexpf(1.0f, -23);
+                v[1] = 1.0f - ldexpf(1.0f, -23);
+            }
+            if (tu_rng_next(&r) & 1) v[1] = -v[1];
+            if (tu_rng_next(&r) & 1) v[2] = -v[2];
+        }
+        {
+            const float want = fmaf(v[0], v[1], v[2]), got = fma_exact(v[0], v[1], v[2]);
+            if (isfinite(want) && memcmp(&want, &got, sizeof got) != 0 && bad++ < 5)
+                fprintf(stderr, "  fma_exact(%a, %a, %a) = %a, fmaf = %a\n", (double)v[0],
+                        (double)v[1], (double)v[2], (double)got, (double)want);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* ---- per-level fixture ----------------------------------------------------------------- */
+
+/* Forces the level of this test (skips when the CPU cannot run it). */
+static igq_isa_level enter_level(void **state)
+{
+    const igq_isa_level l = *(const igq_isa_level *)*state;
+    if (!igq__cpu_supports(l) || igq__isa_clamp(l) != l) {
+        fprintf(stderr, "  %s not supported by this CPU: skipped\n", igq__isa_name(l));
+        skip();
+    }
+    igq__dispatch_force(l);
+    assert_int_equal(igq__isa_active(), l);
+    return l;
+}
+
+static int restore_level(void **state)
+{
+    (void)state;
+    igq__dispatch_force(g_start);
+    return 0;
+}
+
+/* ---- shape sweep ----------------------------------------------------------------------- */
+
+static const int64_t g_ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 50, 197};
+static const int64_t g_ns[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                               14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+                               27, 28, 29, 30, 31, 32, 33, 48, 64, 96, 130, 384};
+static const int64_t g_ks[] = {0, 1, 3, 7, 8, 15, 16, 17, 64, 100, 768};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static int in_list(int64_t v, const int64_t *list, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (list[i] == v) return 1;
+    return 0;
+}
+
+/* The full cross product of g_ms x g_ns x g_ks for M <= 17 and K < 768 (every tail of the
+ * 12x32 / 6x16 tiles and of the 16/8-lane vectors); K = 768 (three 256-deep k blocks) and
+ * M = 50, 197 (several row tiles, packed B) on the subsets below, to stay within ~1 s per
+ * level on one core. */
+static int in_sweep(int64_t M, int64_t N, int64_t K)
+{
+    static const int64_t n768[]  = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 130};
+    static const int64_t k50[]   = {0, 1, 7, 16, 17, 100};
+    static const int64_t n197[]  = {1, 2, 15, 16, 17, 31, 32, 33, 48, 64, 96, 130, 384};
+    static const int64_t k197[]  = {0, 1, 17, 100};
+    static const int64_t nbig[]  = {17, 130, 384};
+    if (M <= 17) return K < 768 || in_list(N, n768, COUNT(n768));
+    if (M == 50) return in_list(K, k50, COUNT(k50)) || (K == 768 && (N == 33 || N == 384));
+    return (in_list(N, n197, COUNT(n197)) && in_list(K, k197, COUNT(k197))) ||
+           (K == 768 && in_list(N, nbig, COUNT(nbig)));
+}
+
+static void test_sweep(void **state)
+{
+    const igq_isa_level l = enter_level(state);
+    int                 im, in, ik, bias, cases = 0, exact_cases = 0;
+    uint64_t            seed = 1000;
+    for (im = 0; im < COUNT(g_ms); im++)
+        for (in = 0; in < COUNT(g_ns); in++)
+            for (ik = 0; ik < COUNT(g_ks); ik++)
+                for (bias = 0; bias < 2; bias++) {
+                    const int64_t M = g_ms[im], N = g_ns[in], K = g_ks[ik];
+                    /* every other case strided: lda > K, ldc > N */
+                    const int64_t pad_a = (seed & 1) ? 3 + (seed % 5) : 0;
+                    const int64_t pad_c = (seed & 1) ? 1 + (seed % 7) : 0;
+                    gemm_case     g;
+                    float        *c, *model = NULL;
+                    int           ok;
+                    seed++;
+                    if (!in_sweep(M, N, K)) continue;
+                    case_init(&g, M, N, K, pad_a, pad_c, bias, seed, 0, l != IGQ_ISA_SCALAR);
+                    c = run_active(&g);
+                    if (l == IGQ_ISA_SCALAR) {
+                        ok = check_c(&g, c, g.ref, "sweep, scalar = reference");
+                    } else {
+                        ok = check_c(&g, c, NULL, "sweep vs reference");
+                        if (ok && M * N * K <= 60000) { /* exact fmaf-chain contract */
+                            model = alloc_f(c_size(&g));
+                            fma_model(&g, model);
+                            ok = check_c(&g, c, model, "sweep vs fmaf chain");
+                            exact_cases++;
+                        }
+                    }
+                    free(model);
+                    free(c);
+                    case_free(&g);
+                    assert_true(ok);
+                    cases++;
+                }
+    fprintf(stderr, "  %s: %d GEMMs within tolerance, %d of them also checked bit-exact\n",
+            igq__isa_name(l), cases, l == IGQ_ISA_SCALAR ? cases : exact_cases);
+}
+
+/* Mixed magnitudes 1e30 / 1 / 1e-30 (subnormal products, large cancellation). */
+static void test_extreme(void **state)
+{
+    static const int64_t shapes[][3] = {{5, 33, 64}, {17, 48, 100}, {3, 130, 768},
+                                        {13, 17, 257}, {1, 384, 768}};
+    const igq_isa_level  l = enter_level(state);
+    int                  i, bias;
+    for (i = 0; i < COUNT(shapes); i++)
+        for (bias = 0; bias < 2; bias++) {
+            gemm_case g;
+            float    *c, *model;
+            int       ok;
+            case_init(&g, shapes[i][0], shapes[i][1], shapes[i][2], i, 2 * i, bias,
+                      77 + (uint64_t)(2 * i + bias), 1, 1);
+            c  = run_active(&g);
+            ok = check_c(&g, c, l == IGQ_ISA_SCALAR ? g.ref : NULL, "extreme values");
+            if (ok && l != IGQ_ISA_SCALAR) {
+                model = alloc_f(c_size(&g));
+                fma_model(&g, model);
+                ok = check_c(&g, c, model, "extreme values vs fmaf chain");
+                free(model);
+            }
+            free(c);
+            case_free(&g);
+            assert_true(ok);
+        }
+}
+
+/* Shapes that reach the other blocking paths: K deep enough that A rows leave L2 (the
+ * k-block-outer order, 1400 = 5 x 256 + 120), and M > 480 (two row blocks, 480 + 20). */
+static void test_blocking(void **state)
+{
+    static const int64_t shapes[][3] = {{197, 40, 1400}, {500, 33, 600}, {61, 130, 4500}};
+    const igq_isa_level  l = enter_level(state);
+    int                  i;
+    for (i = 0; i < COUNT(shapes); i++) {
+        gemm_case g;
+        float    *c, *model;
+        int       ok;
+        case_init(&g, shapes[i][0], shapes[i][1], shapes[i][2], 1, 3, i != 1, 31 + (uint64_t)i,
+                  0, l != IGQ_ISA_SCALAR);
+        c = run_active(&g);
+        if (l == IGQ_ISA_SCALAR) {
+            ok = check_c(&g, c, g.ref, "blocking, scalar = reference");
+        } else {
+            ok = check_c(&g, c, NULL, "blocking vs reference");
+            if (ok) {
+                model = alloc_f(c_size(&g));
+                fma_model(&g, model);
+                ok = check_c(&g, c, model, "blocking vs fmaf chain");
+                free(model);
+            }
+        }
+        free(c);
+        case_free(&g);
+        assert_true(ok);
+    }
+}
+
+/* Same call twice: same bytes. Row m of a 197-row call equals the row computed alone
+ * (M = 1, unpacked B) and inside differently aligned sub-batches (M = 3 and M = 13), bit for
+ * bit: batching never changes results. K = 768 spans several k blocks. */
+static void test_determinism(void **state)
+{
+    gemm_case g;
+    float    *c1, *c2, *one;
+    int64_t   m, s;
+    (void)enter_level(state);
+    case_init(&g, 197, 130, 768, 5, 3, 1, 4242, 0, 0);
+    c1 = run_active(&g);
+    c2 = run_active(&g);
+    assert_memory_equal(c1, c2, (size_t)c_size(&g) * sizeof(float));
+    one = alloc_f(13 * g.ldc);
+    for (m = 0; m < g.M; m++) {
+        igq__f32_gemm(1, g.N, g.K, g.A + m * g.lda, g.lda, g.B, g.bias, one, g.ldc);
+        if (memcmp(one, c1 + m * g.ldc, (size_t)g.N * sizeof(float)) != 0) {
+            describe(&g, "row alone");
+            fprintf(stderr, "  row %lld differs when computed alone\n", (long long)m);
+            fail();
+        }
+    }
+    for (s = 0; s + 13 <= g.M; s += 11) {
+        const int64_t sub = (s / 11) % 2 ? 13 : 3;
+        igq__f32_gemm(sub, g.N, g.K, g.A + s * g.lda, g.lda, g.B, g.bias, one, g.ldc);
+        for (m = 0; m < sub; m++)
+            if (memcmp(one + m * g.ldc, c1 + (s + m) * g.ldc, (size_t)g.N * sizeof(float)) != 0) {
+                describe(&g, "sub-batch");
+                fprintf(stderr, "  row %lld differs in a %lld-row batch at %lld\n",
+                        (long long)(s + m), (long long)sub, (long long)s);
+                fail();
+            }
+    }
+    free(one);
+    free(c1);
+    free(c2);
+    case_free(&g);
+}
+
+/* The fmaf-chain contract makes all SIMD levels agree bit for bit. */
+static void test_simd_levels_agree(void **state)
+{
+    gemm_case g;
+    float    *model, *c;
+    int       l, n_simd = 0;
+    (void)state;
+    case_init(&g, 50, 130, 768, 1, 2, 1, 99, 0, 0);
+    model = alloc_f(c_size(&g));
+    fma_model(&g, model);
+    for (l = IGQ_ISA_AVX2; l < IGQ_ISA_COUNT; l++) {
+        if (igq__isa_clamp((igq_isa_level)l) != (igq_isa_level)l) continue;
+        igq__dispatch_force((igq_isa_level)l);
+        c = run_active(&g);
+        assert_true(check_c(&g, c, model, "levels agree"));
+        free(c);
+        n_simd++;
+    }
+    igq__dispatch_force(g_start);
+    free(model);
+    case_free(&g);
+    if (n_simd == 0) skip();
+}
+
+/* Degenerate sizes: nothing is written when M or N is 0; K = 0 writes bias or zeros. */
+static void test_degenerate(void **state)
+{
+    float   a[4] = {1, 2, 3, 4}, b[4] = {1, 1, 1, 1}, bias[3] = {1.5f, -2.0f, 0.25f};
+    float   c[12];
+    int64_t i;
+    (void)enter_level(state);
+    for (i = 0; i < 12; i++) c[i] = SENTINEL;
+    igq__f32_gemm(0, 3, 2, a, 2, b, bias, c, 3);
+    igq__f32_gemm(2, 0, 2, a, 2, b, bias, c, 3);
+    for (i = 0; i < 12; i++) assert_true(c[i] == SENTINEL);
+    igq__f32_gemm(3, 3, 0, a, 0, b, bias, c, 4);
+    for (i = 0; i < 12; i++) assert_true(c[i] == ((i % 4) < 3 ? bias[i % 4] : SENTINEL));
+    igq__f32_gemm(3, 3, 0, a, 0, b, NULL, c, 4);
+    for (i = 0; i < 12; i++) assert_true(c[i] == ((i % 4) < 3 ? 0.0f : SENTINEL));
+}
+
+/* ---- concurrency ----------------------------------------------------------------------- */
+
+typedef struct thread_job {
+    const gemm_case *g;
+    float           *c;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *j = (thread_job *)arg;
+    int         r;
+    for (r = 0; r < 3; r++)
+        igq__f32_gemm(j->g->M, j->g->N, j->g->K, j->g->A, j->g->lda, j->g->B, j->g->bias,
+                      j->c + r * c_size(j->g), j->g->ldc);
+    return NULL;
+}
+
+/* Concurrent calls (the kernels keep scratch on the stack) give the single-thread bytes. */
+static void test_threads(void **state)
+{
+    gemm_case  g;
+    float     *want;
+    pthread_t  th[3];
+    thread_job jobs[3];
+    int        t, r;
+    (void)state;
+    case_init(&g, 97, 200, 300, 0, 0, 1, 555, 0, 0);
+    want = run_active(&g);
+    for (t = 0; t < 3; t++) {
+        jobs[t].g = &g;
+        jobs[t].c = alloc_f(3 * c_size(&g));
+        assert_int_equal(pthread_create(&th[t], NULL, thread_main, &jobs[t]), 0);
+    }
+    for (t = 0; t < 3; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        for (r = 0; r < 3; r++)
+            assert_memory_equal(jobs[t].c + r * c_size(&g), want,
+                                (size_t)c_size(&g) * sizeof(float));
+        free(jobs[t].c);
+    }
+    free(want);
+    case_free(&g);
+}
+
+/* ---- ISA selection --------------------------------------------------------------------- */
+
+/* Runs first: nothing has been forced yet, so the active level is the once-init's choice. */
+static void test_initial_level(void **state)
+{
+    const char   *env = getenv("IGQ_ISA");
+    igq_isa_level want;
+    (void)state;
+    g_start = igq__isa_active();
+    want    = igq__isa_from_env(env);
+    assert_int_equal(g_start, want);
+    assert_string_equal(igq_active_isa(), igq__isa_name(want));
+    assert_true(g_start <= igq__isa_detected());
+    assert_true(igq__cpu_supports(g_start));
+    fprintf(stderr, "  detected %s, active %s (IGQ_ISA=%s)\n", igq__isa_name(igq__isa_detected()),
+            igq_active_isa(), env != NULL ? env : "(unset)");
+}
+
+static void test_isa_names(void **state)
+{
+    igq_isa_level l = IGQ_ISA_SCALAR;
+    int           i;
+    (void)state;
+    for (i = 0; i < IGQ_ISA_COUNT; i++) {
+        assert_true(igq__isa_parse(igq__isa_name(g_level_values[i]), &l));
+        assert_int_equal(l, g_level_values[i]);
+    }
+    assert_string_equal(igq__isa_name(IGQ_ISA_SCALAR), "scalar");
+    assert_string_equal(igq__isa_name(IGQ_ISA_AVX2), "avx2");
+    assert_string_equal(igq__isa_name(IGQ_ISA_AVXVNNI), "avxvnni");
+    assert_string_equal(igq__isa_name(IGQ_ISA_AVX512VNNI), "avx512vnni");
+    assert_string_equal(igq__isa_name((igq_isa_level)7), "unknown");
+    assert_string_equal(igq__isa_name((igq_isa_level)-1), "unknown");
+    assert_false(igq__isa_parse("AVX2", &l));
+    assert_false(igq__isa_parse("avx", &l));
+    assert_false(igq__isa_parse("avx2 ", &l));
+    assert_false(igq__isa_parse("", &l));
+    assert_false(igq__isa_parse(NULL, &l));
+}
+
+/* IGQ_ISA can only lower the level: the result is the best supported level <= request. */
+static void test_isa_masking(void **state)
+{
+    const igq_isa_level det = igq__isa_detected();
+    int                 i;
+    (void)state;
+    for (i = 0; i < IGQ_ISA_COUNT; i++) {
+        const igq_isa_level req = g_level_values[i];
+        const igq_isa_level got = igq__isa_from_env(igq__isa_name(req));
+        assert_int_equal(got, igq__isa_clamp(req));
+        assert_true(got <= req);
+        assert_true(got <= det);
+        assert_true(igq__cpu_supports(got));
+        if (igq__cpu_supports(req) && req <= det) assert_int_equal(got, req);
+        igq__dispatch_force(req); /* the test hook obeys the same rule */
+        assert_int_equal(igq__isa_active(), got);
+    }
+    igq__dispatch_force(g_start);
+    assert_int_equal(igq__isa_from_env("scalar"), IGQ_ISA_SCALAR);
+    assert_int_equal(igq__isa_from_env("avx512vnni"), det); /* never above the CPU */
+    assert_int_equal(igq__isa_from_env(NULL), det);
+    assert_int_equal(igq__isa_from_env(""), det);
+    igq__set_error(IGQ_OK, "%s", "");
+    assert_int_equal(igq__isa_from_env("sse9"), det); /* unknown: ignored, recorded */
+    assert_non_null(strstr(igq_last_error(), "IGQ_ISA"));
+    assert_non_null(strstr(igq_last_error(), "sse9"));
+}
+
+/* Feature bits -> levels, on made-up CPUs. */
+static void test_cpu_feature_rules(void **state)
+{
+    igq_cpu_features f;
+    (void)state;
+    memset(&f, 0, sizeof f);
+    assert_true(igq__cpu_features_support(&f, IGQ_ISA_SCALAR));
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX2));
+    f.avx = f.avx2 = f.fma = f.os_ymm = 1;
+    assert_true(igq__cpu_features_support(&f, IGQ_ISA_AVX2));
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVXVNNI));
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX512VNNI));
+    f.fma = 0; /* AVX2 without FMA is not enough */
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX2));
+    f.fma = 1;
+    f.os_ymm = 0; /* the OS does not save YMM state */
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX2));
+    f.os_ymm = 1;
+    /* Ice Lake / Zen 4 style: AVX-512 VNNI but no AVX-VNNI */
+    f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.os_zmm = 1;
+    assert_true(igq__cpu_features_support(&f, IGQ_ISA_AVX512VNNI));
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVXVNNI));
+    f.os_zmm = 0; /* the OS does not save ZMM/opmask state */
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX512VNNI));
+    f.os_zmm = 1;
+    f.avx512bw = 0;
+    assert_false(igq__cpu_features_support(&f, IGQ_ISA_AVX512VNNI));
+    f.avxvnni = 1;
+    assert_true(igq__cpu_features_support(&f, IGQ_ISA_AVXVNNI));
+    /* this CPU: the detected level is supported and nothing above it is */
+    assert_true(igq__cpu_supports(igq__isa_detected()));
+    assert_true(igq__isa_clamp((igq_isa_level)(IGQ_ISA_COUNT - 1)) == igq__isa_detected());
+}
+
+#define LEVEL_TESTS(fn, label)                                                                  \
+    {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
+        {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
+        {label "/avxvnni", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVXVNNI]},  \
+        {label "/avx512vnni", fn, NULL, restore_level,                                          \
+         (void *)&g_level_values[IGQ_ISA_AVX512VNNI]}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_initial_level),
+        cmocka_unit_test(test_isa_names),
+        cmocka_unit_test(test_isa_masking),
+        cmocka_unit_test(test_cpu_feature_rules),
+        cmocka_unit_test(test_fma_model),
+        LEVEL_TESTS(test_degenerate, "degenerate"),
+        LEVEL_TESTS(test_sweep, "sweep"),
+        LEVEL_TESTS(test_extreme, "extreme"),
+        LEVEL_TESTS(test_blocking, "blocking"),
+        LEVEL_TESTS(test_determinism, "determinism"),
+        cmocka_unit_test(test_simd_levels_agree),
+        cmocka_unit_test(test_threads),
+    };
+    int                     failed = cmocka_run_group_tests(tests, NULL, NULL);
+    free(g_pool);
+    return failed;
+}
