@@ -365,7 +365,7 @@ int main(int argc, char **argv)
                 mean_std(acc, seeds, &m1, &s1);
                 mean_std(agr, seeds, &m2, &s2);
                 mean_std(kl, seeds, &m3, &s3);
-                printf("| W%dA%d | %s%s%s | %.2f ± %.2f | %.2f ± %.2f | %.4f ± %.4f | %.2f |\n",
+                printf("| W%dA%d | %s%s%s | %.2f ± %.2f | %.2f ± %.2f | %.2e ± %.1e | %.2f |\n",
                        rows[ri], rows[ri], METHODS[mi].name,
                        chosen_cal >= 0 ? " (last seed: " : "",
                        chosen_cal < 0 ? "" : chosen_cal == IGQ_CALIBRATOR_PERCENTILE ? "percentile)" : chosen_cal == IGQ_CALIBRATOR_MSE ? "MSE)" : "KL)",

@@ -19,7 +19,7 @@
 #define MAX_CHUNK 16
 
 typedef struct f32_scratch {
-    float *patches, *x, *h, *qkv, *scores, *o, *mlp, *pooled, *logit2;
+    float *patches, *x, *h, *qkv, *scores, *kt, *vh, *o, *mlp, *pooled, *logit2;
 } f32_scratch;
 
 static size_t layout(const igq_vit_dims *d, int64_t chunk, float *base, f32_scratch *s)
@@ -37,6 +37,8 @@ static size_t layout(const igq_vit_dims *d, int64_t chunk, float *base, f32_scra
     TAKE(h, B * T * D);
     TAKE(qkv, B * T * 3 * D);
     TAKE(scores, T * T);
+    TAKE(kt, (size_t)d->head_dim * T);
+    TAKE(vh, T * (size_t)d->head_dim);
     TAKE(o, B * T * D);
     TAKE(mlp, B * T * (size_t)d->mlp);
     TAKE(pooled, 2 * D);
@@ -88,38 +90,32 @@ static void extract_patches(const igq_vit_dims *d, const float *img, float *out)
         }
 }
 
-/* Multi-head attention of one image: qkv [T][3D] → o [T][D]. */
-static void attention(const igq_vit_dims *d, float *qkv, float *scores, float *o,
+/* Multi-head attention of one image: qkv [T][3D] -> o [T][D]. Per head, S = (Q K^T) * scale
+ * and O = softmax(S) V run on the GEMM kernel; K^T and V are first copied into contiguous
+ * [hd][T] and [T][hd] panels. */
+static void attention(const igq_vit_dims *d, float *qkv, f32_scratch *s, float *o,
                       const igq_site_hook *hook, int64_t image, int32_t block)
 {
-    const int32_t T = d->n_tokens, D = d->dim, hd = d->head_dim;
+    const int64_t T = d->n_tokens, D = d->dim, hd = d->head_dim;
     const float   scale = 1.0f / sqrtf((float)hd);
-    int32_t       h, i, j, c;
+    int64_t       h, i, j, c;
     call_hook(hook, image, block, IGQ__SITE_Q, -1, qkv, T, D, 3 * D);
     call_hook(hook, image, block, IGQ__SITE_K, -1, qkv + D, T, D, 3 * D);
     call_hook(hook, image, block, IGQ__SITE_V, -1, qkv + 2 * D, T, D, 3 * D);
     for (h = 0; h < d->heads; h++) {
-        const float *q = qkv + (size_t)h * hd;
-        const float *k = qkv + D + (size_t)h * hd;
-        const float *v = qkv + 2 * (size_t)D + (size_t)h * hd;
-        for (i = 0; i < T; i++)
-            for (j = 0; j < T; j++) {
-                const float *qi = q + (size_t)i * 3 * D, *kj = k + (size_t)j * 3 * D;
-                float        acc = 0.0f;
-                for (c = 0; c < hd; c++) acc += qi[c] * kj[c];
-                scores[(size_t)i * T + j] = acc * scale;
+        const float *q = qkv + h * hd;
+        const float *k = qkv + D + h * hd;
+        const float *v = qkv + 2 * D + h * hd;
+        for (j = 0; j < T; j++)
+            for (c = 0; c < hd; c++) {
+                s->kt[c * T + j] = k[j * 3 * D + c];
+                s->vh[j * hd + c] = v[j * 3 * D + c];
             }
-        igq__f32_softmax_ref(T, T, scores);
-        call_hook(hook, image, block, IGQ__SITE_ATTN, h, scores, T, T, T);
-        for (i = 0; i < T; i++) {
-            float *oi = o + (size_t)i * D + (size_t)h * hd;
-            memset(oi, 0, (size_t)hd * sizeof(float));
-            for (j = 0; j < T; j++) {
-                const float  p  = scores[(size_t)i * T + j];
-                const float *vj = v + (size_t)j * 3 * D;
-                for (c = 0; c < hd; c++) oi[c] += p * vj[c];
-            }
-        }
+        igq__f32_gemm(T, T, hd, q, 3 * D, s->kt, NULL, s->scores, T);
+        for (i = 0; i < T * T; i++) s->scores[i] *= scale;
+        igq__f32_softmax_ref(T, T, s->scores);
+        call_hook(hook, image, block, IGQ__SITE_ATTN, (int32_t)h, s->scores, T, T, T);
+        igq__f32_gemm(T, hd, T, s->scores, T, s->vh, NULL, o + h * hd, D);
     }
 }
 
@@ -208,7 +204,7 @@ static void forward_chunk(const struct igq_model *m, const float *images, int64_
             call_hook(hook, first + i, bi, IGQ__SITE_QKV_IN, -1, s->h + i * T * D, T, D, D);
         linear(&blk->qkv, B * T, s->h, s->qkv);
         for (i = 0; i < B; i++) {
-            attention(d, s->qkv + i * T * 3 * D, s->scores, s->o + i * T * D, hook, first + i, bi);
+            attention(d, s->qkv + i * T * 3 * D, s, s->o + i * T * D, hook, first + i, bi);
             call_hook(hook, first + i, bi, IGQ__SITE_PROJ_IN, -1, s->o + i * T * D, T, D, D);
         }
         linear(&blk->proj, B * T, s->o, s->h);

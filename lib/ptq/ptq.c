@@ -379,6 +379,12 @@ static igq_status allocate_groups(ptq *p, int *chosen)
         budget += (int64_t)llround(group_cost(d, site, Gbar) * scale);
         for (c = 0; c < C && s == IGQ_OK; c++) {
             struct igq_quantizer z;
+            if (igq__group_candidates[c] > 4 * Gbar) {
+                /* Candidates above 4 x the budget average are not considered (keeps the
+                 * k-means cost bounded); they cannot be afforded by more than a few sites. */
+                cost[(size_t)l * C + c] = -1;
+                continue;
+            }
             igq_sim_ctx          sc;
             igq_site_hook        hook;
             cost[(size_t)l * C + c] = (int64_t)llround(group_cost(d, site, igq__group_candidates[c]) * scale);

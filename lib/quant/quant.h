@@ -122,7 +122,8 @@ static inline int igq__group_assign(float m, float M, const float *lo, const flo
 /* For n_layers layers with n_cand candidates each (cost[l*n_cand + c] >= 0 integer units,
  * loss[l*n_cand + c]), picks one candidate per layer minimizing the total loss subject to
  * total cost <= budget. Exact dynamic programming over the integer budget; ties prefer the
- * lower candidate index. Returns IGQ_ERR_OUT_OF_RANGE if no choice fits. choice[l] receives
+ * lower candidate index; a negative cost marks a candidate as unavailable. Returns
+ * IGQ_ERR_OUT_OF_RANGE if no choice fits. choice[l] receives
  * the candidate index. */
 igq_status igq__mck_solve(int n_layers, int n_cand, const int64_t *cost, const double *loss,
                           int64_t budget, int *choice);
