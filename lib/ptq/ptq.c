@@ -274,12 +274,14 @@ static igq_status build_groups(ptq *p, struct igq_quantizer *z, site_obs *s, int
         /* Softmax rows: the lower end is 0 by construction; group on the row maxima only. */
         float *zeros = (float *)igq__calloc((size_t)s->n_pts, sizeof(float));
         IGQ_CHECK(zeros != NULL, IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
-        igq__groups_calibrate(zeros, s->pM, s->n_pts, G, (uint64_t)p->cfg->v[IGQ_OPT_SEED], z->lo,
-                              z->hi);
+        int it = igq__groups_calibrate(zeros, s->pM, s->n_pts, G,
+                                       (uint64_t)p->cfg->v[IGQ_OPT_SEED], z->lo, z->hi);
         igq__free(zeros);
+        IGQ_CHECK(it >= 0, IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
     } else {
-        igq__groups_calibrate(s->pm, s->pM, s->n_pts, G, (uint64_t)p->cfg->v[IGQ_OPT_SEED], z->lo,
-                              z->hi);
+        int it = igq__groups_calibrate(s->pm, s->pM, s->n_pts, G,
+                                       (uint64_t)p->cfg->v[IGQ_OPT_SEED], z->lo, z->hi);
+        IGQ_CHECK(it >= 0, IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
     }
     for (g = 0; g < G; g++) z->qp[g] = igq__qp_asym(z->lo[g], z->hi[g], bits);
     return IGQ_OK;
@@ -561,7 +563,7 @@ static double nuclear_norm(const float *Y, int64_t r, int64_t c)
     double  sum = 0.0;
     int64_t i, j, k;
     int     sweep;
-    if (G == NULL) return 0.0;
+    if (G == NULL) return -1.0; /* out of memory */
     for (i = 0; i < r; i++)
         for (j = i; j < r; j++) {
             double acc = 0.0;
@@ -661,15 +663,23 @@ static igq_status mixed_precision(ptq *p, int *bits_out)
     int64_t   *cost = (int64_t *)igq__calloc((size_t)L * C, sizeof(int64_t));
     int       *pick = (int *)igq__calloc((size_t)L, sizeof(int));
     double     total_params = 0.0, unit;
-    int64_t    budget;
+    int64_t    budget, sum_units = 0;
     int        l, c;
     igq_status s = (loss && cost && pick) ? IGQ_OK : igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory");
     for (l = 0; s == IGQ_OK && l < L; l++) {
         igq_linear *lin = block_linear((struct igq_model *)p->fp, l / 4, w_site[l % 4]);
         total_params += (double)lin->in * lin->out;
     }
-    unit   = total_params * 8.0 / 20000.0; /* cost units: bits x params / unit */
-    budget = (int64_t)floor(total_params * (double)p->cfg->v[IGQ_OPT_MIXED_PRECISION_BUDGET] / 100.0 / unit);
+    /* Each layer's size in units of total/2500 parameters (rounded, at least 1); a layer at b
+     * bits costs b x units, and the budget is (average bits) x (sum of units), so a uniform
+     * allocation at the average is always exactly affordable. */
+    unit = total_params / 2500.0;
+    for (l = 0; s == IGQ_OK && l < L; l++) {
+        igq_linear *lin = block_linear((struct igq_model *)p->fp, l / 4, w_site[l % 4]);
+        int64_t     u   = (int64_t)llround((double)lin->in * lin->out / unit);
+        sum_units += u > 0 ? u : 1;
+    }
+    budget = sum_units * p->cfg->v[IGQ_OPT_MIXED_PRECISION_BUDGET] / 100;
     for (l = 0; s == IGQ_OK && l < L; l++) {
         igq_linear *lin = block_linear((struct igq_model *)p->fp, l / 4, w_site[l % 4]);
         site_obs   *o   = obs_at(&p->obs, l / 4, in_site[l % 4]);
@@ -683,8 +693,13 @@ static igq_status mixed_precision(ptq *p, int *bits_out)
                                  lin->out);
         nuc = nuclear_norm(Y, o->keep_rows, lin->out);
         igq__free(Y);
+        if (nuc < 0.0) {
+            s = igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
+            break;
+        }
         for (c = 0; c < C; c++) {
-            cost[(size_t)l * C + c] = (int64_t)ceil((double)(bmin + c) * lin->in * lin->out / unit);
+            int64_t u = (int64_t)llround((double)lin->in * lin->out / unit);
+            cost[(size_t)l * C + c] = (int64_t)(bmin + c) * (u > 0 ? u : 1);
             loss[(size_t)l * C + c] = -(double)(bmin + c) * nuc;
         }
         s = progress(p, "mixed precision", (double)(l + 1) / L);

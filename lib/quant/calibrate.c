@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/alloc.h"
 #include "quant.h"
 
 static int cmp_float(const void *a, const void *b)
@@ -35,42 +34,27 @@ static void minmax(const float *x, int64_t n, float *lo, float *hi)
     *hi = b;
 }
 
-static double sq_error(const float *x, int64_t n, float lo, float hi, int bits)
+/* The error searches look at no more than SEARCH_CAP values: evenly spaced order statistics
+ * of the sorted sample, always including both extremes (no copy is made). */
+#define SEARCH_CAP 65536
+
+static double sq_error_sub(const float *sorted, int64_t n, float lo, float hi, int bits)
 {
     igq_qparams p = igq__qp_asym(lo, hi, bits);
     double      e = 0.0;
-    int64_t     i;
-    for (i = 0; i < n; i++) {
-        double d = (double)x[i] - igq__fq(x[i], &p);
+    int64_t     m = n < SEARCH_CAP ? n : SEARCH_CAP, i;
+    for (i = 0; i < m; i++) {
+        int64_t j = m == n ? i : (int64_t)((double)i * (double)(n - 1) / (double)(m - 1));
+        double  d = (double)sorted[j] - igq__fq(sorted[j], &p);
         e += d * d;
     }
     return e;
 }
 
-/* Sub-sample for the error searches: at most 65536 evenly spaced values of the sorted sample,
- * always including both extremes. */
-static float *search_sample(const float *sorted, int64_t n, int64_t *m)
-{
-    int64_t cap = 65536, i;
-    float  *s;
-    if (n <= cap) {
-        *m = n;
-        return NULL;
-    }
-    s = (float *)igq__malloc((size_t)cap * sizeof(float));
-    if (s == NULL) {
-        *m = n;
-        return NULL;
-    }
-    for (i = 0; i < cap; i++) s[i] = sorted[(int64_t)((double)i * (double)(n - 1) / (double)(cap - 1))];
-    *m = cap;
-    return s;
-}
-
 static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, float *lo, float *hi)
 {
     float  a = unsigned_only ? 0.0f : x[0], b = x[n - 1], best_lo = a, best_hi = b;
-    double best = sq_error(x, n, a, b, bits);
+    double best = sq_error_sub(x, n, a, b, bits);
     int    i, j;
     if (unsigned_only || a >= 0.0f || b <= 0.0f) {
         for (i = 1; i < 100; i++) {
@@ -78,7 +62,7 @@ static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, fl
             float  l  = a >= 0.0f ? a : a * f, h = b <= 0.0f ? b : b * f;
             double e;
             if (unsigned_only) l = 0.0f;
-            e = sq_error(x, n, l, h, bits);
+            e = sq_error_sub(x, n, l, h, bits);
             if (e < best) {
                 best    = e;
                 best_lo = l;
@@ -89,7 +73,7 @@ static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, fl
         for (i = 0; i < 20; i++)
             for (j = 0; j < 20; j++) {
                 float  l = a * (1.0f - 0.045f * (float)i), h = b * (1.0f - 0.045f * (float)j);
-                double e = sq_error(x, n, l, h, bits);
+                double e = sq_error_sub(x, n, l, h, bits);
                 if (e < best) {
                     best    = e;
                     best_lo = l;
@@ -101,28 +85,27 @@ static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, fl
     *hi = best_hi;
 }
 
-/* TensorRT-style threshold on values v >= 0 (n of them, max vmax) for `levels` levels. */
-static float kl_threshold(const float *v, int64_t n, float vmax, int levels)
+/* TensorRT-style threshold for `levels` levels on the magnitudes v_i = sign * (x_i - base)
+ * (>= 0 for every i; vmax their maximum). The histogram lives on the stack (3 x 2048 doubles);
+ * thresholds are tried every `step` bins (about 256 candidates; TensorRT tries every bin). */
+static float kl_threshold(const float *x, int64_t n, float base, float sign, float vmax, int levels)
 {
     enum { BINS = 2048 };
-    double *hist = (double *)igq__calloc(BINS, sizeof(double));
-    double *p = (double *)igq__malloc(BINS * sizeof(double)), *q = (double *)igq__malloc(BINS * sizeof(double));
+    double  hist[BINS], p[BINS], q[BINS];
     double  best = INFINITY;
     int64_t k;
-    int     i, best_i = BINS;
+    int     i, best_i = BINS, step;
     float   t;
-    if (hist == NULL || p == NULL || q == NULL || !(vmax > 0.0f)) {
-        igq__free(hist);
-        igq__free(p);
-        igq__free(q);
-        return vmax;
-    }
+    if (!(vmax > 0.0f)) return vmax;
+    memset(hist, 0, sizeof hist);
     for (k = 0; k < n; k++) {
-        int b = (int)((double)v[k] / vmax * BINS);
+        double v = (double)(sign * (x[k] - base));
+        int    b = (int)(v / vmax * BINS);
         hist[b >= BINS ? BINS - 1 : (b < 0 ? 0 : b)] += 1.0;
     }
     if (levels > BINS) levels = BINS;
-    for (i = levels; i <= BINS; i++) {
+    step = (BINS - levels) / 256 + 1;
+    for (i = levels; i <= BINS; i += (i + step <= BINS || i == BINS) ? step : BINS - i) {
         double outliers = 0.0, psum = 0.0, qsum = 0.0, kl = 0.0;
         int    j, g;
         for (j = i; j < BINS; j++) outliers += hist[j];
@@ -131,15 +114,15 @@ static float kl_threshold(const float *v, int64_t n, float vmax, int levels)
         /* Merge the i bins into `levels` groups, spread each group's mass over its non-empty
          * bins. */
         for (g = 0; g < levels; g++) {
-            int    s = (int)((long)g * i / levels), e = (int)((long)(g + 1) * i / levels);
+            int    s0 = (int)((long)g * i / levels), e = (int)((long)(g + 1) * i / levels);
             double mass = 0.0;
             int    nz   = 0;
-            if (e <= s) e = s + 1;
-            for (j = s; j < e && j < i; j++) {
+            if (e <= s0) e = s0 + 1;
+            for (j = s0; j < e && j < i; j++) {
                 mass += hist[j];
                 nz += hist[j] > 0.0;
             }
-            for (j = s; j < e && j < i; j++) q[j] = (hist[j] > 0.0 && nz) ? mass / nz : 0.0;
+            for (j = s0; j < e && j < i; j++) q[j] = (hist[j] > 0.0 && nz) ? mass / nz : 0.0;
         }
         for (j = 0; j < i; j++) {
             psum += p[j];
@@ -156,12 +139,18 @@ static float kl_threshold(const float *v, int64_t n, float vmax, int levels)
             best   = kl;
             best_i = i;
         }
+        if (i == BINS) break;
     }
     t = (float)(((double)best_i + 0.5) * (double)vmax / BINS);
-    igq__free(hist);
-    igq__free(p);
-    igq__free(q);
     return t < vmax ? t : vmax;
+}
+
+/* Symmetric threshold on |x|; folds x to |x| in place. */
+static float kl_threshold_abs(float *x, int64_t n, float vmax, int levels)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) x[i] = fabsf(x[i]);
+    return kl_threshold(x, n, 0.0f, 1.0f, vmax, levels);
 }
 
 void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, int unsigned_only,
@@ -179,31 +168,23 @@ void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, in
         break;
     }
     case IGQ__CALIB_MSE: {
-        int64_t m;
-        float  *s;
         qsort(x, (size_t)n, sizeof(float), cmp_float);
-        s = search_sample(x, n, &m);
-        calib_mse(s ? s : x, m, bits, unsigned_only, &a, &b);
-        igq__free(s);
+        calib_mse(x, n, bits, unsigned_only, &a, &b);
         break;
     }
     case IGQ__CALIB_KL: {
-        /* Symmetric threshold on |x| for signed data, on x for one-sided data. */
-        int      one_sided = unsigned_only || a >= 0.0f;
-        float   *v = (float *)igq__malloc((size_t)n * sizeof(float));
-        float    vmax = 0.0f, t;
-        int64_t  i;
-        int      levels = one_sided ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
-        if (v == NULL) break;
-        for (i = 0; i < n; i++) {
-            v[i] = one_sided ? x[i] - (unsigned_only ? 0.0f : a) : fabsf(x[i]);
-            vmax = v[i] > vmax ? v[i] : vmax;
-        }
-        t = kl_threshold(v, n, vmax, levels);
-        igq__free(v);
-        if (one_sided) {
-            b = (unsigned_only ? 0.0f : a) + t;
+        /* One-sided data (all >= 0, or all <= 0) gets a threshold on its distance from the
+         * near end; signed data a symmetric threshold on |x|. */
+        int64_t i;
+        if (unsigned_only || a >= 0.0f) {
+            const float base = unsigned_only ? 0.0f : a;
+            b = base + kl_threshold(x, n, base, 1.0f, b - base, (1 << bits) - 1);
+        } else if (b <= 0.0f) {
+            a = b - kl_threshold(x, n, b, -1.0f, b - a, (1 << bits) - 1);
         } else {
+            float vmax = 0.0f, t;
+            for (i = 0; i < n; i++) vmax = fabsf(x[i]) > vmax ? fabsf(x[i]) : vmax;
+            t = kl_threshold_abs(x, n, vmax, (1 << (bits - 1)) - 1);
             a = a < -t ? -t : a;
             b = b > t ? t : b;
         }
@@ -224,7 +205,7 @@ float igq__calibrate_absmax(igq_calib_kind kind, float *x, int64_t n, int bits)
     if (kind == IGQ__CALIB_KL) {
         float vmax = 0.0f;
         for (i = 0; i < n; i++) vmax = x[i] > vmax ? x[i] : vmax;
-        return kl_threshold(x, n, vmax, (1 << (bits - 1)) - 1);
+        return kl_threshold(x, n, 0.0f, 1.0f, vmax, (1 << (bits - 1)) - 1);
     }
     if (kind == IGQ__CALIB_MSE) {
         /* Search the symmetric clip directly: error of the signed quantizer on |x|. */

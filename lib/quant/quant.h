@@ -21,8 +21,9 @@ typedef struct igq_qparams {
     int32_t qmin, qmax;
 } igq_qparams;
 
-/* Asymmetric unsigned b-bit quantizer for [lo, hi] (q in [0, 2^b - 1]). A degenerate range
- * (hi - lo tiny) gets a scale that represents lo exactly. */
+/* Asymmetric unsigned b-bit quantizer for [lo, hi] (q in [0, 2^b - 1]). The scale is at least
+ * max(|lo|, |hi|) / 2^20, so |zero| <= 2^20 (exact in float and in range of igq__rne); a
+ * degenerate range (lo == hi) then represents lo exactly. */
 igq_qparams igq__qp_asym(float lo, float hi, int bits);
 /* Symmetric signed b-bit quantizer for |x| <= absmax: zero 0, q in [-2^(b-1), 2^(b-1) - 1], or
  * [-(2^(b-1) - 1), 2^(b-1) - 1] when restricted. */
@@ -65,8 +66,8 @@ typedef enum igq_calib_kind {
     IGQ__CALIB_KL = 3
 } igq_calib_kind;
 
-/* Chooses [lo, hi] for an asymmetric b-bit quantizer of the sample x[0..n) (n >= 1; x is
- * reordered). unsigned_only: the tensor is known to be >= 0 (softmax output), lo = 0. */
+/* Chooses [lo, hi] for an asymmetric b-bit quantizer of the sample x[0..n) (n >= 1; the
+ * values of x are reordered or overwritten). Allocation-free. unsigned_only: the tensor is known to be >= 0 (softmax output), lo = 0. */
 void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, int unsigned_only,
                           float *lo, float *hi);
 /* Symmetric: returns absmax for igq__qp_sym. */

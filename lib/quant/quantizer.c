@@ -7,17 +7,16 @@ igq_qparams igq__qp_asym(float lo, float hi, int bits)
 {
     igq_qparams p;
     const int   levels = (1 << bits) - 1;
-    float       range;
+    float       mag, floor_scale;
     if (!(hi >= lo)) hi = lo; /* NaN-safe */
-    range = hi - lo;
-    /* A degenerate range still needs a positive scale; keep lo representable. */
-    if (range < 1e-8f * (fabsf(lo) + fabsf(hi)) || range < 1e-30f)
-        range = fmaxf(1e-8f * (fabsf(lo) + fabsf(hi)), 1e-30f) * (float)levels;
-    p.scale     = range / (float)levels;
+    mag         = fabsf(lo) > fabsf(hi) ? fabsf(lo) : fabsf(hi);
+    floor_scale = mag / 1048576.0f; /* 2^20: keeps |zero| <= 2^20 */
+    if (floor_scale < 1e-30f) floor_scale = 1e-30f;
+    p.scale = (hi - lo) / (float)levels;
+    if (!(p.scale >= floor_scale)) p.scale = floor_scale;
     p.inv_scale = 1.0f / p.scale;
     {
         double z = -(double)lo / (double)p.scale;
-        z        = z < -2147483647.0 ? -2147483647.0 : (z > 2147483647.0 ? 2147483647.0 : z);
         p.zero   = (int32_t)nearbyint(z);
     }
     p.qmin = 0;
