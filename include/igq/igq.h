@@ -325,7 +325,7 @@ IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn f
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, fp32_model already quantized);
  *          IGQ_ERR_SHAPE (image shape); IGQ_ERR_UNSUPPORTED (IGQ_EXECUTOR_INT in this
  *          version); IGQ_ERR_OUT_OF_RANGE (a MIXED_PRECISION_BUDGET below what layers at
- *          WEIGHT_BITS - 2 need: candidates are WEIGHT_BITS - 2 .. WEIGHT_BITS + 2 within 2..8);
+ *          WEIGHT_BITS - 1 need: candidates are WEIGHT_BITS - 1 .. WEIGHT_BITS + 1 within 2..8);
  *          IGQ_ERR_CANCELLED (the progress callback asked to stop); IGQ_ERR_NO_MEMORY.
  *  Thread safety: any thread; the fp32 model may be used by other threads meanwhile. */
 IGQ_API igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *calib_images,

@@ -7,6 +7,7 @@
 
 #include "../core/error.h"
 #include "f32_ref.h"
+#include "q8_ref.h"
 
 static const char *const g_names[IGQ_ISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni"};
 
@@ -19,12 +20,35 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
 {
     t->level    = level;
     t->f32_gemm = igq__f32_gemm_ref;
+    t->q8_pack  = igq__qs8_pack;
+    t->q4_pack  = igq__qs4_pack;
+    t->q8_gemm  = igq__qs8_gemm_ref;
+    t->q4_gemm  = igq__qs4_gemm_ref;
+    t->q8_mr = 1, t->q8_nr = 64, t->q8_kr = 1;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: t->f32_gemm = igq_f32_gemm_6x16__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_gemm = igq_f32_gemm_12x32__avx512; break;
+    }
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2:
+        t->q8_gemm = igq_qs8_gemm_6x16c2__avx2;
+        t->q4_gemm = igq_qs4_gemm_6x16c2__avx2;
+        t->q8_mr = 6, t->q8_nr = 16, t->q8_kr = 2;
+        break;
+    case IGQ_ISA_AVXVNNI:
+        t->q8_gemm = igq_qs8_gemm_6x16c4__avxvnni;
+        t->q4_gemm = igq_qs4_gemm_6x16c4__avxvnni;
+        t->q8_mr = 6, t->q8_nr = 16, t->q8_kr = 4;
+        break;
+    case IGQ_ISA_AVX512VNNI:
+        t->q8_gemm = igq_qs8_gemm_6x64c4__avx512vnni;
+        t->q4_gemm = igq_qs4_gemm_6x64c4__avx512vnni;
+        t->q8_mr = 6, t->q8_nr = 64, t->q8_kr = 4;
+        break;
     }
 #endif
 }
@@ -97,4 +121,28 @@ void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc)
 {
     igq__kernels()->f32_gemm(M, N, K, A, lda, B, bias, C, ldc);
+}
+
+void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+{
+    igq__kernels()->q8_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
+}
+
+void igq__q4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+{
+    igq__kernels()->q4_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
+}
+
+void igq__q8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                  int32_t *rowsum)
+{
+    igq__kernels()->q8_pack(N, K, W, perm, packed, rowsum);
+}
+
+void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                  int32_t *rowsum)
+{
+    igq__kernels()->q4_pack(N, K, W, perm, packed, rowsum);
 }

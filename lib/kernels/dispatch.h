@@ -13,6 +13,16 @@ typedef struct igq_kernel_table {
     igq_isa_level   level;    /* the level the pointers below were chosen for */
     igq_f32_gemm_fn f32_gemm; /* scalar: igq__f32_gemm_ref; avx2/avxvnni: 6x16 avx2;
                                  avx512vnni: 12x32 avx512 */
+    /* Integer GEMM (kernels.h igq_q8_gemm_fn): u8 activations x qs8 (q8_*) or qs4 (q4_*)
+     * weights. The packed layout (q8_layout.h) is the same at every level, so weights packed
+     * by any level's q8_pack / q4_pack are valid for every level's q8_gemm / q4_gemm. */
+    igq_q8_pack_fn  q8_pack;  /* all levels: igq__qs8_pack (plain C, once per model) */
+    igq_q8_gemm_fn  q8_gemm;  /* scalar: igq__qs8_gemm_ref; avx2: 6x16c2 vpmaddwd;
+                                 avxvnni: 6x16c4 ymm vpdpbusd; avx512vnni: 6x64c4 zmm */
+    igq_q8_pack_fn  q4_pack;  /* all levels: igq__qs4_pack */
+    igq_q8_gemm_fn  q4_gemm;  /* as q8_gemm, with int4 weights unpacked while staging */
+    int32_t         q8_mr, q8_nr, q8_kr; /* register tile of q8_gemm / q4_gemm: rows,
+                                            columns, k per lane (informational) */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -50,5 +60,18 @@ void igq__dispatch_force(igq_isa_level level);
  * the rounding contract of the SIMD levels). Thread safety: any thread. */
 void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc);
+
+/* Integer GEMM / packing through the active table (see igq_q8_gemm_fn, igq_q8_pack_fn in
+ * kernels.h; sizes from igq__q8_packed_size() in q8_layout.h). Thread safety: any thread. */
+void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                  int64_t ldc);
+void igq__q4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                  int64_t ldc);
+void igq__q8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                  int32_t *rowsum);
+void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                  int32_t *rowsum);
 
 #endif

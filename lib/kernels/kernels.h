@@ -21,6 +21,27 @@
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
 
+/* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
+ *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
+ * for m < M, n < N, where Wp is the packed weight (packed row j = W[:, perm[j]] of the pack
+ * call; layout in q8_layout.h, shared by all levels). A: u8 codes (0..255; 4-bit activations
+ * are the same bytes with values 0..15), row stride lda; only A[m][k0..k1) is read. C: row
+ * stride ldc, overwritten (k1 <= k0 writes zeros); columns >= N are not touched.
+ * K: rows of the packed panels (the pack call's K); 0 <= k0, k1 <= K for kperm == NULL,
+ * else kperm[k] in [0, K) for k in [k0, k1) (kperm is read only there).
+ * Exact (no saturation, no rounding) while k1 - k0 <= IGQ_Q8_MAX_K = 65793; every level gives
+ * the same bits as the scalar reference. Thread safety: any thread (stack scratch only). */
+typedef void (*igq_q8_gemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                               const uint8_t *A, int64_t lda, const void *packed,
+                               const int32_t *kperm, int32_t *C, int64_t ldc);
+
+/* Weight packing for igq_q8_gemm_fn: W is [N][K] int8 row-major (qs4: values -8..7; only the
+ * low 4 bits are stored). packed row j = W[:, perm[j]] (perm NULL = identity; entries in
+ * [0, K)). packed: igq__q8_packed_size(N, K, 8 or 4) bytes (64-byte alignment recommended),
+ * padding columns are written as zeros. rowsum (may be NULL): rowsum[n] = sum_j Wp[n][j]. */
+typedef void (*igq_q8_pack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
+                               void *packed, int32_t *rowsum);
+
 #ifdef IGQ_X86_KERNELS
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
@@ -28,6 +49,29 @@ void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, in
 /* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
 void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
+
+/* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
+ * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
+void igq_qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                               const uint8_t *A, int64_t lda, const void *packed,
+                               const int32_t *kperm, int32_t *C, int64_t ldc);
+void igq_qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                               const uint8_t *A, int64_t lda, const void *packed,
+                               const int32_t *kperm, int32_t *C, int64_t ldc);
+/* lib/kernels/x86_avxvnni/q8_gemm_avxvnni.c: 6 x 16, ymm vpdpbusd (VEX) on k quads. */
+void igq_qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                                  const uint8_t *A, int64_t lda, const void *packed,
+                                  const int32_t *kperm, int32_t *C, int64_t ldc);
+void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                                  const uint8_t *A, int64_t lda, const void *packed,
+                                  const int32_t *kperm, int32_t *C, int64_t ldc);
+/* lib/kernels/x86_avx512/q8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
+void igq_qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                                     const uint8_t *A, int64_t lda, const void *packed,
+                                     const int32_t *kperm, int32_t *C, int64_t ldc);
+void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                                     const uint8_t *A, int64_t lda, const void *packed,
+                                     const int32_t *kperm, int32_t *C, int64_t ldc);
 #endif
 
 #endif

@@ -34,50 +34,85 @@ static void minmax(const float *x, int64_t n, float *lo, float *hi)
     *hi = b;
 }
 
-/* The error searches look at no more than SEARCH_CAP values: evenly spaced order statistics
- * of the sorted sample, always including both extremes (no copy is made). */
-#define SEARCH_CAP 65536
+/* The error searches run on a 2048-bin histogram of the sample (count and mean value per
+ * bin), so a candidate range costs 2048 steps whatever the sample size. */
+#define MSE_BINS 2048
 
-static double sq_error_sub(const float *sorted, int64_t n, float lo, float hi, int bits)
+typedef struct mse_hist {
+    double cnt[MSE_BINS], mean[MSE_BINS];
+} mse_hist;
+
+static void mse_hist_build(mse_hist *h, const float *x, int64_t n, float a, float b)
+{
+    const double w = (double)b - (double)a;
+    int64_t      i;
+    int          k;
+    memset(h, 0, sizeof *h);
+    for (i = 0; i < n; i++) {
+        int bin = w > 0 ? (int)(((double)x[i] - a) / w * MSE_BINS) : 0;
+        bin     = bin < 0 ? 0 : (bin >= MSE_BINS ? MSE_BINS - 1 : bin);
+        h->cnt[bin] += 1.0;
+        h->mean[bin] += x[i];
+    }
+    for (k = 0; k < MSE_BINS; k++)
+        if (h->cnt[k] > 0) h->mean[k] /= h->cnt[k];
+}
+
+static double sq_error_hist(const mse_hist *h, float lo, float hi, int bits)
 {
     igq_qparams p = igq__qp_asym(lo, hi, bits);
     double      e = 0.0;
-    int64_t     m = n < SEARCH_CAP ? n : SEARCH_CAP, i;
-    for (i = 0; i < m; i++) {
-        int64_t j = m == n ? i : (int64_t)((double)i * (double)(n - 1) / (double)(m - 1));
-        double  d = (double)sorted[j] - igq__fq(sorted[j], &p);
-        e += d * d;
+    int         k;
+    for (k = 0; k < MSE_BINS; k++) {
+        double d;
+        if (h->cnt[k] == 0) continue;
+        d = h->mean[k] - igq__fq((float)h->mean[k], &p);
+        e += h->cnt[k] * d * d;
     }
     return e;
 }
 
 static void calib_mse(const float *x, int64_t n, int bits, int unsigned_only, float *lo, float *hi)
 {
-    float  a = unsigned_only ? 0.0f : x[0], b = x[n - 1], best_lo = a, best_hi = b;
-    double best = sq_error_sub(x, n, a, b, bits);
-    int    i, j;
+    static const int GRID = 20;
+    mse_hist *h = NULL;
+    float     a = x[0], b = x[0], best_lo, best_hi;
+    double    best;
+    int64_t   k;
+    int       i, j;
+    mse_hist  local;
+    for (k = 1; k < n; k++) {
+        a = x[k] < a ? x[k] : a;
+        b = x[k] > b ? x[k] : b;
+    }
+    if (unsigned_only) a = 0.0f;
+    h = &local;
+    mse_hist_build(h, x, n, a, b);
+    best_lo = a;
+    best_hi = b;
+    best    = sq_error_hist(h, a, b, bits);
     if (unsigned_only || a >= 0.0f || b <= 0.0f) {
         for (i = 1; i < 100; i++) {
-            float  f  = 1.0f - 0.01f * (float)i;
-            float  l  = a >= 0.0f ? a : a * f, h = b <= 0.0f ? b : b * f;
+            float  f = 1.0f - 0.01f * (float)i;
+            float  l = a >= 0.0f ? a : a * f, u = b <= 0.0f ? b : b * f;
             double e;
             if (unsigned_only) l = 0.0f;
-            e = sq_error_sub(x, n, l, h, bits);
+            e = sq_error_hist(h, l, u, bits);
             if (e < best) {
                 best    = e;
                 best_lo = l;
-                best_hi = h;
+                best_hi = u;
             }
         }
     } else {
-        for (i = 0; i < 20; i++)
-            for (j = 0; j < 20; j++) {
-                float  l = a * (1.0f - 0.045f * (float)i), h = b * (1.0f - 0.045f * (float)j);
-                double e = sq_error_sub(x, n, l, h, bits);
+        for (i = 0; i < GRID; i++)
+            for (j = 0; j < GRID; j++) {
+                float  l = a * (1.0f - 0.045f * (float)i), u = b * (1.0f - 0.045f * (float)j);
+                double e = sq_error_hist(h, l, u, bits);
                 if (e < best) {
                     best    = e;
                     best_lo = l;
-                    best_hi = h;
+                    best_hi = u;
                 }
             }
     }
@@ -168,7 +203,6 @@ void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, in
         break;
     }
     case IGQ__CALIB_MSE: {
-        qsort(x, (size_t)n, sizeof(float), cmp_float);
         calib_mse(x, n, bits, unsigned_only, &a, &b);
         break;
     }
