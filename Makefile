@@ -51,6 +51,7 @@ ifneq ($(IGQ_X86_64),1)
 LIB_SRC := $(filter-out lib/kernels/x86_%,$(LIB_SRC))
 endif
 $(O)/obj/lib/kernels/x86_avx2/%.o: ALL_CFLAGS += -mavx2 -mfma
+$(O)/obj/lib/kernels/x86_avxvnni/%.o: ALL_CFLAGS += -mavx2 -mfma -mavxvnni
 $(O)/obj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 DEPS    := $(LIB_OBJ:.o=.d)
