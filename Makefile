@@ -65,7 +65,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-install check-clang demo examples bench bench-accuracy \
+.PHONY: all lib test check check-native check-asan check-abi check-install check-clang check-isa demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -121,7 +121,14 @@ check-clang:
 	    $(MAKE) --no-print-directory O=$(O)-clang CC=clang lib && echo "check-clang: clean"; \
 	else echo "check-clang: clang not installed, skipped"; fi
 
-check-native: test check-abi check-install check-clang
+# The suites again with the dispatcher masked down to AVX2 and to the scalar kernels
+# (IGQ_ISA can only lower the level the CPU supports).
+check-isa: $(TEST_BIN) $(O)/$(SOFULL)
+	$(Q)set -e; for isa in avx2 scalar; do for t in $(TEST_BIN); do \
+	    echo "== IGQ_ISA=$$isa $$t"; IGQ_ISA=$$isa IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t > $(O)/isa-$$isa.log 2>&1 \
+	    || { cat $(O)/isa-$$isa.log; exit 1; }; done; done
+
+check-native: test check-isa check-abi check-install check-clang
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test

@@ -167,6 +167,52 @@ static void test_fixture_logits(void **state)
     }
 }
 
+/* The bundled Fashion-MNIST model on 64 real test images against PyTorch (float64) logits. */
+static void test_demo_model_real_images(void **state)
+{
+    char                *mp = tu_fixture_path("../../examples/data/fmnist_vit.safetensors");
+    char                *ip = tu_fixture_path("../../examples/data/fmnist_vit_test_logits_first64.safetensors");
+    igq_model           *m = NULL;
+    igq_safetensors     *st = NULL;
+    const igq_st_tensor *ti, *tl;
+    io_pair              io;
+    float               *got;
+    double               maxref = 0.0, maxerr = 0.0;
+    int64_t              i;
+    (void)state;
+    assert_int_equal(igq_model_load(mp, &m), IGQ_OK);
+    assert_int_equal(igq__st_open(ip, &st), IGQ_OK);
+    ti = igq__st_find(st, "images");
+    tl = igq__st_find(st, "logits");
+    assert_non_null(ti);
+    assert_non_null(tl);
+    io.B = ti->shape[0];
+    io.C = ti->shape[1];
+    io.H = ti->shape[2];
+    io.W = ti->shape[3];
+    io.K = tl->shape[1];
+    io.images = (float *)malloc((size_t)ti->numel * sizeof(float));
+    io.logits = (float *)malloc((size_t)tl->numel * sizeof(float));
+    assert_int_equal(igq__st_read_f32(st, ti, io.images, ti->numel), IGQ_OK);
+    assert_int_equal(igq__st_read_f32(st, tl, io.logits, tl->numel), IGQ_OK);
+    got = run_model(m, &io);
+    for (i = 0; i < io.B * io.K; i++) {
+        double e = fabs((double)got[i] - io.logits[i]);
+        if (fabs(io.logits[i]) > maxref) maxref = fabs(io.logits[i]);
+        if (e > maxerr) maxerr = e;
+    }
+    printf("  fmnist_vit (64 real images) max|logit| %.4f  max|err| %.3e  rel %.3e\n", maxref,
+           maxerr, maxerr / maxref);
+    assert_true(maxerr <= 1e-4 * maxref);
+    free(got);
+    free(io.images);
+    free(io.logits);
+    igq__st_close(st);
+    igq_model_free(m);
+    free(mp);
+    free(ip);
+}
+
 /* ---- concurrency --------------------------------------------------------------------------- */
 
 typedef struct thread_arg {
@@ -600,6 +646,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_config),
         cmocka_unit_test(test_fixture_logits),
+        cmocka_unit_test(test_demo_model_real_images),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_batch_consistency),
         cmocka_unit_test(test_api_arguments),
