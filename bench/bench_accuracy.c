@@ -1,6 +1,7 @@
 /* Accuracy of post-training quantization on real data (Fashion-MNIST).
  *
- *   bench_accuracy [data_dir] [--seeds N] [--test N] [--threads N] [--rows W8A8,W6A6,...]
+ *   bench_accuracy [data_dir] [--seeds N] [--test N] [--threads N] [--rows 8,6,4,3]
+ *                  [--model 0|1] [--method i] [--extras 0|1]
  *
  * For each bit setting (rows) and method (columns), over N calibration seeds (each seed draws
  * 32 calibration images from the 1,000 bundled training images and is also IGQ_OPT_SEED):
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
 {
     const char *dir = "examples/data";
     int         seeds = 5, threads = 2, i, mi, ri, si, variant, only_method = -1;
+    int         only_model = -1, extras = 1;
     int64_t     n_test = -1, side, k;
     char        path[1024], rows_arg[256] = "8,6,4,3";
     int         rows[8], n_rows = 0;
@@ -275,6 +277,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rows") && i + 1 < argc) snprintf(rows_arg, sizeof rows_arg, "%s", argv[++i]);
         else if (!strcmp(argv[i], "--method") && i + 1 < argc) only_method = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) only_model = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--extras") && i + 1 < argc) extras = atoi(argv[++i]);
         else dir = argv[i];
     }
     for (tok = strtok(rows_arg, ","); tok && n_rows < 8; tok = strtok(NULL, ",")) rows[n_rows++] = atoi(tok);
@@ -309,6 +313,12 @@ int main(int argc, char **argv)
         float  *calib = (float *)malloc((size_t)(CALIB * side * side) * sizeof(float));
         metrics fpm;
         if (variant == 1) make_outlier_variant((struct igq_model *)fp);
+        if (only_model >= 0 && variant != only_model) {
+            free(ref);
+            free(got);
+            free(calib);
+            continue;
+        }
         evaluate(fp, D.test, D.n_test, side, k, ref, threads);
         fpm = score(ref, ref, D.labels, D.n_test, k);
         printf("\n## %s: fp32 accuracy %.2f%%\n\n", variant ? "outlier variant (function-preserving, LN channels x8..48)" : "bundled model", fpm.acc);
@@ -318,6 +328,7 @@ int main(int argc, char **argv)
                 double acc[16], agr[16], kl[16], secs = 0, m1, s1, m2, s2, m3, s3;
                 int    chosen_cal = -1;
                 if (only_method >= 0 && mi != only_method) continue;
+                if (!extras && mi >= 8) continue; /* VT-PTQ and nearest-rule columns */
                 if (METHODS[mi].mp && rows[ri] < 4) continue;
                 for (si = 0; si < seeds && si < 16; si++) {
                     uint64_t   rng = 0x1234567ull + (uint64_t)si * 7919u;

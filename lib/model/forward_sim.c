@@ -31,7 +31,7 @@ size_t igq__sim_stat_floats(const igq_vit_dims *d)
     if ((size_t)d->dim > n) n = (size_t)d->dim;
     if ((size_t)d->n_tokens > n) n = (size_t)d->n_tokens;
     if ((size_t)d->in_chans * d->patch * d->patch > n) n = (size_t)d->in_chans * d->patch * d->patch;
-    return 2 * n;
+    return 6 * n; /* min, max, then per-column inverse scale, scale, low and high clamp */
 }
 
 void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows, int64_t cols,
@@ -64,9 +64,11 @@ void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows,
         }
         return;
     }
-    /* Channel statistics of this image: one row-major pass. */
+    /* Channel statistics of this image, then each column's quantizer as four vectors, then
+     * one row-major quantization pass (vectorizable; same arithmetic as igq__fq). */
     {
-        float *mn = stat, *mx = stat + cols;
+        float *mn = stat, *mx = stat + cols, *inv = stat + 2 * cols, *sc = stat + 3 * cols;
+        float *lo = stat + 4 * cols, *hi = stat + 5 * cols;
         for (c = 0; c < cols; c++) mn[c] = mx[c] = x[c];
         for (r = 1; r < rows; r++) {
             const float *xr = x + r * ld;
@@ -76,18 +78,27 @@ void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows,
             }
         }
         for (c = 0; c < cols; c++) {
-            igq_qparams own;
-            const igq_qparams *p;
+            igq_qparams p;
             if (z->granularity == IGQ__GRAN_CHANNEL) {
-                own = igq__qp_asym(mn[c], mx[c], z->bits);
-                p   = &own;
+                p = igq__qp_asym(mn[c], mx[c], z->bits);
                 if (assign) assign[c] = (int32_t)c;
             } else {
                 int g = igq__group_assign(mn[c], mx[c], z->lo, z->hi, z->n_params, z->policy);
-                p     = &z->qp[g];
+                p     = z->qp[g];
                 if (assign) assign[c] = g;
             }
-            igq__fake_quant(x + c, rows, ld, p);
+            inv[c] = p.inv_scale;
+            sc[c]  = p.scale;
+            lo[c]  = (float)(p.qmin - p.zero);
+            hi[c]  = (float)(p.qmax - p.zero);
+        }
+        for (r = 0; r < rows; r++) {
+            float *xr = x + r * ld;
+            for (c = 0; c < cols; c++) {
+                float v = xr[c] * inv[c];
+                v       = v < lo[c] ? lo[c] : (v > hi[c] ? hi[c] : v);
+                xr[c]   = sc[c] * igq__rne(v);
+            }
         }
     }
 }

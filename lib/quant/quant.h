@@ -30,11 +30,15 @@ igq_qparams igq__qp_asym(float lo, float hi, int bits);
 igq_qparams igq__qp_sym(float absmax, int bits, int restricted);
 
 /* Round half to even for |v| < 2^22 without libm: adding and removing 1.5 * 2^23 leaves the
- * integer nearest to v under the default rounding mode. Callers clamp first. */
+ * integer nearest to v under the default rounding mode (the library is never built with
+ * -ffast-math, so the compiler keeps both operations; it vectorizes). Callers clamp first. */
+#include <float.h>
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
+#error "igq__rne needs float arithmetic in float precision (FLT_EVAL_METHOD == 0)"
+#endif
 static inline float igq__rne(float v)
 {
-    volatile float t = v + 12582912.0f; /* volatile: keep the two roundings apart */
-    return t - 12582912.0f;
+    return (v + 12582912.0f) - 12582912.0f;
 }
 
 /* Quantize-dequantize one value. Clamping before rounding is equivalent (the bounds are
