@@ -14,6 +14,44 @@ static const char *const g_names[IGQ_ISA_COUNT] = {"scalar", "avx2", "avxvnni", 
 static igq_kernel_table g_table;
 static pthread_once_t   g_once = PTHREAD_ONCE_INIT;
 
+/* Integer non-linear kernels: avxvnni adds nothing to them, so it uses the avx2 ones. */
+static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
+{
+    t->requant     = igq__i32_requant_ref;
+    t->softmax_u8  = igq__i32_softmax_u8_ref;
+    t->softmax_q20 = igq__i32_softmax_q20_ref;
+    t->ln_stats    = igq__i32_ln_stats_ref;
+    t->ln_apply    = igq__i32_ln_apply_ref;
+    t->ln_apply_rq = igq__i32_ln_apply_rq_ref;
+    t->gelu        = igq__i32_gelu_ref;
+#ifdef IGQ_X86_KERNELS
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2:
+    case IGQ_ISA_AVXVNNI:
+        t->requant     = igq_i32_requant__avx2;
+        t->softmax_u8  = igq_i32_softmax_u8__avx2;
+        t->softmax_q20 = igq_i32_softmax_q20__avx2;
+        t->ln_stats    = igq_i32_ln_stats__avx2;
+        t->ln_apply    = igq_i32_ln_apply__avx2;
+        t->ln_apply_rq = igq_i32_ln_apply_rq__avx2;
+        t->gelu        = igq_i32_gelu__avx2;
+        break;
+    case IGQ_ISA_AVX512VNNI:
+        t->requant     = igq_i32_requant__avx512;
+        t->softmax_u8  = igq_i32_softmax_u8__avx512;
+        t->softmax_q20 = igq_i32_softmax_q20__avx512;
+        t->ln_stats    = igq_i32_ln_stats__avx512;
+        t->ln_apply    = igq_i32_ln_apply__avx512;
+        t->ln_apply_rq = igq_i32_ln_apply_rq__avx512;
+        t->gelu        = igq_i32_gelu__avx512;
+        break;
+    }
+#else
+    (void)level;
+#endif
+}
+
 /* The table for a level the CPU supports. Levels share kernels until they have their own:
  * avxvnni has no fp32 instructions of its own, so it uses the avx2 fp32 GEMM. */
 static void fill(igq_kernel_table *t, igq_isa_level level)
@@ -51,6 +89,7 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
         break;
     }
 #endif
+    fill_nonlin(t, level);
 }
 
 static void init_once(void) { fill(&g_table, igq__isa_from_env(getenv("IGQ_ISA"))); }
@@ -145,4 +184,55 @@ void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, vo
                   int32_t *rowsum)
 {
     igq__kernels()->q4_pack(N, K, W, perm, packed, rowsum);
+}
+
+void igq__requant_row(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
+                      const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
+                      uint8_t *out)
+{
+    igq__kernels()->requant(n, x, mult, shift, zero, per_channel, qmin, qmax, out);
+}
+
+void igq__softmax_u8(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+                     int64_t ldx, uint8_t *out, int64_t ldo)
+{
+    igq__kernels()->softmax_u8(p, rows, n, x, ldx, out, ldo);
+}
+
+void igq__softmax_q20(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+                      int64_t ldx, int32_t *out, int64_t ldo)
+{
+    igq__kernels()->softmax_q20(p, rows, n, x, ldx, out, ldo);
+}
+
+void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                    int32_t *out, int64_t ldo)
+{
+    const igq_kernel_table *t = igq__kernels();
+    int64_t                 r;
+    for (r = 0; r < rows; r++) {
+        igq_ln_row row;
+        t->ln_stats(p, x + r * ldx, &row);
+        t->ln_apply(p, &row, x + r * ldx, out + r * ldo);
+    }
+}
+
+void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                       const int32_t *mult, const int32_t *shift, const int32_t *zero,
+                       int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo)
+{
+    const igq_kernel_table *t = igq__kernels();
+    int64_t                 r;
+    for (r = 0; r < rows; r++) {
+        igq_ln_row row;
+        t->ln_stats(p, x + r * ldx, &row);
+        t->ln_apply_rq(p, &row, x + r * ldx, mult, shift, zero, per_channel, qmin, qmax,
+                       out + r * ldo);
+    }
+}
+
+void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                   const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out)
+{
+    igq__kernels()->gelu(p, n, acc, mult, shift, per_channel, out);
 }

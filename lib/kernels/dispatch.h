@@ -23,6 +23,15 @@ typedef struct igq_kernel_table {
     igq_q8_gemm_fn  q4_gemm;  /* as q8_gemm, with int4 weights unpacked while staging */
     int32_t         q8_mr, q8_nr, q8_kr; /* register tile of q8_gemm / q4_gemm: rows,
                                             columns, k per lane (informational) */
+    /* Integer non-linear kernels (nonlin.h; bit-exact with the scalar references at every
+     * level). scalar: igq__i32_*_ref; avx2 and avxvnni: *__avx2; avx512vnni: *__avx512. */
+    igq_i32_requant_fn     requant;     /* int32 row -> codes, (mult, shift, zero) */
+    igq_i32_softmax_u8_fn  softmax_u8;  /* rows of logits -> A-bit codes, scale 1/(2^A-1) */
+    igq_i32_softmax_q20_fn softmax_q20; /* rows of logits -> p at scale 2^-20 */
+    igq_i32_ln_stats_fn    ln_stats;    /* LayerNorm row statistics -> igq_ln_row */
+    igq_i32_ln_apply_fn    ln_apply;    /* -> int32 at S_y */
+    igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
+    igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -73,5 +82,23 @@ void igq__q8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, vo
                   int32_t *rowsum);
 void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
                   int32_t *rowsum);
+
+/* Integer non-linear kernels through the active table (semantics in nonlin.h). The LayerNorm
+ * wrappers run stats + apply on each of `rows` rows of p->C values. Thread safety: any
+ * thread. */
+void igq__requant_row(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
+                      const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
+                      uint8_t *out);
+void igq__softmax_u8(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+                     int64_t ldx, uint8_t *out, int64_t ldo);
+void igq__softmax_q20(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+                      int64_t ldx, int32_t *out, int64_t ldo);
+void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                    int32_t *out, int64_t ldo);
+void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                       const int32_t *mult, const int32_t *shift, const int32_t *zero,
+                       int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo);
+void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                   const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
 
 #endif

@@ -42,6 +42,34 @@ typedef void (*igq_q8_gemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int6
 typedef void (*igq_q8_pack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
                                void *packed, int32_t *rowsum);
 
+/* Integer non-linear kernels (semantics, parameter structs and scalar references in nonlin.h;
+ * every level gives the same bits as the reference). */
+#include "nonlin.h"
+
+/* int32 row -> unsigned codes, per-channel or per-tensor (mult, shift, zero). */
+typedef void (*igq_i32_requant_fn)(int64_t n, const int32_t *x, const int32_t *mult,
+                                   const int32_t *shift, const int32_t *zero, int per_channel,
+                                   int32_t qmin, int32_t qmax, uint8_t *out);
+/* Softmax over rows x n int32 logits -> A-bit codes / p at scale 2^-20. */
+typedef void (*igq_i32_softmax_u8_fn)(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                      const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
+typedef void (*igq_i32_softmax_q20_fn)(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                       const int32_t *x, int64_t ldx, int32_t *out,
+                                       int64_t ldo);
+/* LayerNorm of one row of p->C values: statistics, then apply (int32 at S_y, or codes). */
+typedef void (*igq_i32_ln_stats_fn)(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
+typedef void (*igq_i32_ln_apply_fn)(const igq_ln_params *p, const igq_ln_row *row,
+                                    const int32_t *x, int32_t *out);
+typedef void (*igq_i32_ln_apply_rq_fn)(const igq_ln_params *p, const igq_ln_row *row,
+                                       const int32_t *x, const int32_t *mult,
+                                       const int32_t *shift, const int32_t *zero,
+                                       int per_channel, int32_t qmin, int32_t qmax,
+                                       uint8_t *out);
+/* GELU of int32 accumulators with a dyadic scale -> int32 at 2^-16. */
+typedef void (*igq_i32_gelu_fn)(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                                const int32_t *mult, const int32_t *shift, int per_channel,
+                                int32_t *out);
+
 #ifdef IGQ_X86_KERNELS
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
@@ -72,6 +100,46 @@ void igq_qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0
 void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                      const uint8_t *A, int64_t lda, const void *packed,
                                      const int32_t *kperm, int32_t *C, int64_t ldc);
+
+/* Integer non-linear kernels (nonlin.h), one file per op and level:
+ * lib/kernels/x86_avx2/{requant,softmax,layernorm,gelu}_avx2.c: 8 int32 lanes (ymm), 64-bit
+ * products on 4-lane halves, vpgatherdd for the tables, scalar tails through nonlin_inl.h. */
+void igq_i32_requant__avx2(int64_t n, const int32_t *x, const int32_t *mult,
+                           const int32_t *shift, const int32_t *zero, int per_channel,
+                           int32_t qmin, int32_t qmax, uint8_t *out);
+void igq_i32_softmax_u8__avx2(const igq_softmax_params *p, int64_t rows, int64_t n,
+                              const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
+void igq_i32_softmax_q20__avx2(const igq_softmax_params *p, int64_t rows, int64_t n,
+                               const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
+void igq_i32_ln_stats__avx2(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
+void igq_i32_ln_apply__avx2(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
+                            int32_t *out);
+void igq_i32_ln_apply_rq__avx2(const igq_ln_params *p, const igq_ln_row *row,
+                               const int32_t *x, const int32_t *mult, const int32_t *shift,
+                               const int32_t *zero, int per_channel, int32_t qmin,
+                               int32_t qmax, uint8_t *out);
+void igq_i32_gelu__avx2(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                        const int32_t *mult, const int32_t *shift, int per_channel,
+                        int32_t *out);
+/* lib/kernels/x86_avx512/{requant,softmax,layernorm,gelu}_avx512.c: 16 int32 lanes (zmm) or 8
+ * 64-bit lanes, masked tails (AVX-512 F/BW/VL only; used by the avx512vnni level). */
+void igq_i32_requant__avx512(int64_t n, const int32_t *x, const int32_t *mult,
+                             const int32_t *shift, const int32_t *zero, int per_channel,
+                             int32_t qmin, int32_t qmax, uint8_t *out);
+void igq_i32_softmax_u8__avx512(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
+void igq_i32_softmax_q20__avx512(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                 const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
+void igq_i32_ln_stats__avx512(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
+void igq_i32_ln_apply__avx512(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
+                              int32_t *out);
+void igq_i32_ln_apply_rq__avx512(const igq_ln_params *p, const igq_ln_row *row,
+                                 const int32_t *x, const int32_t *mult, const int32_t *shift,
+                                 const int32_t *zero, int per_channel, int32_t qmin,
+                                 int32_t qmax, uint8_t *out);
+void igq_i32_gelu__avx512(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                          const int32_t *mult, const int32_t *shift, int per_channel,
+                          int32_t *out);
 #endif
 
 #endif

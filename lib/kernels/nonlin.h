@@ -1,0 +1,225 @@
+/* Integer-only non-linear kernels for the integer executor: dyadic requantization, softmax,
+ * LayerNorm, GELU. Parameter structs (made once per site by the *_params_init functions from
+ * the float scales fixed at calibration time), the scalar reference kernels (the spec every
+ * SIMD level matches bit for bit) and their constants. Private header; types and declarations
+ * only (it is included from ISA files through kernels.h). Integer helpers shared by the scalar
+ * and SIMD kernels are in nonlin_inl.h.
+ *
+ * Conventions: a real x is (q, S) with x ~ S q. Activation codes are unsigned b-bit
+ * (0 <= q <= 2^b - 1, b <= 8) with an int32 zero point z: x ~ s (q - z) (quant.h).
+ * "round" below is round half UP, floor(v + 1/2), everywhere in these kernels (one add and
+ * one arithmetic shift); the float quantizers of quant.h round half to even. The two differ
+ * only at exact ties. Outputs must not overlap inputs; n = 0 reads and writes nothing.
+ * Thread safety of everything here: any thread (params are read-only after init). */
+#ifndef IGQ_KERNELS_NONLIN_H
+#define IGQ_KERNELS_NONLIN_H
+
+#include <stdint.h>
+
+#include "igq/igq.h"
+
+/* ---- Dyadic requantization ---------------------------------------------------------------
+ * A positive real M is represented as M' = mult 2^-shift, mult a 31-bit integer:
+ *   (frac, e) = frexp(M) (frac in [0.5, 1)), mult = round(frac 2^31) in [2^30, 2^31 - 1]
+ *   (a frac that rounds to 2^31 becomes 2^30 with e + 1), shift = 31 - e,
+ * |M' - M| <= 2^-(shift+1), i.e. relative error <= 2^-31. shift is kept in [0, 62]:
+ *   M < 2^-32 (shift > 62): mult = 0, shift = 0 (then |x M| < 1/2 for every int32 x: the
+ *   exact result 0); M >= 2^31 - 1/2 (frac 2^31 rounds to 2^31, shift < 0): mult = 2^31 - 1,
+ *   shift = 0 (every x != 0 then saturates an int32 result as the exact M would, except
+ *   x = -1 giving -2^31 + 1 instead of -2^31); M <= 0 or NaN: mult = shift = 0.
+ * Requantization of an int32 x (igq__requant64 in nonlin_inl.h):
+ *   r = floor((x mult + 2^(shift-1)) / 2^shift)       (2^-1 read as 0 for shift = 0)
+ * with the 64-bit product (|x mult| < 2^62): round half up (towards +inf) of x M', exact.
+ * Against the exact real x M: |r - x M| <= 1/2 + |x| 2^-(shift+1) < 1/2 + |x M| 2^-31 (1 +
+ * 2^-30), so r is within 1 of round(x M) whenever |x M| < 2^31 - 2 (not saturating). */
+#define IGQ_RQ_MAX_SHIFT 62
+
+/* Requantize a row of int32 values to unsigned codes (igq_i32_requant_fn, kernels.h):
+ *   out[i] = clamp(r_i + zero_c, qmin, qmax),  r_i = requant64(x[i], mult[c], shift[c])
+ * with c = i when per_channel, else c = 0 (per-tensor: mult, shift, zero point to one value).
+ * r_i + zero_c is formed in int64 (no intermediate saturation), so any int32 zero point is
+ * exact. Requires 0 <= qmin <= qmax <= 255, mult[c] in [0, 2^31), shift[c] in [0, 62]. */
+void igq__i32_requant_ref(int64_t n, const int32_t *x, const int32_t *mult,
+                          const int32_t *shift, const int32_t *zero, int per_channel,
+                          int32_t qmin, int32_t qmax, uint8_t *out);
+
+/* (mult, shift) for a real M as described above. Pure; any thread. */
+void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
+
+/* ---- Integer softmax ---------------------------------------------------------------------
+ * Choice: an exact two-level exp table on the max-subtracted input (not I-BERT's i-exp
+ * polynomial, not I-ViT's Shiftmax). Rationale (accuracy measured in bench_nonlin):
+ *   - the input scale S is known at init, so exp(-d S) for every integer distance d below
+ *     the underflow point can be tabulated: exp(-(h 2^10 + l) S) = T_hi[h] T_lo[l], two
+ *     tables (257 + 1024 entries, 5 KiB, L1) cover 2^18 distances; each e is correct to about
+ *     one unit of 2^-22 (relative to the row max), whereas i-exp's polynomial is only good to
+ *     ~1e-3 and Shiftmax's 1.4375 ~ log2 e and linear 2^r to several percent (both visible in
+ *     4..8-bit codes);
+ *   - cost: two L1 gathers and one 32x32->64 multiply per element, no division per element.
+ * Algorithm for a row x[0..n) (int32 logits, scale S = s_in):
+ *   d_i = max - x_i (as uint32, < 2^32), idx_i = min(round(d_i / 2^k0), 2^18), computed
+ *     without overflow as (d >> k0) + ((d >> (k0 - 1)) & 1) (just d for k0 = 0);
+ *     k0 = smallest k in [0, 31] with 2^18 S 2^k >= 23 ln 2 (the table then reaches the point
+ *     where exp < 2^-23, below half a unit of e); S' = S 2^k0: |idx S' - d S| <= S'/2.
+ *   e_i = (T_hi[idx >> 10] T_lo[idx & 1023] + 2^29) >> 30            in [0, 2^22]
+ *     T_hi[h] = round(exp(-h 1024 S') 2^22) (h < 256), T_hi[256] = 0 (distances past the
+ *     table), T_lo[l] = round(exp(-l S') 2^30); e of the row max is exactly 2^22.
+ *   sum = sum_i e_i (uint64, >= 2^22); factor = floor(Q 2^s / sum) < 2^32,
+ *     s = 54 - bitlen(Q)
+ *   out_i = (e_i factor + 2^(s-1)) >> s = round(Q e_i / sum - theta), 0 <= theta <
+ *     e_i / 2^s <= 2^(22-s) (2^-24 for u8, 2^-11 for q20); never above Q.
+ * Output u8 (igq_i32_softmax_u8_fn): Q = 2^A - 1, codes in [0, 2^A - 1] with scale
+ *   1 / (2^A - 1), i.e. the asymmetric A-bit quantizer of [0, 1] (l = 0, u = 1, z = 0):
+ *   p = 1 is code 2^A - 1 (a scale of 2^-A could not represent it in A bits). Each code is
+ *   rounded on its own, so a row's codes sum to 2^A - 1 only approximately (within n / 2).
+ * Output q20 (igq_i32_softmax_q20_fn): Q = 2^20, int32 p at scale 2^-20, for the executor's
+ *   per-row IGQ group quantizers (rows are assigned to groups by their max p, then
+ *   requantized with igq_i32_requant_fn at the group's scale).
+ * Rows may have any length n >= 1 (n = 0: nothing is written); sum < n 2^22 + 1 needs no
+ * limit on n in uint64. */
+#define IGQ_SMX_F     22 /* fraction bits of e (e of the row max = 2^22) */
+#define IGQ_SMX_G     30 /* fraction bits of T_lo */
+#define IGQ_SMX_LBITS 10 /* T_lo entries = 2^LBITS */
+#define IGQ_SMX_HI    256 /* T_hi entries before the zero sentinel */
+#define IGQ_SMX_IDX_MAX (IGQ_SMX_HI << IGQ_SMX_LBITS) /* 2^18: the sentinel's index */
+#define IGQ_SMX_Q20_BITS 20 /* q20 output: p at scale 2^-20 */
+
+typedef struct igq_softmax_params {
+    uint32_t t_lo[1 << IGQ_SMX_LBITS]; /* exp(-l S') 2^30 */
+    uint32_t t_hi[IGQ_SMX_HI + 8];     /* exp(-h 2^10 S') 2^22; [256..263] = 0 */
+    uint32_t k0;                       /* index pre-shift */
+    uint32_t rsh, rbit;                /* rounding bit of the pre-shift: (d >> rsh) & rbit */
+    uint32_t q_u8;                     /* 2^A - 1 */
+    int32_t  s_u8, s_q20;              /* normalization shifts: 54 - bitlen(Q) */
+    int32_t  bits;                     /* A */
+    double   s_in;                     /* S (as given) */
+    double   s_idx;                    /* S' = S 2^k0: the real distance of one index step */
+} igq_softmax_params;
+
+/* Fills p for input scale s_in > 0 (finite) and output width out_bits in [2, 8].
+ * Returns IGQ_OK or IGQ_ERR_INVALID_ARGUMENT (p is then unchanged). */
+igq_status igq__softmax_params_init(igq_softmax_params *p, float s_in, int out_bits);
+
+/* rows x n logits (row stride ldx) -> codes (row stride ldo). */
+void igq__i32_softmax_u8_ref(const igq_softmax_params *p, int64_t rows, int64_t n,
+                             const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
+void igq__i32_softmax_q20_ref(const igq_softmax_params *p, int64_t rows, int64_t n,
+                              const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
+
+/* ---- Integer LayerNorm -------------------------------------------------------------------
+ * Input: one row of C int32 values x (the residual stream at a fixed-point scale S_x), any
+ * int32 values. Output of the plain variant: a_c = round((gamma_c nhat_c + beta_c) / S_y),
+ * int32 at the caller's fixed scale S_y (the caller applies the per-image IGQ group
+ * quantizers); the rq variant requantizes a_c in registers with a per-channel or per-tensor
+ * (mult, shift, zero) list to unsigned codes, exactly as igq_i32_requant_fn does (for a
+ * next-site quantizer (s, z): mult/shift of S_y / s).
+ * Statistics (igq_i32_ln_stats_fn), all integer:
+ *   pass 1: S1 = sum x (int64), mn = min x, mx = max x
+ *   mu = round(S1 / C) (int64 floor division), R = max(mx - mu, mu - mn) < 2^32
+ *   B = 30 - bitlen(C); k = max(0, bitlen(R) - B)        (data-dependent pre-shift)
+ *   pass 2: y_c = (x_c >> k) - (mu >> k) (arithmetic shifts; |y_c| <= 2^B),
+ *           Sy = sum y (int64), Syy = sum y^2 (int64, < 2^60)
+ *   V = C Syy - Sy^2 = C^2 var(y) (exact, 0 <= V < 2^60)
+ *   D = V + E_k, E_k = round(C^2 eps / (S_x^2 4^k)) (eps: LayerNorm's epsilon, in the units
+ *     of y; precomputed for every k, saturated at 2^61)  -> D = C^2 (var(y) + eps_y) exactly
+ *     up to E_k's rounding
+ *   j = (62 - bitlen(D)) / 2, sigma = isqrt(D 4^j) in [2^30, 2^31) (exact floor square root,
+ *     igq__isqrt64), rcp = round(2^60 / sigma) in [2^29, 2^30], t = 44 - j
+ * Apply (igq_i32_ln_apply_fn), per channel:
+ *   z_c = C y_c - Sy (= C^2 (y_c - mean y) / C; |z_c| < 2^31)
+ *   n_c = (z_c rcp + 2^(t-1)) >> t    = z_c / sqrt(D) at scale 2^-16 (|n_c| <= sqrt(C-1) 2^16)
+ *   a_c = sat32((n_c gm_c + gb_c + 2^(gs-1)) >> gs)
+ *     gm_c = round(gamma_c 2^-16 / S_y 2^gs), gb_c = round(beta_c / S_y 2^gs) (int64), one
+ *     common gs for all channels (the largest <= 62 with |gm_c| < 2^31 and |gb_c| <= 2^61).
+ * D = 0 (a constant row and eps = 0): rcp = 0, so a_c = round(beta_c / S_y).
+ * The mean's rounding does not matter (z_c centers exactly); when k > 0 the floor shifts
+ * perturb y by < 1 unit out of >= 2^(B-1) (B = 18 at C = 3072). C in [1, 2^16]. */
+#define IGQ_LN_NBITS 16 /* n_c: normalized value at scale 2^-16 */
+#define IGQ_LN_MAX_C 65536
+
+typedef struct igq_ln_params {
+    int64_t  C;
+    int32_t  bbits;     /* B = 30 - bitlen(C) */
+    int32_t  gs;        /* common shift of gm / gb */
+    int64_t  eps_k[33]; /* E_k for k = 0..32 */
+    int32_t *gm;        /* [C] */
+    int64_t *gb;        /* [C] */
+    double   x_scale, y_scale, eps;
+    void    *mem;       /* owns gm and gb (igq__malloc) */
+} igq_ln_params;
+
+/* Per-row constants from the statistics (input of the apply kernels). */
+typedef struct igq_ln_row {
+    int32_t k;     /* pre-shift */
+    int32_t mu_k;  /* mu >> k */
+    int32_t sum_y; /* Sy, |Sy| < 2^30 */
+    int32_t rcp;   /* [2^29, 2^30], or 0 when D = 0 */
+    int32_t t;     /* shift of n_c, in [14, 44] */
+} igq_ln_row;
+
+/* C in [1, 65536], x_scale > 0, y_scale > 0, eps >= 0 (finite), gamma / beta: C floats (beta
+ * may be NULL = 0). Returns IGQ_OK, IGQ_ERR_INVALID_ARGUMENT, IGQ_ERR_OUT_OF_RANGE (some
+ * gamma_c 2^-16 / y_scale >= 2^31: y_scale too fine for the gammas) or IGQ_ERR_NO_MEMORY. On
+ * failure p needs no free. */
+igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float eps,
+                               const float *gamma, const float *beta, float y_scale);
+/* Frees what init allocated; p may be zeroed memory or NULL. */
+void igq__ln_params_free(igq_ln_params *p);
+
+void igq__i32_ln_stats_ref(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
+void igq__i32_ln_apply_ref(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
+                           int32_t *out);
+void igq__i32_ln_apply_rq_ref(const igq_ln_params *p, const igq_ln_row *row,
+                              const int32_t *x, const int32_t *mult, const int32_t *shift,
+                              const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
+                              uint8_t *out);
+
+/* ---- Integer GELU ------------------------------------------------------------------------
+ * (a) Input: b-bit codes (b <= 8). GELU(x) = x Phi(x) is tabulated at init for all 2^b codes
+ * from the exact erf form and quantized to the output (igq_gelu_lut): exact up to the output
+ * rounding, at the cost of one byte load per element (plain C at every level, called
+ * directly, not through the dispatch table: a 256-entry byte lookup is load-bound; vpermb /
+ * vpshufb versions would need AVX-512 VBMI, which no level here requires). A polynomial such as I-BERT's i-GELU
+ * is unnecessary here: with <= 256 possible inputs every input can be tabulated exactly once,
+ * which is both cheaper per element than evaluating a polynomial and free of its erf
+ * approximation error (~1e-2 absolute for i-GELU). i-GELU only pays off when the input has
+ * too many levels to tabulate, i.e. the int32 case (b), and there a fine table does better.
+ * (b) Input: int32 fc1 accumulators with a per-channel (or per-tensor) dyadic scale
+ * (mult, shift) that maps them to the real input at scale 2^-16:
+ *   u = sat32(requant64(acc, mult_c, shift_c))       (real input u 2^-16)
+ *   u <  -8 2^16: out = 0     (|GELU(u)| < 6e-15 there: rounds to 0 at 2^-16)
+ *   u >=  8 2^16: out = u     (GELU(u) = u - u Phi(-u), u Phi(-u) < 2^-17: rounds to u)
+ *   else v = u + 8 2^16 in [0, 2^20), i = v >> 8, f = v & 255:
+ *        out = T[i] + ((T[i+1] - T[i]) f + 128) >> 8  (arithmetic shift)
+ *   T[i] = round(GELU(-8 + i / 256) 2^16), i = 0..4096: 2^12 intervals of width 2^-8 over
+ *   [-8, 8). Output int32 GELU at scale 2^-16.
+ * Error against GELU of the Q16 input: |out - GELU(u 2^-16) 2^16| <= 1/2 (T) + 1/2 (interp
+ * rounding) + h^2/8 max|GELU''| 2^16 (= 2^-16/8 0.798 2^16 = 0.0998) = 1.0998 units of 2^-16. */
+#define IGQ_GELU_FRAC  16 /* input and output fixed point of (b) */
+#define IGQ_GELU_TBITS 12 /* table intervals */
+
+typedef struct igq_gelu_lut {
+    uint8_t u8[256];   /* code -> output code */
+    int32_t q16[256];  /* code -> round(GELU 2^16) */
+} igq_gelu_lut;
+
+typedef struct igq_gelu_params {
+    int32_t t[(1 << IGQ_GELU_TBITS) + 8]; /* [0..4096] as above, the rest = T[4096] */
+} igq_gelu_params;
+
+/* All 256 codes q: x = s_in (q - z_in); u8[q] = clamp(rne(GELU(x) / s_out) + z_out, 0,
+ * 2^out_bits - 1), q16[q] = round(GELU(x) 2^16) saturated to int32. s_in, s_out > 0,
+ * out_bits in [1, 8]; IGQ_OK or IGQ_ERR_INVALID_ARGUMENT. */
+igq_status igq__gelu_lut_init(igq_gelu_lut *lut, float s_in, int32_t z_in, float s_out,
+                              int32_t z_out, int out_bits);
+void igq__gelu_lut_u8(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, uint8_t *out);
+void igq__gelu_lut_q16(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, int32_t *out);
+
+void igq__gelu_params_init(igq_gelu_params *p);
+/* (b) over n accumulators: out[i] = GELU at 2^-16 (igq_i32_gelu_fn). mult/shift indexed by i
+ * when per_channel, else [0]. */
+void igq__i32_gelu_ref(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                       const int32_t *mult, const int32_t *shift, int per_channel,
+                       int32_t *out);
+
+#endif

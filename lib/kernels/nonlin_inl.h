@@ -1,0 +1,168 @@
+/* Integer helpers of the non-linear kernels (nonlin.h), shared by the scalar reference and the
+ * SIMD levels so that row constants and scalar tails are computed by one piece of code.
+ * Private header; static inline functions only (included from ISA files). Every function is
+ * pure integer arithmetic without undefined behaviour: right shifts of negative values go
+ * through igq__asr64/32 (floor division by 2^k, portable). */
+#ifndef IGQ_KERNELS_NONLIN_INL_H
+#define IGQ_KERNELS_NONLIN_INL_H
+
+#include <stdint.h>
+
+#include "nonlin.h"
+
+/* Number of significant bits of v (0 for v = 0). */
+static inline int igq__bitlen64(uint64_t v)
+{
+    int b = 0;
+    while (v != 0) v >>= 1, b++;
+    return b;
+}
+
+/* floor(v / 2^k), 0 <= k <= 63. */
+static inline int64_t igq__asr64(int64_t v, int k)
+{
+    return v >= 0 ? v >> k : ~((~v) >> k);
+}
+
+static inline int32_t igq__asr32(int32_t v, int k)
+{
+    return v >= 0 ? v >> k : ~((~v) >> k);
+}
+
+static inline int32_t igq__sat32(int64_t v)
+{
+    return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/* floor((x m + 2^(s-1)) / 2^s), |result| < 2^62; m in [0, 2^31), s in [0, 62]. */
+static inline int64_t igq__requant64(int32_t x, int32_t m, int32_t s)
+{
+    const int64_t p = (int64_t)x * m;
+    return igq__asr64(p + (s > 0 ? (int64_t)1 << (s - 1) : 0), s);
+}
+
+/* The int32-saturated requantization igq__requant (nonlin.h). */
+static inline int32_t igq__requant(int32_t x, int32_t m, int32_t s)
+{
+    return igq__sat32(igq__requant64(x, m, s));
+}
+
+/* clamp(r + zero, qmin, qmax) as a code; r from igq__requant64. */
+static inline uint8_t igq__rq_code(int64_t r, int32_t zero, int32_t qmin, int32_t qmax)
+{
+    const int64_t v = r + zero;
+    return (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
+}
+
+/* floor(sqrt(n)) for any uint64 n, by Newton's iteration from above:
+ *   x0 = 2^ceil(bitlen(n) / 2) >= sqrt(n);  x <- (x + n / x) / 2 while that decreases x.
+ * For x > floor(sqrt n) the step gives floor sqrt n <= x' < x (AM-GM and integer floor), so
+ * the first non-decreasing step stops exactly at floor(sqrt n). x0 < 2 sqrt(n), and the
+ * relative error e of x over sqrt(n) falls as e' <= e^2 / 2, so at most 7 divisions are
+ * made for any 64-bit n (the count is checked exhaustively over bit lengths in
+ * test_kernels_nonlin). x + n / x < 2^33: no overflow. */
+static inline uint32_t igq__isqrt64(uint64_t n)
+{
+    uint64_t x, y;
+    if (n == 0) return 0;
+    x = (uint64_t)1 << ((igq__bitlen64(n) + 1) / 2);
+    for (;;) {
+        y = (x + n / x) >> 1;
+        if (y >= x) return (uint32_t)x;
+        x = y;
+    }
+}
+
+/* ---- softmax ---- */
+
+/* e for a distance d = max - x (uint32). */
+static inline uint32_t igq__smx_exp(const igq_softmax_params *p, uint32_t d)
+{
+    uint32_t idx = (d >> p->k0) + ((d >> p->rsh) & p->rbit);
+    if (idx > IGQ_SMX_IDX_MAX) idx = IGQ_SMX_IDX_MAX;
+    return (uint32_t)(((uint64_t)p->t_hi[idx >> IGQ_SMX_LBITS] *
+                           p->t_lo[idx & ((1u << IGQ_SMX_LBITS) - 1)] +
+                       ((uint64_t)1 << (IGQ_SMX_G - 1))) >>
+                      IGQ_SMX_G);
+}
+
+/* floor(Q 2^s / sum) for sum >= 2^22 (< 2^32 by the choice of s). */
+static inline uint32_t igq__smx_factor(uint64_t sum, uint32_t Q, int32_t s)
+{
+    return (uint32_t)((((uint64_t)Q) << s) / sum);
+}
+
+static inline uint32_t igq__smx_norm(uint32_t e, uint32_t factor, int32_t s)
+{
+    return (uint32_t)(((uint64_t)e * factor + ((uint64_t)1 << (s - 1))) >> s);
+}
+
+/* ---- LayerNorm ---- */
+
+/* From pass 1 (S1 = sum x, mn, mx): the pre-shift k and mu >> k. */
+static inline void igq__ln_row_shift(const igq_ln_params *p, int64_t S1, int32_t mn,
+                                     int32_t mx, int32_t *k, int32_t *mu_k)
+{
+    const int64_t C = p->C;
+    /* mu = floor((2 S1 + C) / (2 C)) with floor division; |2 S1 + C| < 2^49 */
+    const int64_t num = 2 * S1 + C, den = 2 * C;
+    int64_t       mu  = num / den, R;
+    int           kk;
+    if (num % den != 0 && num < 0) mu -= 1;
+    R  = (int64_t)mx - mu > mu - (int64_t)mn ? (int64_t)mx - mu : mu - (int64_t)mn;
+    kk = igq__bitlen64((uint64_t)R) - p->bbits;
+    if (kk < 0) kk = 0;
+    *k    = kk;
+    *mu_k = (int32_t)igq__asr64(mu, kk); /* mu in [mn, mx] fits int32 */
+}
+
+/* From pass 2 (Sy, Syy): the row constants. */
+static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t mu_k,
+                                      int64_t Sy, int64_t Syy, igq_ln_row *row)
+{
+    const int64_t V = p->C * Syy - Sy * Sy;
+    const int64_t D = V + p->eps_k[k];
+    row->k     = k;
+    row->mu_k  = mu_k;
+    row->sum_y = (int32_t)Sy;
+    if (D <= 0) {
+        row->rcp = 0;
+        row->t   = 44;
+    } else {
+        const int      j     = (62 - igq__bitlen64((uint64_t)D)) / 2;
+        const uint64_t sigma = igq__isqrt64((uint64_t)D << (2 * j));
+        row->rcp = (int32_t)((((uint64_t)1 << 60) + sigma / 2) / sigma);
+        row->t   = 44 - j;
+    }
+}
+
+/* n_c at scale 2^-16 for input x_c. */
+static inline int32_t igq__ln_norm(const igq_ln_params *p, const igq_ln_row *row, int32_t x)
+{
+    const int32_t y = igq__asr32(x, row->k) - row->mu_k;
+    const int64_t z = (int64_t)p->C * y - row->sum_y;
+    return (int32_t)igq__asr64(z * row->rcp + ((int64_t)1 << (row->t - 1)), row->t);
+}
+
+/* a_c from n_c. */
+static inline int32_t igq__ln_affine(const igq_ln_params *p, int64_t c, int32_t n)
+{
+    const int64_t v = (int64_t)n * p->gm[c] + p->gb[c] + ((int64_t)1 << (p->gs - 1));
+    return igq__sat32(igq__asr64(v, p->gs));
+}
+
+/* ---- GELU (b) ---- */
+
+static inline int32_t igq__gelu_eval(const igq_gelu_params *p, int32_t u)
+{
+    const int32_t lo = -(8 << IGQ_GELU_FRAC), hi = 8 << IGQ_GELU_FRAC;
+    int32_t       v, i, f;
+    if (u < lo) return 0;
+    if (u >= hi) return u;
+    v = u - lo;
+    i = v >> 8;
+    f = v & 255;
+    return p->t[i] + igq__asr32((p->t[i + 1] - p->t[i]) * f + 128, 8);
+}
+
+#endif

@@ -1,0 +1,964 @@
+/* Integer non-linear kernels (nonlin.h): requantization, softmax, LayerNorm, GELU.
+ *
+ * Two kinds of checks:
+ *  1. Bit-exactness. Every ISA level (forced with igq__dispatch_force(), levels the CPU cannot
+ *     run are skipped and counted) against the scalar reference, over sizes 1..70, 197, 577,
+ *     1023..1025, 3072 and extreme inputs (INT32_MIN / INT32_MAX, constant rows, alternating
+ *     extremes, full-range random), with sentinels after every output row. The scalar
+ *     reference is itself checked against the documented integer rule written independently
+ *     here (requantization by int64 floor division; isqrt by its defining inequality).
+ *  2. Accuracy against the real-valued functions (double precision), with bounds DERIVED from
+ *     the integer algorithm's roundings (see each test's comment), never tuned:
+ *     - requant: |r - x M| <= 1/2 + |x| |M' - M| (+ the test's own double rounding), and
+ *       |r - round(x M)| <= 1 for |x M| < 2^31 - 2;
+ *     - softmax: |code - Q P_i| <= 1/2 + eta_i, eta_i from the table precision (see
+ *       softmax_bound);
+ *     - LayerNorm: |code - (Y_c / s + z)| <= 1/2 + eta_c (clamped), eta_c from the shifts,
+ *       the square root, the reciprocal and the folded multipliers (see ln_bound);
+ *     - GELU: |out - GELU(u 2^-16) 2^16| <= 1.0998 + 1e-6 (table + interpolation rounding +
+ *       interpolation error); the LUT variant is exact up to the output rounding.
+ *     The measured maxima (and the share of codes differing from the float reference) are
+ *     printed; bench_nonlin prints the full tables. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/cpu.h"
+#include "kernels/dispatch.h"
+#include "kernels/nonlin.h"
+#include "kernels/nonlin_inl.h"
+#include "support/testutil.h"
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define GUARD    16
+#define SENT8    0xa5
+#define SENT32   ((int32_t)0x7eadbeef)
+
+static igq_isa_level g_start;
+
+static const igq_isa_level g_level_values[IGQ_ISA_COUNT] = {
+    IGQ_ISA_SCALAR, IGQ_ISA_AVX2, IGQ_ISA_AVXVNNI, IGQ_ISA_AVX512VNNI};
+
+/* 1..70, 197, 577 (ViT token counts), 1023..1025 (the softmax e buffer), 3072 */
+static int64_t g_sizes[80];
+static int     g_nsizes;
+
+static void init_sizes(void)
+{
+    static const int64_t extra[] = {197, 577, 1023, 1024, 1025, 3072};
+    int                  i;
+    g_nsizes = 0;
+    for (i = 1; i <= 70; i++) g_sizes[g_nsizes++] = i;
+    for (i = 0; i < COUNT(extra); i++) g_sizes[g_nsizes++] = extra[i];
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n > 0 ? n : 1);
+    assert_non_null(p);
+    return p;
+}
+
+static int32_t rnd_i32(tu_rng *r) { return (int32_t)(uint32_t)tu_rng_next(r); }
+
+static int32_t rnd_range(tu_rng *r, int64_t lo, int64_t hi) /* [lo, hi] */
+{
+    return (int32_t)(lo + (int64_t)(tu_rng_next(r) % (uint64_t)(hi - lo + 1)));
+}
+
+static int32_t clamp_i32(double v)
+{
+    v = floor(v + 0.5);
+    return v > 2147483647.0 ? INT32_MAX : v < -2147483648.0 ? INT32_MIN : (int32_t)v;
+}
+
+/* ---- per-level fixture ------------------------------------------------------------------- */
+
+static igq_isa_level enter_level(void **state)
+{
+    const igq_isa_level l = *(const igq_isa_level *)*state;
+    if (!igq__cpu_supports(l) || igq__isa_clamp(l) != l) {
+        fprintf(stderr, "  %s not supported by this CPU: skipped\n", igq__isa_name(l));
+        skip();
+    }
+    igq__dispatch_force(l);
+    assert_int_equal(igq__isa_active(), l);
+    return l;
+}
+
+static int restore_level(void **state)
+{
+    (void)state;
+    igq__dispatch_force(g_start);
+    return 0;
+}
+
+static void test_initial_level(void **state)
+{
+    (void)state;
+    g_start = igq__isa_active();
+    init_sizes();
+    fprintf(stderr, "  detected %s, active %s\n", igq__isa_name(igq__isa_detected()),
+            igq__isa_name(g_start));
+}
+
+/* ---- integer square root ----------------------------------------------------------------- */
+
+/* The iteration of igq__isqrt64, counting divisions (same statements). */
+static uint32_t isqrt_count(uint64_t n, int *divs)
+{
+    uint64_t x, y;
+    *divs = 0;
+    if (n == 0) return 0;
+    x = (uint64_t)1 << ((igq__bitlen64(n) + 1) / 2);
+    for (;;) {
+        y = (x + n / x) >> 1;
+        (*divs)++;
+        if (y >= x) return (uint32_t)x;
+        x = y;
+    }
+}
+
+static void check_isqrt(uint64_t n, int *maxdiv)
+{
+    const uint64_t r = igq__isqrt64(n);
+    int            d;
+    assert_true(r <= 0xffffffffu);
+    assert_true(r * r <= n);
+    if (r < 0xffffffffu) assert_true((r + 1) * (r + 1) > n); /* else (r+1)^2 = 2^64 > n */
+    assert_int_equal(isqrt_count(n, &d), r);
+    if (d > *maxdiv) *maxdiv = d;
+}
+
+/* floor sqrt by its definition: every n <= 2^17, and around r^2 for r at every bit length
+ * (r = 2^b - 1, 2^b, 2^b + 1 and random r) n = r^2 - 1, r^2, r^2 + 2r, plus random n of every
+ * bit length and UINT64_MAX. The division count of the iteration is at most 7 (nonlin_inl.h). */
+static void test_isqrt(void **state)
+{
+    tu_rng   r;
+    uint64_t n;
+    int      b, i, maxdiv = 0;
+    (void)state;
+    tu_rng_seed(&r, 11);
+    for (n = 0; n <= (1u << 17); n++) check_isqrt(n, &maxdiv);
+    for (b = 0; b <= 32; b++)
+        for (i = 0; i < 40; i++) {
+            uint64_t rr = i == 0 ? ((uint64_t)1 << b) - 1 : i == 1 ? (uint64_t)1 << b
+                          : i == 2 ? ((uint64_t)1 << b) + 1
+                                   : (tu_rng_next(&r) >> (64 - (b > 0 ? b : 1))) | ((uint64_t)1 << b >> 1);
+            if (rr > 0xffffffffu) rr = 0xffffffffu;
+            check_isqrt(rr * rr, &maxdiv);
+            if (rr > 0) check_isqrt(rr * rr - 1, &maxdiv);
+            check_isqrt(rr * rr + 2 * rr, &maxdiv);
+        }
+    for (b = 1; b <= 64; b++)
+        for (i = 0; i < 2000; i++) check_isqrt(tu_rng_next(&r) >> (64 - b), &maxdiv);
+    check_isqrt(UINT64_MAX, &maxdiv);
+    assert_int_equal(igq__isqrt64(UINT64_MAX), 0xffffffffu);
+    fprintf(stderr, "  max divisions: %d\n", maxdiv);
+    assert_true(maxdiv <= 7);
+}
+
+/* ---- requantization ---------------------------------------------------------------------- */
+
+/* The documented rule, independently: floor((x m + 2^(s-1)) / 2^s) by int64 division. */
+static int64_t spec_requant(int32_t x, int32_t m, int32_t s)
+{
+    const int64_t num = (int64_t)x * m + (s > 0 ? (int64_t)1 << (s - 1) : 0);
+    const int64_t d   = (int64_t)1 << s;
+    int64_t       q   = num / d;
+    if (num % d != 0 && num < 0) q--;
+    return q;
+}
+
+static uint8_t spec_code(int32_t x, int32_t m, int32_t s, int32_t z, int32_t qmin, int32_t qmax)
+{
+    const int64_t v = spec_requant(x, m, s) + z;
+    return (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
+}
+
+static double rnd_multiplier(tu_rng *r, double lo_log2, double hi_log2)
+{
+    return exp2(lo_log2 + (hi_log2 - lo_log2) * tu_rng_uniform(r));
+}
+
+static void test_requant_multiplier(void **state)
+{
+    static const double edges[] = {1.0,  0.5,     2.0,    0.75,  1.0 - 1e-12, 1.0 + 1e-12,
+                                   1e-9, 3.0e-10, 2.3e-10, 1e-12, 1e-30,      5e8,
+                                   1.5e9, 2147483647.0, 2147483647.9, 2147483648.0, 1e20,
+                                   2.3283064365386963e-10 /* 2^-32 */,
+                                   2.3283064365386963e-10 * (1.0 - 1e-15),
+                                   2147483648.0 * (1.0 - 1e-15), 1.0 - 1.1641532182693481e-10};
+    tu_rng r;
+    int    i;
+    (void)state;
+    tu_rng_seed(&r, 21);
+    for (i = 0; i < COUNT(edges) + 20000; i++) {
+        const double M = i < COUNT(edges) ? edges[i] : rnd_multiplier(&r, -40.0, 34.0);
+        int32_t      m, s;
+        igq__requant_multiplier(M, &m, &s);
+        assert_true(s >= 0 && s <= IGQ_RQ_MAX_SHIFT);
+        if (m == 0) { /* only below 2^-32 (just below it, frac 2^31 may round up to 2^-32) */
+            assert_true(M < ldexp(1.0, -32) && s == 0);
+        } else if (M >= ldexp(1.0, 31) - 0.5) { /* frac 2^31 rounds to 2^31: saturating */
+            assert_true(m == INT32_MAX && s == 0);
+        } else {
+            const double Mp = ldexp((double)m, -s);
+            assert_true(m >= (1 << 30));
+            assert_true(fabs(Mp - M) <= ldexp(1.0, -s - 1));
+        }
+    }
+    {
+        int32_t m, s;
+        igq__requant_multiplier(0.0, &m, &s);
+        assert_true(m == 0 && s == 0);
+        igq__requant_multiplier(-1.0, &m, &s);
+        assert_true(m == 0 && s == 0);
+        igq__requant_multiplier(NAN, &m, &s);
+        assert_true(m == 0 && s == 0);
+        igq__requant_multiplier(HUGE_VAL, &m, &s);
+        assert_true(m == INT32_MAX && s == 0);
+        igq__requant_multiplier(0.75, &m, &s); /* 0.75 = 3 2^30 / 2^32 */
+        assert_true(m == 3 << 29 && s == 31);
+    }
+}
+
+/* Scalar helper against the documented rule (exact) and against exact real arithmetic
+ * (bounded): |r - x M| <= 1/2 + |x| |M' - M| + |x M| 2^-50 + 2^-20 (the double arithmetic of
+ * the test itself), and |r - rne(x M)| <= 1 for |x M| < 2^31 - 2 (then |x (M' - M)| < 1). */
+static void test_requant_scalar(void **state)
+{
+    static const int32_t xs[] = {0, 1, -1, 2, -2, 3, INT32_MAX, INT32_MIN, INT32_MIN + 1,
+                                 INT32_MAX - 1, 1 << 30, -(1 << 30), 12345, -12345};
+    tu_rng               r;
+    int                  i, j, within1 = 0;
+    double               maxerr = 0.0;
+    (void)state;
+    tu_rng_seed(&r, 22);
+    for (i = 0; i < 3000; i++) {
+        const double M = i < 10 ? ldexp(1.0, -i * 7) : rnd_multiplier(&r, -36.0, 33.0);
+        int32_t      m, s;
+        igq__requant_multiplier(M, &m, &s);
+        for (j = 0; j < COUNT(xs) + 60; j++) {
+            const int32_t x   = j < COUNT(xs) ? xs[j] : j & 1 ? rnd_i32(&r) : rnd_range(&r, -70000, 70000);
+            const int64_t got = igq__requant64(x, m, s);
+            const double  xm  = (double)x * M;
+            const double  err = fabs((double)got - xm);
+            const double  bnd = 0.5 + fabs((double)x) * fabs(ldexp((double)m, -s) - M) +
+                               fabs(xm) * ldexp(1.0, -50) + ldexp(1.0, -20);
+            assert_true(got == spec_requant(x, m, s));
+            assert_int_equal(igq__requant(x, m, s), igq__sat32(got));
+            if (!(m == INT32_MAX && s == 0) && m != 0) {
+                if (err > bnd) {
+                    fprintf(stderr, "  x %d M %.17g (m %d s %d): r %lld, |r - xM| %.6g > %.6g\n", x, M,
+                            m, s, (long long)got, err, bnd);
+                    fail();
+                }
+                if (fabs(xm) < ldexp(1.0, 31) && err - 0.5 > maxerr) maxerr = err - 0.5;
+            }
+            if (m == 0) assert_true(got == 0 && fabs(xm) < 0.5);
+            if (fabs(xm) < ldexp(1.0, 31) - 2.0) {
+                assert_true(fabs((double)got - nearbyint(xm)) <= 1.0);
+                within1++;
+            }
+        }
+    }
+    fprintf(stderr, "  %d values within 1 of rne(x M); max |r - x M| - 1/2 = %.3g for |x M| < 2^31\n", within1,
+            maxerr);
+}
+
+typedef struct rq_case {
+    int64_t  n;
+    int32_t *x, *m, *s, *z;
+    int      per_channel;
+    int32_t  qmin, qmax;
+} rq_case;
+
+static void rq_fill(rq_case *c, tu_rng *r, int64_t n, int kind)
+{
+    int64_t i;
+    c->n           = n;
+    c->per_channel = kind & 1;
+    c->x           = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+    c->m           = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+    c->s           = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+    c->z           = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+    c->qmin = kind % 3 == 0 ? 0 : kind % 3 == 1 ? 0 : 3;
+    c->qmax = kind % 3 == 0 ? 255 : kind % 3 == 1 ? 15 : 200;
+    for (i = 0; i < n; i++) {
+        const int mode = (kind / 2 + (int)i) % 7;
+        c->x[i] = mode == 0 ? INT32_MIN : mode == 1 ? INT32_MAX : mode == 2 ? rnd_range(r, -1000, 1000)
+                                                                           : rnd_i32(r);
+        if (kind / 2 % 4 == 3) { /* raw extremes of the parameters */
+            static const int32_t ms[] = {0, 1, 1 << 30, INT32_MAX};
+            static const int32_t ss[] = {0, 1, 31, 62};
+            static const int32_t zs[] = {INT32_MIN, INT32_MAX, 0, 128};
+            c->m[i] = ms[tu_rng_next(r) % 4];
+            c->s[i] = ss[tu_rng_next(r) % 4];
+            c->z[i] = zs[tu_rng_next(r) % 4];
+        } else {
+            igq__requant_multiplier(rnd_multiplier(r, -34.0, 2.0), &c->m[i], &c->s[i]);
+            c->z[i] = rnd_range(r, -300, 300);
+        }
+    }
+}
+
+static void rq_free(rq_case *c)
+{
+    free(c->x), free(c->m), free(c->s), free(c->z);
+}
+
+/* Every size and parameter kind: the level's row kernel = the reference = the spec, byte for
+ * byte, and nothing after out[n) is written. */
+static void test_requant_row(void **state)
+{
+    tu_rng  r;
+    int     si, kind, cases = 0;
+    uint8_t *got = NULL, *want = NULL;
+    (void)enter_level(state);
+    tu_rng_seed(&r, 23);
+    got  = (uint8_t *)xmalloc(3072 + GUARD);
+    want = (uint8_t *)xmalloc(3072 + GUARD);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < 16; kind++) {
+            const int64_t n = g_sizes[si];
+            rq_case       c;
+            int64_t       i;
+            rq_fill(&c, &r, n, kind);
+            memset(got, SENT8, (size_t)n + GUARD);
+            igq__kernels()->requant(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, got);
+            igq__i32_requant_ref(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, want);
+            for (i = 0; i < n; i++) {
+                const int64_t k = c.per_channel ? i : 0;
+                const uint8_t sp = spec_code(c.x[i], c.m[k], c.s[k], c.z[k], c.qmin, c.qmax);
+                if (got[i] != want[i] || want[i] != sp) {
+                    fprintf(stderr, "  requant n %lld kind %d i %lld: x %d m %d s %d z %d: got %d ref %d spec %d\n",
+                            (long long)n, kind, (long long)i, c.x[i], c.m[k], c.s[k], c.z[k],
+                            got[i], want[i], sp);
+                    fail();
+                }
+            }
+            for (i = n; i < n + GUARD; i++) assert_int_equal(got[i], SENT8);
+            rq_free(&c);
+            cases++;
+        }
+    igq__kernels()->requant(0, NULL, NULL, NULL, NULL, 0, 0, 255, NULL); /* n = 0: no access */
+    free(got);
+    free(want);
+    fprintf(stderr, "  %d rows bit-exact\n", cases);
+}
+
+/* ---- softmax ----------------------------------------------------------------------------- */
+
+enum { SX_GAUSS, SX_GAUSS_WIDE, SX_FULL, SX_EQUAL_MIN, SX_EQUAL_MAX, SX_ALT, SX_PEAKY, SX_KINDS };
+
+static void fill_logits(tu_rng *r, int32_t *x, int64_t n, int kind, double s_in)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        switch (kind) {
+        case SX_GAUSS: x[i] = clamp_i32(tu_rng_normal(r) * 2.0 / s_in); break;
+        case SX_GAUSS_WIDE: x[i] = clamp_i32(tu_rng_normal(r) * 12.0 / s_in); break;
+        case SX_FULL: x[i] = rnd_i32(r); break;
+        case SX_EQUAL_MIN: x[i] = INT32_MIN; break;
+        case SX_EQUAL_MAX: x[i] = INT32_MAX; break;
+        case SX_ALT: x[i] = i & 1 ? INT32_MAX : INT32_MIN; break;
+        default: x[i] = clamp_i32(tu_rng_normal(r) / s_in); break;
+        }
+    }
+    if (kind == SX_PEAKY && n > 0) x[tu_rng_next(r) % (uint64_t)n] = clamp_i32(9.0 / s_in);
+}
+
+static const double g_smx_scales[] = {1e-3, 3e-5, 1.0 / 1024, 0.5, 1e-9, 1e-13, 20.0};
+
+/* Bit-exact u8 and q20 output, 2 rows with strides, every size, kind, scale and width. */
+static void test_softmax_exact(void **state)
+{
+    const igq_kernel_table *t;
+    igq_softmax_params     *params; /* [scale][bits - 2], made once */
+    tu_rng                  r;
+    int                     si, kind, sc, cases = 0;
+    (void)enter_level(state);
+    t      = igq__kernels();
+    params = (igq_softmax_params *)xmalloc(sizeof *params * COUNT(g_smx_scales) * 7);
+    for (sc = 0; sc < COUNT(g_smx_scales); sc++)
+        for (si = 0; si < 7; si++)
+            assert_int_equal(igq__softmax_params_init(&params[sc * 7 + si], (float)g_smx_scales[sc], si + 2),
+                             IGQ_OK);
+    tu_rng_seed(&r, 31);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < SX_KINDS; kind++)
+            for (sc = 0; sc < COUNT(g_smx_scales); sc++) {
+                const int64_t      n = g_sizes[si], rows = 2, ldx = n + 3, ldo = n + 5;
+                const int          bits = 2 + (si + kind + sc) % 7;
+                const igq_softmax_params *pp = &params[sc * 7 + bits - 2];
+                int32_t           *x  = (int32_t *)xmalloc((size_t)(rows * ldx) * sizeof(int32_t));
+                uint8_t           *g8 = (uint8_t *)xmalloc((size_t)(rows * ldo + GUARD));
+                uint8_t           *w8 = (uint8_t *)xmalloc((size_t)(rows * ldo + GUARD));
+                int32_t           *g32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
+                int32_t           *w32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
+                int64_t            i, row;
+                fill_logits(&r, x, rows * ldx, kind, g_smx_scales[sc]);
+                memset(g8, SENT8, (size_t)(rows * ldo + GUARD));
+                memset(w8, SENT8, (size_t)(rows * ldo + GUARD));
+                for (i = 0; i < rows * ldo + GUARD; i++) g32[i] = w32[i] = SENT32;
+                t->softmax_u8(pp, rows, n, x, ldx, g8, ldo);
+                igq__i32_softmax_u8_ref(pp, rows, n, x, ldx, w8, ldo);
+                t->softmax_q20(pp, rows, n, x, ldx, g32, ldo);
+                igq__i32_softmax_q20_ref(pp, rows, n, x, ldx, w32, ldo);
+                for (i = 0; i < rows * ldo + GUARD; i++) {
+                    if (g8[i] != w8[i] || g32[i] != w32[i]) {
+                        fprintf(stderr, "  softmax n %lld kind %d S %g A %d: [%lld] u8 %d vs %d, q20 %d vs %d\n",
+                                (long long)n, kind, g_smx_scales[sc], bits, (long long)i, g8[i], w8[i],
+                                g32[i], w32[i]);
+                        fail();
+                    }
+                }
+                for (row = 0; row < rows; row++) /* padding untouched, codes in range */
+                    for (i = 0; i < ldo; i++) {
+                        if (i >= n) {
+                            assert_int_equal(w8[row * ldo + i], SENT8);
+                            assert_int_equal(w32[row * ldo + i], SENT32);
+                        } else {
+                            assert_true(w8[row * ldo + i] <= pp->q_u8);
+                            assert_true(w32[row * ldo + i] >= 0 && w32[row * ldo + i] <= (1 << 20));
+                        }
+                    }
+                if (kind == SX_EQUAL_MIN || kind == SX_EQUAL_MAX) /* uniform: round(Q / n) */
+                    assert_int_equal(w8[0], (int)floor((double)pp->q_u8 / (double)n + 0.5));
+                free(x), free(g8), free(w8), free(g32), free(w32);
+                cases++;
+            }
+    free(params);
+    fprintf(stderr, "  %d row pairs bit-exact (u8 and q20)\n", cases);
+}
+
+/* Derived bound of one row (nonlin.h, softmax). With E_i = 2^22 exp(-d_i S) (exact reals):
+ *   |e_i - E_i| <= delta_i = 1.01 + E_i (exp(S'/2) - 1) [k0 > 0]
+ *     (T_hi rounding 1/2, T_lo rounding 2^22 2^-31 = 2^-9, final rounding 1/2; the pre-shift
+ *     moves the argument by <= S'/2; distances past the table have E_i <= 0.51);
+ *   |sum e - sum E| <= D = sum delta_i;
+ *   |p_i - P_i| <= (delta_i + P_i D) / (sum E - D);
+ *   code_i = round_half_up(Q p_i - theta), 0 <= theta < 2^(22 - s);
+ * so |code_i - Q P_i| <= 1/2 + Q (delta_i + P_i D) / (sum E - D) + 2^(22 - s). */
+typedef struct smx_stats {
+    int64_t codes, differ, maxdiff;
+    double  max_excess; /* max of |code - Q P| - 1/2 */
+} smx_stats;
+
+static void softmax_check_row(const igq_softmax_params *p, int64_t n, const int32_t *x,
+                              const uint8_t *code, const int32_t *q20, smx_stats *st)
+{
+    double  *E = (double *)xmalloc((size_t)n * sizeof(double));
+    int32_t  mx = x[0];
+    double   sumE = 0.0, D = 0.0, rel = p->k0 > 0 ? expm1(p->s_idx / 2.0) : 0.0;
+    int64_t  i;
+    for (i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) {
+        E[i] = ldexp(exp(-((double)mx - (double)x[i]) * p->s_in), IGQ_SMX_F);
+        sumE += E[i];
+        D += 1.01 + E[i] * rel;
+    }
+    assert_true(sumE > D);
+    for (i = 0; i < n; i++) {
+        const double P   = E[i] / sumE;
+        const double dlt = 1.01 + E[i] * rel;
+        const double b8  = 0.5 + p->q_u8 * (dlt + P * D) / (sumE - D) + ldexp(1.0, 22 - p->s_u8);
+        const double b20 = 0.5 + ldexp((dlt + P * D) / (sumE - D), 20) + ldexp(1.0, 22 - p->s_q20);
+        const double v8 = P * p->q_u8, v20 = ldexp(P, 20);
+        const int64_t ref = (int64_t)floor(v8 + 0.5);
+        if (fabs(code[i] - v8) > b8 || fabs(q20[i] - v20) > b20) {
+            fprintf(stderr, "  softmax S %g A %d n %lld i %lld: code %d vs Q P = %.6f (bound %.6f); q20 %d vs %.3f (bound %.3f)\n",
+                    p->s_in, p->bits, (long long)n, (long long)i, code[i], v8, b8, q20[i], v20, b20);
+            fail();
+        }
+        if (fabs(code[i] - v8) - 0.5 > st->max_excess) st->max_excess = fabs(code[i] - v8) - 0.5;
+        st->codes++;
+        if (code[i] != ref) st->differ++;
+        if (llabs(code[i] - ref) > st->maxdiff) st->maxdiff = llabs(code[i] - ref);
+    }
+    free(E);
+}
+
+/* Accuracy against the exact softmax of the (integer) logits times S, quantized to the same
+ * A bits, on Gaussian logits of several real spreads and on peaky rows, fine and coarse S. */
+static void test_softmax_accuracy(void **state)
+{
+    static const double  spreads[] = {0.5, 1.0, 2.0, 4.0, 8.0};
+    static const double  scales[]  = {1.0 / 1024, 0.05, 3e-5};
+    static const int64_t ns[]      = {17, 50, 197, 577};
+    tu_rng               r;
+    int                  bits, sc, sp, in, rep;
+    (void)state;
+    tu_rng_seed(&r, 32);
+    for (bits = 8; bits >= 2; bits -= 2) {
+        smx_stats st = {0, 0, 0, 0.0};
+        for (sc = 0; sc < COUNT(scales); sc++) {
+            igq_softmax_params p;
+            assert_int_equal(igq__softmax_params_init(&p, (float)scales[sc], bits), IGQ_OK);
+            for (in = 0; in < COUNT(ns); in++)
+                for (sp = 0; sp <= COUNT(spreads); sp++)
+                    for (rep = 0; rep < 3; rep++) {
+                        const int64_t n = ns[in];
+                        int32_t      *x = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                        uint8_t      *c = (uint8_t *)xmalloc((size_t)n);
+                        int32_t      *q = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                        int64_t       i;
+                        for (i = 0; i < n; i++)
+                            x[i] = clamp_i32(tu_rng_normal(&r) * (sp < COUNT(spreads) ? spreads[sp] : 1.0) / p.s_in);
+                        if (sp == COUNT(spreads)) x[0] = clamp_i32((6.0 + 2.0 * rep) / p.s_in); /* peaky */
+                        igq__softmax_u8(&p, 1, n, x, n, c, n);
+                        igq__softmax_q20(&p, 1, n, x, n, q, n);
+                        softmax_check_row(&p, n, x, c, q, &st);
+                        free(x), free(c), free(q);
+                    }
+        }
+        fprintf(stderr, "  A = %d: %lld codes, %.4f %% differ from round(Q P), max |diff| %lld, max |code - Q P| - 1/2 = %.2e\n",
+                bits, (long long)st.codes, 100.0 * (double)st.differ / (double)st.codes,
+                (long long)st.maxdiff, st.max_excess);
+        assert_true(st.maxdiff <= 1);
+    }
+}
+
+/* ---- LayerNorm --------------------------------------------------------------------------- */
+
+enum { LN_SMALL, LN_MID, LN_BIG, LN_HUGE, LN_CONST, LN_ALLMIN, LN_ALT, LN_OUTLIER, LN_FULL, LN_KINDS };
+
+static void fill_ln(tu_rng *r, int32_t *x, int64_t C, int kind)
+{
+    const double sig[] = {3.0, 1000.0, 1048576.0, 268435456.0};
+    const double off   = kind < 4 ? sig[kind] * (tu_rng_uniform(r) - 0.5) * 4.0 : 0.0;
+    int64_t      i;
+    for (i = 0; i < C; i++) {
+        switch (kind) {
+        case LN_CONST: x[i] = -77; break;
+        case LN_ALLMIN: x[i] = INT32_MIN; break;
+        case LN_ALT: x[i] = i & 1 ? INT32_MAX : INT32_MIN; break;
+        case LN_OUTLIER: x[i] = i == C / 2 ? INT32_MAX : rnd_range(r, -50, 50); break;
+        case LN_FULL: x[i] = rnd_i32(r); break;
+        default: x[i] = clamp_i32(off + sig[kind] * tu_rng_normal(r)); break;
+        }
+    }
+}
+
+typedef struct ln_setup {
+    float   *gamma, *beta;
+    float    xs, ys, eps;
+    int32_t *m, *s, *z; /* per-channel requant to codes */
+} ln_setup;
+
+static void ln_setup_make(ln_setup *u, tu_rng *r, int64_t C, int variant)
+{
+    int64_t c;
+    u->gamma = (float *)xmalloc((size_t)C * sizeof(float));
+    u->beta  = (float *)xmalloc((size_t)C * sizeof(float));
+    u->m     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+    u->s     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+    u->z     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+    u->xs    = variant & 1 ? 1.0f / 4096 : 0.37f;
+    u->ys    = variant & 2 ? 1.0f / 65536 : 1.0f / 512;
+    u->eps   = variant & 4 ? 0.0f : 1e-6f;
+    for (c = 0; c < C; c++) {
+        u->gamma[c] = variant == 7 ? 0.0f : (float)(1.0 + 0.6 * tu_rng_normal(r));
+        if (c % 11 == 3) u->gamma[c] = 0.0f;
+        u->beta[c] = (float)(variant == 7 ? 40.0 * tu_rng_normal(r) : 0.5 * tu_rng_normal(r));
+        igq__requant_multiplier((double)u->ys / (0.01 + 0.05 * tu_rng_uniform(r)), &u->m[c], &u->s[c]);
+        u->z[c] = rnd_range(r, 0, 255);
+    }
+}
+
+static void ln_setup_free(ln_setup *u)
+{
+    free(u->gamma), free(u->beta), free(u->m), free(u->s), free(u->z);
+}
+
+/* Statistics (row constants), int32 output and codes (per-channel and per-tensor, 8 and 4
+ * bits) bit-exact against the reference, every C, kind and parameter variant. */
+static void test_ln_exact(void **state)
+{
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     si, kind, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 41);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < LN_KINDS; kind++) {
+            const int64_t C = g_sizes[si];
+            const int     variant = (si + kind) % 8;
+            ln_setup      u;
+            igq_ln_params p;
+            igq_ln_row    rg, rw;
+            int32_t      *x   = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+            int32_t      *g32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int32_t      *w32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            uint8_t      *g8  = (uint8_t *)xmalloc((size_t)(C + GUARD));
+            uint8_t      *w8  = (uint8_t *)xmalloc((size_t)(C + GUARD));
+            int64_t       i;
+            int           pc;
+            ln_setup_make(&u, &r, C, variant);
+            assert_int_equal(igq__ln_params_init(&p, C, u.xs, u.eps, u.gamma, u.beta, u.ys), IGQ_OK);
+            fill_ln(&r, x, C, kind);
+            t->ln_stats(&p, x, &rg);
+            igq__i32_ln_stats_ref(&p, x, &rw);
+            if (memcmp(&rg, &rw, sizeof rg) != 0) {
+                fprintf(stderr, "  ln stats C %lld kind %d: k %d/%d mu %d/%d sy %d/%d rcp %d/%d t %d/%d\n",
+                        (long long)C, kind, rg.k, rw.k, rg.mu_k, rw.mu_k, rg.sum_y, rw.sum_y, rg.rcp,
+                        rw.rcp, rg.t, rw.t);
+                fail();
+            }
+            for (i = 0; i < C + GUARD; i++) g32[i] = w32[i] = SENT32;
+            t->ln_apply(&p, &rw, x, g32);
+            igq__i32_ln_apply_ref(&p, &rw, x, w32);
+            for (i = 0; i < C + GUARD; i++)
+                if (g32[i] != w32[i]) {
+                    fprintf(stderr, "  ln apply C %lld kind %d variant %d c %lld: %d vs %d\n",
+                            (long long)C, kind, variant, (long long)i, g32[i], w32[i]);
+                    fail();
+                }
+            for (pc = 0; pc < 2; pc++) {
+                const int32_t qmax = (kind & 1) ? 15 : 255;
+                memset(g8, SENT8, (size_t)(C + GUARD));
+                memset(w8, SENT8, (size_t)(C + GUARD));
+                t->ln_apply_rq(&p, &rw, x, u.m, u.s, u.z, pc, 0, qmax, g8);
+                igq__i32_ln_apply_rq_ref(&p, &rw, x, u.m, u.s, u.z, pc, 0, qmax, w8);
+                for (i = 0; i < C + GUARD; i++)
+                    if (g8[i] != w8[i]) {
+                        fprintf(stderr, "  ln rq C %lld kind %d pc %d c %lld: %d vs %d\n",
+                                (long long)C, kind, pc, (long long)i, g8[i], w8[i]);
+                        fail();
+                    }
+                for (i = 0; i < C; i++) /* the fused requant = requant of the int32 output */
+                    assert_int_equal(w8[i], spec_code(w32[i], u.m[pc ? i : 0], u.s[pc ? i : 0],
+                                                      u.z[pc ? i : 0], 0, qmax));
+            }
+            if (kind == LN_CONST || kind == LN_ALLMIN) /* D = V + E_k; V = 0 */
+                for (i = 0; i < C; i++)
+                    assert_int_equal(w32[i], igq__ln_affine(&p, i, 0));
+            igq__ln_params_free(&p);
+            ln_setup_free(&u);
+            free(x), free(g32), free(w32), free(g8), free(w8);
+            cases++;
+        }
+    fprintf(stderr, "  %d rows bit-exact (stats, int32, codes per-channel and per-tensor)\n", cases);
+}
+
+/* Derived bound of one row against LayerNorm in double (nonlin.h, LayerNorm):
+ * N_c = (x_c - mean) / sqrt(var + eps / S_x^2) (x in its integer units),
+ * A_c = (gamma_c N_c + beta_c) / S_y.
+ *   n_c: |n_c - 2^16 N_c| <= 1/2 + 2^16 |N_c| (2^-29 + 2^-30 + 1/D)        (rounding of n,
+ *        relative errors of rcp and of the floor sqrt, rounding of E_k)
+ *        + [k > 0] 2^16 (1 + |N_c| / 2) / (sigma' - 1/2)                     (the floor pre-shift
+ *        moves each y by < 1 and the standard deviation by <= 1/2; sigma' = sqrt(var / 4^k +
+ *        eps_y))
+ *   a_c: |a_c - A_c| <= 1/2 + (|n_c| + 1) 2^-(gs+1) + |g_c| |n_c - 2^16 N_c|, g_c = gm_c 2^-gs
+ *   code: |round(a M') + z - (A_c M + z)| <= 1/2 + M |a_c - A_c| + |a_c| |M' - M|, M = S_y / s;
+ *   the clamp is 1-Lipschitz. */
+typedef struct ln_stats {
+    int64_t codes, differ, maxdiff;
+    double  max_excess;
+} ln_stats;
+
+static void ln_check_row(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
+                         const float *gamma, const float *beta, const int32_t *a,
+                         const uint8_t *code, double s_out, int32_t zero, int32_t qmax,
+                         int32_t m, int32_t s, ln_stats *st)
+{
+    const int64_t C = p->C;
+    double        mean = 0.0, var = 0.0, sd, sdy, M = p->y_scale / s_out, Mp = ldexp((double)m, -s);
+    double        epsx = p->eps / (p->x_scale * p->x_scale);
+    int64_t       c, S1 = 0;
+    for (c = 0; c < C; c++) S1 += x[c];
+    mean = (double)S1 / (double)C;
+    for (c = 0; c < C; c++) var += ((double)x[c] - mean) * ((double)x[c] - mean);
+    var /= (double)C;
+    sd  = sqrt(var + epsx);
+    sdy = sqrt(ldexp(var + epsx, -2 * row->k));
+    for (c = 0; c < C; c++) {
+        const double N  = sd > 0.0 ? ((double)x[c] - mean) / sd : 0.0;
+        const double Dn = C * C * ldexp(var + epsx, -2 * row->k);
+        double       dn = 0.5 + ldexp(fabs(N), 16) * (ldexp(1.0, -29) + ldexp(1.0, -30) + (Dn > 0 ? 1.0 / Dn : 0.0));
+        double       A, da, v, bound, want;
+        int32_t      n;
+        int64_t      ref;
+        if (row->k > 0) dn += ldexp(1.0 + fabs(N) / 2.0, 16) / (sdy - 0.5);
+        n  = igq__ln_norm(p, row, x[c]);
+        A  = ((double)gamma[c] * N + (beta ? (double)beta[c] : 0.0)) / p->y_scale;
+        da = 0.5 + (fabs((double)n) + 1.0) * ldexp(1.0, -p->gs - 1) + fabs(ldexp((double)p->gm[c], -p->gs)) * dn;
+        if (fabs((double)a[c] - A) > da) {
+            fprintf(stderr, "  ln C %lld c %lld: a %d vs A %.4f (bound %.4f, n %d, N %.6f, k %d)\n",
+                    (long long)C, (long long)c, a[c], A, da, n, N, row->k);
+            fail();
+        }
+        v     = A * M + zero;
+        want  = v < 0 ? 0 : v > qmax ? qmax : v;
+        bound = 0.5 + M * da + fabs((double)a[c]) * fabs(Mp - M);
+        if (fabs(code[c] - want) > bound) {
+            fprintf(stderr, "  ln C %lld c %lld: code %d vs %.4f (bound %.4f)\n", (long long)C,
+                    (long long)c, code[c], want, bound);
+            fail();
+        }
+        if (fabs(code[c] - want) - 0.5 > st->max_excess) st->max_excess = fabs(code[c] - want) - 0.5;
+        ref = (int64_t)nearbyint(v); /* the float quantizer: rne, clamp */
+        ref = ref < 0 ? 0 : ref > qmax ? qmax : ref;
+        st->codes++;
+        if (code[c] != ref) st->differ++;
+        if (llabs(code[c] - ref) > st->maxdiff) st->maxdiff = llabs(code[c] - ref);
+    }
+}
+
+/* Accuracy of the fused codes against float LayerNorm + the same quantizer (per-tensor scale
+ * from the row's float range, as calibration would give), 8 and 4 bits, residual-like inputs
+ * at several magnitudes (k = 0 and k > 0) and with outlier channels. */
+static void test_ln_accuracy(void **state)
+{
+    static const int64_t Cs[]  = {128, 384, 768, 3072};
+    static const double  mag[] = {40.0, 3000.0, 3e6, 3e8};
+    tu_rng               r;
+    int                  bits, ic, im, rep;
+    (void)state;
+    tu_rng_seed(&r, 42);
+    for (bits = 8; bits >= 4; bits -= 4) {
+        ln_stats st = {0, 0, 0, 0.0};
+        for (ic = 0; ic < COUNT(Cs); ic++)
+            for (im = 0; im < COUNT(mag); im++)
+                for (rep = 0; rep < 3; rep++) {
+                    const int64_t C = Cs[ic];
+                    const int32_t qmax = (1 << bits) - 1;
+                    float        *gamma = (float *)xmalloc((size_t)C * sizeof(float));
+                    float        *beta  = (float *)xmalloc((size_t)C * sizeof(float));
+                    int32_t      *x     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+                    int32_t      *a     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
+                    uint8_t      *code  = (uint8_t *)xmalloc((size_t)C);
+                    double        lo = 1e300, hi = -1e300, s_out;
+                    igq_ln_params p;
+                    igq_ln_row    row;
+                    int32_t       m, s, zero;
+                    int64_t       c;
+                    for (c = 0; c < C; c++) {
+                        gamma[c] = (float)(1.0 + 0.3 * tu_rng_normal(&r));
+                        beta[c]  = (float)(0.2 * tu_rng_normal(&r));
+                        x[c]     = clamp_i32(mag[im] * (tu_rng_normal(&r) + (c % 97 == 5 ? 20.0 : 0.0)));
+                    }
+                    assert_int_equal(igq__ln_params_init(&p, C, 1.0f / 1024, 1e-6f, gamma, beta, 1.0f / 65536),
+                                     IGQ_OK);
+                    igq__layernorm(&p, 1, x, C, a, C); /* int32 at S_y, to find the range */
+                    for (c = 0; c < C; c++) {
+                        const double y = a[c] * p.y_scale;
+                        lo = y < lo ? y : lo;
+                        hi = y > hi ? y : hi;
+                    }
+                    s_out = (hi - lo) / qmax;
+                    zero  = (int32_t)nearbyint(-lo / s_out);
+                    igq__requant_multiplier(p.y_scale / s_out, &m, &s);
+                    igq__layernorm_rq(&p, 1, x, C, &m, &s, &zero, 0, 0, qmax, code, C);
+                    igq__i32_ln_stats_ref(&p, x, &row);
+                    ln_check_row(&p, &row, x, gamma, beta, a, code, s_out, zero, qmax, m, s, &st);
+                    igq__ln_params_free(&p);
+                    free(gamma), free(beta), free(x), free(a), free(code);
+                }
+        fprintf(stderr, "  %d bits: %lld codes, %.4f %% differ from float LN + quantizer, max |diff| %lld, max |code - exact| - 1/2 = %.2e\n",
+                bits, (long long)st.codes, 100.0 * (double)st.differ / (double)st.codes,
+                (long long)st.maxdiff, st.max_excess);
+        assert_true(st.maxdiff <= 1);
+    }
+}
+
+/* ---- GELU -------------------------------------------------------------------------------- */
+
+static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }
+
+static void fill_gelu(tu_rng *r, int32_t *acc, int32_t *m, int32_t *s, int64_t n, int kind)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        const double sc = rnd_multiplier(r, -14.0, -4.0); /* real per unit of acc */
+        acc[i] = kind == 0 ? rnd_i32(r) : kind == 1 ? (i & 1 ? INT32_MAX : INT32_MIN)
+                                          : clamp_i32(tu_rng_normal(r) * 4.0 / sc);
+        igq__requant_multiplier(ldexp(sc, IGQ_GELU_FRAC), &m[i], &s[i]);
+        if (kind == 3 && i % 3 == 0) m[i] = INT32_MAX, s[i] = 0; /* saturating */
+    }
+}
+
+static void test_gelu_exact(void **state)
+{
+    const igq_kernel_table *t;
+    igq_gelu_params        *p = (igq_gelu_params *)xmalloc(sizeof *p);
+    tu_rng                  r;
+    int                     si, kind, pc, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    igq__gelu_params_init(p);
+    tu_rng_seed(&r, 51);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < 4; kind++)
+            for (pc = 0; pc < 2; pc++) {
+                const int64_t n   = g_sizes[si];
+                int32_t      *acc = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                int32_t      *m   = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                int32_t      *s   = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                int32_t      *g   = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+                int32_t      *w   = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+                int64_t       i;
+                fill_gelu(&r, acc, m, s, n, kind);
+                for (i = 0; i < n + GUARD; i++) g[i] = w[i] = SENT32;
+                t->gelu(p, n, acc, m, s, pc, g);
+                igq__i32_gelu_ref(p, n, acc, m, s, pc, w);
+                for (i = 0; i < n + GUARD; i++)
+                    if (g[i] != w[i]) {
+                        fprintf(stderr, "  gelu n %lld kind %d pc %d i %lld: %d vs %d\n", (long long)n,
+                                kind, pc, (long long)i, g[i], w[i]);
+                        fail();
+                    }
+                free(acc), free(m), free(s), free(g), free(w);
+                cases++;
+            }
+    t->gelu(p, 0, NULL, NULL, NULL, 0, NULL); /* n = 0: no access */
+    t->softmax_u8(NULL, 3, 0, NULL, 0, NULL, 0);
+    t->softmax_q20(NULL, 3, 0, NULL, 0, NULL, 0);
+    free(p);
+    fprintf(stderr, "  %d rows bit-exact\n", cases);
+}
+
+/* (b): every Q16 input u in [-9, 9] (step 1/16 of a table interval, plus all interval ends)
+ * within the derived 1.0998 units of GELU(u 2^-16) 2^16; outside the table the exact
+ * answers 0 and u. Against the real input acc M (before its rounding to Q16) the error adds
+ * <= max|GELU'| / 2 = 0.5645 units plus the multiplier's relative error: reported.
+ * (a): the LUT equals the quantized exact GELU for every code (several quantizers). */
+static void test_gelu_accuracy(void **state)
+{
+    igq_gelu_params *p = (igq_gelu_params *)xmalloc(sizeof *p);
+    double           maxe = 0.0, maxe_real = 0.0;
+    int32_t          u;
+    tu_rng           r;
+    int              i, q;
+    (void)state;
+    igq__gelu_params_init(p);
+    for (u = -(9 << 16); u <= (9 << 16); u += (u % 256 == 0) ? 1 : 16) {
+        const int32_t out = igq__gelu_eval(p, u);
+        const double  e   = fabs(out - ldexp(gelu_d(ldexp((double)u, -16)), 16));
+        if (e > 1.0998 + 1e-6) {
+            fprintf(stderr, "  gelu u %d: out %d vs %.4f\n", u, out, ldexp(gelu_d(ldexp((double)u, -16)), 16));
+            fail();
+        }
+        if (e > maxe) maxe = e;
+    }
+    assert_int_equal(igq__gelu_eval(p, INT32_MIN), 0);
+    assert_int_equal(igq__gelu_eval(p, INT32_MAX), INT32_MAX);
+    assert_int_equal(igq__gelu_eval(p, 8 << 16), 8 << 16);
+    assert_int_equal(igq__gelu_eval(p, -(8 << 16) - 1), 0);
+    tu_rng_seed(&r, 52);
+    for (i = 0; i < 200000; i++) {
+        const double  sc  = rnd_multiplier(&r, -14.0, -4.0);
+        const int32_t acc = clamp_i32(tu_rng_normal(&r) * 3.0 / sc);
+        int32_t       m, s, out;
+        double        e, bound;
+        igq__requant_multiplier(ldexp(sc, 16), &m, &s);
+        igq__i32_gelu_ref(p, 1, &acc, &m, &s, 0, &out);
+        e     = fabs(out - ldexp(gelu_d(acc * sc), 16));
+        bound = 1.0998 + 1.12899 * (0.5 + fabs((double)acc) * fabs(ldexp((double)m, -s) - ldexp(sc, 16))) + 1e-6;
+        if (e > bound) {
+            fprintf(stderr, "  gelu acc %d scale %g: out %d vs %.4f (bound %.4f)\n", acc, sc, out,
+                    ldexp(gelu_d(acc * sc), 16), bound);
+            fail();
+        }
+        if (e > maxe_real) maxe_real = e;
+    }
+    fprintf(stderr, "  GELU (b): max |out - GELU(u)| = %.4f units of 2^-16 on the Q16 grid (bound 1.0998), %.4f against the real input (%.2e absolute)\n",
+          maxe, maxe_real, ldexp(maxe_real, -16));
+    for (i = 0; i < 6; i++) { /* (a) */
+        static const float sins[]  = {0.05f, 0.01f, 0.3f, 0.02f, 0.7f, 0.001f};
+        static const int   zins[]  = {128, 200, 7, 250, 3, 0};
+        static const int   obits[] = {8, 4, 8, 6, 4, 8};
+        igq_gelu_lut       lut;
+        uint8_t            in[256], o8[256];
+        int32_t            o16[256];
+        const double       s_out = 0.02 * (i + 1), z_out = 10.0 * i;
+        assert_int_equal(igq__gelu_lut_init(&lut, sins[i], zins[i], (float)s_out, (int32_t)z_out, obits[i]), IGQ_OK);
+        for (q = 0; q < 256; q++) in[q] = (uint8_t)q;
+        igq__gelu_lut_u8(&lut, 256, in, o8);
+        igq__gelu_lut_q16(&lut, 256, in, o16);
+        for (q = 0; q < 256; q++) {
+            const double g  = gelu_d((double)sins[i] * (q - zins[i]));
+            double       v  = nearbyint(g / (float)s_out) + z_out;
+            const double qm = (double)((1 << obits[i]) - 1);
+            v               = v < 0 ? 0 : v > qm ? qm : v;
+            assert_int_equal(o8[q], (int)v);
+            assert_true(fabs(o16[q] - ldexp(g, 16)) <= 0.5);
+        }
+    }
+    assert_int_equal(igq__gelu_lut_init(NULL, 1.0f, 0, 1.0f, 0, 8), IGQ_ERR_INVALID_ARGUMENT);
+    free(p);
+}
+
+/* ---- parameters -------------------------------------------------------------------------- */
+
+static void test_params(void **state)
+{
+    igq_softmax_params sp;
+    igq_ln_params      lp;
+    float              g[4] = {1.0f, 2.0f, -1.0f, 0.0f}, b[4] = {0.0f, 0.5f, 0.0f, 1.0f};
+    (void)state;
+    assert_int_equal(igq__softmax_params_init(&sp, 0.0f, 8), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, -1.0f, 8), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, NAN, 8), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, 1.0f, 1), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, 1.0f, 9), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, 1e-3f, 8), IGQ_OK);
+    assert_int_equal(sp.k0, 0);
+    assert_int_equal(sp.t_hi[0], 1u << 22);
+    assert_int_equal(sp.t_lo[0], 1u << 30);
+    assert_int_equal(sp.t_hi[IGQ_SMX_HI], 0);
+    assert_int_equal(sp.s_u8, 46);
+    assert_int_equal(igq__softmax_params_init(&sp, 1e-6f, 4), IGQ_OK);
+    assert_true(sp.k0 > 0 && ldexp(sp.s_idx, 18) >= 23 * log(2.0) && ldexp(sp.s_idx, 17) < 23 * log(2.0));
+    memset(&lp, 0, sizeof lp);
+    igq__ln_params_free(&lp);
+    igq__ln_params_free(NULL);
+    assert_int_equal(igq__ln_params_init(&lp, 0, 1.0f, 0.0f, g, b, 1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__ln_params_init(&lp, IGQ_LN_MAX_C + 1, 1.0f, 0.0f, g, b, 1.0f),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 0.0f, 0.0f, g, b, 1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 1.0f, -1.0f, g, b, 1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 1.0f, 0.0f, NULL, b, 1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 1.0f, 0.0f, g, b, 1e-30f), IGQ_ERR_OUT_OF_RANGE);
+    igq__alloc_fail_after(0);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 1.0f, 0.0f, g, b, 1.0f), IGQ_ERR_NO_MEMORY);
+    igq__alloc_fail_after(-1);
+    assert_int_equal(igq__ln_params_init(&lp, 4, 1.0f, 1e-5f, g, NULL, 1.0f / 4096), IGQ_OK);
+    assert_int_equal(lp.bbits, 27);
+    assert_true(lp.gm[3] == 0 && lp.gb[1] == 0);
+    assert_true(lp.eps_k[0] == (int64_t)floor(16 * 1e-5f + 0.5));
+    igq__ln_params_free(&lp);
+    igq__ln_params_free(&lp); /* twice: fine */
+}
+
+#define LEVEL_TESTS(fn, label)                                                                  \
+    {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
+        {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
+        {label "/avxvnni", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVXVNNI]},  \
+        {label "/avx512vnni", fn, NULL, restore_level,                                          \
+         (void *)&g_level_values[IGQ_ISA_AVX512VNNI]}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_initial_level),
+        cmocka_unit_test(test_isqrt),
+        cmocka_unit_test(test_requant_multiplier),
+        cmocka_unit_test(test_requant_scalar),
+        cmocka_unit_test(test_params),
+        LEVEL_TESTS(test_requant_row, "requant"),
+        LEVEL_TESTS(test_softmax_exact, "softmax"),
+        LEVEL_TESTS(test_ln_exact, "layernorm"),
+        LEVEL_TESTS(test_gelu_exact, "gelu"),
+        cmocka_unit_test(test_softmax_accuracy),
+        cmocka_unit_test(test_ln_accuracy),
+        cmocka_unit_test(test_gelu_accuracy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
