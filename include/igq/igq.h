@@ -211,6 +211,80 @@ IGQ_API const char *igq_active_isa(void);
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
 IGQ_API igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits);
 
+/* ---- Threads and sessions ----------------------------------------------------------------- */
+
+/** A pool of worker threads owned by the caller. libigq never starts a thread on its own: work
+ *  runs on the calling thread unless a pool is attached to a session. A pool runs one job at a
+ *  time, so sessions on different threads may share one pool (their steps take turns). */
+typedef struct igq_threadpool igq_threadpool;
+
+/** Reusable execution state for one model: scratch memory kept between runs and an optional
+ *  thread pool. Logits equal igq_run's bit for bit, whatever the pool size. */
+typedef struct igq_session igq_session;
+
+/** Create a thread pool of n_threads threads: n_threads - 1 helper threads plus the thread
+ *  that calls igq_session_run, which works too (n_threads = 1 starts no thread). Helpers
+ *  sleep on a condition variable between jobs (no spinning) and block all signals.
+ *  @param n_threads  1..256.
+ *  @param out        receives the pool (NULL on failure); free with igq_threadpool_free().
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (out is NULL); IGQ_ERR_OUT_OF_RANGE (n_threads
+ *          outside 1..256, e.g. 0); IGQ_ERR_NO_MEMORY; IGQ_ERR_THREAD (a thread could not be
+ *          started; those already started are stopped, nothing leaks).
+ *  Thread safety: any thread. */
+IGQ_API igq_status igq_threadpool_create(int32_t n_threads, igq_threadpool **out);
+
+/** Stop and join the helper threads and free the pool. NULL is a no-op. No session using the
+ *  pool may be running, and sessions it is attached to must not run again before another
+ *  pool (or NULL) is attached. */
+IGQ_API void igq_threadpool_free(igq_threadpool *pool);
+
+/** Number of threads work is split over: n_threads of the create call; 1 for NULL.
+ *  Thread safety: any thread. */
+IGQ_API int32_t igq_threadpool_size(const igq_threadpool *pool);
+
+/** Create a session for a model. Allocates only the session itself; scratch memory comes
+ *  with igq_session_reserve() or the first igq_session_run().
+ *  @param model  fp32 or quantized model; borrowed: it must outlive the session.
+ *  @param out    receives the session (NULL on failure); free with igq_session_free().
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread; many sessions may share one model. */
+IGQ_API igq_status igq_session_create(const igq_model *model, igq_session **out);
+
+/** Free a session and its scratch memory (not its model or pool). NULL is a no-op. */
+IGQ_API void igq_session_free(igq_session *session);
+
+/** Attach a thread pool (NULL: run on the calling thread only, the default). Attach before
+ *  igq_session_reserve(): the reservation covers per-thread scratch for this pool's size, and
+ *  a later run with a larger pool grows the scratch (an allocation).
+ *  @param pool  borrowed: it must outlive its use by the session; may be shared with other
+ *               sessions, used from other threads.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL).
+ *  Thread safety: one thread at a time per session. */
+IGQ_API igq_status igq_session_set_threadpool(igq_session *session, igq_threadpool *pool);
+
+/** Allocate all scratch memory for batches of up to max_batch images on the attached pool.
+ *  Afterwards igq_session_run() with B <= max_batch allocates nothing. Reserving less than
+ *  before keeps the larger scratch. On failure the session keeps its previous scratch.
+ *  @param max_batch  >= 1.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL, max_batch < 1);
+ *          IGQ_ERR_NO_MEMORY.
+ *  Thread safety: one thread at a time per session. */
+IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
+
+/** Run the session's model on a batch of images: igq_run() with reusable scratch, its work
+ *  split over the attached pool. Logits are bit-identical to igq_run() for any pool size.
+ *  Scratch grows when B exceeds what was reserved (or on the first run without a reserve).
+ *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
+ *  @param logits  f32 [B, classes], caller-allocated; overwritten on IGQ_OK, unspecified
+ *                 otherwise.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, images and logits are the same
+ *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY
+ *          (growing the scratch failed; the session stays usable).
+ *  Thread safety: one thread at a time per session; many sessions may share a model and a
+ *  pool, each session on its own thread. */
+IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *images,
+                                   igq_tensor *logits);
+
 /* ---- Quantization ------------------------------------------------------------------------ */
 
 /** Quantization options (a key/value configuration, zstd style). */

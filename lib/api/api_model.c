@@ -65,47 +65,5 @@ igq_status igq_model_normalization(const igq_model *model, float *mean, float *s
     return IGQ_OK;
 }
 
-igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits)
-{
-    const igq_vit_dims *d;
-    float              *scratch;
-    int64_t             B;
-    IGQ_CHECK(model != NULL && images != NULL && logits != NULL, IGQ_ERR_INVALID_ARGUMENT,
-              "igq_run: NULL argument");
-    IGQ_CHECK(images != logits && images->data != logits->data, IGQ_ERR_INVALID_ARGUMENT,
-              "igq_run: images and logits must be different tensors");
-    IGQ_CHECK(images->dtype == IGQ_DTYPE_F32 && logits->dtype == IGQ_DTYPE_F32,
-              IGQ_ERR_INVALID_ARGUMENT, "igq_run: images and logits must be f32");
-    d = &model->d;
-    IGQ_CHECK(images->ndim == 4 && images->shape[1] == d->in_chans &&
-                  images->shape[2] == d->img_h && images->shape[3] == d->img_w,
-              IGQ_ERR_SHAPE, "igq_run: images must be [B, %d, %d, %d], got ndim %d [%lld, %lld, %lld, %lld]",
-              (int)d->in_chans, (int)d->img_h, (int)d->img_w, (int)images->ndim,
-              (long long)images->shape[0], (long long)(images->ndim > 1 ? images->shape[1] : 0),
-              (long long)(images->ndim > 2 ? images->shape[2] : 0),
-              (long long)(images->ndim > 3 ? images->shape[3] : 0));
-    B = images->shape[0];
-    IGQ_CHECK(logits->ndim == 2 && logits->shape[0] == B && logits->shape[1] == d->classes,
-              IGQ_ERR_SHAPE, "igq_run: logits must be [%lld, %d], got ndim %d [%lld, %lld]",
-              (long long)B, (int)d->classes, (int)logits->ndim, (long long)logits->shape[0],
-              (long long)(logits->ndim > 1 ? logits->shape[1] : 0));
-    scratch = (float *)igq__malloc(
-        (igq__forward_scratch_floats(d, igq__forward_chunk(d, B)) + igq__sim_stat_floats(d)) *
-        sizeof(float));
-    IGQ_CHECK(scratch != NULL, IGQ_ERR_NO_MEMORY, "igq_run: cannot allocate scratch");
-    if (model->q != NULL) {
-        /* Quantized model: the simulated executor (fake-quant hooks on the fp32 forward). */
-        igq_sim_ctx   sc;
-        igq_site_hook hook;
-        memset(&sc, 0, sizeof sc);
-        sc.q     = model->q;
-        sc.stat  = scratch + igq__forward_scratch_floats(d, igq__forward_chunk(d, B));
-        hook.fn  = igq__sim_hook;
-        hook.ctx = &sc;
-        igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, &hook);
-    } else {
-        igq__forward(model, (const float *)images->data, B, (float *)logits->data, scratch, NULL);
-    }
-    igq__free(scratch);
-    return IGQ_OK;
-}
+/* igq_run lives in api_session.c: it shares the argument checks and the scratch plan with
+ * igq_session_run. */

@@ -5,10 +5,25 @@
  * Images are processed in chunks: the linear layers run on all tokens of a chunk at once
  * (M = chunk * tokens), attention and the hooks run per image. GEMM rows are independent, so
  * an image's logits never depend on its neighbours in the batch. All temporaries live in
- * caller scratch: concurrent calls on one model are safe. */
+ * caller scratch: concurrent calls on one model are safe.
+ *
+ * Threads (igq__forward_par): every step of a chunk is a parallel-for over output tiles, so
+ * no value is ever summed across threads and the logits are bit-identical for any thread
+ * count:
+ *   - linear layers: row tiles of M (multiples of 12 rows). The GEMM contract (kernels.h) makes
+ *     every output element one fmaf chain over k whatever rows are computed together; column
+ *     tiles are not used because the kernels take B = [K][N] without a column stride;
+ *   - LayerNorm, residual adds, GELU: row tiles (each row is computed alone);
+ *   - attention: one task per (image, head), with per-thread scores / K^T / V panels;
+ *   - patch extraction, hooks, classifier: one task per image; a hook gets the context of
+ *     the thread that runs it (hooks[thread]), so hook scratch is per thread.
+ * With one thread every step is a single in-order pass, as the serial code was: a hook sees
+ * the images of each site in increasing order (heads in increasing order within an image),
+ * which the calibration observers rely on. */
 #include <math.h>
 #include <string.h>
 
+#include "../core/threadpool.h"
 #include "../kernels/dispatch.h"
 #include "../kernels/f32_ref.h"
 #include "vit.h"
@@ -17,39 +32,57 @@
 /* Upper bound on scratch floats per call when choosing the chunk (about 32 MB). */
 #define CHUNK_FLOATS (8u << 20)
 #define MAX_CHUNK 16
+/* Row tiles of a threaded GEMM: a multiple of both register tiles (6 avx2, 12 avx512), at
+ * least MIN_TILE rows where M allows, at most 4 tiles per thread (each tile re-packs B). */
+#define ROW_ALIGN 12
+#define MIN_TILE 128
 
-typedef struct f32_scratch {
-    float *patches, *x, *h, *qkv, *scores, *kt, *vh, *o, *mlp, *pooled, *logit2;
-} f32_scratch;
+/* Scratch shared by the threads of one call (activations of the chunk). */
+typedef struct f32_shared {
+    float *patches, *x, *h, *qkv, *o, *mlp;
+} f32_shared;
 
-static size_t layout(const igq_vit_dims *d, int64_t chunk, float *base, f32_scratch *s)
-{
-    size_t       off = 0;
-    const size_t B = (size_t)chunk, T = (size_t)d->n_tokens, D = (size_t)d->dim;
-    const size_t cpp = (size_t)d->in_chans * (size_t)d->patch * (size_t)d->patch;
-#define TAKE(field, n)                               \
+/* Scratch of one thread (attention of one head, classifier of one image). */
+typedef struct f32_local {
+    float *scores, *kt, *vh, *pooled, *logit2;
+} f32_local;
+
+#define TAKE(s, field, n)                            \
     do {                                             \
         if (s != NULL) s->field = base + off;        \
         off += RUP16(n);                             \
     } while (0)
-    TAKE(patches, B * (size_t)d->n_patches * cpp);
-    TAKE(x, B * T * D);
-    TAKE(h, B * T * D);
-    TAKE(qkv, B * T * 3 * D);
-    TAKE(scores, T * T);
-    TAKE(kt, (size_t)d->head_dim * T);
-    TAKE(vh, T * (size_t)d->head_dim);
-    TAKE(o, B * T * D);
-    TAKE(mlp, B * T * (size_t)d->mlp);
-    TAKE(pooled, 2 * D);
-    TAKE(logit2, 2 * (size_t)d->classes);
-#undef TAKE
+
+static size_t layout_shared(const igq_vit_dims *d, int64_t chunk, float *base, f32_shared *s)
+{
+    size_t       off = 0;
+    const size_t B = (size_t)chunk, T = (size_t)d->n_tokens, D = (size_t)d->dim;
+    const size_t cpp = (size_t)d->in_chans * (size_t)d->patch * (size_t)d->patch;
+    TAKE(s, patches, B * (size_t)d->n_patches * cpp);
+    TAKE(s, x, B * T * D);
+    TAKE(s, h, B * T * D);
+    TAKE(s, qkv, B * T * 3 * D);
+    TAKE(s, o, B * T * D);
+    TAKE(s, mlp, B * T * (size_t)d->mlp);
     return off;
 }
 
+static size_t layout_local(const igq_vit_dims *d, float *base, f32_local *l)
+{
+    size_t       off = 0;
+    const size_t T = (size_t)d->n_tokens, D = (size_t)d->dim;
+    TAKE(l, scores, T * T);
+    TAKE(l, kt, (size_t)d->head_dim * T);
+    TAKE(l, vh, T * (size_t)d->head_dim);
+    TAKE(l, pooled, 2 * D);
+    TAKE(l, logit2, 2 * (size_t)d->classes);
+    return off;
+}
+#undef TAKE
+
 int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch)
 {
-    size_t  per   = layout(d, 1, NULL, NULL);
+    size_t  per   = layout_shared(d, 1, NULL, NULL) + layout_local(d, NULL, NULL);
     int64_t chunk = (int64_t)(CHUNK_FLOATS / (per > 0 ? per : 1));
     if (chunk > MAX_CHUNK) chunk = MAX_CHUNK;
     if (chunk < 1) chunk = 1;
@@ -59,7 +92,13 @@ int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch)
 
 size_t igq__forward_scratch_floats(const igq_vit_dims *d, int64_t chunk)
 {
-    return layout(d, chunk, NULL, NULL);
+    return igq__forward_scratch_floats_par(d, chunk, 1);
+}
+
+size_t igq__forward_scratch_floats_par(const igq_vit_dims *d, int64_t chunk, int32_t threads)
+{
+    return layout_shared(d, chunk, NULL, NULL) +
+           (size_t)(threads > 1 ? threads : 1) * layout_local(d, NULL, NULL);
 }
 
 static void linear(const igq_linear *l, int64_t rows, const float *x, float *y)
@@ -90,33 +129,28 @@ static void extract_patches(const igq_vit_dims *d, const float *img, float *out)
         }
 }
 
-/* Multi-head attention of one image: qkv [T][3D] -> o [T][D]. Per head, S = (Q K^T) * scale
- * and O = softmax(S) V run on the GEMM kernel; K^T and V are first copied into contiguous
- * [hd][T] and [T][hd] panels. */
-static void attention(const igq_vit_dims *d, float *qkv, f32_scratch *s, float *o,
-                      const igq_site_hook *hook, int64_t image, int32_t block)
+/* One head h of one image's attention: qkv [T][3D] -> columns h*hd.. of o [T][D].
+ * S = (Q K^T) * scale and O = softmax(S) V run on the GEMM kernel; K^T and V are first
+ * copied into contiguous [hd][T] and [T][hd] panels. */
+static void attention_head(const igq_vit_dims *d, const float *qkv, int64_t h, f32_local *s,
+                           float *o, const igq_site_hook *hook, int64_t image, int32_t block)
 {
     const int64_t T = d->n_tokens, D = d->dim, hd = d->head_dim;
     const float   scale = 1.0f / sqrtf((float)hd);
-    int64_t       h, i, j, c;
-    call_hook(hook, image, block, IGQ__SITE_Q, -1, qkv, T, D, 3 * D);
-    call_hook(hook, image, block, IGQ__SITE_K, -1, qkv + D, T, D, 3 * D);
-    call_hook(hook, image, block, IGQ__SITE_V, -1, qkv + 2 * D, T, D, 3 * D);
-    for (h = 0; h < d->heads; h++) {
-        const float *q = qkv + h * hd;
-        const float *k = qkv + D + h * hd;
-        const float *v = qkv + 2 * D + h * hd;
-        for (j = 0; j < T; j++)
-            for (c = 0; c < hd; c++) {
-                s->kt[c * T + j] = k[j * 3 * D + c];
-                s->vh[j * hd + c] = v[j * 3 * D + c];
-            }
-        igq__f32_gemm(T, T, hd, q, 3 * D, s->kt, NULL, s->scores, T);
-        for (i = 0; i < T * T; i++) s->scores[i] *= scale;
-        igq__f32_softmax_ref(T, T, s->scores);
-        call_hook(hook, image, block, IGQ__SITE_ATTN, (int32_t)h, s->scores, T, T, T);
-        igq__f32_gemm(T, hd, T, s->scores, T, s->vh, NULL, o + h * hd, D);
-    }
+    const float  *q = qkv + h * hd;
+    const float  *k = qkv + D + h * hd;
+    const float  *v = qkv + 2 * D + h * hd;
+    int64_t       i, j, c;
+    for (j = 0; j < T; j++)
+        for (c = 0; c < hd; c++) {
+            s->kt[c * T + j]  = k[j * 3 * D + c];
+            s->vh[j * hd + c] = v[j * 3 * D + c];
+        }
+    igq__f32_gemm(T, T, hd, q, 3 * D, s->kt, NULL, s->scores, T);
+    for (i = 0; i < T * T; i++) s->scores[i] *= scale;
+    igq__f32_softmax_ref(T, T, s->scores);
+    call_hook(hook, image, block, IGQ__SITE_ATTN, (int32_t)h, s->scores, T, T, T);
+    igq__f32_gemm(T, hd, T, s->scores, T, s->vh, NULL, o + h * hd, D);
 }
 
 /* x += branch (* layer scale) */
@@ -128,8 +162,9 @@ static void residual_add(int64_t rows, int64_t D, float *x, const float *branch,
             x[t * D + c] += ls != NULL ? branch[t * D + c] * ls[c] : branch[t * D + c];
 }
 
-/* Final norm, pooling and classifier of one image whose tokens are x [T][D]. */
-static void classify(const struct igq_model *m, float *x, float *tmp, f32_scratch *s,
+/* Final norm, pooling and classifier of one image whose tokens are x [T][D]; tmp: T*D floats
+ * (mean pooling only). */
+static void classify(const struct igq_model *m, float *x, float *tmp, f32_local *s,
                      float *logits, const igq_site_hook *hook, int64_t image)
 {
     const igq_vit_dims *d = &m->d;
@@ -170,71 +205,284 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_scratc
     }
 }
 
-static void forward_chunk(const struct igq_model *m, const float *images, int64_t first,
-                          int64_t B, float *logits, f32_scratch *s, const igq_site_hook *hook)
+/* ---- one chunk as a sequence of parallel steps ------------------------------------------- */
+
+enum { HOOK_ONE = 0, HOOK_QKV = 1 };
+
+typedef struct fwd {
+    const struct igq_model *m;
+    const igq_vit_dims     *d;
+    const igq_site_hook    *hooks;   /* NULL, or one per thread */
+    igq__pool              *pool;
+    int32_t                 threads;
+    f32_shared              s;
+    float                  *local0;  /* thread t's f32_local starts at local0 + t * local_stride */
+    size_t                  local_stride;
+    /* the chunk */
+    const float            *images;  /* its first image */
+    float                  *logits;  /* its first image's logits */
+    int64_t                 first, B; /* batch index of its first image, images in it */
+    /* the current step */
+    int32_t                 block;
+    int64_t                 tile;    /* rows per task of a row step */
+    int64_t                 tiles;   /* tiles of a GEMM (of each image for the embedding) */
+    int64_t                 rows;    /* rows of the GEMM / row step */
+    const igq_linear       *lin;     /* GEMM: y = x W + b on rows of in, into out */
+    const float            *in;
+    float                  *out;
+    int                     gelu;    /* GEMM: GELU on the output rows */
+    int                     residual; /* row step: x += h (* ls) first */
+    const float            *ls;
+    const float            *ln_w, *ln_b; /* row step: h = LN(x) (NULL: none) */
+    int                     hook_kind;   /* HOOK_* */
+    int32_t                 hook_site;
+    float                  *hook_base;   /* image i's view starts at hook_base + i * hook_stride */
+    int64_t                 hook_stride, hook_rows, hook_cols, hook_ld;
+} fwd;
+
+static const igq_site_hook *hook_of(const fwd *f, int32_t thread)
 {
-    const igq_vit_dims *d = &m->d;
-    const int64_t       T = d->n_tokens, D = d->dim, np = d->n_prefix, M = d->mlp;
-    const int64_t       cpp = (int64_t)d->in_chans * d->patch * d->patch;
+    return f->hooks != NULL ? &f->hooks[thread] : NULL;
+}
+
+static void local_of(const fwd *f, int32_t thread, f32_local *l)
+{
+    layout_local(f->d, f->local0 + (size_t)thread * f->local_stride, l);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Tasks of a threaded GEMM on M rows: one per thread, up to 4 per thread while tiles keep
+ * at least MIN_TILE rows (each tile packs B again). One task with one thread. */
+static int64_t gemm_tasks(int64_t M, int32_t threads)
+{
+    int64_t per;
+    if (threads <= 1) return 1;
+    per = M / ((int64_t)MIN_TILE * threads);
+    if (per < 1) per = 1;
+    if (per > 4) per = 4;
+    return per * threads;
+}
+
+/* First row of tile t of n over R rows: tiles of whole ROW_ALIGN-row units, as even as the
+ * units allow (unit counts differ by at most one), in order; tile n starts at R. */
+static int64_t tile_start(int64_t R, int64_t n, int64_t t)
+{
+    const int64_t units = ceil_div(R, ROW_ALIGN);
+    const int64_t r     = (t * units / n) * ROW_ALIGN;
+    return r < R ? r : R;
+}
+
+/* Rows per task of a row-wise (memory bound) step: one slice per thread. */
+static int64_t rows_tile(int64_t R, int32_t threads)
+{
+    return threads <= 1 ? (R > 0 ? R : 1) : ceil_div(R, threads);
+}
+
+static void run(fwd *f, int64_t n_tasks, igq__pool_fn fn) { igq__pool_run(f->pool, n_tasks, fn, f); }
+
+static void step_patches(void *ctx, int64_t i, int32_t thread)
+{
+    fwd                *f      = (fwd *)ctx;
+    const igq_vit_dims *d      = f->d;
+    const int64_t       cpp    = (int64_t)d->in_chans * d->patch * d->patch;
     const size_t        img_sz = (size_t)d->in_chans * d->img_h * d->img_w;
-    int64_t             i, t, b;
+    float              *pi     = f->s.patches + (size_t)i * d->n_patches * cpp;
+    extract_patches(d, f->images + (size_t)i * img_sz, pi);
+    call_hook(hook_of(f, thread), f->first + i, -1, IGQ__SITE_PATCH_IN, -1, pi, d->n_patches,
+              cpp, cpp);
+}
 
-    for (i = 0; i < B; i++) {
-        float *pi = s->patches + (size_t)i * d->n_patches * cpp;
-        extract_patches(d, images + (size_t)i * img_sz, pi);
-        call_hook(hook, first + i, -1, IGQ__SITE_PATCH_IN, -1, pi, d->n_patches, cpp, cpp);
+/* Patch embedding of rows [r0, r1) of one image's patches, straight into token rows np + r of
+ * x (stride T*D per image), plus the position embedding; the first tile also writes the prefix
+ * tokens. */
+static void step_embed(void *ctx, int64_t task, int32_t thread)
+{
+    fwd                *f   = (fwd *)ctx;
+    const igq_vit_dims *d   = f->d;
+    const int64_t       T = d->n_tokens, D = d->dim, np = d->n_prefix, NP = d->n_patches;
+    const int64_t       cpp = (int64_t)d->in_chans * d->patch * d->patch;
+    const int64_t       per = f->tiles;
+    const int64_t       i = task / per, r0 = tile_start(NP, per, task % per);
+    const int64_t       r1  = tile_start(NP, per, task % per + 1);
+    float              *xi  = f->s.x + (size_t)i * T * D;
+    const float        *pos = d->pos_has_prefix ? f->m->pos + np * D : f->m->pos;
+    int64_t             t;
+    (void)thread;
+    linear(&f->m->patch, r1 - r0, f->s.patches + (size_t)(i * NP + r0) * cpp, xi + (np + r0) * D);
+    for (t = r0 * D; t < r1 * D; t++) xi[np * D + t] += pos[t];
+    if (r0 == 0 && np > 0) {
+        memcpy(xi, f->m->prefix, (size_t)(np * D) * sizeof(float));
+        if (d->pos_has_prefix)
+            for (t = 0; t < np * D; t++) xi[t] += f->m->pos[t];
     }
-    /* Patch embedding straight into token rows np.. of each image (stride T*D per image). */
-    for (i = 0; i < B; i++) {
-        float *xi = s->x + (size_t)i * T * D;
-        linear(&m->patch, d->n_patches, s->patches + (size_t)i * d->n_patches * cpp, xi + np * D);
-        if (np > 0) memcpy(xi, m->prefix, (size_t)(np * D) * sizeof(float));
-        {
-            float  *dst = d->pos_has_prefix ? xi : xi + np * D;
-            int64_t n   = d->pos_has_prefix ? T : d->n_patches;
-            for (t = 0; t < n * D; t++) dst[t] += m->pos[t];
-        }
-    }
+}
 
+/* Rows [r0, r1) of the chunk's B*T token rows: x += h (* ls), then h = LN(x). */
+static void step_rows(void *ctx, int64_t task, int32_t thread)
+{
+    fwd          *f  = (fwd *)ctx;
+    const int64_t D  = f->d->dim;
+    const int64_t r0 = task * f->tile;
+    const int64_t n  = r0 + f->tile < f->rows ? f->tile : f->rows - r0;
+    (void)thread;
+    if (f->residual) residual_add(n, D, f->s.x + r0 * D, f->s.h + r0 * D, f->ls);
+    if (f->ln_w != NULL)
+        igq__f32_layernorm_ref(n, D, f->s.x + r0 * D, f->ln_w, f->ln_b, f->d->ln_eps,
+                               f->s.h + r0 * D);
+}
+
+/* Rows [r0, r1) of out = in W + b (then GELU). */
+static void step_gemm(void *ctx, int64_t task, int32_t thread)
+{
+    fwd              *f  = (fwd *)ctx;
+    const igq_linear *l  = f->lin;
+    const int64_t     r0 = tile_start(f->rows, f->tiles, task);
+    const int64_t     n  = tile_start(f->rows, f->tiles, task + 1) - r0;
+    (void)thread;
+    if (n <= 0) return;
+    linear(l, n, f->in + r0 * l->in, f->out + r0 * l->out);
+    if (f->gelu) igq__f32_gelu_ref(n * l->out, f->out + r0 * l->out);
+}
+
+static void step_hook(void *ctx, int64_t i, int32_t thread)
+{
+    fwd                 *f    = (fwd *)ctx;
+    const igq_site_hook *hook = hook_of(f, thread);
+    float               *x    = f->hook_base + (size_t)i * f->hook_stride;
+    if (f->hook_kind == HOOK_QKV) {
+        const int64_t T = f->d->n_tokens, D = f->d->dim;
+        call_hook(hook, f->first + i, f->block, IGQ__SITE_Q, -1, x, T, D, 3 * D);
+        call_hook(hook, f->first + i, f->block, IGQ__SITE_K, -1, x + D, T, D, 3 * D);
+        call_hook(hook, f->first + i, f->block, IGQ__SITE_V, -1, x + 2 * D, T, D, 3 * D);
+    } else {
+        call_hook(hook, f->first + i, f->block, f->hook_site, -1, x, f->hook_rows, f->hook_cols,
+                  f->hook_ld);
+    }
+}
+
+static void step_attention(void *ctx, int64_t task, int32_t thread)
+{
+    fwd          *f = (fwd *)ctx;
+    const int64_t T = f->d->n_tokens, D = f->d->dim, H = f->d->heads;
+    const int64_t i = task / H, h = task % H;
+    f32_local     l;
+    local_of(f, thread, &l);
+    attention_head(f->d, f->s.qkv + (size_t)i * T * 3 * D, h, &l, f->s.o + (size_t)i * T * D,
+                   hook_of(f, thread), f->first + i, f->block);
+}
+
+static void step_classify(void *ctx, int64_t i, int32_t thread)
+{
+    fwd          *f = (fwd *)ctx;
+    const int64_t T = f->d->n_tokens, D = f->d->dim;
+    f32_local     l;
+    local_of(f, thread, &l);
+    classify(f->m, f->s.x + (size_t)i * T * D, f->s.h + (size_t)i * T * D, &l,
+             f->logits + (size_t)i * f->d->classes, hook_of(f, thread), f->first + i);
+}
+
+/* Hooks of one site on every image of the chunk (nothing without hooks). */
+static void hooks_at(fwd *f, int kind, int32_t site, float *base, int64_t stride, int64_t rows,
+                     int64_t cols, int64_t ld)
+{
+    if (f->hooks == NULL) return;
+    f->hook_kind   = kind;
+    f->hook_site   = site;
+    f->hook_base   = base;
+    f->hook_stride = stride;
+    f->hook_rows   = rows;
+    f->hook_cols   = cols;
+    f->hook_ld     = ld;
+    run(f, f->B, step_hook);
+}
+
+static void gemm(fwd *f, const igq_linear *l, const float *in, float *out, int gelu)
+{
+    f->lin   = l;
+    f->in    = in;
+    f->out   = out;
+    f->gelu  = gelu;
+    f->rows  = f->B * f->d->n_tokens;
+    f->tiles = gemm_tasks(f->rows, f->threads);
+    if (f->tiles > ceil_div(f->rows, ROW_ALIGN)) f->tiles = ceil_div(f->rows, ROW_ALIGN);
+    run(f, f->tiles, step_gemm);
+}
+
+static void rows_step(fwd *f, int residual, const float *ls, const float *ln_w, const float *ln_b)
+{
+    f->residual = residual;
+    f->ls       = ls;
+    f->ln_w     = ln_w;
+    f->ln_b     = ln_b;
+    f->rows     = f->B * f->d->n_tokens;
+    f->tile     = rows_tile(f->rows, f->threads);
+    run(f, ceil_div(f->rows, f->tile), step_rows);
+}
+
+static void forward_chunk(fwd *f)
+{
+    const igq_vit_dims *d = f->d;
+    const int64_t       T = d->n_tokens, D = d->dim, M = d->mlp, B = f->B;
+    const int64_t       NP = d->n_patches;
+    int32_t             b;
+
+    run(f, B, step_patches);
+    /* One task per image, or several row tiles per image when images are fewer than threads. */
+    f->tiles = B >= f->threads ? 1 : ceil_div(f->threads, B);
+    if (f->tiles > ceil_div(NP, ROW_ALIGN)) f->tiles = ceil_div(NP, ROW_ALIGN);
+    run(f, B * f->tiles, step_embed);
+
+    if (d->depth > 0) rows_step(f, 0, NULL, f->m->blocks[0].ln1_w, f->m->blocks[0].ln1_b);
     for (b = 0; b < d->depth; b++) {
-        const igq_block *blk = &m->blocks[b];
-        const int32_t    bi  = (int32_t)b;
-        igq__f32_layernorm_ref(B * T, D, s->x, blk->ln1_w, blk->ln1_b, d->ln_eps, s->h);
-        for (i = 0; i < B; i++)
-            call_hook(hook, first + i, bi, IGQ__SITE_QKV_IN, -1, s->h + i * T * D, T, D, D);
-        linear(&blk->qkv, B * T, s->h, s->qkv);
-        for (i = 0; i < B; i++) {
-            attention(d, s->qkv + i * T * 3 * D, s, s->o + i * T * D, hook, first + i, bi);
-            call_hook(hook, first + i, bi, IGQ__SITE_PROJ_IN, -1, s->o + i * T * D, T, D, D);
-        }
-        linear(&blk->proj, B * T, s->o, s->h);
-        residual_add(B * T, D, s->x, s->h, blk->ls1);
-        igq__f32_layernorm_ref(B * T, D, s->x, blk->ln2_w, blk->ln2_b, d->ln_eps, s->h);
-        for (i = 0; i < B; i++)
-            call_hook(hook, first + i, bi, IGQ__SITE_FC1_IN, -1, s->h + i * T * D, T, D, D);
-        linear(&blk->fc1, B * T, s->h, s->mlp);
-        igq__f32_gelu_ref(B * T * M, s->mlp);
-        for (i = 0; i < B; i++)
-            call_hook(hook, first + i, bi, IGQ__SITE_FC2_IN, -1, s->mlp + i * T * M, T, M, M);
-        linear(&blk->fc2, B * T, s->mlp, s->h);
-        residual_add(B * T, D, s->x, s->h, blk->ls2);
+        const igq_block *blk  = &f->m->blocks[b];
+        const igq_block *next = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
+        f->block              = b;
+        hooks_at(f, HOOK_ONE, IGQ__SITE_QKV_IN, f->s.h, T * D, T, D, D);
+        gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
+        hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
+        run(f, B * d->heads, step_attention);
+        hooks_at(f, HOOK_ONE, IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D, D);
+        gemm(f, &blk->proj, f->s.o, f->s.h, 0);
+        rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
+        hooks_at(f, HOOK_ONE, IGQ__SITE_FC1_IN, f->s.h, T * D, T, D, D);
+        gemm(f, &blk->fc1, f->s.h, f->s.mlp, 1);
+        hooks_at(f, HOOK_ONE, IGQ__SITE_FC2_IN, f->s.mlp, T * M, T, M, M);
+        gemm(f, &blk->fc2, f->s.mlp, f->s.h, 0);
+        rows_step(f, 1, blk->ls2, next != NULL ? next->ln1_w : NULL,
+                  next != NULL ? next->ln1_b : NULL);
     }
-    for (i = 0; i < B; i++)
-        classify(m, s->x + i * T * D, s->h, s, logits + i * d->classes, hook, first + i);
+    run(f, B, step_classify);
 }
 
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook)
 {
+    igq__forward_par(m, images, batch, logits, scratch, hook, NULL);
+}
+
+void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
+                      float *logits, float *scratch, const igq_site_hook *hooks,
+                      igq_threadpool *pool)
+{
     const igq_vit_dims *d      = &m->d;
     const size_t        img_sz = (size_t)d->in_chans * d->img_h * d->img_w;
     const int64_t       chunk  = igq__forward_chunk(d, batch);
-    f32_scratch         s;
+    fwd                 f;
     int64_t             i;
-    layout(d, chunk, scratch, &s);
+    memset(&f, 0, sizeof f);
+    f.m            = m;
+    f.d            = d;
+    f.hooks        = hooks;
+    f.pool         = pool;
+    f.threads      = igq__pool_size(pool);
+    f.local0       = scratch + layout_shared(d, chunk, scratch, &f.s);
+    f.local_stride = layout_local(d, NULL, NULL);
     for (i = 0; i < batch; i += chunk) {
-        int64_t n = batch - i < chunk ? batch - i : chunk;
-        forward_chunk(m, images + (size_t)i * img_sz, i, n, logits + (size_t)i * d->classes, &s,
-                      hook);
+        f.B      = batch - i < chunk ? batch - i : chunk;
+        f.first  = i;
+        f.images = images + (size_t)i * img_sz;
+        f.logits = logits + (size_t)i * d->classes;
+        forward_chunk(&f);
     }
 }

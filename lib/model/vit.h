@@ -117,4 +117,21 @@ int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch);
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook);
 
+/* Floats of scratch igq__forward_par needs with a pool of `threads` threads (>= 1): the
+ * shared activations of a chunk plus per-thread attention / classifier buffers. Equals
+ * igq__forward_scratch_floats(d, chunk) for one thread; grows with chunk and threads. */
+size_t igq__forward_scratch_floats_par(const igq_vit_dims *d, int64_t chunk, int32_t threads);
+
+/* igq__forward with the work of each step split over the threads of pool (NULL: the caller's
+ * thread only). Logits are bit-identical for any pool size: work is split over output tiles
+ * (GEMM row tiles, token rows, (image, head) pairs, images), never over a sum. hooks: NULL,
+ * or igq__pool_size(pool) hooks; a site is hooked with hooks[t] of the thread t running it,
+ * so each context needs its own scratch but no locking; different images' hooks may run
+ * concurrently. scratch: igq__forward_scratch_floats_par(d, chunk, igq__pool_size(pool))
+ * floats, chunk = igq__forward_chunk(d, batch). Allocates nothing. Thread safety: concurrent
+ * calls on one model are safe; calls sharing a pool run their steps one job at a time. */
+void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
+                      float *logits, float *scratch, const igq_site_hook *hooks,
+                      igq_threadpool *pool);
+
 #endif

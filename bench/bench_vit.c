@@ -1,0 +1,249 @@
+/* End-to-end inference time of the fp32 executor through igq_session_run:
+ *   bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] [--min-seconds S]
+ * Models: the bundled Fashion-MNIST ViT (DIR/fmnist_vit.safetensors, default examples/data)
+ * and random-weight DeiT-S (384/12/6) and ViT-B/16 (768/12/12) at 224x224 built in memory.
+ * For batch 1 and 8 and 1 and 2 threads: a session with a pool of that size, reserved for the
+ * batch, one warm-up run, then timed runs until at least --min-seconds (default 1) and 3 runs;
+ * the median and best wall time and the median process CPU time (all threads) are reported:
+ * on a machine shared with other work the best time shows what the cores can do, and CPU time
+ * close to the 1-thread figure shows the split costs little. Prints a markdown table, the 2-thread speedup at batch 8, and checks
+ * that 1 and 2 threads give bit-identical logits. Images are random (timing only). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "igq/igq.h"
+#include "model/vit.h"
+
+static uint64_t g_rng = 88172645463325252ull;
+
+static float randn(void)
+{
+    double u1, u2;
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    u1 = ((g_rng >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    u2 = (g_rng >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static float *rand_vec(size_t n, float scale, float offset)
+{
+    float *v = (float *)igq__malloc(n * sizeof(float));
+    size_t i;
+    if (v == NULL) {
+        fprintf(stderr, "bench_vit: out of memory\n");
+        exit(1);
+    }
+    for (i = 0; i < n; i++) v[i] = offset + scale * randn();
+    return v;
+}
+
+static void rand_linear(igq_linear *l, int32_t in, int32_t out)
+{
+    l->in  = in;
+    l->out = out;
+    l->wt  = rand_vec((size_t)in * out, 1.0f / sqrtf((float)in), 0.0f);
+    l->b   = rand_vec((size_t)out, 0.02f, 0.0f);
+}
+
+/* A random timm-style ViT at 224x224, patch 16, 1000 classes (built in memory, bench only). */
+static struct igq_model *random_vit(int32_t dim, int32_t depth, int32_t heads)
+{
+    struct igq_model *m = (struct igq_model *)igq__calloc(1, sizeof *m);
+    igq_vit_dims     *d = &m->d;
+    int32_t           b;
+    d->img_h = d->img_w = 224;
+    d->in_chans         = 3;
+    d->patch            = 16;
+    d->grid_h = d->grid_w = 14;
+    d->n_patches         = 196;
+    d->n_prefix          = 1;
+    d->n_tokens          = 197;
+    d->dim               = dim;
+    d->depth             = depth;
+    d->heads             = heads;
+    d->head_dim          = dim / heads;
+    d->mlp               = 4 * dim;
+    d->classes           = 1000;
+    d->pos_has_prefix    = 1;
+    d->pool              = IGQ_POOL_TOKEN;
+    d->ln_eps            = 1e-6f;
+    rand_linear(&m->patch, 3 * 16 * 16, dim);
+    m->prefix = rand_vec((size_t)dim, 0.02f, 0.0f);
+    m->pos    = rand_vec((size_t)197 * dim, 0.02f, 0.0f);
+    m->blocks = (igq_block *)igq__calloc((size_t)depth, sizeof(igq_block));
+    for (b = 0; b < depth; b++) {
+        igq_block *k = &m->blocks[b];
+        k->ln1_w = rand_vec((size_t)dim, 0.1f, 1.0f);
+        k->ln1_b = rand_vec((size_t)dim, 0.1f, 0.0f);
+        k->ln2_w = rand_vec((size_t)dim, 0.1f, 1.0f);
+        k->ln2_b = rand_vec((size_t)dim, 0.1f, 0.0f);
+        rand_linear(&k->qkv, dim, 3 * dim);
+        rand_linear(&k->proj, dim, dim);
+        rand_linear(&k->fc1, dim, 4 * dim);
+        rand_linear(&k->fc2, 4 * dim, dim);
+    }
+    m->norm_w = rand_vec((size_t)dim, 0.1f, 1.0f);
+    m->norm_b = rand_vec((size_t)dim, 0.1f, 0.0f);
+    rand_linear(&m->head, dim, 1000);
+    return m;
+}
+
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void check(igq_status s, const char *what)
+{
+    if (s != IGQ_OK) {
+        fprintf(stderr, "bench_vit: %s: %s (%s)\n", what, igq_strerror(s), igq_last_error());
+        exit(1);
+    }
+}
+
+#define MAX_RUNS 64
+
+typedef struct timing {
+    double median, best; /* wall seconds per run */
+    double cpu;          /* median CPU seconds per run, all threads of the process */
+} timing;
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* igq_session_run of the images on a pool of `threads`; the logits of the last run are left
+ * in logits. */
+static timing time_run(const igq_model *m, int32_t threads, igq_tensor *images,
+                       igq_tensor *logits, double min_seconds)
+{
+    igq_threadpool *pool = NULL;
+    igq_session    *ses  = NULL;
+    double          wall[MAX_RUNS], cpu[MAX_RUNS], start;
+    timing          r;
+    int             n = 0;
+    check(igq_threadpool_create(threads, &pool), "igq_threadpool_create");
+    check(igq_session_create(m, &ses), "igq_session_create");
+    check(igq_session_set_threadpool(ses, pool), "igq_session_set_threadpool");
+    check(igq_session_reserve(ses, igq_tensor_dim(images, 0)), "igq_session_reserve");
+    check(igq_session_run(ses, images, logits), "igq_session_run"); /* warm-up */
+    start = now();
+    while (n < MAX_RUNS && (n < 3 || now() - start < min_seconds)) {
+        const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
+        check(igq_session_run(ses, images, logits), "igq_session_run");
+        wall[n] = now() - t0;
+        cpu[n]  = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        n++;
+    }
+    r.median = median(wall, n);
+    r.best   = wall[0];
+    r.cpu    = median(cpu, n);
+    igq_session_free(ses);
+    igq_threadpool_free(pool);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    const char   *data = "examples/data", *which = "all";
+    double        min_seconds = 1.0;
+    const int64_t batches[2]  = {1, 8};
+    const int32_t threads[2]  = {1, 2};
+    double        speedup[3]  = {0, 0, 0};
+    const char   *names[3]    = {"fmnist_vit (bundled, 28x28)", "DeiT-S (384/12/6, 224x224)",
+                                 "ViT-B/16 (768/12/12, 224x224)"};
+    int           i, k, bi, ti, mismatch = 0;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) which = argv[++i];
+        else if (!strcmp(argv[i], "--min-seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] "
+                            "[--min-seconds S]\n");
+            return 2;
+        }
+    }
+    printf("fp32 executor, igq_session_run, ISA %s; median of >= 3 runs and >= %.1f s\n\n",
+           igq_active_isa(), min_seconds);
+    printf("| model | batch | threads | ms / batch (median) | ms / image (median) | ms / image "
+           "(best) | CPU ms / image |\n|---|---|---|---|---|---|---|\n");
+    for (k = 0; k < 3; k++) {
+        static const char *keys[3] = {"fmnist", "deit-s", "vit-b"};
+        igq_model         *m       = NULL;
+        double             best[2][2];
+        if (strcmp(which, "all") != 0 && strcmp(which, keys[k]) != 0) continue;
+        if (k == 0) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/fmnist_vit.safetensors", data);
+            check(igq_model_load(path, &m), path);
+        } else {
+            m = k == 1 ? random_vit(384, 12, 6) : random_vit(768, 12, 12);
+        }
+        for (bi = 0; bi < 2; bi++) {
+            const int64_t B = batches[bi];
+            int64_t       ishape[4] = {B, 0, 0, 0}, lshape[2] = {B, 0};
+            igq_tensor   *images = NULL, *logits = NULL;
+            float        *first  = NULL;
+            int64_t       j;
+            check(igq_model_info(m, IGQ_PROP_IN_CHANNELS, &ishape[1]), "igq_model_info");
+            check(igq_model_info(m, IGQ_PROP_IMAGE_HEIGHT, &ishape[2]), "igq_model_info");
+            check(igq_model_info(m, IGQ_PROP_IMAGE_WIDTH, &ishape[3]), "igq_model_info");
+            check(igq_model_info(m, IGQ_PROP_NUM_CLASSES, &lshape[1]), "igq_model_info");
+            check(igq_tensor_create(IGQ_DTYPE_F32, 4, ishape, &images), "igq_tensor_create");
+            check(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &logits), "igq_tensor_create");
+            for (j = 0; j < igq_tensor_numel(images); j++)
+                ((float *)igq_tensor_data(images))[j] = randn();
+            for (ti = 0; ti < 2; ti++) {
+                const timing t = time_run(m, threads[ti], images, logits, min_seconds);
+                best[bi][ti]   = 1e3 * t.best / (double)B;
+                printf("| %s | %lld | %d | %.2f | %.2f | %.2f | %.2f |\n", names[k], (long long)B,
+                       (int)threads[ti], 1e3 * t.median, 1e3 * t.median / (double)B,
+                       best[bi][ti], 1e3 * t.cpu / (double)B);
+                fflush(stdout);
+                /* 1 and 2 threads must give the same bits. */
+                if (ti == 0) {
+                    first = (float *)malloc((size_t)igq_tensor_numel(logits) * sizeof(float));
+                    if (first == NULL) return 1;
+                    memcpy(first, igq_tensor_data(logits),
+                           (size_t)igq_tensor_numel(logits) * sizeof(float));
+                } else if (memcmp(first, igq_tensor_data(logits),
+                                  (size_t)igq_tensor_numel(logits) * sizeof(float)) != 0) {
+                    mismatch = 1;
+                    fprintf(stderr, "bench_vit: %s batch %lld: 2-thread logits differ\n",
+                            names[k], (long long)B);
+                }
+            }
+            free(first);
+            igq_tensor_free(images);
+            igq_tensor_free(logits);
+        }
+        speedup[k] = best[1][0] / best[1][1];
+        igq_model_free(m);
+    }
+    printf("\n2-thread speedup at batch 8 (best wall time, 1 thread / 2 threads):");
+    for (k = 0; k < 3; k++)
+        if (speedup[k] > 0) printf(" %s %.2fx;", names[k], speedup[k]);
+    printf("\nlogits 1 vs 2 threads: %s\n", mismatch ? "DIFFERENT" : "bit-identical");
+    return mismatch;
+}
