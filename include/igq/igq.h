@@ -200,7 +200,11 @@ IGQ_API const char *igq_active_isa(void);
 
 /* ---- Inference ---------------------------------------------------------------------------- */
 
-/** Run the model on a batch of images.
+/** Run the model on a batch of images, on the calling thread.
+ *  An fp32 model runs the fp32 executor; a model from igq_quantize_model() runs its executor
+ *  (in this version the simulated one: fp32 arithmetic with quantize-dequantize at every
+ *  site, each image's channels and softmax rows assigned to groups by their own ranges).
+ *  The logits of an image do not depend on the other images of the batch.
  *  @param model   a loaded model; borrowed, not modified.
  *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
  *  @param logits  f32 [B, classes], caller-allocated; overwritten on IGQ_OK, unspecified
