@@ -4,6 +4,7 @@
 #ifndef IGQ_QUANT_QUANT_H
 #define IGQ_QUANT_QUANT_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,6 @@ igq_qparams igq__qp_sym(float absmax, int bits, int restricted);
 /* Round half to even for |v| < 2^22 without libm: adding and removing 1.5 * 2^23 leaves the
  * integer nearest to v under the default rounding mode (the library is never built with
  * -ffast-math, so the compiler keeps both operations; it vectorizes). Callers clamp first. */
-#include <float.h>
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
 #error "igq__rne needs float arithmetic in float precision (FLT_EVAL_METHOD == 0)"
 #endif
