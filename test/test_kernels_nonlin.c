@@ -937,6 +937,62 @@ static void test_params(void **state)
     igq__ln_params_free(&lp); /* twice: fine */
 }
 
+
+/* Grouped-GEMM fold: every size, both modes, extreme accumulators (|acc| up to 2^31, where
+ * the int -> float conversion rounds) and scales; the level equals the reference bit for bit,
+ * the reference equals the spec computed from the exactly converted double (each step
+ * rounded to float), and nothing past n is written. */
+static void test_fold_exact(void **state)
+{
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     si, first, kind, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 61);
+    for (si = 0; si < g_nsizes; si++)
+        for (first = 0; first < 2; first++)
+            for (kind = 0; kind < 3; kind++) {
+                const int64_t n   = g_sizes[si];
+                const float   sc  = kind == 0 ? 1.0f : kind == 1 ? 3.0517578e-05f : -7.123e-3f;
+                int32_t      *acc = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                float        *g   = (float *)xmalloc((size_t)(n + GUARD) * sizeof(float));
+                float        *w   = (float *)xmalloc((size_t)(n + GUARD) * sizeof(float));
+                float        *orig = (float *)xmalloc((size_t)n * sizeof(float));
+                int64_t       i;
+                for (i = 0; i < n; i++)
+                    acc[i] = kind == 0 ? rnd_range(&r, -300, 300)
+                                       : (i % 5 == 0 ? (i % 2 ? INT32_MAX : INT32_MIN) : rnd_i32(&r));
+                for (i = 0; i < n + GUARD; i++)
+                    g[i] = w[i] = (float)rnd_range(&r, -1000, 1000) * 0.125f;
+                memcpy(orig, w, (size_t)n * sizeof(float));
+                t->fold(n, sc, acc, g, first);
+                igq__i32_fold_ref(n, sc, acc, w, first);
+                for (i = 0; i < n + GUARD; i++) {
+                    if (memcmp(&g[i], &w[i], sizeof(float)) != 0) {
+                        fprintf(stderr, "  fold n %lld first %d kind %d i %lld: %.9g vs %.9g\n",
+                                (long long)n, first, kind, (long long)i, g[i], w[i]);
+                        fail();
+                    }
+                }
+                for (i = 0; i < n; i++) {
+                    /* spec: float(acc) (one rounding), float product (exact in double, then
+                     * one rounding), float sum (within half an ulp of the exact sum) */
+                    const float  a    = (float)(double)acc[i];
+                    const double prod = (double)(float)((double)sc * (double)a);
+                    if (first) {
+                        assert_true((double)w[i] == prod);
+                    } else {
+                        const double exact = (double)orig[i] + prod;
+                        assert_true(fabs((double)w[i] - exact) <= fabs(exact) * 0x1p-24);
+                    }
+                }
+                free(acc), free(g), free(w), free(orig);
+                cases++;
+            }
+    fprintf(stderr, "  %d rows bit-exact\n", cases);
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
@@ -956,6 +1012,7 @@ int main(void)
         LEVEL_TESTS(test_softmax_exact, "softmax"),
         LEVEL_TESTS(test_ln_exact, "layernorm"),
         LEVEL_TESTS(test_gelu_exact, "gelu"),
+        LEVEL_TESTS(test_fold_exact, "fold"),
         cmocka_unit_test(test_softmax_accuracy),
         cmocka_unit_test(test_ln_accuracy),
         cmocka_unit_test(test_gelu_accuracy),

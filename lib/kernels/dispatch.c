@@ -24,6 +24,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
     t->ln_apply    = igq__i32_ln_apply_ref;
     t->ln_apply_rq = igq__i32_ln_apply_rq_ref;
     t->gelu        = igq__i32_gelu_ref;
+    t->fold        = igq__i32_fold_ref;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -36,6 +37,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->ln_apply    = igq_i32_ln_apply__avx2;
         t->ln_apply_rq = igq_i32_ln_apply_rq__avx2;
         t->gelu        = igq_i32_gelu__avx2;
+        t->fold        = igq_i32_fold__avx2;
         break;
     case IGQ_ISA_AVX512VNNI:
         t->requant     = igq_i32_requant__avx512;
@@ -45,6 +47,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->ln_apply    = igq_i32_ln_apply__avx512;
         t->ln_apply_rq = igq_i32_ln_apply_rq__avx512;
         t->gelu        = igq_i32_gelu__avx512;
+        t->fold        = igq_i32_fold__avx512;
         break;
     }
 #else
@@ -235,4 +238,9 @@ void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out)
 {
     igq__kernels()->gelu(p, n, acc, mult, shift, per_channel, out);
+}
+
+void igq__i32_fold(int64_t n, float s, const int32_t *acc, float *out, int first)
+{
+    igq__kernels()->fold(n, s, acc, out, first);
 }

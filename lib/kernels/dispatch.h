@@ -32,6 +32,7 @@ typedef struct igq_kernel_table {
     igq_i32_ln_apply_fn    ln_apply;    /* -> int32 at S_y */
     igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
     igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
+    igq_i32_fold_fn        fold;        /* out (+)= s * acc, grouped-GEMM epilogue */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -98,6 +99,7 @@ void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int6
 void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
                        const int32_t *mult, const int32_t *shift, const int32_t *zero,
                        int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo);
+void igq__i32_fold(int64_t n, float s, const int32_t *acc, float *out, int first);
 void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
 

@@ -70,7 +70,18 @@ typedef void (*igq_i32_gelu_fn)(const igq_gelu_params *p, int64_t n, const int32
                                 const int32_t *mult, const int32_t *shift, int per_channel,
                                 int32_t *out);
 
+/* Grouped-GEMM fold: out[i] = s * (float)acc[i] (first != 0) or out[i] + s * (float)acc[i],
+ * i < n. The int32 -> float conversion rounds to nearest even; the multiply and the add are
+ * separate float operations (no FMA), so every level gives the bits of the scalar reference.
+ * Used by the integer executor to combine the per-group int32 partial sums of IGQ's grouped
+ * GEMM with the groups' scales (ALGORITHMS.md 1.8). out must not overlap acc. */
+typedef void (*igq_i32_fold_fn)(int64_t n, float s, const int32_t *acc, float *out, int first);
+void igq__i32_fold_ref(int64_t n, float s, const int32_t *acc, float *out, int first);
+
 #ifdef IGQ_X86_KERNELS
+/* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */
+void igq_i32_fold__avx2(int64_t n, float s, const int32_t *acc, float *out, int first);
+void igq_i32_fold__avx512(int64_t n, float s, const int32_t *acc, float *out, int first);
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                              const float *B, const float *bias, float *C, int64_t ldc);
