@@ -23,159 +23,16 @@
 #include "igq/igq.h"
 #include "model/vit.h"
 
-#define CALIB 32
-
-typedef struct data {
-    float  *test;   /* [n][1][28][28] normalized */
-    uint8_t *labels;
-    int64_t n_test;
-    float  *pool;   /* calibration pool [1000][...] */
-    int64_t n_pool;
-    int64_t H, W;
-} data;
-
-static uint8_t *read_file(const char *path, long *n)
-{
-    FILE    *f = fopen(path, "rb");
-    uint8_t *b;
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (uint8_t *)malloc((size_t)*n);
-    if (!b || fread(b, 1, (size_t)*n, f) != (size_t)*n) exit(1);
-    fclose(f);
-    return b;
-}
-
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
-
-static float *load_images(const char *path, float mean, float std, int64_t *n, int64_t *h, int64_t *w)
-{
-    long     sz;
-    uint8_t *b = read_file(path, &sz);
-    float   *x;
-    int64_t  i;
-    if (be32(b) != 0x803) exit(1);
-    *n = be32(b + 4);
-    *h = be32(b + 8);
-    *w = be32(b + 12);
-    x  = (float *)malloc((size_t)(*n * *h * *w) * sizeof(float));
-    for (i = 0; i < *n * *h * *w; i++) x[i] = ((float)b[16 + i] / 255.0f - mean) / std;
-    free(b);
-    return x;
-}
-
-/* ---- evaluation on several threads ---------------------------------------------------------- */
-
-typedef struct ev {
-    const igq_model *m;
-    const float     *x;
-    float           *logits;
-    int64_t          n, per, k, first, count;
-} ev;
-
-static void *ev_main(void *p)
-{
-    ev         *e = (ev *)p;
-    int64_t     done = 0;
-    while (done < e->count) {
-        int64_t     b = e->count - done < 100 ? e->count - done : 100;
-        int64_t     is[4] = {b, 1, 28, 28}, ls[2] = {b, e->k};
-        igq_tensor *ti = NULL, *tl = NULL;
-        is[2] = e->per; /* per = H (square test images) */
-        is[3] = e->per;
-        igq_tensor_wrap(IGQ_DTYPE_F32, 4, is, (void *)(e->x + (e->first + done) * e->per * e->per),
-                        (size_t)(b * e->per * e->per) * sizeof(float), &ti);
-        igq_tensor_wrap(IGQ_DTYPE_F32, 2, ls, e->logits + (e->first + done) * e->k,
-                        (size_t)(b * e->k) * sizeof(float), &tl);
-        if (igq_run(e->m, ti, tl) != IGQ_OK) {
-            fprintf(stderr, "igq_run: %s\n", igq_last_error());
-            exit(1);
-        }
-        igq_tensor_free(ti);
-        igq_tensor_free(tl);
-        done += b;
-    }
-    return NULL;
-}
-
-static void evaluate(const igq_model *m, const float *x, int64_t n, int64_t side, int64_t k,
-                     float *logits, int threads)
-{
-    pthread_t th[16];
-    ev        e[16];
-    int       t;
-    for (t = 0; t < threads; t++) {
-        e[t].m      = m;
-        e[t].x      = x;
-        e[t].logits = logits;
-        e[t].per    = side;
-        e[t].k      = k;
-        e[t].first  = n * t / threads;
-        e[t].count  = n * (t + 1) / threads - e[t].first;
-        pthread_create(&th[t], NULL, ev_main, &e[t]);
-    }
-    for (t = 0; t < threads; t++) pthread_join(th[t], NULL);
-}
-
-typedef struct metrics {
-    double acc, agree, kl;
-} metrics;
-
-static int argmax(const float *v, int64_t k)
-{
-    int64_t i, b = 0;
-    for (i = 1; i < k; i++)
-        if (v[i] > v[b]) b = i;
-    return (int)b;
-}
-
-static metrics score(const float *ref, const float *got, const uint8_t *labels, int64_t n, int64_t k)
-{
-    metrics r = {0, 0, 0};
-    int64_t i, c;
-    for (i = 0; i < n; i++) {
-        const float *a = ref + i * k, *b = got + i * k;
-        double       ma = a[argmax(a, k)], mb = b[argmax(b, k)], sa = 0, sb = 0, kl = 0;
-        int          pa = argmax(a, k), pb = argmax(b, k);
-        if (labels) r.acc += pb == labels[i];
-        r.agree += pa == pb;
-        for (c = 0; c < k; c++) {
-            sa += exp(a[c] - ma);
-            sb += exp(b[c] - mb);
-        }
-        for (c = 0; c < k; c++) {
-            double la = a[c] - ma - log(sa), lb = b[c] - mb - log(sb);
-            kl += exp(la) * (la - lb);
-        }
-        r.kl += kl;
-    }
-    r.acc   = 100.0 * r.acc / n;
-    r.agree = 100.0 * r.agree / n;
-    r.kl /= n;
-    return r;
-}
+#include "fmnist_eval.h"
 
 /* ---- the outlier variant ------------------------------------------------------------------ */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545F4914F6CDD1Dull;
-}
 
 static void scale_channels(float *g, float *b, igq_linear *next, int32_t D, uint64_t *rng)
 {
     int k, o;
     for (k = 0; k < 4; k++) {
-        int32_t c = (int32_t)(rng_next(rng) % (uint64_t)D);
-        float   f = 8.0f + 40.0f * (float)((rng_next(rng) >> 11) * (1.0 / 9007199254740992.0));
+        int32_t c = (int32_t)(fmnist_rng_next(rng) % (uint64_t)D);
+        float   f = 8.0f + 40.0f * (float)((fmnist_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0));
         g[c] *= f;
         b[c] *= f;
         for (o = 0; o < next->out; o++) next->wt[(size_t)c * next->out + o] /= f;
@@ -265,11 +122,10 @@ int main(int argc, char **argv)
     int         seeds = 5, threads = 2, i, mi, ri, si, variant, only_method = -1;
     int         only_model = -1, extras = 1;
     int64_t     n_test = -1, side, k;
-    char        path[1024], rows_arg[256] = "8,6,4,3";
+    char        rows_arg[256] = "8,6,4,3";
     int         rows[8], n_rows = 0;
     data        D;
     igq_model  *fp = NULL;
-    float       mean = 0.0f, stdv = 1.0f;
     char       *tok;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
@@ -283,25 +139,8 @@ int main(int argc, char **argv)
     }
     for (tok = strtok(rows_arg, ","); tok && n_rows < 8; tok = strtok(NULL, ",")) rows[n_rows++] = atoi(tok);
     if (threads < 1 || threads > 16) threads = 2;
-    snprintf(path, sizeof path, "%s/fmnist_vit.safetensors", dir);
-    if (igq_model_load(path, &fp) != IGQ_OK) {
-        fprintf(stderr, "%s\n", igq_last_error());
-        return 1;
-    }
-    igq_model_normalization(fp, &mean, &stdv, 1);
-    igq_model_info(fp, IGQ_PROP_NUM_CLASSES, &k);
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
-    D.test = load_images(path, mean, stdv, &D.n_test, &D.H, &D.W);
-    snprintf(path, sizeof path, "%s/calib-images-idx3-ubyte", dir);
-    D.pool = load_images(path, mean, stdv, &D.n_pool, &side, &side);
-    side   = D.H;
-    {
-        long     sz;
-        uint8_t *b;
-        snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
-        b        = read_file(path, &sz);
-        D.labels = b + 8;
-    }
+    fp   = fmnist_load(dir, &D, &k);
+    side = D.H;
     if (n_test > 0 && n_test < D.n_test) D.n_test = n_test;
     printf("# libigq %s accuracy benchmark: Fashion-MNIST, %lld test images, %d calibration "
            "seeds x %d images, %d threads\n", igq_version_string(), (long long)D.n_test, seeds,
@@ -331,16 +170,11 @@ int main(int argc, char **argv)
                 if (!extras && mi >= 8) continue; /* VT-PTQ and nearest-rule columns */
                 if (METHODS[mi].mp && rows[ri] < 4) continue;
                 for (si = 0; si < seeds && si < 16; si++) {
-                    uint64_t   rng = 0x1234567ull + (uint64_t)si * 7919u;
-                    int        j;
                     igq_model *q;
                     double     t1;
-                    int        cal = METHODS[mi].calib;
+                    int        j, cal = METHODS[mi].calib;
                     metrics    mt;
-                    for (j = 0; j < CALIB; j++) {
-                        int64_t pick = (int64_t)(rng_next(&rng) % (uint64_t)D.n_pool);
-                        memcpy(calib + j * side * side, D.pool + pick * side * side, (size_t)(side * side) * sizeof(float));
-                    }
+                    fmnist_pick_calib(&D, si, calib);
                     if (cal < 0) {
                         /* Best calibrator chosen on the calibration images only. */
                         static const int cands[3] = {IGQ_CALIBRATOR_PERCENTILE, IGQ_CALIBRATOR_MSE, IGQ_CALIBRATOR_KL};

@@ -5,7 +5,7 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 #include "../core/tensor.h"
-#include "../model/qmodel.h"
+#include "../model/qexec.h"
 #include "../ptq/ptq.h"
 
 static const char *const OPTION_NAMES[] = {
@@ -106,10 +106,25 @@ igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *cal
         igq__config_defaults(&defaults);
         config = &defaults;
     }
-    IGQ_CHECK(config->v[IGQ_OPT_EXECUTOR] == IGQ_EXECUTOR_SIM, IGQ_ERR_UNSUPPORTED,
-              "igq_quantize_model: IGQ_EXECUTOR_INT is not available in libigq %s; use "
-              "IGQ_EXECUTOR_SIM", igq_version_string());
-    return igq__quantize(fp32_model, (const float *)calib_images->data, n, config, out_quantized);
+    if (config->v[IGQ_OPT_EXECUTOR] == IGQ_EXECUTOR_INT &&
+        config->v[IGQ_OPT_ACT_GRANULARITY] == IGQ__GRAN_CHANNEL)
+        return igq__set_error(IGQ_ERR_UNSUPPORTED,
+                              "igq_quantize_model: IGQ_EXECUTOR_INT cannot run per-channel "
+                              "activation quantizers (a per-channel scale cannot be taken out of "
+                              "an integer dot product): use groups, or IGQ_EXECUTOR_SIM");
+    {
+        igq_model *qm = NULL;
+        IGQ_TRY(igq__quantize(fp32_model, (const float *)calib_images->data, n, config, &qm));
+        if (config->v[IGQ_OPT_EXECUTOR] == IGQ_EXECUTOR_INT) {
+            igq_status s = igq__qexec_build(qm, &qm->q->x);
+            if (s != IGQ_OK) {
+                igq_model_free(qm);
+                return s;
+            }
+        }
+        *out_quantized = qm;
+        return IGQ_OK;
+    }
 }
 
 int32_t igq_model_is_quantized(const igq_model *model) { return model != NULL && model->q != NULL; }

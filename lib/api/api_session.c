@@ -9,7 +9,7 @@
 #include "../core/error.h"
 #include "../core/tensor.h"
 #include "../core/threadpool.h"
-#include "../model/qmodel.h"
+#include "../model/qexec.h"
 
 #define RUP64(n) ((((size_t)(n)) + 63u) & ~(size_t)63u)
 
@@ -19,7 +19,8 @@ typedef struct exec_mem {
     int64_t        chunk;   /* images per chunk the forward scratch covers */
     int32_t        threads; /* threads it covers */
     float         *scratch; /* igq__forward_scratch_floats_par(d, chunk, threads) floats */
-    igq_site_hook *hooks;   /* [threads] for a quantized model, else NULL (plain fp32) */
+    igq_site_hook *hooks;   /* [threads] for a simulated quantized model, else NULL */
+    void          *iscratch; /* integer executor: threads x igq__forward_int_scratch bytes */
 } exec_mem;
 
 struct igq_session {
@@ -38,7 +39,7 @@ static igq_status exec_alloc(exec_mem *e, const igq_model *model, int64_t chunk,
                              const char *who)
 {
     const igq_vit_dims *d      = &model->d;
-    const int           quant  = model->q != NULL;
+    const int           quant  = model->q != NULL && model->q->x == NULL;
     const size_t        hook_b = quant ? RUP64((size_t)threads * sizeof(igq_site_hook)) : 0;
     const size_t        sim_b  = quant ? RUP64((size_t)threads * sizeof(igq_sim_ctx)) : 0;
     const size_t        fwd_f  = igq__forward_scratch_floats_par(d, chunk, threads);
@@ -47,6 +48,18 @@ static igq_status exec_alloc(exec_mem *e, const igq_model *model, int64_t chunk,
     unsigned char      *p;
     int32_t             t;
     memset(e, 0, sizeof *e);
+    if (model->q != NULL && model->q->x != NULL) {
+        size_t per = igq__forward_int_scratch(model);
+        IGQ_CHECK(igq__mul_size(per, (size_t)threads, &bytes), IGQ_ERR_NO_MEMORY,
+                  "%s: scratch size overflows", who);
+        e->block = igq__malloc(bytes);
+        IGQ_CHECK(e->block != NULL, IGQ_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes of scratch",
+                  who, bytes);
+        e->iscratch = e->block;
+        e->chunk    = INT64_MAX; /* the integer executor's scratch does not grow with batch */
+        e->threads  = threads;
+        return IGQ_OK;
+    }
     if (!igq__mul_size(stat_f, (size_t)threads, &floats) || floats > SIZE_MAX - fwd_f ||
         !igq__mul_size(floats + fwd_f, sizeof(float), &bytes) ||
         bytes > SIZE_MAX - hook_b - sim_b)
@@ -70,6 +83,18 @@ static igq_status exec_alloc(exec_mem *e, const igq_model *model, int64_t chunk,
         }
     }
     return IGQ_OK;
+}
+
+static void exec_run(exec_mem *e, const igq_model *model, const igq_tensor *images,
+                     igq_tensor *logits, igq__pool *pool)
+{
+    const int64_t B = images->shape[0];
+    if (e->iscratch != NULL)
+        igq__forward_int(model, (const float *)images->data, B, (float *)logits->data,
+                         e->iscratch, pool);
+    else
+        igq__forward_par(model, (const float *)images->data, B, (float *)logits->data,
+                         e->scratch, e->hooks, pool);
 }
 
 /* The checks igq_run documents; who names the entry point in the message. */
@@ -107,8 +132,7 @@ igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor 
     IGQ_TRY(check_io("igq_run", model, images, logits));
     B = images->shape[0];
     IGQ_TRY(exec_alloc(&mem, model, igq__forward_chunk(&model->d, B), 1, "igq_run"));
-    igq__forward_par(model, (const float *)images->data, B, (float *)logits->data, mem.scratch,
-                     mem.hooks, NULL);
+    exec_run(&mem, model, images, logits, NULL);
     exec_free(&mem);
     return IGQ_OK;
 }
@@ -190,7 +214,6 @@ igq_status igq_session_run(igq_session *session, const igq_tensor *images, igq_t
     IGQ_TRY(check_io("igq_session_run", session->model, images, logits));
     B = images->shape[0];
     IGQ_TRY(session_ensure(session, B, "igq_session_run"));
-    igq__forward_par(session->model, (const float *)images->data, B, (float *)logits->data,
-                     session->mem.scratch, session->mem.hooks, session->pool);
+    exec_run(&session->mem, session->model, images, logits, session->pool);
     return IGQ_OK;
 }

@@ -163,6 +163,11 @@ typedef struct igq_ln_row {
  * failure p needs no free. */
 igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float eps,
                                const float *gamma, const float *beta, float y_scale);
+/* Re-targets initialized params to another input scale (x_scale > 0, finite): recomputes
+ * eps_k only (gm / gb depend on y_scale, not on x_scale). A copy of the struct may be
+ * re-targeted (it shares gm / gb with the original): the integer executor does that per image
+ * for its per-image input scale. */
+void igq__ln_params_set_x_scale(igq_ln_params *p, float x_scale);
 /* Frees what init allocated; p may be zeroed memory or NULL. */
 void igq__ln_params_free(igq_ln_params *p);
 

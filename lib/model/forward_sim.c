@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../core/alloc.h"
-#include "qmodel.h"
+#include "qexec.h"
 
 void igq__quantizer_clear(struct igq_quantizer *z)
 {
@@ -19,6 +19,7 @@ void igq__qstate_free(igq_qstate *q)
 {
     size_t i;
     if (q == NULL) return;
+    igq__qexec_free(q->x);
     if (q->qz != NULL)
         for (i = 0; i < (size_t)(q->depth + 1) * IGQ__N_QSITES; i++) igq__quantizer_clear(&q->qz[i]);
     igq__free(q->qz);

@@ -39,8 +39,11 @@ struct igq_quantizer {
     igq_qparams *qp;           /* [n_params] */
 };
 
+struct igq_qexec;
+
 typedef struct igq_qstate {
     int64_t               opts[IGQ__N_OPTIONS]; /* the configuration used */
+    struct igq_qexec     *x;  /* integer executor (IGQ_EXECUTOR_INT), or NULL (simulated) */
     int32_t               depth;
     struct igq_quantizer *qz; /* [(depth + 1) * IGQ__N_QSITES]: block b at (b + 1) * N, edge at 0 */
 } igq_qstate;

@@ -12,9 +12,9 @@ igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float
                                const float *gamma, const float *beta, float y_scale)
 {
     const double two61 = 2305843009213693952.0, two31 = 2147483648.0;
-    double       gmax = 0.0, bmax = 0.0, e0;
+    double       gmax = 0.0, bmax = 0.0;
     int64_t      c;
-    int          k, gs;
+    int          gs;
     void        *mem;
     IGQ_CHECK(p != NULL && gamma != NULL, IGQ_ERR_INVALID_ARGUMENT, "layernorm params: NULL");
     IGQ_CHECK(C >= 1 && C <= IGQ_LN_MAX_C, IGQ_ERR_INVALID_ARGUMENT,
@@ -53,16 +53,23 @@ igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float
         p->gm[c] = (int32_t)floor(ldexp(g, gs) + 0.5);
         p->gb[c] = (int64_t)floor(ldexp(b, gs) + 0.5);
     }
+    p->y_scale = y_scale;
+    p->eps     = eps;
+    igq__ln_params_set_x_scale(p, x_scale);
+    return IGQ_OK;
+}
+
+void igq__ln_params_set_x_scale(igq_ln_params *p, float x_scale)
+{
+    const double two61 = 2305843009213693952.0;
     /* E_k = round(C^2 eps / (S_x^2 4^k)), saturated at 2^61 */
-    e0 = (double)C * (double)C * (double)eps / ((double)x_scale * (double)x_scale);
+    const double e0 = (double)p->C * (double)p->C * p->eps / ((double)x_scale * (double)x_scale);
+    int          k;
     for (k = 0; k <= 32; k++) {
         const double v = ldexp(e0, -2 * k);
         p->eps_k[k]    = v >= two61 ? (int64_t)1 << 61 : (int64_t)floor(v + 0.5);
     }
     p->x_scale = x_scale;
-    p->y_scale = y_scale;
-    p->eps     = eps;
-    return IGQ_OK;
 }
 
 void igq__ln_params_free(igq_ln_params *p)

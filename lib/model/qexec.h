@@ -1,0 +1,63 @@
+/* The integer executor (IGQ_EXECUTOR_INT): a quantized model's weights packed for the integer
+ * GEMMs, the integer non-linear kernels' parameters, and the forward that runs on them.
+ * Private header.
+ *
+ * Data flow of one block, per image (lib/model/forward_int.c has the details):
+ *   residual x (fp32) -> int32 at a per-image power-of-two scale -> integer LayerNorm -> int32
+ *   -> per-image group assignment of the channels -> codes in group order
+ *   -> grouped int GEMM (u8 x s8/s4 -> s32 per group k-slice) -> f32 epilogue
+ *      y = t_d (sum_g s_g acc_g - sum_g s_g z_g S_g[d]) + b_d
+ *   -> Q, K, V codes -> Q K^T int GEMM -> integer softmax (p at 2^-20) -> per-row group codes
+ *   -> P V int GEMM -> per-row f32 epilogue -> group codes -> proj -> x += y
+ *   -> integer LayerNorm -> group codes -> fc1 -> Q16 int32 -> integer GELU (2^-16)
+ *   -> group codes -> fc2 -> x += y.
+ * Every matmul runs on int8/int4 operands with int32 accumulators; softmax, LayerNorm and GELU
+ * are the integer kernels of lib/kernels/nonlin.h. Float arithmetic remains in the GEMM
+ * epilogues (combining the per-group partial sums with the groups' float scales, as the
+ * documented f32 epilogue of ALGORITHMS.md 1.8), in the residual stream, and where a site is
+ * quantized from such a float (the same arithmetic as the simulated executor's quantizer). */
+#ifndef IGQ_MODEL_QEXEC_H
+#define IGQ_MODEL_QEXEC_H
+
+#include "../core/threadpool.h"
+#include "../kernels/nonlin.h"
+#include "qmodel.h"
+
+typedef struct igq_qexec igq_qexec;
+
+/* Builds the executor of a quantized model (m->q set, quantizers complete, weights stored
+ * fake-quantized). Returns IGQ_ERR_UNSUPPORTED (with a message) for configurations that have
+ * no integer form (per-channel activation quantizers, weight bits > 8), IGQ_ERR_NO_MEMORY. */
+igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out);
+void       igq__qexec_free(igq_qexec *x);
+
+/* Bytes of the packed weights and parameters the executor owns. */
+size_t igq__qexec_bytes(const igq_qexec *x);
+
+/* Scratch bytes one thread of igq__forward_int needs (one image at a time). */
+size_t igq__forward_int_scratch(const struct igq_model *m);
+
+/* Logits of `batch` images [B][C][H][W] with the integer executor. scratch: threads x
+ * igq__forward_int_scratch(m) bytes, 64-byte aligned, threads = igq__pool_size(pool). One task
+ * per image, so logits are bit-identical for any thread count. Allocates nothing. */
+void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
+                      float *logits, void *scratch, igq__pool *pool);
+
+/* Optional per-stage timing of igq__forward_int (bench only): when non-NULL, the executor
+ * adds the nanoseconds of each stage of image 0 into prof[IGQ__PROF_*]. Not thread-safe;
+ * set it only around single-threaded runs. */
+enum {
+    IGQ__PROF_ASSIGN = 0,  /* channel/row statistics, group assignment, permutation */
+    IGQ__PROF_QUANT,       /* quantization / requantization into codes, gathers */
+    IGQ__PROF_GEMM,        /* integer GEMMs of the linear layers */
+    IGQ__PROF_EPILOGUE,    /* group folds, zero-point corrections, bias, residual */
+    IGQ__PROF_ATTN_GEMM,   /* Q K^T and P V integer GEMMs (incl. packing K and V) */
+    IGQ__PROF_SOFTMAX,
+    IGQ__PROF_LAYERNORM,
+    IGQ__PROF_GELU,
+    IGQ__PROF_OTHER,       /* patch extraction, classifier */
+    IGQ__PROF_N
+};
+extern double *igq__int_prof;
+
+#endif
