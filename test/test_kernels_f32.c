@@ -19,6 +19,7 @@
  * The SIMD levels are also checked bit for bit against a plain fmaf() chain (the contract in
  * kernels.h), which is what makes every result independent of blocking, batching and ISA.
  * The scalar level is the reference itself and must match it bit for bit. */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -521,6 +522,138 @@ static void test_degenerate(void **state)
     for (i = 0; i < 12; i++) assert_true(c[i] == ((i % 4) < 3 ? 0.0f : SENTINEL));
 }
 
+/* ---- GELU ------------------------------------------------------------------------------ */
+
+/* GELU in double: 0.5 x erfc(-x / sqrt 2) (no cancellation for x < 0). */
+static double gelu_d(double x) { return 0.5 * x * erfc(-x * 0.70710678118654752440); }
+
+static float f_of_bits(uint32_t b)
+{
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+static uint32_t bits_of(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+/* Error of the reference at x against double precision: relative where |GELU(x)| > 1e-36
+ * (f32_ref.h promises < 6e-7), else absolute (<= 1e-36: x < -13 flushes to -0). */
+typedef struct gelu_err {
+    double max_rel, x_rel, max_abs_small;
+    long   n;
+} gelu_err;
+
+static void gelu_check_one(gelu_err *e, float x)
+{
+    float  y = x;
+    double ref;
+    igq__f32_gelu_erfc_ref(1, &y);
+    ref = gelu_d((double)x);
+    e->n++;
+    if (fabs(ref) > 1e-36) {
+        const double rel = fabs((double)y - ref) / fabs(ref);
+        if (!(rel <= e->max_rel)) e->max_rel = rel, e->x_rel = x;
+    } else {
+        const double ab = fabs((double)y - ref);
+        if (!(ab <= e->max_abs_small)) e->max_abs_small = ab;
+    }
+}
+
+/* The reference against double precision: every 4093rd float bit pattern of both signs
+ * (all binades, denormals included), a dense grid with step 2^-12 on [-16, 16], and the
+ * neighbourhoods of the branch points 0 and +-13. */
+static void test_gelu_accuracy(void **state)
+{
+    gelu_err e = {0, 0, 0, 0};
+    uint32_t b;
+    int      i;
+    (void)state;
+    for (b = 0; b < 0x7f800000u; b += 4093) {
+        gelu_check_one(&e, f_of_bits(b));
+        gelu_check_one(&e, f_of_bits(b | 0x80000000u));
+    }
+    for (i = -65536; i <= 65536; i++) gelu_check_one(&e, (float)i / 4096.0f);
+    for (i = -200; i <= 200; i++) {
+        gelu_check_one(&e, nextafterf(13.0f, 0.0f) + (float)i * 9.5367431640625e-07f);
+        gelu_check_one(&e, -13.0f + (float)i * 9.5367431640625e-07f);
+        gelu_check_one(&e, (float)i * 1e-3f);
+    }
+    fprintf(stderr, "  gelu vs double erfc: %ld points, max rel err %.3g (at x = %.9g), "
+                    "max abs err where |GELU| <= 1e-36: %.3g\n",
+            e.n, e.max_rel, e.x_rel, e.max_abs_small);
+    assert_true(e.max_rel < 6e-7);
+    assert_true(e.max_abs_small <= 1e-36);
+}
+
+/* Special values of the reference (f32_ref.h). */
+static void test_gelu_special(void **state)
+{
+    float x[10] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f, 1e-40f, -1e-40f, 1e30f, -1e30f, FLT_MAX};
+    (void)state;
+    igq__f32_gelu_erfc_ref(10, x);
+    assert_true(x[0] == INFINITY);
+    assert_true(x[1] == 0.0f && signbit(x[1]));
+    assert_true(isnan(x[2]));
+    assert_true(x[3] == 0.0f && signbit(x[3]));
+    assert_true(x[4] == 0.0f && !signbit(x[4]));
+    assert_true(x[5] == 0.5e-40f && x[6] == -0.5e-40f);
+    assert_true(x[7] == 1e30f);
+    assert_true(x[8] == 0.0f && signbit(x[8]));
+    assert_true(x[9] == FLT_MAX);
+}
+
+/* Inputs for the level tests: normals of several scales, extremes and special values. */
+static void gelu_inputs(tu_rng *r, float *x, int64_t n)
+{
+    static const float sc[6] = {1.0f, 4.0f, 0.01f, 1e-30f, 1e30f, 12.0f};
+    static const float sp[10] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f, 1e-40f, -1e-40f,
+                                 13.0f, -13.0f, -14.5f};
+    int64_t            i;
+    fill_normal(r, x, n);
+    for (i = 0; i < n; i++) {
+        const uint64_t v = tu_rng_next(r) % 16;
+        x[i] = v < 6 ? x[i] * sc[v] : v < 10 ? sp[(tu_rng_next(r) % 10)] : x[i] * 3.0f;
+    }
+}
+
+/* The active level against the reference bit for bit (NaN: both NaN) on every length
+ * 0..67 and a long odd one, at odd offsets; nothing outside [0, n) is written. */
+static void test_gelu_levels(void **state)
+{
+    tu_rng  r;
+    int64_t n, i;
+    (void)enter_level(state);
+    pool_init();
+    tu_rng_seed(&r, 7);
+    for (n = 0; n <= 70; n++) {
+        const int64_t len = n <= 67 ? n : n == 68 ? 10007 : n == 69 ? 4096 + 15 : 1536 * 3;
+        float        *x = alloc_f(len + 3), *y = alloc_f(len + 3);
+        gelu_inputs(&r, x, len + 3);
+        memcpy(y, x, (size_t)(len + 3) * sizeof(float));
+        x[0] = y[0] = SENTINEL;
+        x[len + 2] = y[len + 2] = SENTINEL;
+        igq__f32_gelu_erfc_ref(len, x + 1);
+        igq__f32_gelu(len, y + 1);
+        assert_true(y[0] == SENTINEL && y[len + 2] == SENTINEL);
+        for (i = 0; i < len + 3; i++) {
+            if (isnan(x[i]) && isnan(y[i])) continue;
+            if (bits_of(x[i]) != bits_of(y[i])) {
+                fprintf(stderr, "  gelu %s n=%lld i=%lld: ref %.9g simd %.9g\n",
+                        igq__isa_name(igq__isa_active()), (long long)len, (long long)i, x[i],
+                        y[i]);
+                fail();
+            }
+        }
+        free(x);
+        free(y);
+    }
+}
+
 /* ---- concurrency ----------------------------------------------------------------------- */
 
 typedef struct thread_job {
@@ -689,6 +822,9 @@ int main(void)
         LEVEL_TESTS(test_determinism, "determinism"),
         cmocka_unit_test(test_simd_levels_agree),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_gelu_accuracy),
+        cmocka_unit_test(test_gelu_special),
+        LEVEL_TESTS(test_gelu_levels, "gelu levels"),
     };
     int                     failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_pool);

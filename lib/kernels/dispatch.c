@@ -61,6 +61,7 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
 {
     t->level    = level;
     t->f32_gemm = igq__f32_gemm_ref;
+    t->f32_gelu = igq__f32_gelu_erfc_ref;
     t->q8_pack  = igq__qs8_pack;
     t->q4_pack  = igq__qs4_pack;
     t->q8_gemm  = igq__qs8_gemm_ref;
@@ -72,6 +73,12 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: t->f32_gemm = igq_f32_gemm_6x16__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_gemm = igq_f32_gemm_12x32__avx512; break;
+    }
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2:
+    case IGQ_ISA_AVXVNNI: t->f32_gelu = igq_f32_gelu__avx2; break;
+    case IGQ_ISA_AVX512VNNI: t->f32_gelu = igq_f32_gelu__avx512; break;
     }
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -164,6 +171,8 @@ void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 {
     igq__kernels()->f32_gemm(M, N, K, A, lda, B, bias, C, ldc);
 }
+
+void igq__f32_gelu(int64_t n, float *x) { igq__kernels()->f32_gelu(n, x); }
 
 void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)

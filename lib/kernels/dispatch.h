@@ -33,6 +33,8 @@ typedef struct igq_kernel_table {
     igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
     igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
     igq_i32_fold_fn        fold;        /* out (+)= s * acc, grouped-GEMM epilogue */
+    igq_f32_gelu_fn        f32_gelu;    /* fp32 GELU; scalar: igq__f32_gelu_erfc_ref; avx2 and
+                                           avxvnni: *__avx2; avx512vnni: *__avx512 */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -70,6 +72,10 @@ void igq__dispatch_force(igq_isa_level level);
  * the rounding contract of the SIMD levels). Thread safety: any thread. */
 void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc);
+
+/* fp32 GELU in place through the active table (igq_f32_gelu_fn; the same bits at every
+ * level). Thread safety: any thread. */
+void igq__f32_gelu(int64_t n, float *x);
 
 /* Integer GEMM / packing through the active table (see igq_q8_gemm_fn, igq_q8_pack_fn in
  * kernels.h; sizes from igq__q8_packed_size() in q8_layout.h). Thread safety: any thread. */

@@ -32,8 +32,10 @@ void igq__f32_gelu_ref(int64_t n, float *x);
  * n = round((-hi/2) log2 e), r reduced with a two-part ln 2 and a degree-7 Taylor polynomial;
  * the lo part enters as the factor (1 - lo/2).
  * Accuracy against the double-precision 0.5 x (1 + erf(x / sqrt 2)): relative error below
- * 6e-7 for every finite x whose GELU is above 1e-36 in magnitude (measured max in
- * test_kernels_f32); results smaller than that (x < -13) are -0. Special values:
+ * 6e-7 for every finite x whose GELU is above 1e-36 in magnitude (measured: 4.3e-7 over every
+ * 7th float of both signs; the libm form 0.5 x (1 + erff) loses all digits for x < -5); below
+ * that, absolute error <= 1e-37 (x < -13 gives -0). Every SIMD level matched this function
+ * on all 2^32 inputs when it was written. Special values:
  * gelu(+inf) = +inf, gelu(-inf) = -0, NaN -> NaN, gelu(-0) = -0, denormals -> x / 2. */
 void igq__f32_gelu_erfc_ref(int64_t n, float *x);
 

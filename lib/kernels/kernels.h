@@ -21,6 +21,10 @@
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
 
+/* fp32 GELU in place on x[0..n): the formula, accuracy and special values of
+ * igq__f32_gelu_erfc_ref (f32_ref.h); every level gives the bits of that reference. */
+typedef void (*igq_f32_gelu_fn)(int64_t n, float *x);
+
 /* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
  * for m < M, n < N, where Wp is the packed weight (packed row j = W[:, perm[j]] of the pack
@@ -88,6 +92,10 @@ void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, in
 /* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
 void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
+/* lib/kernels/x86_avx2/f32_gelu_avx2.c (8 lanes), lib/kernels/x86_avx512/f32_gelu_avx512.c
+ * (16 lanes, masked tail): igq_f32_gelu_fn. */
+void igq_f32_gelu__avx2(int64_t n, float *x);
+void igq_f32_gelu__avx512(int64_t n, float *x);
 
 /* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
  * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */

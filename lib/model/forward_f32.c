@@ -342,7 +342,7 @@ static void step_gemm(void *ctx, int64_t task, int32_t thread)
     (void)thread;
     if (n <= 0) return;
     linear(l, n, f->in + r0 * l->in, f->out + r0 * l->out);
-    if (f->gelu) igq__f32_gelu_ref(n * l->out, f->out + r0 * l->out);
+    if (f->gelu) igq__f32_gelu(n * l->out, f->out + r0 * l->out);
 }
 
 static void step_hook(void *ctx, int64_t i, int32_t thread)
