@@ -576,7 +576,7 @@ static void test_groups_recover_clusters(void **state)
         /* Each point is covered by its own cluster's range, and the cover rule picks it (the
          * narrowest covering range is the own cluster's: the others are wider or miss it). */
         for (i = 0; i < n; i++) {
-            int a = igq__group_assign(m[i], M[i], lo, hi, 4, IGQ__ASSIGN_COVER);
+            int a = igq__group_assign(m[i], M[i], lo, hi, lo, hi, 4, IGQ__ASSIGN_COVER);
             assert_true(lo[a] == elo[cl[i]] && hi[a] == ehi[cl[i]]);
         }
         /* Deterministic: same input, same bytes; the seed changes nothing today. */
@@ -637,25 +637,51 @@ static void test_groups_more_groups_than_points(void **state)
     for (i = 0; i < 3; i++) assert_true(isfinite(lo[i]) && isfinite(hi[i]) && lo[i] <= hi[i]);
 }
 
+/* Cover bounds: inside [clo, chi] a value's quantization error is at most half a step (the
+ * end codes absorb up to half a step beyond lo / hi); just outside it exceeds half a step. */
+static void test_cover_bounds(void **state)
+{
+    static const float ranges[][2] = {{-1.0f, 1.0f}, {0.0f, 1.0f}, {2.0f, 5.0f}, {-0.17f, 3.3f},
+                                      {-7.5f, -7.25f}, {0.0f, 0.0123f}};
+    int r, bits;
+    (void)state;
+    for (r = 0; r < (int)(sizeof ranges / sizeof ranges[0]); r++)
+        for (bits = 2; bits <= 8; bits++) {
+            const igq_qparams p = igq__qp_asym(ranges[r][0], ranges[r][1], bits);
+            float             clo, chi;
+            int               i;
+            igq__cover_bounds(&p, &clo, &chi);
+            assert_true(clo < ranges[r][0] + 1e-6f && chi > ranges[r][1] - 1e-6f);
+            for (i = 0; i <= 1000; i++) {
+                const float x = clo + (chi - clo) * (float)i / 1000.0f;
+                assert_true(fabsf(igq__fq(x, &p) - x) <= 0.5f * p.scale * (1.0f + 1e-4f));
+            }
+            assert_true(fabsf(igq__fq(clo - 0.01f * p.scale, &p) - (clo - 0.01f * p.scale)) >
+                        0.5f * p.scale);
+            assert_true(fabsf(igq__fq(chi + 0.01f * p.scale, &p) - (chi + 0.01f * p.scale)) >
+                        0.5f * p.scale);
+        }
+}
+
 static void test_assign_hand_cases(void **state)
 {
     const float lo[3] = {-1.0f, -2.0f, -10.0f}, hi[3] = {1.0f, 2.0f, 10.0f};
     (void)state;
-    assert_int_equal(igq__group_assign(-0.5f, 0.5f, lo, hi, 3, IGQ__ASSIGN_COVER), 0);
-    assert_int_equal(igq__group_assign(-1.5f, 0.5f, lo, hi, 3, IGQ__ASSIGN_COVER), 1);
-    assert_int_equal(igq__group_assign(-1.0f, 1.0f, lo, hi, 3, IGQ__ASSIGN_COVER), 0); /* edges */
-    assert_int_equal(igq__group_assign(-3.0f, 0.0f, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
+    assert_int_equal(igq__group_assign(-0.5f, 0.5f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 0);
+    assert_int_equal(igq__group_assign(-1.5f, 0.5f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 1);
+    assert_int_equal(igq__group_assign(-1.0f, 1.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 0); /* edges */
+    assert_int_equal(igq__group_assign(-3.0f, 0.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
     /* (-20, 0): no cover; clipping 19, 18, 10 -> the widest */
-    assert_int_equal(igq__group_assign(-20.0f, 0.0f, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
+    assert_int_equal(igq__group_assign(-20.0f, 0.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
     /* (-10.5, 9): no cover; clipping 9.5, 8.5, 0.5 */
-    assert_int_equal(igq__group_assign(-10.5f, 9.0f, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
+    assert_int_equal(igq__group_assign(-10.5f, 9.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_COVER), 2);
     /* nearest: (-1.5, 0.5): d = 0.5, 2.5, 163.5 */
-    assert_int_equal(igq__group_assign(-1.5f, 0.5f, lo, hi, 3, IGQ__ASSIGN_NEAREST), 0);
+    assert_int_equal(igq__group_assign(-1.5f, 0.5f, lo, hi, lo, hi, 3, IGQ__ASSIGN_NEAREST), 0);
     /* nearest clips: (-3, 3) is closer to (-2, 2) (d = 2) than to (-10, 10) (d = 98) */
-    assert_int_equal(igq__group_assign(-3.0f, 3.0f, lo, hi, 3, IGQ__ASSIGN_NEAREST), 1);
-    assert_int_equal(igq__group_assign(-9.0f, 9.0f, lo, hi, 3, IGQ__ASSIGN_NEAREST), 2);
-    assert_int_equal(igq__group_assign(5.0f, 6.0f, lo, hi, 1, IGQ__ASSIGN_COVER), 0);
-    assert_int_equal(igq__group_assign(5.0f, 6.0f, lo, hi, 1, IGQ__ASSIGN_NEAREST), 0);
+    assert_int_equal(igq__group_assign(-3.0f, 3.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_NEAREST), 1);
+    assert_int_equal(igq__group_assign(-9.0f, 9.0f, lo, hi, lo, hi, 3, IGQ__ASSIGN_NEAREST), 2);
+    assert_int_equal(igq__group_assign(5.0f, 6.0f, lo, hi, lo, hi, 1, IGQ__ASSIGN_COVER), 0);
+    assert_int_equal(igq__group_assign(5.0f, 6.0f, lo, hi, lo, hi, 1, IGQ__ASSIGN_NEAREST), 0);
 }
 
 static int cmp_width(const void *a, const void *b)
@@ -689,7 +715,7 @@ static void test_assign_brute_force(void **state)
             M = m + (float)w;
         }
         /* COVER */
-        a = igq__group_assign(m, M, lo, hi, G, IGQ__ASSIGN_COVER);
+        a = igq__group_assign(m, M, lo, hi, lo, hi, G, IGQ__ASSIGN_COVER);
         assert_true(a >= 0 && a < G);
         {
             double best_w = INFINITY, best_clip = INFINITY, clip_a;
@@ -710,7 +736,7 @@ static void test_assign_brute_force(void **state)
             }
         }
         /* NEAREST */
-        a = igq__group_assign(m, M, lo, hi, G, IGQ__ASSIGN_NEAREST);
+        a = igq__group_assign(m, M, lo, hi, lo, hi, G, IGQ__ASSIGN_NEAREST);
         assert_true(a >= 0 && a < G);
         {
             double best = INFINITY, da;
@@ -1047,11 +1073,16 @@ static void test_quantize_arguments(void **state)
     q2 = (igq_model *)&q;
     assert_int_equal(igq_quantize_model(t->m, bad3, c, &q2), IGQ_ERR_SHAPE);
     assert_null(q2);
-    /* INT executor: not in this version. */
+    /* INT executor: per-channel activation quantizers have no integer form. */
     assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_CHANNEL), IGQ_OK);
     q2 = (igq_model *)&q;
     assert_int_equal(igq_quantize_model(t->m, t->calib, c, &q2), IGQ_ERR_UNSUPPORTED);
     assert_null(q2);
+    assert_non_null(strstr(igq_last_error(), "per-channel"));
+    assert_int_equal(igq_config_set(c, IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_GROUP), IGQ_OK);
+    assert_int_equal(igq_quantize_model(t->m, t->calib, c, &q2), IGQ_OK);
+    igq_model_free(q2);
     assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM), IGQ_OK);
     /* NULL config = defaults; a quantized model cannot be quantized again. */
     assert_int_equal(igq_quantize_model(t->m, t->calib, NULL, &q), IGQ_OK);
@@ -1191,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_groups_recover_clusters),
         cmocka_unit_test(test_groups_envelope_random),
         cmocka_unit_test(test_groups_more_groups_than_points),
+        cmocka_unit_test(test_cover_bounds),
         cmocka_unit_test(test_assign_hand_cases),
         cmocka_unit_test(test_assign_brute_force),
         cmocka_unit_test(test_mck_brute_force),

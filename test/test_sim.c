@@ -133,6 +133,8 @@ static igq_model *quantize(const igq_model *m, const igq_tensor *calib, const op
     igq_status  s;
     int         i;
     assert_int_equal(igq_config_create(&c), IGQ_OK);
+    /* this file tests the simulated executor unless a case selects the integer one */
+    assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM), IGQ_OK);
     for (i = 0; i < n; i++) assert_int_equal(igq_config_set(c, o[i].opt, o[i].v), IGQ_OK);
     s = igq_quantize_model(m, calib, c, &q);
     if (s != IGQ_OK) fprintf(stderr, "quantize: %s\n", igq_last_error());
@@ -460,7 +462,8 @@ static float ref_fq(ref_ctx *rc, double x, double s, double z, int levels)
     return (float)(s * (q - z));
 }
 
-/* COVER: the narrowest range containing [m, M], else the least clipping (first on ties).
+/* COVER: the narrowest group whose cover bounds contain [m, M], else the least clipping beyond
+ * them (first on ties).
  * NEAREST: the least (m - lo)^2 + (M - hi)^2. Brute force, in double.
  * Group bounds are observed extremes of calibration images, and an image often reproduces one
  * bit for bit (the class token row is the same in every image before the first attention; the
@@ -472,9 +475,15 @@ static int ref_assign(ref_ctx *rc, const refq *q, double m, double M)
     int          g, best = -1, second = -1;
     double       bv = INFINITY, sv = INFINITY;
     const double e  = 4.0 * FLT_EPSILON * (fabs(m) + fabs(M));
+    double       clo[MAXG], chi[MAXG];
+    for (g = 0; g < q->n; g++) {
+        /* cover bounds: values within half a step of the codes' range (igq.h) */
+        clo[g] = (double)q->s[g] * (0.0 - q->z[g] - 0.5);
+        chi[g] = (double)q->s[g] * ((double)((1 << q->bits) - 1) - q->z[g] + 0.5);
+    }
     if (rc->policy == IGQ_ASSIGN_COVER) {
         for (g = 0; g < q->n; g++)
-            if (q->lo[g] <= m + e && q->hi[g] >= M - e && (double)q->hi[g] - q->lo[g] < bv) {
+            if (clo[g] <= m + e && chi[g] >= M - e && (double)q->hi[g] - q->lo[g] < bv) {
                 bv   = (double)q->hi[g] - q->lo[g];
                 best = g;
             }
@@ -483,7 +492,7 @@ static int ref_assign(ref_ctx *rc, const refq *q, double m, double M)
     for (g = 0; g < q->n; g++) {
         double v;
         if (rc->policy == IGQ_ASSIGN_COVER)
-            v = fmax(q->lo[g] - m, 0.0) + fmax(M - q->hi[g], 0.0);
+            v = fmax(clo[g] - m, 0.0) + fmax(M - chi[g], 0.0);
         else
             v = (m - q->lo[g]) * (m - q->lo[g]) + (M - q->hi[g]) * (M - q->hi[g]);
         if (v < bv) {
@@ -799,6 +808,76 @@ static void test_sim_vs_reference(void **state)
             int compared = compare_assignments(t, qm, rc, images);
             assert_true(compared >= N_TEST * d->depth * 5 / 2);
         }
+        ref_free(rc);
+        free(rc);
+        free(lib);
+        igq_model_free(qm);
+    }
+}
+
+/* The integer executor (IGQ_EXECUTOR_INT) against the same double-precision reference of the
+ * quantized forward. It quantizes the same sites with the same quantizers, but from integer
+ * LayerNorm, softmax and GELU outputs, whose documented errors (nonlin.h: LayerNorm ~2^-16 of
+ * the normalized value, softmax ~2^-22 of the row max, GELU 1.1 x 2^-16) move values by far
+ * less than one quantization step, and requantizes with round-half-up instead of
+ * half-to-even. So most codes are those of the reference, and a differing code is one step
+ * off: the same two bounds as the near-tie images of the simulated executor above (every
+ * logit within 2% (8-bit) / 10% (4 bits or fewer anywhere, attention included) of max
+ * |logit|), and half of the images within 1% of
+ * max |logit| (a handful of one-step flips in a 16-image batch). Per-channel activation
+ * quantizers have no integer form (checked in test_int). */
+static void test_int_vs_reference(void **state)
+{
+    static const sim_case CASES[] = {
+        {8, 8, IGQ_GRANULARITY_TENSOR, 0, 8, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_MINMAX, 0},
+        {8, 8, IGQ_GRANULARITY_GROUP, 0, 8, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_MINMAX, 0},
+        {4, 4, IGQ_GRANULARITY_TENSOR, 0, 8, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_MINMAX, 0},
+        {4, 4, IGQ_GRANULARITY_GROUP, 0, 8, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_MINMAX, 0},
+        {4, 4, IGQ_GRANULARITY_GROUP, 8, 6, IGQ_CALIBRATOR_PERCENTILE, IGQ_CALIBRATOR_MSE, 0},
+        {6, 8, IGQ_GRANULARITY_TENSOR, 2, 5, IGQ_CALIBRATOR_MSE, IGQ_CALIBRATOR_PERCENTILE, 0},
+        {8, 8, IGQ_GRANULARITY_GROUP, 0, 8, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_MINMAX, 1},
+        {3, 6, IGQ_GRANULARITY_GROUP, 3, 4, IGQ_CALIBRATOR_KL, IGQ_CALIBRATOR_MINMAX, 0},
+    };
+    tiny        *t      = (tiny *)*state;
+    const dims  *d      = &t->d;
+    const float *images = (const float *)igq_tensor_data(t->test);
+    size_t       c;
+    for (c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        const sim_case *k = &CASES[c];
+        optval          o[9] = {{IGQ_OPT_WEIGHT_BITS, k->wbits},    {IGQ_OPT_ACT_BITS, k->abits},
+                                {IGQ_OPT_ACT_GRANULARITY, k->gran}, {IGQ_OPT_ATTN_BITS, k->attn_bits},
+                                {IGQ_OPT_EDGE_BITS, k->edge_bits},  {IGQ_OPT_CALIBRATOR, k->calib},
+                                {IGQ_OPT_WEIGHT_CALIBRATOR, k->wcalib},
+                                {IGQ_OPT_GROUP_ASSIGNMENT, k->assign},
+                                {IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT}};
+        igq_model      *qm  = quantize(t->m, t->calib, o, 9);
+        float          *lib = run(qm, t->test);
+        ref_ctx        *rc  = (ref_ctx *)malloc(sizeof *rc);
+        double          ref[N_TEST][64], lmax = 0.0, worst = 0.0, err[N_TEST];
+        int             img, j, within = 0;
+        ref_init(rc, t, qm, (int)k->assign);
+        for (img = 0; img < N_TEST; img++) {
+            ref_forward(rc, images + (size_t)img * d->C * d->S * d->S, ref[img]);
+            for (j = 0; j < d->K; j++) lmax = fmax(lmax, fabs(ref[img][j]));
+        }
+        assert_true(lmax > 0.1);
+        for (img = 0; img < N_TEST; img++) {
+            double dmax = 0.0;
+            for (j = 0; j < d->K; j++)
+                dmax = fmax(dmax, fabs(lib[img * d->K + j] - ref[img][j]) / lmax);
+            err[img] = dmax;
+            worst    = fmax(worst, dmax);
+            within += dmax <= 0.01;
+        }
+        printf("  int W%lldA%lld %-6s attn %lld edge %lld calib %lld/%lld %s: %d/%d images within "
+               "1%% of max|logit|, worst %.2e\n",
+               (long long)k->wbits, (long long)k->abits, gran_name(k->gran),
+               (long long)k->attn_bits, (long long)k->edge_bits, (long long)k->calib,
+               (long long)k->wcalib, k->assign ? "nearest" : "cover", within, N_TEST, worst);
+        if (!(worst <= (k->abits <= 4 || (k->attn_bits != 0 && k->attn_bits <= 4) ? 0.1 : 0.02)))
+            fail_msg("int case %d: an image differs by %.3g of max|logit|", (int)c, worst);
+        if (within < N_TEST / 2) fail_msg("int case %d: only %d images within 1%%", (int)c, within);
+        (void)err;
         ref_free(rc);
         free(rc);
         free(lib);
@@ -1232,6 +1311,7 @@ static void alloc_failure_sweep(tiny *t, const optval *o, int no, const char *wh
     long        n;
     int         i, ok = 0;
     assert_int_equal(igq_config_create(&c), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM), IGQ_OK);
     for (i = 0; i < no; i++) assert_int_equal(igq_config_set(c, o[i].opt, o[i].v), IGQ_OK);
     for (n = 0; n < 20000 && !ok; n++) {
         igq_model *q = (igq_model *)&ok;
@@ -1270,6 +1350,10 @@ static void test_alloc_failures(void **state)
                           {IGQ_OPT_ATTN_RANKING, 1}};
     alloc_failure_sweep(t, o1, 1, "defaults");
     alloc_failure_sweep(t, o2, 4, "channel granularity, percentile/MSE, ranking");
+    {
+        const optval o3[2] = {{IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT}, {IGQ_OPT_ACT_BITS, 4}};
+        alloc_failure_sweep(t, o3, 2, "integer executor, W8A4");
+    }
     /* igq_groups_compute */
     {
         igq_model  *q   = quantize(t->m, t->calib, o1, 1);
@@ -1301,6 +1385,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_sim_vs_reference),
+        cmocka_unit_test(test_int_vs_reference),
         cmocka_unit_test(test_fixture_sanity),
         cmocka_unit_test(test_quantizer_layout),
         cmocka_unit_test(test_quantizer_errors),

@@ -352,8 +352,11 @@ typedef enum igq_executor {
 
 /** How an image's channel (or row) is matched to one of the G group quantizers. */
 typedef enum igq_group_assignment_rule {
-    IGQ_ASSIGN_COVER   = 0, /**< the narrowest group range that contains the channel's
-                                 [min, max]; if none does, the one clipping least */
+    IGQ_ASSIGN_COVER   = 0, /**< the narrowest group whose cover bounds contain the channel's
+                                 [min, max]; if none does, the one clipping least beyond them.
+                                 Cover bounds of a group with scale s, zero point z and codes
+                                 0..2^b-1: [s (-z - 1/2), s (2^b - 1 - z + 1/2)], the values
+                                 quantized with at most half a step of error */
     IGQ_ASSIGN_NEAREST = 1, /**< the nearest group (lo, hi) in squared Euclidean distance to the
                                  channel's (min, max), clipping what falls outside */
     IGQ_ASSIGN_FORCE32 = 0x7fffffff

@@ -26,6 +26,7 @@
  * integer softmax, row groups, P V = one int GEMM, per-row f32 epilogue.
  * Residual stream: f32. LayerNorm input: the f32 rows converted to int32 at a power-of-two
  * scale chosen per image (largest |x| below 2^21), then the integer LayerNorm. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,12 @@
 #include "../kernels/q8_layout.h"
 #include "qexec.h"
 
+/* LayerNorm input: rows converted to |x_int| < 2^IGQ__LN_IN_BITS (igq__rne needs < 2^22). */
+#define IGQ__LN_IN_BITS 22
+/* ln_eps_tab[j + LN_TAB_OFF] = round(C^2 eps 4^j) (saturated at 2^61) for j = LN_IN_BITS - e - k,
+ * e in [-149, 128] (frexpf exponents of finite non-zero floats, plus 0), k in [0, 32]. */
+#define LN_TAB_OFF 162
+#define LN_TAB_N (LN_TAB_OFF + IGQ__LN_IN_BITS + 150)
 #define RUP64(n) ((((size_t)(n)) + 63u) & ~(size_t)63u)
 
 double *igq__int_prof = NULL;
@@ -58,6 +65,9 @@ typedef struct qsite {
     int32_t                    *zp;         /* [G] zero points */
     double                      src_scale;  /* int32 source scale (0: f32 source) */
     int32_t                    *mult, *shift; /* [G] src_scale / s_g */
+    /* assignment tolerance of an int32 source (assign_tol): per channel, or tol0 for all */
+    float                      *tol;
+    float                       tol0;
 } qsite;
 
 typedef struct qblk {
@@ -75,6 +85,7 @@ struct igq_qexec {
     igq_ln_params   norm, fc_norm;
     int             has_norm, has_fc_norm;
     igq_gelu_params gelu;
+    int64_t         ln_eps_tab[LN_TAB_N];
     int32_t         gmax;
     size_t          bytes;
     void          **owned;
@@ -200,6 +211,22 @@ static igq_status build_site(igq_qexec *x, const struct igq_quantizer *z, double
     return IGQ_OK;
 }
 
+/* Per-channel assignment tolerance of an integer LayerNorm's output: the kernel's error is
+ * about one unit of 2^-16 of the normalized value times |gamma| plus the output rounding
+ * (nonlin.h); the simulated executor's fp32 LayerNorm is within ~2^-22 relative. 4x margin. */
+static igq_status ln_tolerance(igq_qexec *x, const float *gamma, const float *beta, int64_t C,
+                               double y_scale, qsite *o)
+{
+    int64_t c;
+    o->tol = (float *)xalloc(x, (size_t)C * sizeof(float));
+    if (o->tol == NULL) return NOMEM();
+    for (c = 0; c < C; c++)
+        o->tol[c] = (float)(4.0 * (fabs((double)gamma[c]) * 0x1p-16 + y_scale +
+                                   (fabs((double)gamma[c]) * sqrt((double)C) +
+                                    (beta != NULL ? fabs((double)beta[c]) : 0.0)) * 0x1p-22));
+    return IGQ_OK;
+}
+
 /* Output scale of an integer LayerNorm feeding site z: 2^-16 of its finest scale (the
  * requantization to codes then has 16 fraction bits, so its round-half-up differs from the
  * simulated round-half-even on a negligible share of values). */
@@ -241,6 +268,15 @@ igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out)
     memset(x->blk, 0, (size_t)(d->depth > 0 ? d->depth : 1) * sizeof(qblk));
     x->gmax = 1;
     igq__gelu_params_init(&x->gelu);
+    {
+        /* the same arithmetic as igq__ln_params_set_x_scale for S_x = 2^-j' (exact scaling) */
+        const double e0 = (double)d->dim * (double)d->dim * (double)d->ln_eps;
+        int          j;
+        for (j = 0; j < LN_TAB_N; j++) {
+            const double v = ldexp(e0, 2 * (j - LN_TAB_OFF));
+            x->ln_eps_tab[j] = v >= 2305843009213693952.0 ? (int64_t)1 << 61 : (int64_t)floor(v + 0.5);
+        }
+    }
 #define TRY(e)                      \
     do {                            \
         if (s == IGQ_OK) s = (e);   \
@@ -276,15 +312,20 @@ igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out)
         TRY(build_lin(x, &mb->fc1, igq__qz(q, b, IGQ__SITE_FC1_W), "fc1", b, &xb->fc1));
         TRY(build_lin(x, &mb->fc2, igq__qz(q, b, IGQ__SITE_FC2_W), "fc2", b, &xb->fc2));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_QKV_IN), s1, "qkv input", b, &xb->in_qkv));
+        TRY(ln_tolerance(x, mb->ln1_w, mb->ln1_b, d->dim, s1, &xb->in_qkv));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_Q), 0.0, "queries", b, &xb->q));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_K), 0.0, "keys", b, &xb->k));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_V), 0.0, "values", b, &xb->v));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_ATTN), ldexp(1.0, -IGQ_SMX_Q20_BITS),
                        "attention", b, &xb->attn));
+        xb->attn.tol0 = 0x1p-18f; /* p: within ~1 unit of 2^-20 (nonlin.h), 4x margin */
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_PROJ_IN), 0.0, "proj input", b, &xb->in_proj));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_FC1_IN), s2, "fc1 input", b, &xb->in_fc1));
+        TRY(ln_tolerance(x, mb->ln2_w, mb->ln2_b, d->dim, s2, &xb->in_fc1));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_FC2_IN), ldexp(1.0, -IGQ_GELU_FRAC),
                        "fc2 input", b, &xb->in_fc2));
+        /* GELU: 1.5 units of 2^-16 plus the Q16 rounding of its input (nonlin.h), 4x margin */
+        xb->in_fc2.tol0 = 0x1p-13f;
         if (s == IGQ_OK &&
             (xb->q.G != 1 || xb->k.G != 1 || xb->v.G != 1))
             s = igq__set_error(IGQ_ERR_UNSUPPORTED,
@@ -412,6 +453,19 @@ static double now_ns(void)
 
 /* ---- quantization into codes ------------------------------------------------------------ */
 
+/* Group of a channel (or row) with range [m, M] known to within +-tol of the value the
+ * simulated executor computes: igq__group_assign's COVER test widened by tol (the integer
+ * kernels' documented errors, nonlin.h), so a range that the simulated executor finds exactly
+ * on a cover bound stays in the same group here. NEAREST is used unchanged. */
+static int assign_tol(const struct igq_quantizer *z, int G, float m, float M, float tol)
+{
+    int g;
+    if (z->policy == IGQ__ASSIGN_COVER)
+        for (g = 0; g < G; g++)
+            if (z->clo[g] <= m + tol && z->chi[g] >= M - tol) return g;
+    return igq__group_assign(m, M, z->lo, z->hi, z->clo, z->chi, G, z->policy);
+}
+
 /* Counting sort of the channels by group: perm lists them group by group (increasing index
  * inside a group), group g is perm[off[g] .. off[g+1]). */
 static void make_perm(ictx *c, int64_t C, int32_t G)
@@ -470,8 +524,8 @@ static void quant_i32(ictx *c, const qsite *qs, const int32_t *a, int64_t rows, 
             }
         }
         for (i = 0; i < C; i++)
-            c->assign[i] = igq__group_assign((float)mn[i] * S, (float)mx[i] * S, qs->z->lo,
-                                             qs->z->hi, G, qs->z->policy);
+            c->assign[i] = assign_tol(qs->z, G, (float)mn[i] * S, (float)mx[i] * S,
+                                      qs->tol != NULL ? qs->tol[i] : qs->tol0);
         make_perm(c, C, G);
         PROF_END(c, IGQ__PROF_ASSIGN);
     }
@@ -524,8 +578,8 @@ static void quant_f32(ictx *c, const qsite *qs, const float *x, int64_t rows, in
             }
         }
         for (i = 0; i < C; i++) {
-            const int32_t g = igq__group_assign(c->mn[i], c->mx[i], qs->z->lo, qs->z->hi, G,
-                                                qs->z->policy);
+            const int32_t g = assign_tol(qs->z, G, c->mn[i], c->mx[i],
+                                         (fabsf(c->mn[i]) + fabsf(c->mx[i])) * 0x1p-20f);
             c->assign[i]    = g;
             c->cinv[i]      = qs->z->qp[g].inv_scale;
             c->clo[i]       = (float)(qs->qmin - qs->zp[g]);
@@ -625,34 +679,38 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
 
 /* ---- LayerNorm ---------------------------------------------------------------------------- */
 
-/* f32 rows x [rows][C] -> int32 at a power-of-two scale (|x_int| < 2^21); returns the scale. */
-static float to_fixed(const float *x, int64_t n, int32_t *out)
-{
-    float   amax = 0.0f, f;
-    int     e;
-    int64_t i;
-    for (i = 0; i < n; i++) {
-        const float a = fabsf(x[i]);
-        amax          = a > amax ? a : amax;
-    }
-    if (!(amax > 0.0f) || !isfinite(amax)) {
-        for (i = 0; i < n; i++) out[i] = 0;
-        return 1.0f;
-    }
-    (void)frexpf(amax, &e); /* amax < 2^e */
-    f = ldexpf(1.0f, 21 - e);
-    for (i = 0; i < n; i++) out[i] = (int32_t)igq__rne(x[i] * f);
-    return ldexpf(1.0f, e - 21);
-}
-
-/* Integer LayerNorm of f32 rows (converted at a per-call scale) -> int32 at p's y_scale. */
+/* Integer LayerNorm of f32 rows x [rows][C] -> int32 at p's y_scale. Each row is converted to
+ * int32 at its own power-of-two scale 2^(e-22), e the exponent of the row's largest |x|
+ * (|x_int| < 2^22, 22 significant bits whatever the row's magnitude: token norms differ by
+ * orders of magnitude inside one image), then normalized by the integer kernels with that
+ * row's epsilon term E_k = C^2 eps 4^(22-e-k), read from the model's table (nonlin.h). */
 static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int64_t rows,
                             int32_t *xi, int32_t *out)
 {
+    const int64_t C = p->C;
+    int64_t       r, i;
     PROF_BEGIN(c);
     igq_ln_params local = *p;
-    igq__ln_params_set_x_scale(&local, to_fixed(x, rows * p->C, xi));
-    igq__layernorm(&local, rows, xi, p->C, out, p->C);
+    for (r = 0; r < rows; r++) {
+        const float *xr   = x + r * C;
+        int32_t     *xo   = xi + r * C;
+        float        amax = 0.0f, f;
+        int          e, k;
+        for (i = 0; i < C; i++) {
+            const float a = fabsf(xr[i]);
+            amax          = a > amax ? a : amax;
+        }
+        if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
+            e = 0; /* an all-zero row (or non-finite input: no meaningful output) */
+            for (i = 0; i < C; i++) xo[i] = 0;
+        } else {
+            (void)frexpf(amax, &e); /* amax < 2^e */
+            f = ldexpf(1.0f, IGQ__LN_IN_BITS - e);
+            for (i = 0; i < C; i++) xo[i] = (int32_t)igq__rne(xr[i] * f);
+        }
+        for (k = 0; k <= 32; k++) local.eps_k[k] = c->x->ln_eps_tab[IGQ__LN_IN_BITS - e - k + LN_TAB_OFF];
+        igq__layernorm(&local, 1, xo, C, out + r * C, C);
+    }
     PROF_END(c, IGQ__PROF_LAYERNORM);
 }
 
@@ -719,8 +777,7 @@ static void attention(ictx *c, const qblk *xb)
                 int32_t        pm = p[0], g = 0;
                 for (j = 1; j < T; j++) pm = p[j] > pm ? p[j] : pm;
                 if (qa->G > 1)
-                    g = igq__group_assign(0.0f, (float)pm * (float)qa->src_scale, qa->z->lo,
-                                          qa->z->hi, qa->G, qa->z->policy);
+                    g = assign_tol(qa->z, qa->G, 0.0f, (float)pm * (float)qa->src_scale, qa->tol0);
                 c->rowg[i] = g;
                 igq__requant_row(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
                                  qa->qmax, c->pc + i * T);

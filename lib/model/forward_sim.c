@@ -11,6 +11,8 @@ void igq__quantizer_clear(struct igq_quantizer *z)
 {
     igq__free(z->lo);
     igq__free(z->hi);
+    igq__free(z->clo);
+    igq__free(z->chi);
     igq__free(z->qp);
     memset(z, 0, sizeof *z);
 }
@@ -58,7 +60,7 @@ void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows,
                 igq__fake_quant(xr, cols, 1, &own);
                 if (assign) assign[r] = (int32_t)r;
             } else {
-                int g = igq__group_assign(m, M, z->lo, z->hi, z->n_params, z->policy);
+                int g = igq__group_assign(m, M, z->lo, z->hi, z->clo, z->chi, z->n_params, z->policy);
                 igq__fake_quant(xr, cols, 1, &z->qp[g]);
                 if (assign) assign[r] = g;
             }
@@ -84,7 +86,8 @@ void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows,
                 p = igq__qp_asym(mn[c], mx[c], z->bits);
                 if (assign) assign[c] = (int32_t)c;
             } else {
-                int g = igq__group_assign(mn[c], mx[c], z->lo, z->hi, z->n_params, z->policy);
+                int g = igq__group_assign(mn[c], mx[c], z->lo, z->hi, z->clo, z->chi, z->n_params,
+                                           z->policy);
                 p     = z->qp[g];
                 if (assign) assign[c] = g;
             }

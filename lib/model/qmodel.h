@@ -36,6 +36,7 @@ struct igq_quantizer {
     int32_t      policy;       /* igq_assign_policy for groups */
     int32_t      n_params;
     float       *lo, *hi;      /* [n_params] calibrated ranges (weights: -absmax, absmax) */
+    float       *clo, *chi;    /* [n_params] cover bounds of groups (igq__cover_bounds), or NULL */
     igq_qparams *qp;           /* [n_params] */
 };
 

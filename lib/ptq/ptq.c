@@ -283,7 +283,14 @@ static igq_status build_groups(ptq *p, struct igq_quantizer *z, site_obs *s, int
                                        (uint64_t)p->cfg->v[IGQ_OPT_SEED], z->lo, z->hi);
         IGQ_CHECK(it >= 0, IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
     }
-    for (g = 0; g < G; g++) z->qp[g] = igq__qp_asym(z->lo[g], z->hi[g], bits);
+    z->clo = (float *)igq__calloc((size_t)G, sizeof(float));
+    z->chi = (float *)igq__calloc((size_t)G, sizeof(float));
+    IGQ_CHECK(z->clo != NULL && z->chi != NULL, IGQ_ERR_NO_MEMORY,
+              "igq_quantize_model: out of memory");
+    for (g = 0; g < G; g++) {
+        z->qp[g] = igq__qp_asym(z->lo[g], z->hi[g], bits);
+        igq__cover_bounds(&z->qp[g], &z->clo[g], &z->chi[g]);
+    }
     return IGQ_OK;
 }
 

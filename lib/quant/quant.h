@@ -94,8 +94,23 @@ typedef enum igq_assign_policy {
 int igq__groups_calibrate(const float *m, const float *M, int64_t n, int G, uint64_t seed,
                           float *lo, float *hi);
 
-static inline int igq__group_assign(float m, float M, const float *lo, const float *hi, int G,
-                                    int policy)
+/* Cover bounds of a group quantizer: [s (qmin - z - 1/2), s (qmax - z + 1/2)], the values
+ * whose rounding error stays within half a step (values just outside [lo, hi] clamp to the end
+ * code with no more error than rounding inside). COVER tests containment in these bounds, not
+ * in the calibrated [lo, hi] envelope: channel ranges pile up exactly on envelope bounds (the
+ * class token's row is the same in every image before the first attention; GELU outputs flatten
+ * at GELU's minimum), and a test right at a bound would flip on the last bit of a value. */
+static inline void igq__cover_bounds(const igq_qparams *p, float *clo, float *chi)
+{
+    *clo = p->scale * ((float)(p->qmin - p->zero) - 0.5f);
+    *chi = p->scale * ((float)(p->qmax - p->zero) + 0.5f);
+}
+
+/* Group of a channel (or row) with range [m, M] among G groups. COVER: the first group (groups
+ * are sorted by width) whose cover bounds [clo, chi] contain [m, M]; else the one clipping
+ * least beyond them. NEAREST: the least (m - lo)^2 + (M - hi)^2 over the calibrated ranges. */
+static inline int igq__group_assign(float m, float M, const float *lo, const float *hi,
+                                    const float *clo, const float *chi, int G, int policy)
 {
     int   g, best = 0;
     float bestv = 0.0f;
@@ -111,9 +126,9 @@ static inline int igq__group_assign(float m, float M, const float *lo, const flo
     }
     /* cover: groups are sorted by width, so the first covering group is the narrowest. */
     for (g = 0; g < G; g++)
-        if (lo[g] <= m && hi[g] >= M) return g;
+        if (clo[g] <= m && chi[g] >= M) return g;
     for (g = 0; g < G; g++) {
-        float cl = lo[g] > m ? lo[g] - m : 0.0f, ch = M > hi[g] ? M - hi[g] : 0.0f;
+        float cl = clo[g] > m ? clo[g] - m : 0.0f, ch = M > chi[g] ? M - chi[g] : 0.0f;
         float v  = cl + ch;
         if (g == 0 || v < bestv) {
             bestv = v;
