@@ -1,5 +1,7 @@
-/* End-to-end inference time of the fp32 executor through igq_session_run:
- *   bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] [--min-seconds S]
+/* End-to-end inference time through igq_session_run:
+ *   bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] [--exec LIST] [--min-seconds S]
+ * --exec: comma-separated executors, default fp32: fp32, w8g1, w8g8, w4g1, w4g8 (the integer
+ * executor, WnAn with G groups, calibrated on 4 random images: timing only).
  * Models: the bundled Fashion-MNIST ViT (DIR/fmnist_vit.safetensors, default examples/data)
  * and random-weight DeiT-S (384/12/6) and ViT-B/16 (768/12/12) at 224x224 built in memory.
  * For batch 1 and 8 and 1 and 2 threads: a session with a pool of that size, reserved for the
@@ -16,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "igq/igq.h"
+#include "model/qexec.h"
 #include "model/vit.h"
 #include "random_vit.h"
 
@@ -27,6 +30,13 @@ static double clock_s(clockid_t id)
 }
 
 static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+static char *execs_copy(const char *s)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    return buf;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -86,9 +96,69 @@ static timing time_run(const igq_model *m, int32_t threads, igq_tensor *images,
     return r;
 }
 
+/* The model for an --exec entry: the fp32 model itself, or a quantized copy (integer executor). */
+static igq_model *for_exec(igq_model *fp, const char *ex, int *bits, int *groups)
+{
+    igq_config *c = NULL;
+    igq_tensor *calib = NULL;
+    igq_model  *q = NULL;
+    int64_t     shape[4] = {4, 0, 0, 0}, j;
+    *bits = 32;
+    *groups = 0;
+    if (!strcmp(ex, "fp32")) return fp;
+    if (sscanf(ex, "w%dg%d", bits, groups) != 2 || *bits < 2 || *bits > 8 || *groups < 1) {
+        fprintf(stderr, "bench_vit: unknown --exec entry %s\n", ex);
+        exit(2);
+    }
+    check(igq_model_info(fp, IGQ_PROP_IN_CHANNELS, &shape[1]), "igq_model_info");
+    check(igq_model_info(fp, IGQ_PROP_IMAGE_HEIGHT, &shape[2]), "igq_model_info");
+    check(igq_model_info(fp, IGQ_PROP_IMAGE_WIDTH, &shape[3]), "igq_model_info");
+    check(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &calib), "igq_tensor_create");
+    for (j = 0; j < igq_tensor_numel(calib); j++) ((float *)igq_tensor_data(calib))[j] = randn();
+    check(igq_config_create(&c), "igq_config_create");
+    check(igq_config_set(c, IGQ_OPT_WEIGHT_BITS, *bits), "igq_config_set");
+    check(igq_config_set(c, IGQ_OPT_ACT_BITS, *bits), "igq_config_set");
+    check(igq_config_set(c, IGQ_OPT_ACT_GRANULARITY,
+                         *groups > 1 ? IGQ_GRANULARITY_GROUP : IGQ_GRANULARITY_TENSOR),
+          "igq_config_set");
+    check(igq_config_set(c, IGQ_OPT_GROUPS, *groups), "igq_config_set");
+    check(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT), "igq_config_set");
+    check(igq_quantize_model(fp, calib, c, &q), "igq_quantize_model");
+    igq_config_free(c);
+    igq_tensor_free(calib);
+    return q;
+}
+
+/* Bytes of the weights an executor reads: every f32 parameter for fp32; for the integer
+ * executor its packed weights and kernel parameters plus the f32 parameters it still uses
+ * (biases, embeddings, layer scales, LayerNorm affine kept for the params' arrays). */
+static double weight_mb(const igq_model *m)
+{
+    const struct igq_model *im = (const struct igq_model *)m;
+    const igq_vit_dims     *d  = &im->d;
+    double                  lin = 0.0, other = 0.0;
+    int32_t                 b;
+    const igq_linear       *ls[4];
+    for (b = 0; b < d->depth; b++) {
+        int k;
+        ls[0] = &im->blocks[b].qkv, ls[1] = &im->blocks[b].proj, ls[2] = &im->blocks[b].fc1,
+        ls[3] = &im->blocks[b].fc2;
+        for (k = 0; k < 4; k++) {
+            lin += (double)ls[k]->in * ls[k]->out;
+            other += ls[k]->out; /* bias */
+        }
+        other += 4.0 * d->dim; /* LayerNorm affine */
+    }
+    lin += (double)im->patch.in * im->patch.out + (double)im->head.in * im->head.out;
+    other += (double)im->patch.out + im->head.out + (double)(d->n_prefix + d->n_tokens) * d->dim;
+    if (im->q == NULL || im->q->x == NULL) return 4.0 * (lin + other) / 1e6;
+    return ((double)igq__qexec_bytes(im->q->x) + 4.0 * other) / 1e6;
+}
+
 int main(int argc, char **argv)
 {
     const char   *data = "examples/data", *which = "all";
+    char          execs[128] = "fp32", *ex, *save = NULL;
     double        min_seconds = 1.0;
     const int64_t batches[2]  = {1, 8};
     const int32_t threads[2]  = {1, 2};
@@ -100,16 +170,20 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--model") && i + 1 < argc) which = argv[++i];
         else if (!strcmp(argv[i], "--min-seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--exec") && i + 1 < argc)
+            snprintf(execs, sizeof execs, "%s", argv[++i]);
         else {
             fprintf(stderr, "usage: bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] "
-                            "[--min-seconds S]\n");
+                            "[--exec fp32,w8g1,w8g8,w4g1,w4g8] [--min-seconds S]\n");
             return 2;
         }
     }
-    printf("fp32 executor, igq_session_run, ISA %s; median of >= 3 runs and >= %.1f s\n\n",
+    printf("igq_session_run, ISA %s; median of >= 3 runs and >= %.1f s; weights = bytes the "
+           "executor reads (packed integer weights + f32 biases/embeddings), scratch = session "
+           "scratch at batch 8, 2 threads\n\n",
            igq_active_isa(), min_seconds);
-    printf("| model | batch | threads | ms / batch (median) | ms / image (median) | ms / image "
-           "(best) | CPU ms / image |\n|---|---|---|---|---|---|---|\n");
+    printf("| model | executor | weights MB | batch | threads | ms / batch (median) | ms / image "
+           "(median) | ms / image (best) | CPU ms / image |\n|---|---|---|---|---|---|---|---|---|\n");
     for (k = 0; k < 3; k++) {
         static const char *keys[3] = {"fmnist", "deit-s", "vit-b"};
         igq_model         *m       = NULL;
@@ -122,6 +196,13 @@ int main(int argc, char **argv)
         } else {
             m = k == 1 ? random_vit(384, 12, 6) : random_vit(768, 12, 12);
         }
+        for (ex = strtok_r(execs_copy(execs), ",", &save); ex != NULL; ex = strtok_r(NULL, ",", &save)) {
+        int        qbits, qgroups;
+        igq_model *fp = m, *qm = for_exec(fp, ex, &qbits, &qgroups);
+        char       label[64];
+        if (qbits == 32) snprintf(label, sizeof label, "fp32");
+        else snprintf(label, sizeof label, "int W%dA%d G=%d", qbits, qbits, qgroups);
+        m = qm;
         for (bi = 0; bi < 2; bi++) {
             const int64_t B = batches[bi];
             int64_t       ishape[4] = {B, 0, 0, 0}, lshape[2] = {B, 0};
@@ -139,7 +220,8 @@ int main(int argc, char **argv)
             for (ti = 0; ti < 2; ti++) {
                 const timing t = time_run(m, threads[ti], images, logits, min_seconds);
                 best[bi][ti]   = 1e3 * t.best / (double)B;
-                printf("| %s | %lld | %d | %.2f | %.2f | %.2f | %.2f |\n", names[k], (long long)B,
+                printf("| %s | %s | %.1f | %lld | %d | %.2f | %.2f | %.2f | %.2f |\n", names[k],
+                       label, weight_mb(m), (long long)B,
                        (int)threads[ti], 1e3 * t.median, 1e3 * t.median / (double)B,
                        best[bi][ti], 1e3 * t.cpu / (double)B);
                 fflush(stdout);
@@ -161,11 +243,17 @@ int main(int argc, char **argv)
             igq_tensor_free(logits);
         }
         speedup[k] = best[1][0] / best[1][1];
+        printf("| %s | %s: 2-thread speedup at batch 8 (best) %.2fx |  |  |  |  |  |  |  |\n",
+               names[k], label, speedup[k]);
+        if (qm != fp) {
+            printf("| %s | %s: scratch %.1f MB / thread |  |  |  |  |  |  |  |\n", names[k], label,
+                   (double)igq__forward_int_scratch((const struct igq_model *)qm) / 1e6);
+            igq_model_free(qm);
+        }
+        m = fp;
+        }
         igq_model_free(m);
     }
-    printf("\n2-thread speedup at batch 8 (best wall time, 1 thread / 2 threads):");
-    for (k = 0; k < 3; k++)
-        if (speedup[k] > 0) printf(" %s %.2fx;", names[k], speedup[k]);
     printf("\nlogits 1 vs 2 threads: %s\n", mismatch ? "DIFFERENT" : "bit-identical");
     return mismatch;
 }

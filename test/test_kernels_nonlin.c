@@ -938,59 +938,75 @@ static void test_params(void **state)
 }
 
 
-/* Grouped-GEMM fold: every size, both modes, extreme accumulators (|acc| up to 2^31, where
- * the int -> float conversion rounds) and scales; the level equals the reference bit for bit,
- * the reference equals the spec computed from the exactly converted double (each step
- * rounded to float), and nothing past n is written. */
+/* Grouped-GEMM fold: every row length, 1 and 3 rows with padded strides, both modes, with and
+ * without the column epilogue, extreme accumulators (|acc| up to 2^31, where the int -> float
+ * conversion rounds). The level equals the reference bit for bit and writes nothing outside
+ * its rows x n; the reference is within the fmaf rounding of the exact value. */
 static void test_fold_exact(void **state)
 {
     const igq_kernel_table *t;
     tu_rng                  r;
-    int                     si, first, kind, cases = 0;
+    int                     si, first, kind, last, cases = 0;
     (void)enter_level(state);
     t = igq__kernels();
     tu_rng_seed(&r, 61);
     for (si = 0; si < g_nsizes; si++)
         for (first = 0; first < 2; first++)
-            for (kind = 0; kind < 3; kind++) {
-                const int64_t n   = g_sizes[si];
-                const float   sc  = kind == 0 ? 1.0f : kind == 1 ? 3.0517578e-05f : -7.123e-3f;
-                int32_t      *acc = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
-                float        *g   = (float *)xmalloc((size_t)(n + GUARD) * sizeof(float));
-                float        *w   = (float *)xmalloc((size_t)(n + GUARD) * sizeof(float));
-                float        *orig = (float *)xmalloc((size_t)n * sizeof(float));
-                int64_t       i;
-                for (i = 0; i < n; i++)
-                    acc[i] = kind == 0 ? rnd_range(&r, -300, 300)
-                                       : (i % 5 == 0 ? (i % 2 ? INT32_MAX : INT32_MIN) : rnd_i32(&r));
-                for (i = 0; i < n + GUARD; i++)
-                    g[i] = w[i] = (float)rnd_range(&r, -1000, 1000) * 0.125f;
-                memcpy(orig, w, (size_t)n * sizeof(float));
-                t->fold(n, sc, acc, g, first);
-                igq__i32_fold_ref(n, sc, acc, w, first);
-                for (i = 0; i < n + GUARD; i++) {
-                    if (memcmp(&g[i], &w[i], sizeof(float)) != 0) {
-                        fprintf(stderr, "  fold n %lld first %d kind %d i %lld: %.9g vs %.9g\n",
-                                (long long)n, first, kind, (long long)i, g[i], w[i]);
+            for (last = 0; last < 2; last++)
+                for (kind = 0; kind < 3; kind++) {
+                    const int64_t n = g_sizes[si], rows = kind == 1 ? 1 : 3;
+                    const int64_t lda = n + 3, ldo = n + 5, tot = rows * ldo + GUARD;
+                    const float   sc = kind == 0 ? 1.0f : kind == 1 ? 3.0517578e-05f : -7.123e-3f;
+                    int32_t      *acc = (int32_t *)xmalloc((size_t)(rows * lda) * sizeof(int32_t));
+                    float        *cs  = (float *)xmalloc((size_t)n * sizeof(float));
+                    float        *cb  = (float *)xmalloc((size_t)n * sizeof(float));
+                    float        *g   = (float *)xmalloc((size_t)tot * sizeof(float));
+                    float        *w   = (float *)xmalloc((size_t)tot * sizeof(float));
+                    float        *o0  = (float *)xmalloc((size_t)tot * sizeof(float));
+                    int64_t       i, j;
+                    for (i = 0; i < rows * lda; i++)
+                        acc[i] = kind == 0 ? rnd_range(&r, -300, 300)
+                                           : (i % 5 == 0 ? (i % 2 ? INT32_MAX : INT32_MIN) : rnd_i32(&r));
+                    for (j = 0; j < n; j++) {
+                        cs[j] = (float)rnd_range(&r, 1, 1000) * 1e-4f;
+                        cb[j] = (float)rnd_range(&r, -1000, 1000) * 0.01f;
+                    }
+                    for (i = 0; i < tot; i++) g[i] = w[i] = o0[i] = (float)rnd_range(&r, -1000, 1000) * 0.125f;
+                    t->fold(rows, n, sc, acc, lda, last ? cs : NULL, cb, g, ldo, first);
+                    igq__i32_fold_ref(rows, n, sc, acc, lda, last ? cs : NULL, cb, w, ldo, first);
+                    if (memcmp(g, w, (size_t)tot * sizeof(float)) != 0) {
+                        fprintf(stderr, "  fold n %lld rows %lld first %d last %d kind %d differs\n",
+                                (long long)n, (long long)rows, first, last, kind);
                         fail();
                     }
+                    for (i = 0; i < rows; i++)
+                        for (j = 0; j < ldo; j++) {
+                            const int64_t p = i * ldo + j;
+                            if (j >= n) {
+                                assert_true(memcmp(&w[p], &o0[p], sizeof(float)) == 0);
+                                continue;
+                            }
+                            {
+                                /* f: s * (float)acc (exact in double) + old, one rounding */
+                                const double a  = (double)(float)acc[i * lda + j];
+                                const double ex = (double)sc * a + (first ? 0.0 : (double)o0[p]);
+                                const float  f  = (float)ex;
+                                assert_true(fabs((double)f - ex) <= fabs(ex) * 0x1p-24);
+                                if (!last) {
+                                    assert_true(fabs((double)w[p] - ex) <= fabs(ex) * 0x1p-23);
+                                } else {
+                                    /* the reference's f is within 1/2 ulp of ex; then one more fmaf */
+                                    const double ey = (double)cs[j] * ex + cb[j];
+                                    assert_true(fabs((double)w[p] - ey) <=
+                                                (fabs(ey) + fabs((double)cs[j] * ex)) * 0x1p-22);
+                                }
+                            }
+                        }
+                    for (i = rows * ldo; i < tot; i++) assert_true(memcmp(&w[i], &o0[i], sizeof(float)) == 0);
+                    free(acc), free(cs), free(cb), free(g), free(w), free(o0);
+                    cases++;
                 }
-                for (i = 0; i < n; i++) {
-                    /* spec: float(acc) (one rounding), float product (exact in double, then
-                     * one rounding), float sum (within half an ulp of the exact sum) */
-                    const float  a    = (float)(double)acc[i];
-                    const double prod = (double)(float)((double)sc * (double)a);
-                    if (first) {
-                        assert_true((double)w[i] == prod);
-                    } else {
-                        const double exact = (double)orig[i] + prod;
-                        assert_true(fabs((double)w[i] - exact) <= fabs(exact) * 0x1p-24);
-                    }
-                }
-                free(acc), free(g), free(w), free(orig);
-                cases++;
-            }
-    fprintf(stderr, "  %d rows bit-exact\n", cases);
+    fprintf(stderr, "  %d cases bit-exact\n", cases);
 }
 
 #define LEVEL_TESTS(fn, label)                                                                  \

@@ -62,6 +62,7 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     t->level    = level;
     t->f32_gemm = igq__f32_gemm_ref;
     t->f32_gelu = igq__f32_gelu_erfc_ref;
+    t->f32_softmax = igq__f32_softmax_scaled_ref;
     t->q8_pack  = igq__qs8_pack;
     t->q4_pack  = igq__qs4_pack;
     t->q8_gemm  = igq__qs8_gemm_ref;
@@ -79,6 +80,12 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: t->f32_gelu = igq_f32_gelu__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_gelu = igq_f32_gelu__avx512; break;
+    }
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2:
+    case IGQ_ISA_AVXVNNI: t->f32_softmax = igq_f32_softmax__avx2; break;
+    case IGQ_ISA_AVX512VNNI: t->f32_softmax = igq_f32_softmax__avx512; break;
     }
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -174,6 +181,11 @@ void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 
 void igq__f32_gelu(int64_t n, float *x) { igq__kernels()->f32_gelu(n, x); }
 
+void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ldx)
+{
+    igq__kernels()->f32_softmax(rows, n, scale, x, ldx);
+}
+
 void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
 {
@@ -249,7 +261,9 @@ void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
     igq__kernels()->gelu(p, n, acc, mult, shift, per_channel, out);
 }
 
-void igq__i32_fold(int64_t n, float s, const int32_t *acc, float *out, int first)
+void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
+                   const float *colscale, const float *colbias, float *out, int64_t ldo,
+                   int first)
 {
-    igq__kernels()->fold(n, s, acc, out, first);
+    igq__kernels()->fold(rows, n, s, acc, lda, colscale, colbias, out, ldo, first);
 }

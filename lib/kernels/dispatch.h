@@ -32,9 +32,11 @@ typedef struct igq_kernel_table {
     igq_i32_ln_apply_fn    ln_apply;    /* -> int32 at S_y */
     igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
     igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
-    igq_i32_fold_fn        fold;        /* out (+)= s * acc, grouped-GEMM epilogue */
+    igq_i32_fold_fn        fold;        /* grouped-GEMM epilogue: out = fma(s, acc, out) */
     igq_f32_gelu_fn        f32_gelu;    /* fp32 GELU; scalar: igq__f32_gelu_erfc_ref; avx2 and
                                            avxvnni: *__avx2; avx512vnni: *__avx512 */
+    igq_f32_softmax_fn     f32_softmax; /* fp32 softmax of scaled rows; scalar:
+                                           igq__f32_softmax_scaled_ref; others as f32_gelu */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -77,6 +79,10 @@ void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
  * level). Thread safety: any thread. */
 void igq__f32_gelu(int64_t n, float *x);
 
+/* fp32 softmax of scale * x in place over rows through the active table (igq_f32_softmax_fn;
+ * the same bits at every level). Thread safety: any thread. */
+void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+
 /* Integer GEMM / packing through the active table (see igq_q8_gemm_fn, igq_q8_pack_fn in
  * kernels.h; sizes from igq__q8_packed_size() in q8_layout.h). Thread safety: any thread. */
 void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
@@ -105,7 +111,9 @@ void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int6
 void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
                        const int32_t *mult, const int32_t *shift, const int32_t *zero,
                        int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo);
-void igq__i32_fold(int64_t n, float s, const int32_t *acc, float *out, int first);
+void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
+                   const float *colscale, const float *colbias, float *out, int64_t ldo,
+                   int first);
 void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
 

@@ -25,6 +25,11 @@ typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A,
  * igq__f32_gelu_erfc_ref (f32_ref.h); every level gives the bits of that reference. */
 typedef void (*igq_f32_gelu_fn)(int64_t n, float *x);
 
+/* fp32 softmax of scale * x in place over rows of n >= 1 floats (row stride ldx): the
+ * operations, summation order and exp of igq__f32_softmax_scaled_ref (f32_ref.h); every level
+ * gives the bits of that reference. */
+typedef void (*igq_f32_softmax_fn)(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+
 /* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
  * for m < M, n < N, where Wp is the packed weight (packed row j = W[:, perm[j]] of the pack
@@ -74,18 +79,29 @@ typedef void (*igq_i32_gelu_fn)(const igq_gelu_params *p, int64_t n, const int32
                                 const int32_t *mult, const int32_t *shift, int per_channel,
                                 int32_t *out);
 
-/* Grouped-GEMM fold: out[i] = s * (float)acc[i] (first != 0) or out[i] + s * (float)acc[i],
- * i < n. The int32 -> float conversion rounds to nearest even; the multiply and the add are
- * separate float operations (no FMA), so every level gives the bits of the scalar reference.
- * Used by the integer executor to combine the per-group int32 partial sums of IGQ's grouped
- * GEMM with the groups' scales (ALGORITHMS.md 1.8). out must not overlap acc. */
-typedef void (*igq_i32_fold_fn)(int64_t n, float s, const int32_t *acc, float *out, int first);
-void igq__i32_fold_ref(int64_t n, float s, const int32_t *acc, float *out, int first);
+/* Grouped-GEMM fold over rows x n: for every row r and column j,
+ *   f = fmaf(s, (float)acc[r][j], first ? 0 : out[r][j]);
+ *   out[r][j] = colscale != NULL ? fmaf(colscale[j], f, colbias[j]) : f
+ * (int32 -> float rounds to nearest even; fmaf rounds once). Every level gives the bits of the
+ * scalar reference. Used by the integer executor to sum IGQ's per-group int32 partial sums
+ * with the groups' scales and, at the last group, apply the per-output-channel weight scale
+ * and the bias (ALGORITHMS.md 1.8); the fused grouped GEMM (igq_q8_ggemm_fn) follows the same
+ * operation order. out must not overlap acc. */
+typedef void (*igq_i32_fold_fn)(int64_t rows, int64_t n, float s, const int32_t *acc,
+                                int64_t lda, const float *colscale, const float *colbias,
+                                float *out, int64_t ldo, int first);
+void igq__i32_fold_ref(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
+                       const float *colscale, const float *colbias, float *out, int64_t ldo,
+                       int first);
 
 #ifdef IGQ_X86_KERNELS
 /* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */
-void igq_i32_fold__avx2(int64_t n, float s, const int32_t *acc, float *out, int first);
-void igq_i32_fold__avx512(int64_t n, float s, const int32_t *acc, float *out, int first);
+void igq_i32_fold__avx2(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
+                        const float *colscale, const float *colbias, float *out, int64_t ldo,
+                        int first);
+void igq_i32_fold__avx512(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
+                          const float *colscale, const float *colbias, float *out, int64_t ldo,
+                          int first);
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                              const float *B, const float *bias, float *C, int64_t ldc);
@@ -96,6 +112,10 @@ void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
  * (16 lanes, masked tail): igq_f32_gelu_fn. */
 void igq_f32_gelu__avx2(int64_t n, float *x);
 void igq_f32_gelu__avx512(int64_t n, float *x);
+/* lib/kernels/x86_avx2/f32_softmax_avx2.c, lib/kernels/x86_avx512/f32_softmax_avx512.c:
+ * igq_f32_softmax_fn. */
+void igq_f32_softmax__avx2(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+void igq_f32_softmax__avx512(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
 
 /* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
  * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */

@@ -623,18 +623,50 @@ static void lin_gemm(const qlin *L, int64_t M, int64_t k0, int64_t k1, const uin
         igq__q8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
 }
 
-/* y [rows][out] = the layer on codes A [rows][in] (group order of c's group state, site qs). */
+/* y [rows][out] = the layer on codes A [rows][in] (group order of c's group state, site qs):
+ *   y = fmaf(t_d, f, b_d - t_d corr_d),  f = the fmaf chain over groups of s_g acc_g,
+ *   corr_d = sum_g s_g z_g S_g[d]  (zero-point correction, computed once per call). */
 static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, int64_t rows,
                     float *y)
 {
     const int64_t N = L->out, K = L->in;
-    int32_t       g;
+    int32_t       g, last = -1;
     int           first = 1, any_zero = 0;
-    int64_t       r, n;
+    int64_t       n;
+    float        *cb = c->corr;
+    for (g = 0; g < c->G; g++)
+        if (c->off[g + 1] > c->off[g]) {
+            last = g;
+            if (qs->zp[g] != 0) any_zero = 1;
+        }
+    {
+        PROF_BEGIN(c);
+        /* cb = b - t corr */
+        if (!any_zero) {
+            for (n = 0; n < N; n++) cb[n] = L->b[n];
+        } else if (c->G == 1) {
+            const float sz = qs->s[0] * (float)qs->zp[0];
+            for (n = 0; n < N; n++) cb[n] = L->b[n] - L->t[n] * (sz * (float)L->rowsum[n]);
+        } else {
+            /* S_g[d] for every group in one GEMM: row g of ind marks group g's k-slice. */
+            memset(c->ind, 0, (size_t)(c->G * K));
+            for (g = 0; g < c->G; g++)
+                memset(c->ind + (size_t)g * K + c->off[g], 1, (size_t)(c->off[g + 1] - c->off[g]));
+            lin_gemm(L, c->G, 0, K, c->ind, c->gperm, c->sg);
+            for (n = 0; n < N; n++) cb[n] = 0.0f;
+            for (g = 0; g < c->G; g++) {
+                const float    sz = qs->s[g] * (float)qs->zp[g];
+                const int32_t *sr = c->sg + (size_t)g * N;
+                if (sz == 0.0f || c->off[g + 1] == c->off[g]) continue;
+                for (n = 0; n < N; n++) cb[n] += sz * (float)sr[n];
+            }
+            for (n = 0; n < N; n++) cb[n] = L->b[n] - L->t[n] * cb[n];
+        }
+        PROF_END(c, IGQ__PROF_EPILOGUE);
+    }
     for (g = 0; g < c->G; g++) {
         const int64_t k0 = c->off[g], k1 = c->off[g + 1];
         if (k1 <= k0) continue;
-        if (qs->zp[g] != 0) any_zero = 1;
         {
             PROF_BEGIN(c);
             lin_gemm(L, rows, k0, k1, A, c->gperm, c->acc);
@@ -642,38 +674,10 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
         }
         {
             PROF_BEGIN(c);
-            igq__i32_fold(rows * N, qs->s[g], c->acc, y, first);
+            igq__i32_fold(rows, N, qs->s[g], c->acc, N, g == last ? L->t : NULL, cb, y, N, first);
             PROF_END(c, IGQ__PROF_EPILOGUE);
         }
         first = 0;
-    }
-    {
-        PROF_BEGIN(c);
-        float *corr = c->corr;
-        if (!any_zero) {
-            for (n = 0; n < N; n++) corr[n] = 0.0f;
-        } else if (c->G == 1) {
-            const float sz = qs->s[0] * (float)qs->zp[0];
-            for (n = 0; n < N; n++) corr[n] = sz * (float)L->rowsum[n];
-        } else {
-            /* S_g[d] for every group in one GEMM: row g of ind marks group g's k-slice. */
-            memset(c->ind, 0, (size_t)(c->G * K));
-            for (g = 0; g < c->G; g++)
-                memset(c->ind + (size_t)g * K + c->off[g], 1, (size_t)(c->off[g + 1] - c->off[g]));
-            lin_gemm(L, c->G, 0, K, c->ind, c->gperm, c->sg);
-            for (n = 0; n < N; n++) corr[n] = 0.0f;
-            for (g = 0; g < c->G; g++) {
-                const float    sz = qs->s[g] * (float)qs->zp[g];
-                const int32_t *sr = c->sg + (size_t)g * N;
-                if (sz == 0.0f || c->off[g + 1] == c->off[g]) continue;
-                for (n = 0; n < N; n++) corr[n] += sz * (float)sr[n];
-            }
-        }
-        for (r = 0; r < rows; r++) {
-            float *yr = y + r * N;
-            for (n = 0; n < N; n++) yr[n] = L->t[n] * (yr[n] - corr[n]) + L->b[n];
-        }
-        PROF_END(c, IGQ__PROF_EPILOGUE);
     }
 }
 
