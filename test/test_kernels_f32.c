@@ -654,6 +654,99 @@ static void test_gelu_levels(void **state)
     }
 }
 
+/* ---- softmax --------------------------------------------------------------------------- */
+
+/* Softmax rows: n of 1..300 and 197 (DeiT tokens), logits of scale 3 and 30 (with a few -inf
+ * and very negative entries), scale 1 and 1/8, against double precision on the same float
+ * logits v = x * scale: every element within (1e-6 + 6e-8 |v - max|) relative, plus 1e-37
+ * absolute for flushed exponentials. The exp itself is within ~2e-7 and the sum adds
+ * roundings of 2^-24; the float difference v - max is rounded (half an ulp, 6e-8 |v - max|
+ * relative), which the exp turns into that much relative error, as in any float softmax. */
+static void test_softmax_accuracy(void **state)
+{
+    tu_rng  r;
+    int64_t n, i;
+    double  worst = 0.0;
+    float  *x = alloc_f(300), *y = alloc_f(300);
+    double *d = (double *)malloc(300 * sizeof(double));
+    (void)state;
+    assert_non_null(d);
+    pool_init();
+    tu_rng_seed(&r, 11);
+    for (n = 1; n <= 300; n += (n < 40 ? 1 : 17)) {
+        const int64_t nn = n == 290 ? 197 : n;
+        int           rep;
+        for (rep = 0; rep < 4; rep++) {
+            const float scale = rep & 1 ? 0.125f : 1.0f;
+            const float mag   = rep < 2 ? 3.0f : 30.0f;
+            double      mx = -INFINITY, sum = 0.0;
+            fill_normal(&r, x, nn);
+            for (i = 0; i < nn; i++) {
+                x[i] *= mag;
+                if (tu_rng_next(&r) % 29 == 0) x[i] = -INFINITY;
+                if (tu_rng_next(&r) % 31 == 0) x[i] = -1e30f;
+            }
+            x[tu_rng_next(&r) % nn] = 1.0f; /* not all -inf */
+            memcpy(y, x, (size_t)nn * sizeof(float));
+            igq__f32_softmax_scaled_ref(1, nn, scale, y, nn);
+            for (i = 0; i < nn; i++) {
+                d[i] = (double)(x[i] * scale);
+                mx   = d[i] > mx ? d[i] : mx;
+            }
+            for (i = 0; i < nn; i++) sum += exp(d[i] - mx);
+            for (i = 0; i < nn; i++) {
+                const double ref = exp(d[i] - mx) / sum, err = fabs((double)y[i] - ref);
+                const double rel = 1e-6 + 6e-8 * fabs(d[i] - mx);
+                if (err != 0.0 && !(err <= rel * ref + 1e-37)) {
+                    fprintf(stderr, "  n=%lld i=%lld x=%.9g: %.9g vs %.9g\n", (long long)nn,
+                            (long long)i, x[i], y[i], ref);
+                    fail();
+                }
+                if (ref > 1e-30 && err > 0.0 && err / (rel * ref) > worst)
+                    worst = err / (rel * ref);
+            }
+        }
+    }
+    fprintf(stderr, "  softmax vs double: max error / bound %.3g\n", worst);
+    free(x);
+    free(y);
+    free(d);
+}
+
+/* The active level against the reference bit for bit: every n in 1..70, 197 and 1000, several
+ * rows with a row stride > n (the gap must not be touched), logits with -inf entries. */
+static void test_softmax_levels(void **state)
+{
+    tu_rng  r;
+    int64_t n, i;
+    (void)enter_level(state);
+    pool_init();
+    tu_rng_seed(&r, 13);
+    for (n = 1; n <= 72; n++) {
+        const int64_t nn = n <= 70 ? n : n == 71 ? 197 : 1000, rows = 3, ld = nn + 5;
+        float        *x = alloc_f(rows * ld), *y = alloc_f(rows * ld);
+        fill_normal(&r, x, rows * ld);
+        for (i = 0; i < rows * ld; i++) {
+            x[i] *= (float)(1 + tu_rng_next(&r) % 20);
+            if (tu_rng_next(&r) % 23 == 0) x[i] = -INFINITY;
+            if (i % ld >= nn) x[i] = SENTINEL;
+            if (i % ld == 0) x[i] = 0.5f;
+        }
+        memcpy(y, x, (size_t)(rows * ld) * sizeof(float));
+        igq__f32_softmax_scaled_ref(rows, nn, 0.125f, x, ld);
+        igq__f32_softmax(rows, nn, 0.125f, y, ld);
+        for (i = 0; i < rows * ld; i++)
+            if (bits_of(x[i]) != bits_of(y[i])) {
+                fprintf(stderr, "  softmax %s n=%lld i=%lld: ref %.9g simd %.9g\n",
+                        igq__isa_name(igq__isa_active()), (long long)nn, (long long)i, x[i],
+                        y[i]);
+                fail();
+            }
+        free(x);
+        free(y);
+    }
+}
+
 /* ---- concurrency ----------------------------------------------------------------------- */
 
 typedef struct thread_job {
@@ -825,6 +918,8 @@ int main(void)
         cmocka_unit_test(test_gelu_accuracy),
         cmocka_unit_test(test_gelu_special),
         LEVEL_TESTS(test_gelu_levels, "gelu levels"),
+        cmocka_unit_test(test_softmax_accuracy),
+        LEVEL_TESTS(test_softmax_levels, "softmax levels"),
     };
     int                     failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_pool);

@@ -39,6 +39,19 @@ void igq__f32_gelu_ref(int64_t n, float *x);
  * gelu(+inf) = +inf, gelu(-inf) = -0, NaN -> NaN, gelu(-0) = -0, denormals -> x / 2. */
 void igq__f32_gelu_erfc_ref(int64_t n, float *x);
 
+/* In-place softmax of scale * x over each of `rows` rows of n >= 1 floats (row stride ldx),
+ * with the library's own exp, so that every ISA level (igq_f32_softmax__avx2,
+ * igq_f32_softmax__avx512) gives the same bits. Per row:
+ *   v[i] = x[i] * scale; m = max v; e[i] = exp(v[i] - m) (exp below); the sum of e runs in 16
+ *   interleaved partial sums (partial j adds e[i] for i = j mod 16 in increasing i), reduced
+ *   as (p[j] + p[j+8]) for j < 8, then halves again (4, 2, 1); y[i] = e[i] * (1 / sum).
+ * exp(d), d <= 0: the exp of igq__f32_gelu_erfc_ref on max(d, -87) (n = round(d log2 e) >=
+ * -126, so 2^n is normal), and 0 for d < -87 (true value < 1.7e-38: relative error of the
+ * exp < 2e-7). Rows with NaN give unspecified values; -inf entries give 0 (unless the whole
+ * row is -inf). */
+void igq__f32_softmax_scaled_ref(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+#define IGQ_SOFTMAX_DMIN (-87.0f)
+
 /* Constants of igq__f32_gelu_erfc_ref, shared by the SIMD levels (same values, same order). */
 #define IGQ_GELU_TMAX 13.0f         /* |x| clamp; h = 0 beyond it */
 #define IGQ_GELU_XMIN (-14.0f)      /* x clamp of the negative branch (keeps -inf * 0 away) */

@@ -140,15 +140,14 @@ static void attention_head(const igq_vit_dims *d, const float *qkv, int64_t h, f
     const float  *q = qkv + h * hd;
     const float  *k = qkv + D + h * hd;
     const float  *v = qkv + 2 * D + h * hd;
-    int64_t       i, j, c;
+    int64_t       j, c;
     for (j = 0; j < T; j++)
         for (c = 0; c < hd; c++) {
             s->kt[c * T + j]  = k[j * 3 * D + c];
             s->vh[j * hd + c] = v[j * 3 * D + c];
         }
     igq__f32_gemm(T, T, hd, q, 3 * D, s->kt, NULL, s->scores, T);
-    for (i = 0; i < T * T; i++) s->scores[i] *= scale;
-    igq__f32_softmax_ref(T, T, s->scores);
+    igq__f32_softmax(T, T, scale, s->scores, T);
     call_hook(hook, image, block, IGQ__SITE_ATTN, (int32_t)h, s->scores, T, T, T);
     igq__f32_gemm(T, hd, T, s->scores, T, s->vh, NULL, o + h * hd, D);
 }

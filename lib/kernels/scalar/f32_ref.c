@@ -73,3 +73,47 @@ void igq__f32_gelu_ref(int64_t n, float *x)
     int64_t i;
     for (i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
+
+/* exp(d) for d <= 0 (see igq__f32_softmax_scaled_ref in f32_ref.h). */
+static float exp_neg(float d)
+{
+    const float dc = IGQ_SOFTMAX_DMIN > d ? IGQ_SOFTMAX_DMIN : d;
+    const float n  = fmaf(dc, IGQ_GELU_LOG2E, IGQ_GELU_MAGIC) - IGQ_GELU_MAGIC;
+    float       r, p, s;
+    uint32_t    bits;
+    r = fmaf(n, -IGQ_GELU_LN2HI, dc);
+    r = fmaf(n, -IGQ_GELU_LN2LO, r);
+    p = fmaf(IGQ_GELU_E7, r, IGQ_GELU_E6);
+    p = fmaf(p, r, IGQ_GELU_E5);
+    p = fmaf(p, r, IGQ_GELU_E4);
+    p = fmaf(p, r, IGQ_GELU_E3);
+    p = fmaf(p, r, IGQ_GELU_E2);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    bits = (uint32_t)((int32_t)n + 127) << 23;
+    memcpy(&s, &bits, sizeof s);
+    return d < IGQ_SOFTMAX_DMIN ? 0.0f : p * s;
+}
+
+void igq__f32_softmax_scaled_ref(int64_t rows, int64_t n, float scale, float *x, int64_t ldx)
+{
+    int64_t r, i;
+    for (r = 0; r < rows; r++) {
+        float *xr = x + r * ldx;
+        float  m, part[16], inv;
+        int    j;
+        for (i = 0; i < n; i++) xr[i] *= scale;
+        m = xr[0];
+        for (i = 1; i < n; i++) m = xr[i] > m ? xr[i] : m;
+        for (j = 0; j < 16; j++) part[j] = 0.0f;
+        for (i = 0; i < n; i++) {
+            xr[i] = exp_neg(xr[i] - m);
+            part[i % 16] += xr[i];
+        }
+        for (j = 0; j < 8; j++) part[j] += part[j + 8];
+        for (j = 0; j < 4; j++) part[j] += part[j + 4];
+        for (j = 0; j < 2; j++) part[j] += part[j + 2];
+        inv = 1.0f / (part[0] + part[1]);
+        for (i = 0; i < n; i++) xr[i] *= inv;
+    }
+}

@@ -1,6 +1,6 @@
-/* fp32 GELU, AVX2 + FMA (8 lanes; the tail goes through an 8-float buffer): igq__f32_gelu_erfc_ref (f32_ref.h) with the same
- * operations in the same order, so the same bits. Built with the avx2 directory's flags;
- * reached only through the dispatch table. */
+/* fp32 GELU, AVX2 + FMA (8 lanes; the tail goes through an 8-float buffer):
+ * igq__f32_gelu_erfc_ref (f32_ref.h) with the same operations in the same order, so the same
+ * bits. Built with the avx2 directory's flags; reached only through the dispatch table. */
 #include "../kernels.h"
 
 #if defined(IGQ_X86_KERNELS)
