@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/cpu.h"
 #include "kernels/dispatch.h"
 #include "kernels/q8_layout.h"
@@ -623,6 +624,125 @@ static void test_threads(void **state)
     case_free(&q);
 }
 
+/* ---- grouped GEMM with the fused epilogue ------------------------------------------------ */
+
+/* Random group boundaries 0 = off[0] <= ... <= off[G] = K (some empty when G is large). */
+static void random_offsets(tu_rng *r, int64_t K, int32_t G, int32_t *off)
+{
+    int32_t g;
+    off[0] = 0;
+    for (g = 1; g < G; g++) off[g] = (int32_t)(tu_rng_next(r) % (uint64_t)(K + 1));
+    off[G] = (int32_t)K;
+    for (g = 1; g < G; g++) { /* insertion sort */
+        int32_t v = off[g], h = g;
+        while (h > 1 && off[h - 1] > v) off[h] = off[h - 1], h--;
+        off[h] = v;
+    }
+}
+
+/* The level's q8_ggemm (where it has one) against the scalar reference, bit for bit; the
+ * reference against per-group igq_q8_gemm_fn + igq_i32_fold_fn of the same level (the same
+ * bits by contract: that is the path taken where no fused kernel exists). Shapes: row tails
+ * 1..7, 13, 50, 197; column tails around 16/32/64; group lengths with every remainder mod 4,
+ * empty groups, one group; kperm or not; extreme operands. */
+static void test_ggemm(void **state)
+{
+    static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 50, 197};
+    static const int64_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 130};
+    static const int64_t Ks[] = {1, 3, 4, 5, 17, 64, 127, 384, 385, 800};
+    static const int32_t Gs[] = {1, 2, 3, 8, 13, 70};
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     cases = 0, it;
+    (void)enter_level(state);
+    t = igq__kernels();
+    if (igq__isa_active() != IGQ_ISA_AVX512VNNI) {
+        assert_null(t->q8_ggemm);
+        assert_null(t->q4_ggemm);
+    } else {
+        assert_non_null(t->q8_ggemm);
+        assert_non_null(t->q4_ggemm);
+    }
+    tu_rng_seed(&r, 4242);
+    for (it = 0; it < 400; it++) {
+        const int     bits = it % 2 ? 4 : 8;
+        const int64_t M = Ms[tu_rng_next(&r) % COUNT(Ms)], N = Ns[tu_rng_next(&r) % COUNT(Ns)];
+        const int64_t K = Ks[tu_rng_next(&r) % COUNT(Ks)];
+        const int32_t G = Gs[tu_rng_next(&r) % COUNT(Gs)];
+        const int     extreme = it % 7 == 3, use_kperm = it % 3 != 0;
+        const int64_t lda = K + (int64_t)(tu_rng_next(&r) % 5), ldy = N + 3;
+        uint8_t      *A  = (uint8_t *)xmalloc((size_t)(M * lda));
+        int8_t       *W  = (int8_t *)xmalloc((size_t)(N * K));
+        int32_t      *kp = use_kperm ? random_perm(&r, K) : NULL;
+        int32_t      *off = (int32_t *)xmalloc((size_t)(G + 1) * sizeof(int32_t));
+        float        *gs = (float *)xmalloc((size_t)G * sizeof(float));
+        float        *cs = (float *)xmalloc((size_t)N * sizeof(float));
+        float        *cb = (float *)xmalloc((size_t)N * sizeof(float));
+        float        *want = (float *)xmalloc((size_t)(M * ldy) * sizeof(float));
+        float        *got  = (float *)xmalloc((size_t)(M * ldy) * sizeof(float));
+        float        *fold = (float *)xmalloc((size_t)(M * ldy) * sizeof(float));
+        int32_t      *acc  = (int32_t *)xmalloc((size_t)(M * N) * sizeof(int32_t));
+        void         *packed = xmalloc(igq__q8_packed_size(N, K, bits));
+        void         *ws = igq__malloc(igq__q8_ggemm_ws_size(K, G));
+        int64_t       i;
+        int32_t       g, last = -1;
+        int           first = 1;
+        assert_non_null(ws);
+        fill_a(&r, A, M * lda, bits == 4 && it % 4 == 1 ? A_4BIT : A_FULL);
+        fill_w(&r, W, N * K, bits);
+        if (extreme) {
+            memset(A, 255, (size_t)(M * lda));
+            for (i = 0; i < N * K; i++) W[i] = (int8_t)(bits == 4 ? (i % 3 ? -8 : 7) : (i % 3 ? -128 : 127));
+        }
+        random_offsets(&r, K, G, off);
+        for (g = 0; g < G; g++) gs[g] = (float)(1 + tu_rng_next(&r) % 1000) * (g % 2 ? 1e-5f : 3e-3f);
+        for (i = 0; i < N; i++) {
+            cs[i] = (float)(1 + tu_rng_next(&r) % 1000) * 1e-3f;
+            cb[i] = (float)((int)(tu_rng_next(&r) % 2001) - 1000) * 1e-2f;
+        }
+        for (i = 0; i < M * ldy; i++) want[i] = got[i] = fold[i] = -7.0f; /* sentinels */
+        (bits == 4 ? t->q4_pack : t->q8_pack)(N, K, W, NULL, packed, NULL);
+        (bits == 4 ? igq__qs4_ggemm_ref : igq__qs8_ggemm_ref)(M, N, K, G, off, gs, A, lda, packed,
+                                                              kp, cs, cb, want, ldy, NULL);
+        /* per group GEMM + fold on this level */
+        for (g = 0; g < G; g++)
+            if (off[g + 1] > off[g]) last = g;
+        for (g = 0; g < G; g++) {
+            if (off[g + 1] <= off[g]) continue;
+            (bits == 4 ? t->q4_gemm : t->q8_gemm)(M, N, K, off[g], off[g + 1], A, lda, packed, kp,
+                                                  acc, N);
+            t->fold(M, N, gs[g], acc, N, g == last ? cs : NULL, cb, fold, ldy, first);
+            first = 0;
+        }
+        if (last < 0) /* all groups empty: f = 0, y = colbias */
+            for (i = 0; i < M * ldy; i++)
+                if (i % ldy < N) fold[i] = cb[i % ldy];
+        if (memcmp(want, fold, (size_t)(M * ldy) * sizeof(float)) != 0) {
+            fprintf(stderr, "  ggemm ref vs gemm+fold: qs%d M %lld N %lld K %lld G %d\n", bits,
+                    (long long)M, (long long)N, (long long)K, (int)G);
+            fail();
+        }
+        if (t->q8_ggemm != NULL) {
+            (bits == 4 ? t->q4_ggemm : t->q8_ggemm)(M, N, K, G, off, gs, A, lda, packed, kp, cs,
+                                                    cb, got, ldy, ws);
+            if (memcmp(want, got, (size_t)(M * ldy) * sizeof(float)) != 0) {
+                for (i = 0; i < M * ldy; i++)
+                    if (memcmp(&want[i], &got[i], sizeof(float)) != 0) break;
+                fprintf(stderr, "  ggemm qs%d M %lld N %lld K %lld G %d kperm %d: [%lld][%lld] %.9g vs %.9g\n",
+                        bits, (long long)M, (long long)N, (long long)K, (int)G, use_kperm,
+                        (long long)(i / ldy), (long long)(i % ldy), want[i], got[i]);
+                fail();
+            }
+        }
+        free(A), free(W), free(kp), free(off), free(gs), free(cs), free(cb), free(want), free(got);
+        free(fold), free(acc), free(packed);
+        igq__free(ws);
+        cases++;
+    }
+    fprintf(stderr, "  %d grouped cases bit-exact (%s)\n", cases,
+            t->q8_ggemm != NULL ? "fused kernel and gemm + fold" : "gemm + fold");
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
@@ -642,6 +762,7 @@ int main(void)
         LEVEL_TESTS(test_sweep_rows, "rows"),
         LEVEL_TESTS(test_kslices, "kslices"),
         LEVEL_TESTS(test_groups, "groups"),
+        LEVEL_TESTS(test_ggemm, "ggemm"),
         LEVEL_TESTS(test_extreme, "extreme"),
         cmocka_unit_test(test_threads),
     };

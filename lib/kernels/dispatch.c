@@ -67,6 +67,8 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     t->q4_pack  = igq__qs4_pack;
     t->q8_gemm  = igq__qs8_gemm_ref;
     t->q4_gemm  = igq__qs4_gemm_ref;
+    t->q8_ggemm = NULL;
+    t->q4_ggemm = NULL;
     t->q8_mr = 1, t->q8_nr = 64, t->q8_kr = 1;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
@@ -102,6 +104,8 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX512VNNI:
         t->q8_gemm = igq_qs8_gemm_6x64c4__avx512vnni;
         t->q4_gemm = igq_qs4_gemm_6x64c4__avx512vnni;
+        t->q8_ggemm = igq_qs8_ggemm_6x32c4__avx512vnni;
+        t->q4_ggemm = igq_qs4_ggemm_6x32c4__avx512vnni;
         t->q8_mr = 6, t->q8_nr = 64, t->q8_kr = 4;
         break;
     }

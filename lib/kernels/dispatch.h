@@ -21,6 +21,9 @@ typedef struct igq_kernel_table {
                                  avxvnni: 6x16c4 ymm vpdpbusd; avx512vnni: 6x64c4 zmm */
     igq_q8_pack_fn  q4_pack;  /* all levels: igq__qs4_pack */
     igq_q8_gemm_fn  q4_gemm;  /* as q8_gemm, with int4 weights unpacked while staging */
+    igq_q8_ggemm_fn q8_ggemm; /* grouped GEMM with fused epilogue: avx512vnni only, else NULL
+                                 (callers then run q8_gemm per group + fold: same bits) */
+    igq_q8_ggemm_fn q4_ggemm;
     int32_t         q8_mr, q8_nr, q8_kr; /* register tile of q8_gemm / q4_gemm: rows,
                                             columns, k per lane (informational) */
     /* Integer non-linear kernels (nonlin.h; bit-exact with the scalar references at every

@@ -51,6 +51,20 @@ typedef void (*igq_q8_gemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int6
 typedef void (*igq_q8_pack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
                                void *packed, int32_t *rowsum);
 
+/* Grouped integer GEMM with the f32 group epilogue fused (IGQ's linear layer, ALGORITHMS.md
+ * 1.8). The K columns of A are in G groups, group g = A columns off[g] .. off[g+1] - 1
+ * (0 = off[0] <= ... <= off[G] = K; empty groups allowed). For m < M, n < N:
+ *   acc_g = sum_{off[g] <= k < off[g+1]} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
+ *   f = 0; for g = 0..G-1 with a non-empty range: f = fmaf(gs[g], (float)acc_g, f)
+ *   Y[m][n] = fmaf(colscale[n], f, colbias[n])
+ * acc_g exact as in igq_q8_gemm_fn; the same operations as igq_q8_gemm_fn per group followed
+ * by igq_i32_fold_fn, so the two paths give the same bits. ws: igq__q8_ggemm_ws_size(K, G)
+ * bytes of 64-byte aligned scratch (q8_layout.h). Y must not overlap the inputs. */
+typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+                                const float *gs, const uint8_t *A, int64_t lda,
+                                const void *packed, const int32_t *kperm, const float *colscale,
+                                const float *colbias, float *Y, int64_t ldy, void *ws);
+
 /* Integer non-linear kernels (semantics, parameter structs and scalar references in nonlin.h;
  * every level gives the same bits as the reference). */
 #include "nonlin.h"
@@ -132,6 +146,17 @@ void igq_qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, i
 void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                   const uint8_t *A, int64_t lda, const void *packed,
                                   const int32_t *kperm, int32_t *C, int64_t ldc);
+/* lib/kernels/x86_avx512/q8_ggemm_avx512vnni.c: grouped, 6 x 32 tiles, f32 accumulators. */
+void igq_qs8_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+                                      const int32_t *off, const float *gs, const uint8_t *A,
+                                      int64_t lda, const void *packed, const int32_t *kperm,
+                                      const float *colscale, const float *colbias, float *Y,
+                                      int64_t ldy, void *ws);
+void igq_qs4_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+                                      const int32_t *off, const float *gs, const uint8_t *A,
+                                      int64_t lda, const void *packed, const int32_t *kperm,
+                                      const float *colscale, const float *colbias, float *Y,
+                                      int64_t ldy, void *ws);
 /* lib/kernels/x86_avx512/q8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
 void igq_qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                      const uint8_t *A, int64_t lda, const void *packed,

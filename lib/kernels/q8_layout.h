@@ -69,4 +69,11 @@ static inline int igq__q4_w(const void *packed, int64_t K, int64_t n, int64_t j)
     return (int)(nib ^ 8u) - 8;
 }
 
+/* Workspace bytes of the grouped GEMM (igq_q8_ggemm_fn) for K rows in G groups: one panel's
+ * staged rows (each group padded to whole quads of 256 bytes) plus G + 1 quad offsets. */
+static inline size_t igq__q8_ggemm_ws_size(int64_t K, int32_t G)
+{
+    return (size_t)((K + 3) / 4 + G) * 256u + (size_t)(G + 1) * sizeof(int64_t);
+}
+
 #endif

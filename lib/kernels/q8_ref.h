@@ -13,6 +13,16 @@ void igq__qs4_gemm_ref(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                        const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
                        int32_t *C, int64_t ldc);
 
+/* Grouped GEMM with the f32 epilogue (igq_q8_ggemm_fn in kernels.h); ws unused. */
+void igq__qs8_ggemm_ref(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+                        const float *gs, const uint8_t *A, int64_t lda, const void *packed,
+                        const int32_t *kperm, const float *colscale, const float *colbias,
+                        float *Y, int64_t ldy, void *ws);
+void igq__qs4_ggemm_ref(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+                        const float *gs, const uint8_t *A, int64_t lda, const void *packed,
+                        const int32_t *kperm, const float *colscale, const float *colbias,
+                        float *Y, int64_t ldy, void *ws);
+
 /* lib/kernels/pack/q8_pack.c: W [N][K] int8 -> the shared k-row panel layout. */
 void igq__qs8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
                    int32_t *rowsum);

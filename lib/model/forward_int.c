@@ -364,7 +364,7 @@ typedef struct ictx {
         *cshift, *czero, *sg, *pooled;
     uint8_t *cq, *cg, *qc, *pc, *ind;
     int8_t  *kk;
-    void    *pk;
+    void    *pk, *ws;
     /* group state of the codes in cg */
     int32_t  G;
     const int32_t *gperm; /* NULL: identity */
@@ -424,6 +424,7 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
     TAKE(kk, int8_t, T * hd);
+    TAKE(ws, unsigned char, igq__q8_ggemm_ws_size(Cm, (int32_t)G));
     TAKE(pk, unsigned char, imax((int64_t)igq__q8_packed_size(T, hd, 8),
                                  (int64_t)igq__q8_packed_size(hd, T, 8)));
     return off;
@@ -663,6 +664,17 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
             for (n = 0; n < N; n++) cb[n] = L->b[n] - L->t[n] * cb[n];
         }
         PROF_END(c, IGQ__PROF_EPILOGUE);
+    }
+    {
+        const igq_kernel_table *kt = igq__kernels();
+        const igq_q8_ggemm_fn   gg = L->q4 ? kt->q4_ggemm : kt->q8_ggemm;
+        if (gg != NULL) {
+            /* fused: per-group sums stay in registers (same bits as the loop below) */
+            PROF_BEGIN(c);
+            gg(rows, N, K, c->G, c->off, qs->s, A, K, L->packed, c->gperm, L->t, cb, y, N, c->ws);
+            PROF_END(c, IGQ__PROF_GEMM);
+            return;
+        }
     }
     for (g = 0; g < c->G; g++) {
         const int64_t k0 = c->off[g], k1 = c->off[g + 1];
