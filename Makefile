@@ -53,6 +53,8 @@ endif
 $(O)/obj/lib/kernels/x86_avx2/%.o: ALL_CFLAGS += -mavx2 -mfma
 $(O)/obj/lib/kernels/x86_avxvnni/%.o: ALL_CFLAGS += -mavx2 -mfma -mavxvnni
 $(O)/obj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
+# executor helpers: one plain-C source per level, vectorized by the compiler
+$(O)/obj/lib/kernels/x86_avx2/exec_%.o $(O)/obj/lib/kernels/x86_avx512/exec_%.o: ALL_CFLAGS += -O3
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 DEPS    := $(LIB_OBJ:.o=.d)
 

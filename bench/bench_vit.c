@@ -155,10 +155,55 @@ static double weight_mb(const igq_model *m)
     return ((double)igq__qexec_bytes(im->q->x) + 4.0 * other) / 1e6;
 }
 
+/* Per-stage time of one image (integer executor, one thread, median of 9 runs per stage). */
+static void print_profile(const char *model, const char *label, const igq_model *m)
+{
+    static const char *stages[IGQ__PROF_N] = {
+        "group assignment (stats, assign, permutation)", "quantize / requantize / gather",
+        "linear-layer GEMMs (with fused group epilogue)", "epilogues (zero-point terms, bias, residual)",
+        "attention GEMMs Q K^T, P V (incl. packing K, V)", "softmax (+ logit corrections)",
+        "LayerNorm", "GELU (incl. Q16 conversion)", "patch extraction, classifier"};
+    double         runs[9][IGQ__PROF_N], med[IGQ__PROF_N], total = 0.0, wall[9];
+    int64_t        shape[4] = {1, 0, 0, 0}, lshape[2] = {1, 0}, j;
+    igq_tensor    *img = NULL, *lg = NULL;
+    int            r, k;
+    check(igq_model_info(m, IGQ_PROP_IN_CHANNELS, &shape[1]), "igq_model_info");
+    check(igq_model_info(m, IGQ_PROP_IMAGE_HEIGHT, &shape[2]), "igq_model_info");
+    check(igq_model_info(m, IGQ_PROP_IMAGE_WIDTH, &shape[3]), "igq_model_info");
+    check(igq_model_info(m, IGQ_PROP_NUM_CLASSES, &lshape[1]), "igq_model_info");
+    check(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &img), "igq_tensor_create");
+    check(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &lg), "igq_tensor_create");
+    for (j = 0; j < igq_tensor_numel(img); j++) ((float *)igq_tensor_data(img))[j] = randn();
+    check(igq_run(m, img, lg), "igq_run"); /* warm-up */
+    for (r = 0; r < 9; r++) {
+        double t0;
+        memset(runs[r], 0, sizeof runs[r]);
+        igq__int_prof = runs[r];
+        t0            = now();
+        check(igq_run(m, img, lg), "igq_run");
+        wall[r]       = now() - t0;
+        igq__int_prof = NULL;
+    }
+    for (k = 0; k < IGQ__PROF_N; k++) {
+        double v[9];
+        for (r = 0; r < 9; r++) v[r] = runs[r][k];
+        med[k] = median(v, 9);
+        total += med[k];
+    }
+    printf("\n%s, %s: one image, one thread (stage timers on; wall %.2f ms median)\n\n"
+           "| stage | ms | %% |\n|---|---|---|\n", model, label, 1e3 * median(wall, 9));
+    for (k = 0; k < IGQ__PROF_N; k++)
+        printf("| %s | %.2f | %.1f |\n", stages[k], med[k] / 1e6, 100.0 * med[k] / total);
+    printf("| total of stages | %.2f | 100 |\n\n", total / 1e6);
+    igq_tensor_free(img);
+    igq_tensor_free(lg);
+}
+
 int main(int argc, char **argv)
 {
     const char   *data = "examples/data", *which = "all";
     char          execs[128] = "fp32", *ex, *save = NULL;
+    int           profile = 0;
     double        min_seconds = 1.0;
     const int64_t batches[2]  = {1, 8};
     const int32_t threads[2]  = {1, 2};
@@ -170,11 +215,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--model") && i + 1 < argc) which = argv[++i];
         else if (!strcmp(argv[i], "--min-seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--profile")) profile = 1;
         else if (!strcmp(argv[i], "--exec") && i + 1 < argc)
             snprintf(execs, sizeof execs, "%s", argv[++i]);
         else {
             fprintf(stderr, "usage: bench_vit [--data DIR] [--model fmnist|deit-s|vit-b|all] "
-                            "[--exec fp32,w8g1,w8g8,w4g1,w4g8] [--min-seconds S]\n");
+                            "[--exec fp32,w8g1,w8g8,w4g1,w4g8] [--min-seconds S] [--profile]\n");
             return 2;
         }
     }
@@ -203,6 +249,12 @@ int main(int argc, char **argv)
         if (qbits == 32) snprintf(label, sizeof label, "fp32");
         else snprintf(label, sizeof label, "int W%dA%d G=%d", qbits, qbits, qgroups);
         m = qm;
+        if (profile && qm != fp) {
+            print_profile(names[k], label, qm);
+            igq_model_free(qm);
+            m = fp;
+            continue;
+        }
         for (bi = 0; bi < 2; bi++) {
             const int64_t B = batches[bi];
             int64_t       ishape[4] = {B, 0, 0, 0}, lshape[2] = {B, 0};

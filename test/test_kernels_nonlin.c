@@ -30,6 +30,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/nonlin.h"
 #include "kernels/nonlin_inl.h"
+#include "quant/quant.h"
 #include "support/testutil.h"
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -1009,6 +1010,118 @@ static void test_fold_exact(void **state)
     fprintf(stderr, "  %d cases bit-exact\n", cases);
 }
 
+/* Integer-executor helpers (exec_inl.h): each level's instantiation against the baseline one,
+ * bit for bit, over every size with and without a permutation, with extreme inputs (values far
+ * outside the clamp range, +-inf, NaN for the Q16 conversion); plus their specs: codes equal
+ * igq__quant's for the same quantizer, column min/max, Q16 rounding. */
+static void test_exec_helpers(void **state)
+{
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     si, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 71);
+    for (si = 0; si < g_nsizes; si++) {
+        const int64_t n = g_sizes[si], rows = 3;
+        float        *x   = (float *)xmalloc((size_t)(rows * n) * sizeof(float));
+        int32_t      *xi  = (int32_t *)xmalloc((size_t)(rows * n) * sizeof(int32_t));
+        int32_t      *pm  = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+        float        *mul = (float *)xmalloc((size_t)n * sizeof(float));
+        float        *lo  = (float *)xmalloc((size_t)n * sizeof(float));
+        float        *hi  = (float *)xmalloc((size_t)n * sizeof(float));
+        int32_t      *z   = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+        uint8_t      *c1  = (uint8_t *)xmalloc((size_t)n + GUARD);
+        uint8_t      *c2  = (uint8_t *)xmalloc((size_t)n + GUARD);
+        int32_t      *q1  = (int32_t *)xmalloc((size_t)(rows * n + GUARD) * sizeof(int32_t));
+        int32_t      *q2  = (int32_t *)xmalloc((size_t)(rows * n + GUARD) * sizeof(int32_t));
+        float        *f1  = (float *)xmalloc((size_t)(rows * n + GUARD) * sizeof(float));
+        float        *f2  = (float *)xmalloc((size_t)(rows * n + GUARD) * sizeof(float));
+        igq_qparams   qp[4];
+        int64_t       i, k;
+        int           bits = 2 + si % 7, perm;
+        for (k = 0; k < 4; k++)
+            qp[k] = igq__qp_asym(-(float)(k + 1) * 0.7f, (float)(k * k) + 0.3f, bits);
+        for (i = 0; i < rows * n; i++) {
+            const uint64_t u = tu_rng_next(&r);
+            x[i]  = (float)((int64_t)(u % 20001) - 10000) * 1e-3f * (i % 11 == 0 ? 1e4f : 1.0f);
+            xi[i] = i % 13 == 0 ? (i % 2 ? INT32_MAX : INT32_MIN) : rnd_range(&r, -5000000, 5000000);
+        }
+        if (n > 2) x[1] = INFINITY, x[2] = -INFINITY;
+        for (i = 0; i < n; i++) pm[i] = (int32_t)((i * 7 + 3) % n);
+        for (i = 0; i < n; i++) { /* pm is a permutation only when gcd(7, n) = 1 */
+            const igq_qparams *p = &qp[i % 4];
+            mul[i] = p->inv_scale;
+            lo[i]  = (float)(p->qmin - p->zero);
+            hi[i]  = (float)(p->qmax - p->zero);
+            z[i]   = p->zero;
+        }
+        for (perm = 0; perm < 2; perm++) {
+            const int32_t *pp = perm ? pm : NULL;
+            memset(c1, 0xA5, (size_t)n + GUARD);
+            memset(c2, 0xA5, (size_t)n + GUARD);
+            t->exec.quant_f32(n, x, pp, mul, lo, hi, z, c1);
+            igq__exec_quant_f32_ref(n, x, pp, mul, lo, hi, z, c2);
+            assert_memory_equal(c1, c2, (size_t)n + GUARD);
+            for (i = 0; i < n; i++) /* spec: the simulated executor's quantizer */
+                assert_int_equal(c2[i], igq__quant(x[pp ? pp[i] : i], &qp[i % 4]));
+            t->exec.quant_i32(n, xi, pp, mul, lo, hi, z, c1);
+            igq__exec_quant_i32_ref(n, xi, pp, mul, lo, hi, z, c2);
+            assert_memory_equal(c1, c2, (size_t)n + GUARD);
+            for (i = 0; i < n; i++)
+                assert_int_equal(c2[i], igq__quant((float)xi[pp ? pp[i] : i], &qp[i % 4]));
+        }
+        {
+            int32_t *mn1 = q1, *mx1 = q1 + n, *mn2 = q2, *mx2 = q2 + n;
+            float   *fn1 = f1, *fx1 = f1 + n, *fn2 = f2, *fx2 = f2 + n;
+            t->exec.colminmax_i32(rows, n, xi, n, mn1, mx1);
+            igq__exec_colminmax_i32_ref(rows, n, xi, n, mn2, mx2);
+            assert_memory_equal(q1, q2, (size_t)(2 * n) * sizeof(int32_t));
+            t->exec.colminmax_f32(rows, n, x, n, fn1, fx1);
+            igq__exec_colminmax_f32_ref(rows, n, x, n, fn2, fx2);
+            assert_memory_equal(f1, f2, (size_t)(2 * n) * sizeof(float));
+            for (i = 0; i < n; i++) {
+                int32_t a = xi[i], b = xi[i];
+                for (k = 1; k < rows; k++) {
+                    a = xi[k * n + i] < a ? xi[k * n + i] : a;
+                    b = xi[k * n + i] > b ? xi[k * n + i] : b;
+                }
+                assert_int_equal(mn2[i], a);
+                assert_int_equal(mx2[i], b);
+            }
+        }
+        for (i = 0; i < rows * n + GUARD; i++) q1[i] = q2[i] = SENT32;
+        if (n > 3) x[3] = NAN;
+        t->exec.f32_to_q16(rows * n, x, q1);
+        igq__exec_f32_to_q16_ref(rows * n, x, q2);
+        assert_memory_equal(q1, q2, (size_t)(rows * n + GUARD) * sizeof(int32_t));
+        for (i = 0; i < rows * n; i++) {
+            const double v = (double)x[i] * 65536.0;
+            if (x[i] != x[i]) assert_int_equal(q2[i], 0);
+            else if (fabs(v) >= 2147483520.0) assert_true(q2[i] == (v > 0 ? 2147483520 : -2147483520));
+            else assert_true(fabs((double)q2[i] - v) <= 0.5 + fabs(v) * 0x1p-24);
+        }
+        x[3 < n ? 3 : 0] = 1.0f;
+        {
+            const float a1 = t->exec.absmax(rows * n, x), a2 = igq__exec_absmax_ref(rows * n, x);
+            assert_true(memcmp(&a1, &a2, sizeof a1) == 0);
+            for (i = 0; i < rows * n; i++) x[i] = isfinite(x[i]) ? x[i] : 0.5f;
+            t->exec.scale_rne(rows * n, x, 0.25f, q1);
+            igq__exec_scale_rne_ref(rows * n, x, 0.25f, q2);
+            assert_memory_equal(q1, q2, (size_t)(rows * n) * sizeof(int32_t));
+            for (i = 0; i < rows * n; i++) assert_true((float)q2[i] == rintf(x[i] * 0.25f));
+            for (i = 0; i < rows * n; i++) xi[i] = xi[i] / 4; /* keep x + add in range */
+            t->exec.affine_i32(rows * n, xi, -7, 3.5e-4f, f1);
+            igq__exec_affine_i32_ref(rows * n, xi, -7, 3.5e-4f, f2);
+            assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
+        }
+        free(x), free(xi), free(pm), free(mul), free(lo), free(hi), free(z), free(c1), free(c2);
+        free(q1), free(q2), free(f1), free(f2);
+        cases++;
+    }
+    fprintf(stderr, "  %d sizes bit-exact\n", cases);
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
@@ -1029,6 +1142,7 @@ int main(void)
         LEVEL_TESTS(test_ln_exact, "layernorm"),
         LEVEL_TESTS(test_gelu_exact, "gelu"),
         LEVEL_TESTS(test_fold_exact, "fold"),
+        LEVEL_TESTS(test_exec_helpers, "exec"),
         cmocka_unit_test(test_softmax_accuracy),
         cmocka_unit_test(test_ln_accuracy),
         cmocka_unit_test(test_gelu_accuracy),

@@ -25,6 +25,14 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
     t->ln_apply_rq = igq__i32_ln_apply_rq_ref;
     t->gelu        = igq__i32_gelu_ref;
     t->fold        = igq__i32_fold_ref;
+    t->exec.quant_f32 = igq__exec_quant_f32_ref;
+    t->exec.quant_i32 = igq__exec_quant_i32_ref;
+    t->exec.affine_i32 = igq__exec_affine_i32_ref;
+    t->exec.colminmax_i32 = igq__exec_colminmax_i32_ref;
+    t->exec.colminmax_f32 = igq__exec_colminmax_f32_ref;
+    t->exec.f32_to_q16 = igq__exec_f32_to_q16_ref;
+    t->exec.absmax = igq__exec_absmax_ref;
+    t->exec.scale_rne = igq__exec_scale_rne_ref;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -38,6 +46,14 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->ln_apply_rq = igq_i32_ln_apply_rq__avx2;
         t->gelu        = igq_i32_gelu__avx2;
         t->fold        = igq_i32_fold__avx2;
+        t->exec.quant_f32 = igq_exec_quant_f32__avx2;
+        t->exec.quant_i32 = igq_exec_quant_i32__avx2;
+        t->exec.affine_i32 = igq_exec_affine_i32__avx2;
+        t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx2;
+        t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx2;
+        t->exec.f32_to_q16 = igq_exec_f32_to_q16__avx2;
+        t->exec.absmax = igq_exec_absmax__avx2;
+        t->exec.scale_rne = igq_exec_scale_rne__avx2;
         break;
     case IGQ_ISA_AVX512VNNI:
         t->requant     = igq_i32_requant__avx512;
@@ -48,6 +64,14 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->ln_apply_rq = igq_i32_ln_apply_rq__avx512;
         t->gelu        = igq_i32_gelu__avx512;
         t->fold        = igq_i32_fold__avx512;
+        t->exec.quant_f32 = igq_exec_quant_f32__avx512;
+        t->exec.quant_i32 = igq_exec_quant_i32__avx512;
+        t->exec.affine_i32 = igq_exec_affine_i32__avx512;
+        t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx512;
+        t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx512;
+        t->exec.f32_to_q16 = igq_exec_f32_to_q16__avx512;
+        t->exec.absmax = igq_exec_absmax__avx512;
+        t->exec.scale_rne = igq_exec_scale_rne__avx512;
         break;
     }
 #else
@@ -63,6 +87,7 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     t->f32_gemm = igq__f32_gemm_ref;
     t->f32_gelu = igq__f32_gelu_erfc_ref;
     t->f32_softmax = igq__f32_softmax_scaled_ref;
+    t->f32_layernorm = igq__f32_layernorm_p16_ref;
     t->q8_pack  = igq__qs8_pack;
     t->q4_pack  = igq__qs4_pack;
     t->q8_gemm  = igq__qs8_gemm_ref;
@@ -88,6 +113,12 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: t->f32_softmax = igq_f32_softmax__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_softmax = igq_f32_softmax__avx512; break;
+    }
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2:
+    case IGQ_ISA_AVXVNNI: t->f32_layernorm = igq_f32_layernorm__avx2; break;
+    case IGQ_ISA_AVX512VNNI: t->f32_layernorm = igq_f32_layernorm__avx512; break;
     }
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -188,6 +219,12 @@ void igq__f32_gelu(int64_t n, float *x) { igq__kernels()->f32_gelu(n, x); }
 void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ldx)
 {
     igq__kernels()->f32_softmax(rows, n, scale, x, ldx);
+}
+
+void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
+                        const float *b, float eps, float *y)
+{
+    igq__kernels()->f32_layernorm(rows, n, x, w, b, eps, y);
 }
 
 void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,

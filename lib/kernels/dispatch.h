@@ -35,11 +35,14 @@ typedef struct igq_kernel_table {
     igq_i32_ln_apply_fn    ln_apply;    /* -> int32 at S_y */
     igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
     igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
+    igq_exec_fns           exec;        /* integer-executor helpers (exec_inl.h) */
     igq_i32_fold_fn        fold;        /* grouped-GEMM epilogue: out = fma(s, acc, out) */
     igq_f32_gelu_fn        f32_gelu;    /* fp32 GELU; scalar: igq__f32_gelu_erfc_ref; avx2 and
                                            avxvnni: *__avx2; avx512vnni: *__avx512 */
     igq_f32_softmax_fn     f32_softmax; /* fp32 softmax of scaled rows; scalar:
                                            igq__f32_softmax_scaled_ref; others as f32_gelu */
+    igq_f32_layernorm_fn   f32_layernorm; /* fp32 LayerNorm; scalar:
+                                             igq__f32_layernorm_p16_ref; others as f32_gelu */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -85,6 +88,11 @@ void igq__f32_gelu(int64_t n, float *x);
 /* fp32 softmax of scale * x in place over rows through the active table (igq_f32_softmax_fn;
  * the same bits at every level). Thread safety: any thread. */
 void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+
+/* fp32 LayerNorm of contiguous rows through the active table (igq_f32_layernorm_fn; the same
+ * bits at every level). Thread safety: any thread. */
+void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
+                        const float *b, float eps, float *y);
 
 /* Integer GEMM / packing through the active table (see igq_q8_gemm_fn, igq_q8_pack_fn in
  * kernels.h; sizes from igq__q8_packed_size() in q8_layout.h). Thread safety: any thread. */

@@ -30,6 +30,11 @@ typedef void (*igq_f32_gelu_fn)(int64_t n, float *x);
  * gives the bits of that reference. */
 typedef void (*igq_f32_softmax_fn)(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
 
+/* fp32 LayerNorm of contiguous rows: the operations and summation order of
+ * igq__f32_layernorm_p16_ref (f32_ref.h); every level gives the bits of that reference. */
+typedef void (*igq_f32_layernorm_fn)(int64_t rows, int64_t n, const float *x, const float *w,
+                                     const float *b, float eps, float *y);
+
 /* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
  * for m < M, n < N, where Wp is the packed weight (packed row j = W[:, perm[j]] of the pack
@@ -64,6 +69,35 @@ typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, cons
                                 const float *gs, const uint8_t *A, int64_t lda,
                                 const void *packed, const int32_t *kperm, const float *colscale,
                                 const float *colbias, float *Y, int64_t ldy, void *ws);
+
+/* Element-wise helpers of the integer executor (semantics in exec_inl.h; one plain-C source
+ * compiled per level, so all levels give the same bits). */
+typedef struct igq_exec_fns {
+    void (*quant_f32)(int64_t n, const float *x, const int32_t *perm, const float *mul,
+                      const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+    void (*quant_i32)(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
+                      const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+    void (*affine_i32)(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
+    void (*colminmax_i32)(int64_t rows, int64_t C, const int32_t *a, int64_t ld, int32_t *mn,
+                          int32_t *mx);
+    void (*colminmax_f32)(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
+                          float *mx);
+    void (*f32_to_q16)(int64_t n, const float *x, int32_t *out);
+    float (*absmax)(int64_t n, const float *x);
+    void (*scale_rne)(int64_t n, const float *x, float f, int32_t *out);
+} igq_exec_fns;
+void igq__exec_quant_f32_ref(int64_t n, const float *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq__exec_affine_i32_ref(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
+void igq__exec_colminmax_i32_ref(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
+                             int32_t *mn, int32_t *mx);
+void igq__exec_colminmax_f32_ref(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
+                             float *mx);
+void igq__exec_f32_to_q16_ref(int64_t n, const float *x, int32_t *out);
+float igq__exec_absmax_ref(int64_t n, const float *x);
+void igq__exec_scale_rne_ref(int64_t n, const float *x, float f, int32_t *out);
 
 /* Integer non-linear kernels (semantics, parameter structs and scalar references in nonlin.h;
  * every level gives the same bits as the reference). */
@@ -109,6 +143,31 @@ void igq__i32_fold_ref(int64_t rows, int64_t n, float s, const int32_t *acc, int
                        int first);
 
 #ifdef IGQ_X86_KERNELS
+/* lib/kernels/x86_avx2/exec_avx2.c, lib/kernels/x86_avx512/exec_avx512.c */
+void igq_exec_quant_f32__avx2(int64_t n, const float *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_i32__avx2(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_affine_i32__avx2(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
+void igq_exec_colminmax_i32__avx2(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
+                             int32_t *mn, int32_t *mx);
+void igq_exec_colminmax_f32__avx2(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
+                             float *mx);
+void igq_exec_f32_to_q16__avx2(int64_t n, const float *x, int32_t *out);
+float igq_exec_absmax__avx2(int64_t n, const float *x);
+void igq_exec_scale_rne__avx2(int64_t n, const float *x, float f, int32_t *out);
+void igq_exec_quant_f32__avx512(int64_t n, const float *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_i32__avx512(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
+                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_affine_i32__avx512(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
+void igq_exec_colminmax_i32__avx512(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
+                             int32_t *mn, int32_t *mx);
+void igq_exec_colminmax_f32__avx512(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
+                             float *mx);
+void igq_exec_f32_to_q16__avx512(int64_t n, const float *x, int32_t *out);
+float igq_exec_absmax__avx512(int64_t n, const float *x);
+void igq_exec_scale_rne__avx512(int64_t n, const float *x, float f, int32_t *out);
 /* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */
 void igq_i32_fold__avx2(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                         const float *colscale, const float *colbias, float *out, int64_t ldo,
@@ -130,6 +189,12 @@ void igq_f32_gelu__avx512(int64_t n, float *x);
  * igq_f32_softmax_fn. */
 void igq_f32_softmax__avx2(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
 void igq_f32_softmax__avx512(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+/* lib/kernels/x86_avx2/f32_layernorm_avx2.c, lib/kernels/x86_avx512/f32_layernorm_avx512.c:
+ * igq_f32_layernorm_fn. */
+void igq_f32_layernorm__avx2(int64_t rows, int64_t n, const float *x, const float *w,
+                             const float *b, float eps, float *y);
+void igq_f32_layernorm__avx512(int64_t rows, int64_t n, const float *x, const float *w,
+                               const float *b, float eps, float *y);
 
 /* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
  * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */

@@ -358,6 +358,7 @@ typedef struct ictx {
     const struct igq_model *m;
     const igq_qexec        *x;
     const igq_vit_dims     *d;
+    const igq_kernel_table *kt;
     int                     prof;    /* time the stages (image 0 of a profiled run) */
     float   *xr, *yf, *of, *cinv, *csc, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
     int32_t *xi, *ai, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
@@ -482,68 +483,57 @@ static void make_perm(ictx *c, int64_t C, int32_t G)
     off[0] = 0;
 }
 
-/* Columns of src [rows][C] gathered into dst in perm order. */
-static void gather_cols(const uint8_t *src, int64_t rows, int64_t C, const int32_t *perm,
-                        uint8_t *dst)
+/* Per-position quantization parameters for the codes of positions k (group order): group
+ * g = assign[perm[k]] (or 0), multiplier mul (1 / s_g, or S / s_g for an int32 source at S). */
+static void position_params(ictx *c, const qsite *qs, int64_t C, int i32_source)
 {
-    int64_t r, k;
-    for (r = 0; r < rows; r++) {
-        const uint8_t *s = src + r * C;
-        uint8_t       *o = dst + r * C;
-        for (k = 0; k < C; k++) o[k] = s[perm[k]];
+    int64_t k;
+    for (k = 0; k < C; k++) {
+        const int32_t g = qs->G == 1 ? 0 : c->assign[c->perm[k]];
+        c->cinv[k]      = i32_source ? (float)(qs->src_scale / (double)qs->s[g])
+                                     : qs->z->qp[g].inv_scale;
+        c->clo[k]       = (float)(qs->qmin - qs->zp[g]);
+        c->chi[k]       = (float)(qs->qmax - qs->zp[g]);
+        c->czero[k]     = qs->zp[g];
     }
 }
 
-/* Codes of int32 values a [rows][C] at the site's source scale into c->cg (group order) and
- * the group state (c->G, c->gperm, c->off). */
+static void set_tensor_state(ictx *c, int64_t C)
+{
+    c->G      = 1;
+    c->gperm  = NULL;
+    c->off[0] = 0;
+    c->off[1] = (int32_t)C;
+}
+
+/* Codes of int32 values a [rows][C] at the site's source scale S into c->cg (group order)
+ * and the group state (c->G, c->gperm, c->off): (float)a * (S / s_g), clamp, round half to
+ * even, + z_g (an f32 requantization; exact conversion below 2^24). */
 static void quant_i32(ictx *c, const qsite *qs, const int32_t *a, int64_t rows, int64_t C)
 {
     const int32_t G = qs->G;
     int64_t       r, i;
     if (G == 1) {
+        set_tensor_state(c, C);
+    } else {
         PROF_BEGIN(c);
-        for (r = 0; r < rows; r++)
-            igq__requant_row(C, a + r * C, &qs->mult[0], &qs->shift[0], &qs->zp[0], 0, qs->qmin,
-                             qs->qmax, c->cg + r * C);
-        c->G      = 1;
-        c->gperm  = NULL;
-        c->off[0] = 0;
-        c->off[1] = (int32_t)C;
-        PROF_END(c, IGQ__PROF_QUANT);
-        return;
-    }
-    {
-        PROF_BEGIN(c);
-        int32_t     *mn = (int32_t *)c->cmult, *mx = (int32_t *)c->cshift; /* reused below */
+        int32_t     *mn = (int32_t *)c->cmult, *mx = (int32_t *)c->cshift;
         const float  S  = (float)qs->src_scale;
-        for (i = 0; i < C; i++) mn[i] = mx[i] = a[i];
-        for (r = 1; r < rows; r++) {
-            const int32_t *ar = a + r * C;
-            for (i = 0; i < C; i++) {
-                mn[i] = ar[i] < mn[i] ? ar[i] : mn[i];
-                mx[i] = ar[i] > mx[i] ? ar[i] : mx[i];
-            }
-        }
+        c->kt->exec.colminmax_i32(rows, C, a, C, mn, mx);
         for (i = 0; i < C; i++)
             c->assign[i] = assign_tol(qs->z, G, (float)mn[i] * S, (float)mx[i] * S,
                                       qs->tol != NULL ? qs->tol[i] : qs->tol0);
         make_perm(c, C, G);
+        c->G     = G;
+        c->gperm = c->perm;
         PROF_END(c, IGQ__PROF_ASSIGN);
     }
     {
         PROF_BEGIN(c);
-        for (i = 0; i < C; i++) {
-            const int32_t g = c->assign[i];
-            c->cmult[i]     = qs->mult[g];
-            c->cshift[i]    = qs->shift[g];
-            c->czero[i]     = qs->zp[g];
-        }
+        position_params(c, qs, C, 1);
         for (r = 0; r < rows; r++)
-            igq__requant_row(C, a + r * C, c->cmult, c->cshift, c->czero, 1, qs->qmin, qs->qmax,
-                             c->cq + r * C);
-        gather_cols(c->cq, rows, C, c->perm, c->cg);
-        c->G     = G;
-        c->gperm = c->perm;
+            c->kt->exec.quant_i32(C, a + r * C, c->gperm, c->cinv, c->clo, c->chi, c->czero,
+                                  c->cg + r * C);
         PROF_END(c, IGQ__PROF_QUANT);
     }
 }
@@ -555,38 +545,14 @@ static void quant_f32(ictx *c, const qsite *qs, const float *x, int64_t rows, in
 {
     const int32_t G = qs->G;
     int64_t       r, i;
-    uint8_t      *dst = G == 1 ? out : c->cq;
-    const int64_t ldd = G == 1 ? ldo : C;
     if (G == 1) {
-        c->G      = 1;
-        c->gperm  = NULL;
-        c->off[0] = 0;
-        c->off[1] = (int32_t)C;
-        for (i = 0; i < C; i++) {
-            c->cinv[i] = qs->z->qp[0].inv_scale;
-            c->clo[i]  = (float)(qs->qmin - qs->zp[0]);
-            c->chi[i]  = (float)(qs->qmax - qs->zp[0]);
-            c->czero[i] = qs->zp[0];
-        }
+        set_tensor_state(c, C);
     } else {
         PROF_BEGIN(c);
-        for (i = 0; i < C; i++) c->mn[i] = c->mx[i] = x[i];
-        for (r = 1; r < rows; r++) {
-            const float *xr = x + r * ld;
-            for (i = 0; i < C; i++) {
-                c->mn[i] = xr[i] < c->mn[i] ? xr[i] : c->mn[i];
-                c->mx[i] = xr[i] > c->mx[i] ? xr[i] : c->mx[i];
-            }
-        }
-        for (i = 0; i < C; i++) {
-            const int32_t g = assign_tol(qs->z, G, c->mn[i], c->mx[i],
-                                         (fabsf(c->mn[i]) + fabsf(c->mx[i])) * 0x1p-20f);
-            c->assign[i]    = g;
-            c->cinv[i]      = qs->z->qp[g].inv_scale;
-            c->clo[i]       = (float)(qs->qmin - qs->zp[g]);
-            c->chi[i]       = (float)(qs->qmax - qs->zp[g]);
-            c->czero[i]     = qs->zp[g];
-        }
+        c->kt->exec.colminmax_f32(rows, C, x, ld, c->mn, c->mx);
+        for (i = 0; i < C; i++)
+            c->assign[i] = assign_tol(qs->z, G, c->mn[i], c->mx[i],
+                                      (fabsf(c->mn[i]) + fabsf(c->mx[i])) * 0x1p-20f);
         make_perm(c, C, G);
         c->G     = G;
         c->gperm = c->perm;
@@ -594,21 +560,10 @@ static void quant_f32(ictx *c, const qsite *qs, const float *x, int64_t rows, in
     }
     {
         PROF_BEGIN(c);
-        for (r = 0; r < rows; r++) {
-            const float *xr = x + r * ld;
-            uint8_t     *o  = dst + r * ldd;
-            for (i = 0; i < C; i++) {
-                float v = xr[i] * c->cinv[i];
-                v       = v < c->clo[i] ? c->clo[i] : (v > c->chi[i] ? c->chi[i] : v);
-                o[i]    = (uint8_t)((int32_t)igq__rne(v) + c->czero[i]);
-            }
-        }
-        if (G != 1)
-            for (r = 0; r < rows; r++) {
-                const uint8_t *s = c->cq + r * C;
-                uint8_t       *o = out + r * ldo;
-                for (i = 0; i < C; i++) o[i] = s[c->perm[i]];
-            }
+        position_params(c, qs, C, 0);
+        for (r = 0; r < rows; r++)
+            c->kt->exec.quant_f32(C, x + r * ld, c->gperm, c->cinv, c->clo, c->chi, c->czero,
+                                  out + r * ldo);
         PROF_END(c, IGQ__PROF_QUANT);
     }
 }
@@ -710,19 +665,14 @@ static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int
     for (r = 0; r < rows; r++) {
         const float *xr   = x + r * C;
         int32_t     *xo   = xi + r * C;
-        float        amax = 0.0f, f;
+        const float  amax = c->kt->exec.absmax(C, xr);
         int          e, k;
-        for (i = 0; i < C; i++) {
-            const float a = fabsf(xr[i]);
-            amax          = a > amax ? a : amax;
-        }
         if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
             e = 0; /* an all-zero row (or non-finite input: no meaningful output) */
             for (i = 0; i < C; i++) xo[i] = 0;
         } else {
             (void)frexpf(amax, &e); /* amax < 2^e */
-            f = ldexpf(1.0f, IGQ__LN_IN_BITS - e);
-            for (i = 0; i < C; i++) xo[i] = (int32_t)igq__rne(xr[i] * f);
+            c->kt->exec.scale_rne(C, xr, ldexpf(1.0f, IGQ__LN_IN_BITS - e), xo);
         }
         for (k = 0; k <= 32; k++) local.eps_k[k] = c->x->ln_eps_tab[IGQ__LN_IN_BITS - e - k + LN_TAB_OFF];
         igq__layernorm(&local, 1, xo, C, out + r * C, C);
@@ -825,8 +775,12 @@ static void attention(ictx *c, const qblk *xb)
                 const int64_t  rc  = (int64_t)(ov - zv) * c->rsp[i] - zp * (int64_t)(ov - zv) * T;
                 const int32_t *oi  = c->oi + i * hd;
                 float         *o   = c->of + i * D + h * hd;
-                for (k = 0; k < hd; k++)
-                    o[k] = sc * (float)((int64_t)oi[k] + rc - zp * c->rs[k]);
+                if (zp == 0 && rc > -((int64_t)1 << 30) && rc < ((int64_t)1 << 30) &&
+                    (int64_t)T * 255 * 128 < ((int64_t)1 << 30))
+                    c->kt->exec.affine_i32(hd, oi, (int32_t)rc, sc, o); /* no overflow: < 2^31 */
+                else
+                    for (k = 0; k < hd; k++)
+                        o[k] = sc * (float)((int64_t)oi[k] + rc - zp * c->rs[k]);
             }
             PROF_END(c, IGQ__PROF_EPILOGUE);
         }
@@ -891,7 +845,6 @@ static void block(ictx *c, int32_t b)
     const igq_block    *mb = &c->m->blocks[b];
     const qblk         *xb = &c->x->blk[b];
     const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp;
-    int64_t             i;
 
     layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, c->ai);
     quant_i32(c, &xb->in_qkv, c->ai, T, D);
@@ -911,12 +864,7 @@ static void block(ictx *c, int32_t b)
         PROF_BEGIN(c);
         /* fc1 output to Q16 (the f32 epilogue's int32 result), then the integer GELU */
         static const int32_t one_m = 1 << 30, one_s = 30;
-        const float          q16   = 65536.0f;
-        for (i = 0; i < T * Mm; i++) {
-            float v = c->yf[i] * q16;
-            v       = v > 2147483520.0f ? 2147483520.0f : (v < -2147483520.0f ? -2147483520.0f : v);
-            c->acc[i] = (int32_t)lrintf(v);
-        }
+        c->kt->exec.f32_to_q16(T * Mm, c->yf, c->acc);
         igq__gelu_q16(&c->x->gelu, T * Mm, c->acc, &one_m, &one_s, 0, c->ai);
         PROF_END(c, IGQ__PROF_GELU);
     }
@@ -997,6 +945,7 @@ static void image_task(void *ctx, int64_t i, int32_t thread)
     c.m = r->m;
     c.x = r->m->q->x;
     c.d = d;
+    c.kt = igq__kernels();
     c.prof = igq__int_prof != NULL && i == 0;
     (void)layout(r->m, c.x->gmax, r->scratch + (size_t)thread * r->stride, &c);
     embed(&c, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w);

@@ -1,0 +1,135 @@
+/* Element-wise helpers of the integer executor (quantize f32 rows to codes, column min/max,
+ * f32 -> Q16, LayerNorm input conversion), written once as plain C loops. Private header,
+ * static inline only: lib/kernels/scalar/exec_ref.c instantiates them for the baseline target
+ * and lib/kernels/x86_avx2|x86_avx512/exec_*.c for their ISA (built with -O3 so the compiler
+ * vectorizes the loops). Only exact operations are used (float multiply, compare, the
+ * add/subtract rounding of igq__rne, conversions of integral floats; no contraction under
+ * -std=c99), so every instantiation gives the same bits. */
+#ifndef IGQ_KERNELS_EXEC_INL_H
+#define IGQ_KERNELS_EXEC_INL_H
+
+#include <stdint.h>
+
+/* Quantization of one row into codes in the order of perm (NULL: identity), with that
+ * order's per-position parameters: for i < n, j = perm[i] (or i):
+ *   out[i] = clamp(rne(x[j] mul[i]), lo[i], hi[i]) + zero[i]
+ * lo/hi = qmin - z, qmax - z (the result is in [qmin, qmax] <= 255), mul = 1 / scale (f32
+ * source) or S / scale (int32 source at scale S, converted to float first: exact below 2^24).
+ * rne: igq__rne's add/subtract of 1.5 * 2^23 (|v| <= 2^22 after the clamp: |zero| <= 2^20). */
+static inline void exec_quant_f32(int64_t n, const float *x, const int32_t *perm, const float *mul,
+                                  const float *lo, const float *hi, const int32_t *zero,
+                                  uint8_t *out)
+{
+    int64_t i;
+    if (perm == NULL)
+        for (i = 0; i < n; i++) {
+            float v = x[i] * mul[i];
+            v       = v < lo[i] ? lo[i] : v;
+            v       = v > hi[i] ? hi[i] : v;
+            v       = (v + 12582912.0f) - 12582912.0f;
+            out[i]  = (uint8_t)((int32_t)v + zero[i]);
+        }
+    else
+        for (i = 0; i < n; i++) {
+            float v = x[perm[i]] * mul[i];
+            v       = v < lo[i] ? lo[i] : v;
+            v       = v > hi[i] ? hi[i] : v;
+            v       = (v + 12582912.0f) - 12582912.0f;
+            out[i]  = (uint8_t)((int32_t)v + zero[i]);
+        }
+}
+
+static inline void exec_quant_i32(int64_t n, const int32_t *x, const int32_t *perm,
+                                  const float *mul, const float *lo, const float *hi,
+                                  const int32_t *zero, uint8_t *out)
+{
+    int64_t i;
+    if (perm == NULL)
+        for (i = 0; i < n; i++) {
+            float v = (float)x[i] * mul[i];
+            v       = v < lo[i] ? lo[i] : v;
+            v       = v > hi[i] ? hi[i] : v;
+            v       = (v + 12582912.0f) - 12582912.0f;
+            out[i]  = (uint8_t)((int32_t)v + zero[i]);
+        }
+    else
+        for (i = 0; i < n; i++) {
+            float v = (float)x[perm[i]] * mul[i];
+            v       = v < lo[i] ? lo[i] : v;
+            v       = v > hi[i] ? hi[i] : v;
+            v       = (v + 12582912.0f) - 12582912.0f;
+            out[i]  = (uint8_t)((int32_t)v + zero[i]);
+        }
+}
+
+/* out[i] = scale * (float)(x[i] + add) (the P V epilogue of a row; x[i] + add must not
+ * overflow int32) */
+static inline void exec_affine_i32(int64_t n, const int32_t *x, int32_t add, float scale,
+                                   float *out)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = scale * (float)(x[i] + add);
+}
+
+/* mn[c], mx[c] over rows of a [rows][C] (row stride ld); rows >= 1. */
+static inline void exec_colminmax_i32(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
+                                      int32_t *mn, int32_t *mx)
+{
+    int64_t r, c;
+    for (c = 0; c < C; c++) mn[c] = mx[c] = a[c];
+    for (r = 1; r < rows; r++) {
+        const int32_t *ar = a + r * ld;
+        for (c = 0; c < C; c++) {
+            mn[c] = ar[c] < mn[c] ? ar[c] : mn[c];
+            mx[c] = ar[c] > mx[c] ? ar[c] : mx[c];
+        }
+    }
+}
+
+static inline void exec_colminmax_f32(int64_t rows, int64_t C, const float *x, int64_t ld,
+                                      float *mn, float *mx)
+{
+    int64_t r, c;
+    for (c = 0; c < C; c++) mn[c] = mx[c] = x[c];
+    for (r = 1; r < rows; r++) {
+        const float *xr = x + r * ld;
+        for (c = 0; c < C; c++) {
+            mn[c] = xr[c] < mn[c] ? xr[c] : mn[c];
+            mx[c] = xr[c] > mx[c] ? xr[c] : mx[c];
+        }
+    }
+}
+
+/* out[i] = x[i] 2^16 rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0). */
+static inline void exec_f32_to_q16(int64_t n, const float *x, int32_t *out)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float v = x[i] * 65536.0f;
+        v       = v > 2147483520.0f ? 2147483520.0f : v;
+        v       = v < -2147483520.0f ? -2147483520.0f : v;
+        v       = v == v ? v : 0.0f;
+        out[i]  = (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f);
+    }
+}
+
+/* max |x[i]| (0 for n = 0; NaN is skipped) */
+static inline float exec_absmax(int64_t n, const float *x)
+{
+    float   m = 0.0f;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        const float a = x[i] < 0.0f ? -x[i] : x[i];
+        m             = a > m ? a : m;
+    }
+    return m;
+}
+
+/* out[i] = rne(x[i] f) for |x[i] f| < 2^22 (the LayerNorm input conversion) */
+static inline void exec_scale_rne(int64_t n, const float *x, float f, int32_t *out)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = (int32_t)((x[i] * f + 12582912.0f) - 12582912.0f);
+}
+
+#endif
