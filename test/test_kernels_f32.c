@@ -747,6 +747,85 @@ static void test_softmax_levels(void **state)
     }
 }
 
+/* ---- LayerNorm ------------------------------------------------------------------------- */
+
+/* LayerNorm input rows: normals times a scale, plus an offset (the mean must be removed
+ * before the variance sum: the two-pass form has no cancellation), weights and biases. */
+static void ln_inputs(tu_rng *r, float *x, int64_t rows, int64_t n, float scale, float off)
+{
+    int64_t i;
+    fill_normal(r, x, rows * n);
+    for (i = 0; i < rows * n; i++) x[i] = x[i] * scale + off;
+}
+
+/* The float reference against the double one: |y - y_d| <= 2e-6 (|(x - mean) r| |w| + |b|)
+ * + 1e-30, for n in 1..40, 197, 384, 768, 1000 and inputs up to 1e3 offsets. */
+static void test_layernorm_accuracy(void **state)
+{
+    static const int64_t ns[6] = {1, 17, 197, 384, 768, 1000};
+    tu_rng               r;
+    int64_t              k, i, rows = 3;
+    double               worst = 0.0;
+    (void)state;
+    pool_init();
+    tu_rng_seed(&r, 17);
+    for (k = 0; k < 46; k++) {
+        const int64_t n = k < 40 ? k + 1 : ns[k - 40];
+        float        *x = alloc_f(rows * n), *w = alloc_f(n), *b = alloc_f(n);
+        float        *y = alloc_f(rows * n), *yd = alloc_f(rows * n), *ones = alloc_f(n);
+        float        *zeros = alloc_f(n), *u = alloc_f(rows * n);
+        ln_inputs(&r, x, rows, n, k % 3 == 0 ? 1e-3f : 3.0f, k % 2 ? 1e3f : 0.0f);
+        ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
+        ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
+        for (i = 0; i < n; i++) ones[i] = 1.0f, zeros[i] = 0.0f;
+        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-6f, y);
+        igq__f32_layernorm_ref(rows, n, x, w, b, 1e-6f, yd);
+        igq__f32_layernorm_ref(rows, n, x, ones, zeros, 1e-6f, u); /* (x - mean) r */
+        for (i = 0; i < rows * n; i++) {
+            const double bound = 2e-6 * (fabs(u[i]) * fabs(w[i % n]) + fabs(b[i % n])) + 1e-30;
+            const double err   = fabs((double)y[i] - (double)yd[i]);
+            if (!(err <= bound)) {
+                fprintf(stderr, "  layernorm n=%lld i=%lld: %.9g vs %.9g\n", (long long)n,
+                        (long long)i, y[i], yd[i]);
+                fail();
+            }
+            if (err / bound > worst) worst = err / bound;
+        }
+        free(x), free(w), free(b), free(y), free(yd), free(ones), free(zeros), free(u);
+    }
+    fprintf(stderr, "  layernorm float vs double: max error / bound %.3g\n", worst);
+}
+
+/* The active level against the reference bit for bit on every n in 1..70, 197, 384, 768. */
+static void test_layernorm_levels(void **state)
+{
+    static const int64_t ns[3] = {197, 384, 768};
+    tu_rng               r;
+    int64_t              k, i, rows = 3;
+    (void)enter_level(state);
+    pool_init();
+    tu_rng_seed(&r, 19);
+    for (k = 0; k < 73; k++) {
+        const int64_t n = k < 70 ? k + 1 : ns[k - 70];
+        float        *x = alloc_f(rows * n), *w = alloc_f(n), *b = alloc_f(n);
+        float        *y = alloc_f(rows * n + 1), *z = alloc_f(rows * n + 1);
+        ln_inputs(&r, x, rows, n, 2.0f, k % 2 ? 5.0f : 0.0f);
+        ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
+        ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
+        y[rows * n] = z[rows * n] = SENTINEL;
+        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-5f, y);
+        igq__f32_layernorm(rows, n, x, w, b, 1e-5f, z);
+        for (i = 0; i <= rows * n; i++)
+            if (bits_of(y[i]) != bits_of(z[i])) {
+                fprintf(stderr, "  layernorm %s n=%lld i=%lld: ref %.9g simd %.9g\n",
+                        igq__isa_name(igq__isa_active()), (long long)n, (long long)i, y[i],
+                        z[i]);
+                fail();
+            }
+        free(x), free(w), free(b), free(y), free(z);
+    }
+}
+
 /* ---- concurrency ----------------------------------------------------------------------- */
 
 typedef struct thread_job {
@@ -920,6 +999,8 @@ int main(void)
         LEVEL_TESTS(test_gelu_levels, "gelu levels"),
         cmocka_unit_test(test_softmax_accuracy),
         LEVEL_TESTS(test_softmax_levels, "softmax levels"),
+        cmocka_unit_test(test_layernorm_accuracy),
+        LEVEL_TESTS(test_layernorm_levels, "layernorm levels"),
     };
     int                     failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_pool);

@@ -52,6 +52,18 @@ void igq__f32_gelu_erfc_ref(int64_t n, float *x);
 void igq__f32_softmax_scaled_ref(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
 #define IGQ_SOFTMAX_DMIN (-87.0f)
 
+/* LayerNorm of `rows` contiguous rows of n >= 1 floats (x and y row stride n), in float with
+ * a fixed summation order, so that every ISA level (igq_f32_layernorm__avx2 / __avx512) gives
+ * the same bits. Per row, every sum in 16 interleaved partials reduced as in
+ * igq__f32_softmax_scaled_ref (partial j adds the terms i = j mod 16; then 8, 4, 2, 1):
+ *   mean = (sum x) / n; d[i] = x[i] - mean; c = (sum d) / n; var = (sum of fmaf(d, d, .)) / n
+ *   - c * c; r = 1 / sqrtf(var + eps); y[i] = fmaf(((x[i] - mean) - c) * r, w[i], b[i]).
+ * c corrects the rounding of the float mean (the corrected two-pass algorithm; x - mean is
+ * exact near the mean), so rows with a large offset keep their accuracy: within ~2e-6 of the
+ * double-precision igq__f32_layernorm_ref relative to |(x - mean) r w| + |b|. */
+void igq__f32_layernorm_p16_ref(int64_t rows, int64_t n, const float *x, const float *w,
+                                const float *b, float eps, float *y);
+
 /* Constants of igq__f32_gelu_erfc_ref, shared by the SIMD levels (same values, same order). */
 #define IGQ_GELU_TMAX 13.0f         /* |x| clamp; h = 0 beyond it */
 #define IGQ_GELU_XMIN (-14.0f)      /* x clamp of the negative branch (keeps -inf * 0 away) */

@@ -173,13 +173,13 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
         /* Only the prefix tokens feed the classifier: normalize just those. */
         rows = d->has_dist ? 2 : 1;
         if (m->norm_w != NULL)
-            igq__f32_layernorm_ref(rows, D, x, m->norm_w, m->norm_b, d->ln_eps, s->pooled);
+            igq__f32_layernorm(rows, D, x, m->norm_w, m->norm_b, d->ln_eps, s->pooled);
         else
             memcpy(s->pooled, x, (size_t)rows * D * sizeof(float));
     } else {
         const float *src = x;
         if (m->norm_w != NULL) {
-            igq__f32_layernorm_ref(T, D, x, m->norm_w, m->norm_b, d->ln_eps, tmp);
+            igq__f32_layernorm(T, D, x, m->norm_w, m->norm_b, d->ln_eps, tmp);
             src = tmp;
         }
         for (c = 0; c < D; c++) {
@@ -188,7 +188,7 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
             s->pooled[D + c] = (float)(acc / d->n_patches);
         }
         if (m->fc_norm_w != NULL)
-            igq__f32_layernorm_ref(1, D, s->pooled + D, m->fc_norm_w, m->fc_norm_b, d->ln_eps,
+            igq__f32_layernorm(1, D, s->pooled + D, m->fc_norm_w, m->fc_norm_b, d->ln_eps,
                                    s->pooled);
         else
             memcpy(s->pooled, s->pooled + D, (size_t)D * sizeof(float));
@@ -327,7 +327,7 @@ static void step_rows(void *ctx, int64_t task, int32_t thread)
     (void)thread;
     if (f->residual) residual_add(n, D, f->s.x + r0 * D, f->s.h + r0 * D, f->ls);
     if (f->ln_w != NULL)
-        igq__f32_layernorm_ref(n, D, f->s.x + r0 * D, f->ln_w, f->ln_b, f->d->ln_eps,
+        igq__f32_layernorm(n, D, f->s.x + r0 * D, f->ln_w, f->ln_b, f->d->ln_eps,
                                f->s.h + r0 * D);
 }
 

@@ -117,3 +117,38 @@ void igq__f32_softmax_scaled_ref(int64_t rows, int64_t n, float scale, float *x,
         for (i = 0; i < n; i++) xr[i] *= inv;
     }
 }
+
+/* The fixed reduction of 16 partial sums shared by the fp32 kernels (f32_ref.h). */
+static float reduce16(float *part)
+{
+    int j;
+    for (j = 0; j < 8; j++) part[j] += part[j + 8];
+    for (j = 0; j < 4; j++) part[j] += part[j + 4];
+    for (j = 0; j < 2; j++) part[j] += part[j + 2];
+    return part[0] + part[1];
+}
+
+void igq__f32_layernorm_p16_ref(int64_t rows, int64_t n, const float *x, const float *w,
+                                const float *b, float eps, float *y)
+{
+    int64_t r, i;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float       *yr = y + r * n;
+        float        part[16], part2[16], mean, c, var, inv;
+        int          j;
+        for (j = 0; j < 16; j++) part[j] = 0.0f;
+        for (i = 0; i < n; i++) part[i % 16] += xr[i];
+        mean = reduce16(part) / (float)n;
+        for (j = 0; j < 16; j++) part[j] = part2[j] = 0.0f;
+        for (i = 0; i < n; i++) {
+            const float d = xr[i] - mean;
+            part[i % 16] += d;
+            part2[i % 16] = fmaf(d, d, part2[i % 16]);
+        }
+        c   = reduce16(part) / (float)n;
+        var = reduce16(part2) / (float)n - c * c;
+        inv = 1.0f / sqrtf(var + eps);
+        for (i = 0; i < n; i++) yr[i] = fmaf(((xr[i] - mean) - c) * inv, w[i], b[i]);
+    }
+}
