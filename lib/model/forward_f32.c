@@ -141,11 +141,11 @@ static void attention_head(const igq_vit_dims *d, const float *qkv, int64_t h, f
     const float  *k = qkv + D + h * hd;
     const float  *v = qkv + 2 * D + h * hd;
     int64_t       j, c;
-    for (j = 0; j < T; j++)
-        for (c = 0; c < hd; c++) {
-            s->kt[c * T + j]  = k[j * 3 * D + c];
-            s->vh[j * hd + c] = v[j * 3 * D + c];
-        }
+    for (j = 0; j < T; j++) {
+        const float *kj = k + j * 3 * D;
+        for (c = 0; c < hd; c++) s->kt[c * T + j] = kj[c];
+        memcpy(s->vh + j * hd, v + j * 3 * D, (size_t)hd * sizeof(float));
+    }
     igq__f32_gemm(T, T, hd, q, 3 * D, s->kt, NULL, s->scores, T);
     igq__f32_softmax(T, T, scale, s->scores, T);
     call_hook(hook, image, block, IGQ__SITE_ATTN, (int32_t)h, s->scores, T, T, T);
@@ -156,9 +156,11 @@ static void attention_head(const igq_vit_dims *d, const float *qkv, int64_t h, f
 static void residual_add(int64_t rows, int64_t D, float *x, const float *branch, const float *ls)
 {
     int64_t t, c;
-    for (t = 0; t < rows; t++)
-        for (c = 0; c < D; c++)
-            x[t * D + c] += ls != NULL ? branch[t * D + c] * ls[c] : branch[t * D + c];
+    if (ls == NULL)
+        for (t = 0; t < rows * D; t++) x[t] += branch[t];
+    else
+        for (t = 0; t < rows; t++)
+            for (c = 0; c < D; c++) x[t * D + c] += branch[t * D + c] * ls[c];
 }
 
 /* Final norm, pooling and classifier of one image whose tokens are x [T][D]; tmp: T*D floats
