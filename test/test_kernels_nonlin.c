@@ -15,7 +15,7 @@
  *       softmax_bound);
  *     - LayerNorm: |code - (Y_c / s + z)| <= 1/2 + eta_c (clamped), eta_c from the shifts,
  *       the square root, the reciprocal and the folded multipliers (see ln_bound);
- *     - GELU: |out - GELU(u 2^-16) 2^16| <= 1.0998 + 1e-6 (table + interpolation rounding +
+ *     - GELU: |out - GELU(u 2^-F) 2^F| <= 2.596 + 1e-6 units (F = 20; table + interpolation rounding +
  *       interpolation error); the LUT variant is exact up to the output rounding.
  *     The measured maxima (and the share of codes differing from the float reference) are
  *     printed; bench_nonlin prints the full tables. */
@@ -825,13 +825,17 @@ static void test_gelu_exact(void **state)
     fprintf(stderr, "  %d rows bit-exact\n", cases);
 }
 
-/* (b): every Q16 input u in [-9, 9] (step 1/16 of a table interval, plus all interval ends)
- * within the derived 1.0998 units of GELU(u 2^-16) 2^16; outside the table the exact
- * answers 0 and u. Against the real input acc M (before its rounding to Q16) the error adds
- * <= max|GELU'| / 2 = 0.5645 units plus the multiplier's relative error: reported.
- * (a): the LUT equals the quantized exact GELU for every code (several quantizers). */
+/* (b): every fixed-point input u in [-9, 9] (F = IGQ_GELU_FRAC fraction bits; step 1/16 of a
+ * table interval, plus all interval ends) within the derived bound
+ *   1/2 + 1/2 + 2^-16 / 8 max|GELU''| 2^F  units of 2^-F  (nonlin.h; 2.596 for F = 20)
+ * of GELU(u 2^-F) 2^F; outside the table the exact answers 0 and u. Against the real input
+ * acc M (before its rounding to the grid) the error adds <= max|GELU'| / 2 = 0.5645 units plus
+ * the multiplier's relative error. (a): the LUT equals the quantized exact GELU for every code
+ * (several quantizers). */
 static void test_gelu_accuracy(void **state)
 {
+    const int        F = IGQ_GELU_FRAC, I = 1 << (IGQ_GELU_FRAC - 8); /* units per interval */
+    const double     B = 1.0 + ldexp(0.7979 / 8.0, F - 16) + 1e-6;
     igq_gelu_params *p = (igq_gelu_params *)xmalloc(sizeof *p);
     double           maxe = 0.0, maxe_real = 0.0;
     int32_t          u;
@@ -839,38 +843,38 @@ static void test_gelu_accuracy(void **state)
     int              i, q;
     (void)state;
     igq__gelu_params_init(p);
-    for (u = -(9 << 16); u <= (9 << 16); u += (u % 256 == 0) ? 1 : 16) {
+    for (u = -(9 << F); u <= (9 << F); u += (u % I == 0) ? 1 : I / 16) {
         const int32_t out = igq__gelu_eval(p, u);
-        const double  e   = fabs(out - ldexp(gelu_d(ldexp((double)u, -16)), 16));
-        if (e > 1.0998 + 1e-6) {
-            fprintf(stderr, "  gelu u %d: out %d vs %.4f\n", u, out, ldexp(gelu_d(ldexp((double)u, -16)), 16));
+        const double  e   = fabs(out - ldexp(gelu_d(ldexp((double)u, -F)), F));
+        if (e > B) {
+            fprintf(stderr, "  gelu u %d: out %d vs %.4f\n", u, out, ldexp(gelu_d(ldexp((double)u, -F)), F));
             fail();
         }
         if (e > maxe) maxe = e;
     }
     assert_int_equal(igq__gelu_eval(p, INT32_MIN), 0);
     assert_int_equal(igq__gelu_eval(p, INT32_MAX), INT32_MAX);
-    assert_int_equal(igq__gelu_eval(p, 8 << 16), 8 << 16);
-    assert_int_equal(igq__gelu_eval(p, -(8 << 16) - 1), 0);
+    assert_int_equal(igq__gelu_eval(p, 8 << F), 8 << F);
+    assert_int_equal(igq__gelu_eval(p, -(8 << F) - 1), 0);
     tu_rng_seed(&r, 52);
     for (i = 0; i < 200000; i++) {
         const double  sc  = rnd_multiplier(&r, -14.0, -4.0);
         const int32_t acc = clamp_i32(tu_rng_normal(&r) * 3.0 / sc);
         int32_t       m, s, out;
         double        e, bound;
-        igq__requant_multiplier(ldexp(sc, 16), &m, &s);
+        igq__requant_multiplier(ldexp(sc, F), &m, &s);
         igq__i32_gelu_ref(p, 1, &acc, &m, &s, 0, &out);
-        e     = fabs(out - ldexp(gelu_d(acc * sc), 16));
-        bound = 1.0998 + 1.12899 * (0.5 + fabs((double)acc) * fabs(ldexp((double)m, -s) - ldexp(sc, 16))) + 1e-6;
+        e     = fabs(out - ldexp(gelu_d(acc * sc), F));
+        bound = B + 1.12899 * (0.5 + fabs((double)acc) * fabs(ldexp((double)m, -s) - ldexp(sc, F)));
         if (e > bound) {
             fprintf(stderr, "  gelu acc %d scale %g: out %d vs %.4f (bound %.4f)\n", acc, sc, out,
-                    ldexp(gelu_d(acc * sc), 16), bound);
+                    ldexp(gelu_d(acc * sc), F), bound);
             fail();
         }
         if (e > maxe_real) maxe_real = e;
     }
-    fprintf(stderr, "  GELU (b): max |out - GELU(u)| = %.4f units of 2^-16 on the Q16 grid (bound 1.0998), %.4f against the real input (%.2e absolute)\n",
-          maxe, maxe_real, ldexp(maxe_real, -16));
+    fprintf(stderr, "  GELU (b): max |out - GELU(u)| = %.4f units of 2^-%d on the grid (bound %.4f), %.4f against the real input (%.2e absolute)\n",
+          maxe, F, B, maxe_real, ldexp(maxe_real, -F));
     for (i = 0; i < 6; i++) { /* (a) */
         static const float sins[]  = {0.05f, 0.01f, 0.3f, 0.02f, 0.7f, 0.001f};
         static const int   zins[]  = {128, 200, 7, 250, 3, 0};
@@ -889,7 +893,7 @@ static void test_gelu_accuracy(void **state)
             const double qm = (double)((1 << obits[i]) - 1);
             v               = v < 0 ? 0 : v > qm ? qm : v;
             assert_int_equal(o8[q], (int)v);
-            assert_true(fabs(o16[q] - ldexp(g, 16)) <= 0.5);
+            assert_true(fabs(o16[q] - ldexp(g, IGQ_GELU_FRAC)) <= 0.5);
         }
     }
     assert_int_equal(igq__gelu_lut_init(NULL, 1.0f, 0, 1.0f, 0, 8), IGQ_ERR_INVALID_ARGUMENT);
@@ -1092,8 +1096,8 @@ static void test_exec_helpers(void **state)
         }
         for (i = 0; i < rows * n + GUARD; i++) q1[i] = q2[i] = SENT32;
         if (n > 3) x[3] = NAN;
-        t->exec.f32_to_q16(rows * n, x, q1);
-        igq__exec_f32_to_q16_ref(rows * n, x, q2);
+        t->exec.f32_to_fixed(rows * n, x, 65536.0f, q1);
+        igq__exec_f32_to_fixed_ref(rows * n, x, 65536.0f, q2);
         assert_memory_equal(q1, q2, (size_t)(rows * n + GUARD) * sizeof(int32_t));
         for (i = 0; i < rows * n; i++) {
             const double v = (double)x[i] * 65536.0;

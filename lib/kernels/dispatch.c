@@ -30,7 +30,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
     t->exec.affine_i32 = igq__exec_affine_i32_ref;
     t->exec.colminmax_i32 = igq__exec_colminmax_i32_ref;
     t->exec.colminmax_f32 = igq__exec_colminmax_f32_ref;
-    t->exec.f32_to_q16 = igq__exec_f32_to_q16_ref;
+    t->exec.f32_to_fixed = igq__exec_f32_to_fixed_ref;
     t->exec.absmax = igq__exec_absmax_ref;
     t->exec.scale_rne = igq__exec_scale_rne_ref;
 #ifdef IGQ_X86_KERNELS
@@ -51,7 +51,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->exec.affine_i32 = igq_exec_affine_i32__avx2;
         t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx2;
         t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx2;
-        t->exec.f32_to_q16 = igq_exec_f32_to_q16__avx2;
+        t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx2;
         t->exec.absmax = igq_exec_absmax__avx2;
         t->exec.scale_rne = igq_exec_scale_rne__avx2;
         break;
@@ -69,7 +69,7 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->exec.affine_i32 = igq_exec_affine_i32__avx512;
         t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx512;
         t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx512;
-        t->exec.f32_to_q16 = igq_exec_f32_to_q16__avx512;
+        t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx512;
         t->exec.absmax = igq_exec_absmax__avx512;
         t->exec.scale_rne = igq_exec_scale_rne__avx512;
         break;

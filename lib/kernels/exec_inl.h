@@ -100,12 +100,13 @@ static inline void exec_colminmax_f32(int64_t rows, int64_t C, const float *x, i
     }
 }
 
-/* out[i] = x[i] 2^16 rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0). */
-static inline void exec_f32_to_q16(int64_t n, const float *x, int32_t *out)
+/* out[i] = x[i] mul rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0); mul
+ * is a power of two (the fixed-point scale), so the product is exact. */
+static inline void exec_f32_to_fixed(int64_t n, const float *x, float mul, int32_t *out)
 {
     int64_t i;
     for (i = 0; i < n; i++) {
-        float v = x[i] * 65536.0f;
+        float v = x[i] * mul;
         v       = v > 2147483520.0f ? 2147483520.0f : v;
         v       = v < -2147483520.0f ? -2147483520.0f : v;
         v       = v == v ? v : 0.0f;

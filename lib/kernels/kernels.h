@@ -82,7 +82,7 @@ typedef struct igq_exec_fns {
                           int32_t *mx);
     void (*colminmax_f32)(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
                           float *mx);
-    void (*f32_to_q16)(int64_t n, const float *x, int32_t *out);
+    void (*f32_to_fixed)(int64_t n, const float *x, float mul, int32_t *out);
     float (*absmax)(int64_t n, const float *x);
     void (*scale_rne)(int64_t n, const float *x, float f, int32_t *out);
 } igq_exec_fns;
@@ -95,7 +95,7 @@ void igq__exec_colminmax_i32_ref(int64_t rows, int64_t C, const int32_t *a, int6
                              int32_t *mn, int32_t *mx);
 void igq__exec_colminmax_f32_ref(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
                              float *mx);
-void igq__exec_f32_to_q16_ref(int64_t n, const float *x, int32_t *out);
+void igq__exec_f32_to_fixed_ref(int64_t n, const float *x, float mul, int32_t *out);
 float igq__exec_absmax_ref(int64_t n, const float *x);
 void igq__exec_scale_rne_ref(int64_t n, const float *x, float f, int32_t *out);
 
@@ -122,7 +122,7 @@ typedef void (*igq_i32_ln_apply_rq_fn)(const igq_ln_params *p, const igq_ln_row 
                                        const int32_t *shift, const int32_t *zero,
                                        int per_channel, int32_t qmin, int32_t qmax,
                                        uint8_t *out);
-/* GELU of int32 accumulators with a dyadic scale -> int32 at 2^-16. */
+/* GELU of int32 accumulators with a dyadic scale -> int32 at 2^-IGQ_GELU_FRAC. */
 typedef void (*igq_i32_gelu_fn)(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                                 const int32_t *mult, const int32_t *shift, int per_channel,
                                 int32_t *out);
@@ -153,7 +153,7 @@ void igq_exec_colminmax_i32__avx2(int64_t rows, int64_t C, const int32_t *a, int
                              int32_t *mn, int32_t *mx);
 void igq_exec_colminmax_f32__avx2(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
                              float *mx);
-void igq_exec_f32_to_q16__avx2(int64_t n, const float *x, int32_t *out);
+void igq_exec_f32_to_fixed__avx2(int64_t n, const float *x, float mul, int32_t *out);
 float igq_exec_absmax__avx2(int64_t n, const float *x);
 void igq_exec_scale_rne__avx2(int64_t n, const float *x, float f, int32_t *out);
 void igq_exec_quant_f32__avx512(int64_t n, const float *x, const int32_t *perm, const float *mul,
@@ -165,7 +165,7 @@ void igq_exec_colminmax_i32__avx512(int64_t rows, int64_t C, const int32_t *a, i
                              int32_t *mn, int32_t *mx);
 void igq_exec_colminmax_f32__avx512(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
                              float *mx);
-void igq_exec_f32_to_q16__avx512(int64_t n, const float *x, int32_t *out);
+void igq_exec_f32_to_fixed__avx512(int64_t n, const float *x, float mul, int32_t *out);
 float igq_exec_absmax__avx512(int64_t n, const float *x);
 void igq_exec_scale_rne__avx512(int64_t n, const float *x, float f, int32_t *out);
 /* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */

@@ -160,9 +160,10 @@ static inline int32_t igq__gelu_eval(const igq_gelu_params *p, int32_t u)
     if (u < lo) return 0;
     if (u >= hi) return u;
     v = u - lo;
-    i = v >> 8;
-    f = v & 255;
-    return p->t[i] + igq__asr32((p->t[i + 1] - p->t[i]) * f + 128, 8);
+    i = v >> IGQ_GELU_ISHIFT;
+    f = v & ((1 << IGQ_GELU_ISHIFT) - 1);
+    return p->t[i] + igq__asr32((p->t[i + 1] - p->t[i]) * f + (1 << (IGQ_GELU_ISHIFT - 1)),
+                                IGQ_GELU_ISHIFT);
 }
 
 #endif

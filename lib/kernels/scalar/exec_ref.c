@@ -32,7 +32,7 @@ void igq__exec_colminmax_f32_ref(int64_t rows, int64_t C, const float *x, int64_
     exec_colminmax_f32(rows, C, x, ld, mn, mx);
 }
 
-void igq__exec_f32_to_q16_ref(int64_t n, const float *x, int32_t *out) { exec_f32_to_q16(n, x, out); }
+void igq__exec_f32_to_fixed_ref(int64_t n, const float *x, float mul, int32_t *out) { exec_f32_to_fixed(n, x, mul, out); }
 
 float igq__exec_absmax_ref(int64_t n, const float *x) { return exec_absmax(n, x); }
 

@@ -34,7 +34,7 @@ void igq_exec_colminmax_f32__avx2(int64_t rows, int64_t C, const float *x, int64
     exec_colminmax_f32(rows, C, x, ld, mn, mx);
 }
 
-void igq_exec_f32_to_q16__avx2(int64_t n, const float *x, int32_t *out) { exec_f32_to_q16(n, x, out); }
+void igq_exec_f32_to_fixed__avx2(int64_t n, const float *x, float mul, int32_t *out) { exec_f32_to_fixed(n, x, mul, out); }
 
 float igq_exec_absmax__avx2(int64_t n, const float *x) { return exec_absmax(n, x); }
 

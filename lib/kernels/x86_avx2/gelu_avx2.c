@@ -19,12 +19,12 @@ NL_INLINE __m256i gelu8(const igq_gelu_params *p, __m256i u)
     const __m256i is_hi = _mm256_cmpgt_epi32(u, hi);
     /* clamped into the table so that the gathers stay in bounds for every lane */
     const __m256i v  = _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(u, lo), hi), lo);
-    const __m256i i  = _mm256_srli_epi32(v, 8);
-    const __m256i f  = _mm256_and_si256(v, _mm256_set1_epi32(255));
+    const __m256i i  = _mm256_srli_epi32(v, IGQ_GELU_ISHIFT);
+    const __m256i f  = _mm256_and_si256(v, _mm256_set1_epi32((1 << IGQ_GELU_ISHIFT) - 1));
     const __m256i t0 = _mm256_i32gather_epi32((const int *)p->t, i, 4);
     const __m256i t1 = _mm256_i32gather_epi32((const int *)p->t + 1, i, 4);
     __m256i       r  = _mm256_mullo_epi32(_mm256_sub_epi32(t1, t0), f);
-    r = _mm256_add_epi32(t0, _mm256_srai_epi32(_mm256_add_epi32(r, _mm256_set1_epi32(128)), 8));
+    r = _mm256_add_epi32(t0, _mm256_srai_epi32(_mm256_add_epi32(r, _mm256_set1_epi32(1 << (IGQ_GELU_ISHIFT - 1))), IGQ_GELU_ISHIFT));
     r = _mm256_blendv_epi8(r, u, is_hi);
     return _mm256_andnot_si256(is_lo, r);
 }

@@ -24,6 +24,8 @@
 
 #include <immintrin.h>
 
+#include "../../core/alloc.h"
+
 #define MR 12
 #define NR 32
 #define KC 256         /* k block: a packed B panel is KC x NR floats = 32 KiB of stack */
@@ -31,6 +33,7 @@
 #define PACK_MIN_M 48  /* pack B only when at least this many rows share a panel */
 #define KC_DIRECT 64   /* k block when B is read in place */
 #define A_L2_BYTES (1 << 20) /* A rows of a block up to this size: panel-outer order */
+#define PACK_A_MIN_N 768 /* pack A when N has at least this many columns (24 panels) */
 #define PF_EVERY 4     /* a row tile prefetches one row of the next B panel per 4 k steps */
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -38,7 +41,8 @@
 /* One MR' x NR' tile (MR' = mr <= MR rows, NR' = 16 or 32 columns: two = NR' > 16), with the
  * last 16-column vector masked by mlast. init: row i starts from init + i*ldi (ldi = 0 for
  * bias), or from 0 when init is NULL. mr and two are compile-time constants at every call. */
-ALWAYS_INLINE void tile(const int mr, const int two, int64_t kc, const float *a, int64_t lda,
+ALWAYS_INLINE void tile(const int mr, const int two, const int pa, int64_t kc, const float *a,
+                        int64_t lda,
                         const float *b, int64_t ldb, float *c, int64_t ldc, const float *init,
                         int64_t ldi, __mmask16 mlast, const float *pf, int64_t pf_ld,
                         int64_t pf_n)
@@ -51,7 +55,7 @@ ALWAYS_INLINE void tile(const int mr, const int two, int64_t kc, const float *a,
     const float *a6 = a, *a7 = a, *a8 = a, *a9 = a, *a10 = a, *a11 = a;
     int64_t      k;
 
-#define ROW_PTR(i) if (mr > i) a##i = a + (i) * lda;
+#define ROW_PTR(i) if (mr > i && !pa) a##i = a + (i) * lda;
     ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5) ROW_PTR(6)
     ROW_PTR(7) ROW_PTR(8) ROW_PTR(9) ROW_PTR(10) ROW_PTR(11)
 #undef ROW_PTR
@@ -85,7 +89,7 @@ ALWAYS_INLINE void tile(const int mr, const int two, int64_t kc, const float *a,
         const __m512 b1 = two ? _mm512_maskz_loadu_ps(mlast, b + 16) : z;
 #define ROW_FMA(i)                                                                   \
         if (mr > i) {                                                                \
-            const __m512 av = _mm512_set1_ps(a##i[k]);                               \
+            const __m512 av = _mm512_set1_ps(pa ? a[k * MR + (i)] : a##i[k]);       \
             c##i##a = _mm512_fmadd_ps(av, b0, c##i##a);                              \
             if (two) c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);                     \
         }
@@ -112,14 +116,20 @@ ALWAYS_INLINE void tile(const int mr, const int two, int64_t kc, const float *a,
 }
 
 /* Instantiates tile() for the runtime row count (1..MR) and width. */
-static void tile_any(int mr, int two, int64_t kc, const float *a, int64_t lda, const float *b,
+static void tile_any(int mr, int two, int pa, int64_t kc, const float *a, int64_t lda,
+                     const float *b,
                      int64_t ldb, float *c, int64_t ldc, const float *init, int64_t ldi,
                      __mmask16 mlast, const float *pf, int64_t pf_ld, int64_t pf_n)
 {
 #define CASE(r)                                                                      \
     case r:                                                                          \
-        if (two) tile(r, 1, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld, pf_n); \
-        else tile(r, 0, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld, pf_n);     \
+        if (pa && two) tile(r, 1, 1, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld,    \
+                            pf_n);                                                          \
+        else if (pa) tile(r, 0, 1, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld,    \
+                          pf_n);                                                            \
+        else if (two) tile(r, 1, 0, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld,   \
+                           pf_n);                                                           \
+        else tile(r, 0, 0, kc, a, lda, b, ldb, c, ldc, init, ldi, mlast, pf, pf_ld, pf_n);    \
         break;
     switch (mr) {
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
@@ -148,6 +158,21 @@ static void pack_panel(int64_t kc, int64_t nn, const float *src, int64_t lds, fl
     }
 }
 
+/* Packs rows [0, mc) x columns [0, kext) of A (row stride lda) tile by tile: the MR rows of
+ * tile t go to dst[t*MR*kext + k*MR + i] (rows past mc are neither written nor read), so the
+ * k loop of a tile broadcasts from one contiguous stream instead of MR rows. */
+static void pack_a(int64_t mc, int64_t kext, const float *a, int64_t lda, float *dst)
+{
+    int64_t t, i, k;
+    for (t = 0; t * MR < mc; t++) {
+        float *d = dst + t * MR * kext;
+        for (i = 0; i < MR && t * MR + i < mc; i++) {
+            const float *src = a + (t * MR + i) * lda;
+            for (k = 0; k < kext; k++) d[k * MR + i] = src[k];
+        }
+    }
+}
+
 void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc)
 {
@@ -155,6 +180,7 @@ void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
     const int     packb = M >= PACK_MIN_M;
     const int64_t kcb   = packb ? KC : KC_DIRECT;
     int64_t       m0, i;
+    float        *apack = NULL;
 
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -164,6 +190,13 @@ void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
             for (n = 0; n < N; n++) c[n] = bias != NULL ? bias[n] : 0.0f;
         }
         return;
+    }
+    if (packb && N >= PACK_A_MIN_N) {
+        /* Packed A (panel-outer order only, so once per row block): all of K of the first,
+         * largest row block. No memory: A is read in place (same results either way). */
+        const int64_t rows = ((M < MC ? M : MC) + MR - 1) / MR * MR;
+        if ((M < MC ? M : MC) * K * (int64_t)sizeof(float) <= A_L2_BYTES)
+            apack = (float *)igq__malloc((size_t)(rows * K) * sizeof(float));
     }
     for (m0 = 0; m0 < M; m0 += MC) {
         const int64_t mc = M - m0 < MC ? M - m0 : MC;
@@ -175,6 +208,8 @@ void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
         const int64_t n_outer = nfirst ? N : K, s_outer = nfirst ? NR : kcb;
         const int64_t n_inner = nfirst ? K : N, s_inner = nfirst ? kcb : NR;
         int64_t       outer, inner;
+        const int     pa = apack != NULL && nfirst;
+        if (pa) pack_a(mc, K, A + m0 * lda, lda, apack);
         for (outer = 0; outer < n_outer; outer += s_outer)
             for (inner = 0; inner < n_inner; inner += s_inner) {
                 const int64_t   k0    = nfirst ? inner : outer, n0 = nfirst ? outer : inner;
@@ -219,12 +254,14 @@ void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
                         init = c;
                         ldi  = ldc;
                     }
-                    tile_any(mr, two, kc, A + (m0 + i) * lda + k0, lda, bp, ldb, c, ldc, init,
-                             ldi, mlast, nk0 >= 0 ? B + (nk0 + r0) * N + nn0 : NULL, N,
-                             r1 - r0);
+                    tile_any(mr, two, pa, kc,
+                             pa ? apack + t * MR * K + k0 * MR : A + (m0 + i) * lda + k0, lda,
+                             bp, ldb, c, ldc, init, ldi, mlast,
+                             nk0 >= 0 ? B + (nk0 + r0) * N + nn0 : NULL, N, r1 - r0);
                 }
             }
     }
+    igq__free(apack);
 }
 
 #else

@@ -17,12 +17,12 @@ NL_INLINE __m512i gelu16(const igq_gelu_params *p, __m512i u)
     const __mmask16 is_lo = _mm512_cmplt_epi32_mask(u, lo);
     const __mmask16 is_hi = _mm512_cmpgt_epi32_mask(u, hi);
     const __m512i   v     = _mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(u, lo), hi), lo);
-    const __m512i   i     = _mm512_srli_epi32(v, 8);
-    const __m512i   f     = _mm512_and_si512(v, _mm512_set1_epi32(255));
+    const __m512i   i     = _mm512_srli_epi32(v, IGQ_GELU_ISHIFT);
+    const __m512i   f     = _mm512_and_si512(v, _mm512_set1_epi32((1 << IGQ_GELU_ISHIFT) - 1));
     const __m512i   t0    = _mm512_i32gather_epi32(i, (const void *)p->t, 4);
     const __m512i   t1    = _mm512_i32gather_epi32(i, (const void *)(p->t + 1), 4);
     __m512i         r     = _mm512_mullo_epi32(_mm512_sub_epi32(t1, t0), f);
-    r = _mm512_add_epi32(t0, _mm512_srai_epi32(_mm512_add_epi32(r, _mm512_set1_epi32(128)), 8));
+    r = _mm512_add_epi32(t0, _mm512_srai_epi32(_mm512_add_epi32(r, _mm512_set1_epi32(1 << (IGQ_GELU_ISHIFT - 1))), IGQ_GELU_ISHIFT));
     r = _mm512_mask_mov_epi32(r, is_hi, u);
     return _mm512_maskz_mov_epi32((__mmask16)~is_lo, r);
 }
