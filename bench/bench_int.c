@@ -16,7 +16,6 @@
 
 #include "fmnist_eval.h"
 #include "model/vit.h"
-#include "kernels/dispatch.h"
 
 static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side, int bits,
                            int groups, int executor, int seed)
@@ -115,17 +114,6 @@ int main(int argc, char **argv)
             qs = quantize(fp, calib, side, rows[ri], groups, IGQ_EXECUTOR_SIM, si);
             qi = quantize(fp, calib, side, rows[ri], groups, IGQ_EXECUTOR_INT, si);
             evaluate(qs, D.test, D.n_test, side, k, sim, threads);
-            if (getenv("DBG_SIMSCALAR")) {
-                igq__dispatch_force(IGQ_ISA_SCALAR);
-                evaluate(qs, D.test, D.n_test, side, k, itg, threads);
-                igq__dispatch_force(IGQ_ISA_AVX512VNNI);
-            } else if (getenv("DBG_PERTURB")) {
-                int64_t q, npx = D.n_test * side * side;
-                float  *pt = (float *)malloc((size_t)npx * sizeof(float));
-                for (q = 0; q < npx; q++) pt[q] = D.test[q] * (1.0f + 0x1p-22f);
-                evaluate(qs, pt, D.n_test, side, k, itg, threads);
-                free(pt);
-            } else
             evaluate(qi, D.test, D.n_test, side, k, itg, threads);
             st[0][si] = score(ref, sim, D.labels, D.n_test, k).acc;
             st[1][si] = score(ref, itg, D.labels, D.n_test, k).acc;
