@@ -651,12 +651,12 @@ static void test_ln_exact(void **state)
 /* Derived bound of one row against LayerNorm in double (nonlin.h, LayerNorm):
  * N_c = (x_c - mean) / sqrt(var + eps / S_x^2) (x in its integer units),
  * A_c = (gamma_c N_c + beta_c) / S_y.
- *   n_c: |n_c - 2^16 N_c| <= 1/2 + 2^16 |N_c| (2^-29 + 2^-30 + 1/D)        (rounding of n,
- *        relative errors of rcp and of the floor sqrt, rounding of E_k)
- *        + [k > 0] 2^16 (1 + |N_c| / 2) / (sigma' - 1/2)                     (the floor pre-shift
+ *   n_c: |n_c - 2^N N_c| <= 1/2 + 2^N |N_c| (2^-29 + 2^-30 + 1/D)          (N = IGQ_LN_NBITS;
+ *        rounding of n, relative errors of rcp and of the floor sqrt, rounding of E_k)
+ *        + [k > 0] 2^N (1 + |N_c| / 2) / (sigma' - 1/2)                      (the floor pre-shift
  *        moves each y by < 1 and the standard deviation by <= 1/2; sigma' = sqrt(var / 4^k +
  *        eps_y))
- *   a_c: |a_c - A_c| <= 1/2 + (|n_c| + 1) 2^-(gs+1) + |g_c| |n_c - 2^16 N_c|, g_c = gm_c 2^-gs
+ *   a_c: |a_c - A_c| <= 1/2 + (|n_c| + 1) 2^-(gs+1) + |g_c| |n_c - 2^N N_c|, g_c = gm_c 2^-gs
  *   code: |round(a M') + z - (A_c M + z)| <= 1/2 + M |a_c - A_c| + |a_c| |M' - M|, M = S_y / s;
  *   the clamp is 1-Lipschitz. */
 typedef struct ln_stats {
@@ -682,11 +682,11 @@ static void ln_check_row(const igq_ln_params *p, const igq_ln_row *row, const in
     for (c = 0; c < C; c++) {
         const double N  = sd > 0.0 ? ((double)x[c] - mean) / sd : 0.0;
         const double Dn = C * C * ldexp(var + epsx, -2 * row->k);
-        double       dn = 0.5 + ldexp(fabs(N), 16) * (ldexp(1.0, -29) + ldexp(1.0, -30) + (Dn > 0 ? 1.0 / Dn : 0.0));
+        double       dn = 0.5 + ldexp(fabs(N), IGQ_LN_NBITS) * (ldexp(1.0, -29) + ldexp(1.0, -30) + (Dn > 0 ? 1.0 / Dn : 0.0));
         double       A, da, v, bound, want;
         int32_t      n;
         int64_t      ref;
-        if (row->k > 0) dn += ldexp(1.0 + fabs(N) / 2.0, 16) / (sdy - 0.5);
+        if (row->k > 0) dn += ldexp(1.0 + fabs(N) / 2.0, IGQ_LN_NBITS) / (sdy - 0.5);
         n  = igq__ln_norm(p, row, x[c]);
         A  = ((double)gamma[c] * N + (beta ? (double)beta[c] : 0.0)) / p->y_scale;
         da = 0.5 + (fabs((double)n) + 1.0) * ldexp(1.0, -p->gs - 1) + fabs(ldexp((double)p->gm[c], -p->gs)) * dn;

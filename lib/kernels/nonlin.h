@@ -127,14 +127,18 @@ void igq__i32_softmax_q20_ref(const igq_softmax_params *p, int64_t rows, int64_t
  *     igq__isqrt64), rcp = round(2^60 / sigma) in [2^29, 2^30], t = 44 - j
  * Apply (igq_i32_ln_apply_fn), per channel:
  *   z_c = C y_c - Sy (= C^2 (y_c - mean y) / C; |z_c| < 2^31)
- *   n_c = (z_c rcp + 2^(t-1)) >> t    = z_c / sqrt(D) at scale 2^-16 (|n_c| <= sqrt(C-1) 2^16)
- *   a_c = sat32((n_c gm_c + gb_c + 2^(gs-1)) >> gs)
- *     gm_c = round(gamma_c 2^-16 / S_y 2^gs), gb_c = round(beta_c / S_y 2^gs) (int64), one
+ *   n_c = (z_c rcp + 2^(t-1)) >> t    = z_c / sqrt(D) at scale 2^-N, N = IGQ_LN_NBITS = 22
+ *     (|n_c| <= sqrt(C-1) 2^22 < 2^30; t = 60 - N - j in [8, 38]; |z_c rcp| < 2^61)
+ *   a_c = sat32((n_c gm_c + gb_c + 2^(gs-1)) >> gs)   (|n_c gm_c| < 2^61, |gb_c| <= 2^61)
+ *     gm_c = round(gamma_c 2^-N / S_y 2^gs), gb_c = round(beta_c / S_y 2^gs) (int64), one
  *     common gs for all channels (the largest <= 62 with |gm_c| < 2^31 and |gb_c| <= 2^61).
  * D = 0 (a constant row and eps = 0): rcp = 0, so a_c = round(beta_c / S_y).
  * The mean's rounding does not matter (z_c centers exactly); when k > 0 the floor shifts
- * perturb y by < 1 unit out of >= 2^(B-1) (B = 18 at C = 3072). C in [1, 2^16]. */
-#define IGQ_LN_NBITS 16 /* n_c: normalized value at scale 2^-16 */
+ * perturb y by < 1 unit out of >= 2^(B-1) (B = 18 at C = 3072). C in [1, 2^16].
+ * N was 16 at first; at 4-bit activations its rounding (2^-16 of the normalized value) moved
+ * LayerNorm outputs across rounding boundaries often enough to show in the agreement between
+ * the integer and the simulated executor (bench_int), hence 22. */
+#define IGQ_LN_NBITS 22 /* n_c: normalized value at scale 2^-22 */
 #define IGQ_LN_MAX_C 65536
 
 typedef struct igq_ln_params {
@@ -154,12 +158,12 @@ typedef struct igq_ln_row {
     int32_t mu_k;  /* mu >> k */
     int32_t sum_y; /* Sy, |Sy| < 2^30 */
     int32_t rcp;   /* [2^29, 2^30], or 0 when D = 0 */
-    int32_t t;     /* shift of n_c, in [14, 44] */
+    int32_t t;     /* shift of n_c, in [8, 38] */
 } igq_ln_row;
 
 /* C in [1, 65536], x_scale > 0, y_scale > 0, eps >= 0 (finite), gamma / beta: C floats (beta
  * may be NULL = 0). Returns IGQ_OK, IGQ_ERR_INVALID_ARGUMENT, IGQ_ERR_OUT_OF_RANGE (some
- * gamma_c 2^-16 / y_scale >= 2^31: y_scale too fine for the gammas) or IGQ_ERR_NO_MEMORY. On
+ * gamma_c 2^-IGQ_LN_NBITS / y_scale >= 2^31: y_scale too fine for the gammas) or IGQ_ERR_NO_MEMORY. On
  * failure p needs no free. */
 igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float eps,
                                const float *gamma, const float *beta, float y_scale);

@@ -127,16 +127,16 @@ static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t
     row->sum_y = (int32_t)Sy;
     if (D <= 0) {
         row->rcp = 0;
-        row->t   = 44;
+        row->t   = 60 - IGQ_LN_NBITS;
     } else {
         const int      j     = (62 - igq__bitlen64((uint64_t)D)) / 2;
         const uint64_t sigma = igq__isqrt64((uint64_t)D << (2 * j));
         row->rcp = (int32_t)((((uint64_t)1 << 60) + sigma / 2) / sigma);
-        row->t   = 44 - j;
+        row->t   = 60 - IGQ_LN_NBITS - j;
     }
 }
 
-/* n_c at scale 2^-16 for input x_c. */
+/* n_c at scale 2^-IGQ_LN_NBITS for input x_c. */
 static inline int32_t igq__ln_norm(const igq_ln_params *p, const igq_ln_row *row, int32_t x)
 {
     const int32_t y = igq__asr32(x, row->k) - row->mu_k;
