@@ -91,6 +91,9 @@ static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side
     igq_config_set(c, IGQ_OPT_SEED, (int64_t)seed);
     igq_config_set(c, IGQ_OPT_ATTN_RANKING, me->ranking);
     igq_config_set(c, IGQ_OPT_GROUP_ASSIGNMENT, me->nearest ? IGQ_ASSIGN_NEAREST : IGQ_ASSIGN_COVER);
+    /* the quantization methods are compared on the simulated executor (bench_int measures the
+     * integer one against it) */
+    igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM);
     if (me->mp) igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, bits * 100);
     igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, (void *)calib, (size_t)(CALIB * side * side) * sizeof(float), &t);
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -314,7 +314,7 @@ typedef enum igq_option {
     IGQ_OPT_WEIGHT_CALIBRATOR      = 8,  /**< igq_calibrator for the per-output-channel weight
                                               ranges; default MINMAX */
     IGQ_OPT_SEED                   = 9,  /**< >= 0, default 0: picks the calibration samples */
-    IGQ_OPT_EXECUTOR               = 10, /**< igq_executor, default IGQ_EXECUTOR_SIM */
+    IGQ_OPT_EXECUTOR               = 10, /**< igq_executor, default IGQ_EXECUTOR_INT */
     IGQ_OPT_ATTN_RANKING           = 11, /**< 0/1, default 0: VT-PTQ ranking-aware calibration
                                               of the Q and K quantizers */
     IGQ_OPT_MIXED_PRECISION_BUDGET = 12, /**< 0 (off) or 200..800: VT-PTQ nuclear-norm bit
@@ -345,8 +345,13 @@ typedef enum igq_calibrator {
 
 /** Executors of a quantized model. */
 typedef enum igq_executor {
-    IGQ_EXECUTOR_INT     = 0, /**< integer kernels (not available in this version) */
-    IGQ_EXECUTOR_SIM     = 1, /**< fp32 arithmetic with quantize-dequantize at every site */
+    IGQ_EXECUTOR_INT     = 0, /**< integer kernels: int8/int4 GEMMs with int32 accumulators for
+                                   every linear layer and both attention matmuls, integer
+                                   softmax, LayerNorm and GELU; weights packed once at
+                                   quantization (the fp32 weights are then released). Needs
+                                   group or tensor activation quantizers (not per-channel) */
+    IGQ_EXECUTOR_SIM     = 1, /**< fp32 arithmetic with quantize-dequantize at every site (the
+                                   reference the integer executor is measured against) */
     IGQ_EXECUTOR_FORCE32 = 0x7fffffff
 } igq_executor;
 
@@ -404,8 +409,8 @@ IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn f
  *  @param config        options, or NULL for the defaults; borrowed.
  *  @param out_quantized receives the quantized model (NULL on failure); run it with igq_run.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, fp32_model already quantized);
- *          IGQ_ERR_SHAPE (image shape); IGQ_ERR_UNSUPPORTED (IGQ_EXECUTOR_INT in this
- *          version); IGQ_ERR_OUT_OF_RANGE (a MIXED_PRECISION_BUDGET below what layers at
+ *          IGQ_ERR_SHAPE (image shape); IGQ_ERR_UNSUPPORTED (IGQ_EXECUTOR_INT with
+ *          per-channel activation quantizers); IGQ_ERR_OUT_OF_RANGE (a MIXED_PRECISION_BUDGET below what layers at
  *          WEIGHT_BITS - 1 need: candidates are WEIGHT_BITS - 1 .. WEIGHT_BITS + 1 within 2..8);
  *          IGQ_ERR_CANCELLED (the progress callback asked to stop); IGQ_ERR_NO_MEMORY.
  *  Thread safety: any thread; the fp32 model may be used by other threads meanwhile. */

@@ -46,7 +46,7 @@ static const opt_info OPTS[IGQ__N_OPTIONS] = {
     {0, 3, IGQ__CALIB_MINMAX},  /* CALIBRATOR */
     {0, 3, IGQ__CALIB_MINMAX},  /* WEIGHT_CALIBRATOR */
     {0, INT64_MAX, 0},          /* SEED */
-    {0, 1, 1},                  /* EXECUTOR (SIM) */
+    {0, 1, 0},                  /* EXECUTOR (INT) */
     {0, 1, 0},                  /* ATTN_RANKING */
     {0, 800, 0},                /* MIXED_PRECISION_BUDGET (0 or 200..800) */
     {0, 1, IGQ__ASSIGN_COVER},  /* GROUP_ASSIGNMENT */
