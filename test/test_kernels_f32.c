@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "igq/igq.h"
@@ -415,7 +416,8 @@ static void test_extreme(void **state)
  * k-block-outer order, 1400 = 5 x 256 + 120), and M > 480 (two row blocks, 480 + 20). */
 static void test_blocking(void **state)
 {
-    static const int64_t shapes[][3] = {{197, 40, 1400}, {500, 33, 600}, {61, 130, 4500}};
+    static const int64_t shapes[][3] = {{197, 40, 1400}, {500, 33, 600}, {61, 130, 4500},
+                                        {61, 811, 300},  {530, 790, 200}};
     const igq_isa_level  l = enter_level(state);
     int                  i;
     for (i = 0; i < COUNT(shapes); i++) {
@@ -826,6 +828,24 @@ static void test_layernorm_levels(void **state)
     }
 }
 
+/* Kernels that allocate scratch (the AVX-512 GEMM packs A for N >= 768) fall back to reading
+ * A in place when the allocation fails: same bits. */
+static void test_gemm_no_memory(void **state)
+{
+    gemm_case g;
+    float    *c0, *c1;
+    (void)enter_level(state);
+    case_init(&g, 99, 800, 300, 1, 2, 1, 77, 0, 0);
+    c0 = run_active(&g);
+    igq__alloc_fail_after(0);
+    c1 = run_active(&g);
+    igq__alloc_fail_after(-1);
+    assert_true(check_c(&g, c1, c0, "GEMM without scratch memory"));
+    free(c0);
+    free(c1);
+    case_free(&g);
+}
+
 /* ---- concurrency ----------------------------------------------------------------------- */
 
 typedef struct thread_job {
@@ -992,6 +1012,7 @@ int main(void)
         LEVEL_TESTS(test_extreme, "extreme"),
         LEVEL_TESTS(test_blocking, "blocking"),
         LEVEL_TESTS(test_determinism, "determinism"),
+        LEVEL_TESTS(test_gemm_no_memory, "no memory"),
         cmocka_unit_test(test_simd_levels_agree),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_gelu_accuracy),

@@ -14,6 +14,12 @@
  * holds the float partial sum), so each output is the one fmaf chain of kernels.h no matter
  * how M, N or K are split. N tails use masked loads/stores (no padding, no over-read); M tails
  * use the same micro-kernel instantiated for 1..11 rows.
+ * While a panel is used, the row tiles prefetch the next panel (in loop order) into L2, one
+ * row every 4 k steps, so its copy does not wait for B (weights, usually in L3).
+ * For wide N (>= 768 columns, e.g. qkv and fc1) in the panel-outer order, A is also packed
+ * once per row block, tile by tile ([k][12], heap scratch): the k loop then broadcasts from
+ * one stream instead of 12 row pointers (fewer registers, no spills); measured ~5% faster on
+ * those shapes. If the allocation fails A is read in place (same bits).
  * Small M (< 48 rows, e.g. one 17-token image) is bound by reading B once: there the copy does
  * not pay, and B is read in place with stride N in shallow k blocks (64), so the rows of B in
  * flight are walked left to right as the panels advance, which the hardware prefetchers follow
