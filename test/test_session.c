@@ -1,5 +1,5 @@
 /* Sessions and thread pools: logits bit-identical for 1, 2 and 3 threads and to igq_run
- * (fp32 fixtures, a quantized model on the simulated executor, a random model with many
+ * (fp32 fixtures, quantized models on the simulated and the integer executor, a random model with many
  * tokens so GEMMs split into several row tiles per thread), allocation-free runs after
  * igq_session_reserve, sessions on two threads sharing one model and one pool, the pool's
  * parallel-for itself, argument errors, and allocation / pthread_create failures. */
@@ -26,10 +26,11 @@ typedef struct case_model {
     igq_model  *m;
     igq_tensor *images; /* [MAX_BATCH, C, H, W]: the fixture's io images, then random ones */
     int64_t     K;
+    int         int_exec; /* quantized for the integer executor: scratch independent of batch */
 } case_model;
 
 typedef struct suite {
-    case_model cases[4];
+    case_model cases[6];
     int        n;
     char      *tmpdir;
 } suite;
@@ -134,15 +135,32 @@ static int setup_suite(void **state)
     if (add_case(s, "timm_deit_distilled fp32", load_fixture("timm_deit_distilled"),
                  "timm_deit_distilled", 12) != 0)
         return -1;
-    /* Quantized (W8A8 IGQ, simulated executor), calibrated on the fixture's 3 io images. */
+    /* Quantized (W8A8 IGQ on the simulated executor; W8A8 and W4A4 IGQ on the integer
+     * executor), calibrated on the fixture's 3 io images. */
     calib = first_images(s->cases[0].images, 3);
-    if (igq_quantize_model(vit, calib, NULL, &q) != IGQ_OK) {
-        fprintf(stderr, "quantize: %s\n", igq_last_error());
-        igq_tensor_free(calib);
-        return -1;
+    {
+        static const char *names[3] = {"timm_vit W8A8 sim", "timm_vit W8A8 int",
+                                       "timm_vit W4A4 int"};
+        int                k;
+        for (k = 0; k < 3; k++) {
+            igq_config *cfg = NULL;
+            q               = NULL;
+            if (igq_config_create(&cfg) != IGQ_OK ||
+                igq_config_set(cfg, IGQ_OPT_EXECUTOR, k == 0 ? IGQ_EXECUTOR_SIM : IGQ_EXECUTOR_INT) != IGQ_OK ||
+                igq_config_set(cfg, IGQ_OPT_WEIGHT_BITS, k == 2 ? 4 : 8) != IGQ_OK ||
+                igq_config_set(cfg, IGQ_OPT_ACT_BITS, k == 2 ? 4 : 8) != IGQ_OK ||
+                igq_quantize_model(vit, calib, cfg, &q) != IGQ_OK) {
+                fprintf(stderr, "quantize: %s\n", igq_last_error());
+                igq_config_free(cfg);
+                igq_tensor_free(calib);
+                return -1;
+            }
+            igq_config_free(cfg);
+            if (add_case(s, names[k], q, "timm_vit", 11) != 0) return -1;
+            s->cases[s->n - 1].int_exec = k > 0;
+        }
     }
     igq_tensor_free(calib);
-    if (add_case(s, "timm_vit W8A8 sim", q, "timm_vit", 11) != 0) return -1;
     /* Many tokens (257) and a tiny width: GEMMs of a chunk split into several row tiles per
      * thread, patch embedding into several tiles per image. */
     s->tmpdir = tu_make_tmpdir();
@@ -554,16 +572,22 @@ static void test_allocation_failures(void **state)
         igq_session_free(ses);
 
         /* Growth inside igq_session_run fails: IGQ_ERR_NO_MEMORY, and the session still runs
-         * what it had reserved, then grows once allocation works again. */
+         * what it had reserved, then grows once allocation works again. The integer
+         * executor's scratch is per thread, not per image: a larger batch needs no growth. */
         assert_int_equal(igq_session_create(s->cases[c].m, &ses), IGQ_OK);
         assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
         assert_int_equal(igq_session_reserve(ses, 1), IGQ_OK);
         {
             igq_tensor *im = first_images(s->cases[c].images, MAX_BATCH);
             igq_tensor *lg = new_logits(MAX_BATCH, s->cases[c].K);
+            igq_status  st;
             igq__alloc_fail_after(0);
-            assert_int_equal(igq_session_run(ses, im, lg), IGQ_ERR_NO_MEMORY);
+            st = igq_session_run(ses, im, lg);
             igq__alloc_fail_after(-1);
+            assert_int_equal(st, s->cases[c].int_exec ? IGQ_OK : IGQ_ERR_NO_MEMORY);
+            if (st == IGQ_OK)
+                assert_memory_equal(igq_tensor_data(lg), want,
+                                    (size_t)(MAX_BATCH * s->cases[c].K) * sizeof(float));
             igq_tensor_free(im);
             igq_tensor_free(lg);
         }

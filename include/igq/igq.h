@@ -473,7 +473,7 @@ IGQ_API igq_status igq_quantizer_params(const igq_quantizer *q, float *scales, i
  *  at one site. Owned by the caller; free with igq_groups_free(). */
 typedef struct igq_groups igq_groups;
 
-/** Run a quantized model (simulated executor) on one image and record the group assignment
+/** Run a quantized model (with its executor) on one image and record the group assignment
  *  at (block, site). site must be an activation site with group granularity.
  *  @param image  f32 [1, C, H, W] (or [C, H, W]), normalized.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, bad block/site); IGQ_ERR_BAD_STATE (fp32

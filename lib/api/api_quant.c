@@ -121,6 +121,7 @@ igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *cal
                 igq_model_free(qm);
                 return s;
             }
+            igq__qexec_release_f32(qm); /* the packed weights replace them */
         }
         *out_quantized = qm;
         return IGQ_OK;
@@ -220,6 +221,23 @@ igq_status igq_groups_compute(const igq_model *model, const igq_tensor *image, i
     g->count    = site == IGQ_SITE_ATTN ? (int64_t)model->d.heads * model->d.n_tokens
                   : site == IGQ_SITE_FC2_IN ? model->d.mlp : model->d.dim;
     g->assign   = (int32_t *)igq__calloc((size_t)g->count, sizeof(int32_t));
+    if (model->q->x != NULL) {
+        /* the integer executor: its own assignment (the f32 weights are gone) */
+        void  *iscr = igq__malloc(igq__forward_int_scratch(model));
+        float *lg   = (float *)igq__malloc((size_t)model->d.classes * sizeof(float));
+        if (g->assign == NULL || iscr == NULL || lg == NULL) {
+            igq__free(iscr);
+            igq__free(lg);
+            igq_groups_free(g);
+            return igq__set_error(IGQ_ERR_NO_MEMORY, "igq_groups_compute: out of memory");
+        }
+        igq__forward_int_capture(model, (const float *)image->data, lg, iscr, block,
+                                 (int32_t)site, g->assign);
+        igq__free(iscr);
+        igq__free(lg);
+        *out = g;
+        return IGQ_OK;
+    }
     scratch     = (float *)igq__malloc(igq__forward_scratch_floats(&model->d, 1) * sizeof(float));
     logits      = (float *)igq__malloc((size_t)model->d.classes * sizeof(float));
     memset(&sc, 0, sizeof sc);

@@ -337,11 +337,14 @@ typedef struct ictx {
     const igq_kernel_table *kt;
     int                     prof;    /* time the stages (image 0 of a profiled run) */
     float   *xr, *yf, *of, *cinv, *csc, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
-    int32_t *xi, *ai, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
+    int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
         *cshift, *czero, *sg, *pooled;
-    uint8_t *cq, *cg, *qc, *pc, *ind;
+    uint8_t *cg, *qc, *pc, *ind;
     int8_t  *kk;
     void    *pk, *ws;
+    /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
+    int32_t  cap_block, cap_site, cur_block;
+    int32_t *cap_assign;
     /* group state of the codes in cg */
     int32_t  G;
     const int32_t *gperm; /* NULL: identity */
@@ -375,11 +378,10 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(corr, float, Nm);
     TAKE(mn, float, Cm);
     TAKE(mx, float, Cm);
-    TAKE(patches, float, NP * cpp);
+    TAKE(patches, float, cpp);
     TAKE(pooledf, float, 2 * D);
     TAKE(logit2, float, 2 * d->classes);
-    TAKE(xi, int32_t, T * D);
-    TAKE(ai, int32_t, R * Cm);
+    TAKE(xi, int32_t, D);
     TAKE(acc, int32_t, R * Nm);
     TAKE(lg, int32_t, T * T);
     TAKE(p20, int32_t, T * T);
@@ -395,7 +397,6 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(czero, int32_t, Cm);
     TAKE(sg, int32_t, G * Nm);
     TAKE(pooled, int32_t, 2 * D);
-    TAKE(cq, uint8_t, R * Cm);
     TAKE(cg, uint8_t, R * Cm);
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
@@ -538,6 +539,14 @@ static void quant_f32(ictx *c, const qsite *qs, const float *x, int64_t rows, in
     }
 }
 
+/* Records the assignment of the site just quantized (channel -> group) when capturing it. */
+static void capture(ictx *c, int32_t block, int32_t site, int64_t C)
+{
+    int64_t i;
+    if (c->cap_assign == NULL || block != c->cap_block || site != c->cap_site) return;
+    for (i = 0; i < C; i++) c->cap_assign[i] = c->G == 1 ? 0 : c->assign[i];
+}
+
 /* ---- linear layers ---------------------------------------------------------------------- */
 
 static void lin_gemm(const qlin *L, int64_t M, int64_t k0, int64_t k1, const uint8_t *A,
@@ -620,7 +629,8 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
 
 /* ---- LayerNorm ---------------------------------------------------------------------------- */
 
-/* Integer LayerNorm of f32 rows x [rows][C] -> int32 at p's y_scale. Each row is converted to
+/* Integer LayerNorm of f32 rows x [rows][C] -> int32 at p's y_scale (xi: C ints of scratch).
+ * Each row is converted to
  * int32 at its own power-of-two scale 2^(e-22), e the exponent of the row's largest |x|
  * (|x_int| < 2^22, 22 significant bits whatever the row's magnitude: token norms differ by
  * orders of magnitude inside one image), then normalized by the integer kernels with that
@@ -634,7 +644,7 @@ static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int
     igq_ln_params local = *p;
     for (r = 0; r < rows; r++) {
         const float *xr   = x + r * C;
-        int32_t     *xo   = xi + r * C;
+        int32_t     *xo   = xi; /* one row of C */
         const float  amax = c->kt->exec.absmax(C, xr);
         int          e, k;
         if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
@@ -715,6 +725,9 @@ static void attention(ictx *c, const qblk *xb)
                 if (qa->G > 1)
                     g = assign(qa->z, qa->G, 0.0f, (float)pm * (float)qa->src_scale);
                 c->rowg[i] = g;
+                if (c->cap_assign != NULL && c->cur_block == c->cap_block &&
+                    c->cap_site == IGQ__SITE_ATTN)
+                    c->cap_assign[h * T + i] = g;
                 igq__requant_row(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
                                  qa->qmax, c->pc + i * T);
                 {
@@ -759,19 +772,17 @@ static void attention(ictx *c, const qblk *xb)
 
 /* ---- one image ---------------------------------------------------------------------------- */
 
-static void extract_patches(const igq_vit_dims *d, const float *img, float *out)
+/* Patch p (row-major over the grid) of one image as C*P*P floats in (c, py, px) order. */
+static void extract_patch(const igq_vit_dims *d, const float *img, int64_t p, float *out)
 {
     const int32_t P = d->patch, H = d->img_h, W = d->img_w;
-    int32_t       gy, gx, ch, py;
-    for (gy = 0; gy < d->grid_h; gy++)
-        for (gx = 0; gx < d->grid_w; gx++) {
-            float *row = out + ((size_t)gy * d->grid_w + gx) * (size_t)d->in_chans * P * P;
-            for (ch = 0; ch < d->in_chans; ch++)
-                for (py = 0; py < P; py++)
-                    memcpy(row + ((size_t)ch * P + py) * P,
-                           img + ((size_t)ch * H + (size_t)gy * P + py) * W + (size_t)gx * P,
-                           (size_t)P * sizeof(float));
-        }
+    const int64_t gy = p / d->grid_w, gx = p % d->grid_w;
+    int32_t       ch, py;
+    for (ch = 0; ch < d->in_chans; ch++)
+        for (py = 0; py < P; py++)
+            memcpy(out + ((size_t)ch * P + py) * P,
+                   img + ((size_t)ch * H + (size_t)gy * P + py) * W + (size_t)gx * P,
+                   (size_t)P * sizeof(float));
 }
 
 static void residual(ictx *c, const float *y, const float *ls)
@@ -794,12 +805,15 @@ static void embed(ictx *c, const float *img)
     const int64_t           cpp = (int64_t)d->in_chans * d->patch * d->patch;
     const float            *pos = d->pos_has_prefix ? m->pos + np * D : m->pos;
     int64_t                 t;
-    {
-        PROF_BEGIN(c);
-        extract_patches(d, img, c->patches);
-        PROF_END(c, IGQ__PROF_OTHER);
+    /* patches are extracted and quantized one at a time (per-tensor quantizer) */
+    for (t = 0; t < NP; t++) {
+        {
+            PROF_BEGIN(c);
+            extract_patch(d, img, t, c->patches);
+            PROF_END(c, IGQ__PROF_OTHER);
+        }
+        quant_f32(c, &c->x->patch_in, c->patches, 1, cpp, cpp, c->cg + t * cpp, cpp);
     }
-    quant_f32(c, &c->x->patch_in, c->patches, NP, cpp, cpp, c->cg, cpp);
     qlinear(c, &c->x->patch, &c->x->patch_in, c->cg, NP, c->yf);
     for (t = 0; t < NP * D; t++) c->xr[np * D + t] = c->yf[t] + pos[t];
     if (np > 0) {
@@ -816,29 +830,35 @@ static void block(ictx *c, int32_t b)
     const qblk         *xb = &c->x->blk[b];
     const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp;
 
-    layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, c->ai);
-    quant_i32(c, &xb->in_qkv, c->ai, T, D);
+    c->cur_block = b;
+    layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, c->acc);
+    quant_i32(c, &xb->in_qkv, c->acc, T, D);
+    capture(c, b, IGQ__SITE_QKV_IN, D);
     qlinear(c, &xb->qkv, &xb->in_qkv, c->cg, T, c->yf);
     quant_f32(c, &xb->q, c->yf, T, D, 3 * D, c->qc, 3 * D);
     quant_f32(c, &xb->k, c->yf + D, T, D, 3 * D, c->qc + D, 3 * D);
     quant_f32(c, &xb->v, c->yf + 2 * D, T, D, 3 * D, c->qc + 2 * D, 3 * D);
     attention(c, xb);
     quant_f32(c, &xb->in_proj, c->of, T, D, D, c->cg, D);
+    capture(c, b, IGQ__SITE_PROJ_IN, D);
     qlinear(c, &xb->proj, &xb->in_proj, c->cg, T, c->yf);
     residual(c, c->yf, mb->ls1);
 
-    layernorm_f32in(c, &xb->ln2, c->xr, T, c->xi, c->ai);
-    quant_i32(c, &xb->in_fc1, c->ai, T, D);
+    layernorm_f32in(c, &xb->ln2, c->xr, T, c->xi, c->acc);
+    quant_i32(c, &xb->in_fc1, c->acc, T, D);
+    capture(c, b, IGQ__SITE_FC1_IN, D);
     qlinear(c, &xb->fc1, &xb->in_fc1, c->cg, T, c->yf);
     {
         PROF_BEGIN(c);
         /* fc1 output to Q20 (the f32 epilogue's int32 result), then the integer GELU */
         static const int32_t one_m = 1 << 30, one_s = 30;
         c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), c->acc);
-        igq__gelu_q16(&c->x->gelu, T * Mm, c->acc, &one_m, &one_s, 0, c->ai);
+        /* GELU output over the (no longer needed) f32 fc1 output */
+        igq__gelu_q16(&c->x->gelu, T * Mm, c->acc, &one_m, &one_s, 0, (int32_t *)c->yf);
         PROF_END(c, IGQ__PROF_GELU);
     }
-    quant_i32(c, &xb->in_fc2, c->ai, T, Mm);
+    quant_i32(c, &xb->in_fc2, (const int32_t *)c->yf, T, Mm);
+    capture(c, b, IGQ__SITE_FC2_IN, Mm);
     qlinear(c, &xb->fc2, &xb->in_fc2, c->cg, T, c->yf);
     residual(c, c->yf, mb->ls2);
 }
@@ -865,10 +885,10 @@ static void classify(ictx *c, float *logits)
         /* mean of the patch tokens: of the integer-normed tokens (int32 at the head scale) or
          * of the residual (f32) */
         if (x->has_norm) {
-            layernorm_f32in(c, &x->norm, c->xr, T, c->xi, c->ai);
+            layernorm_f32in(c, &x->norm, c->xr, T, c->xi, c->acc);
             for (i = 0; i < D; i++) {
                 int64_t s = 0;
-                for (t = np; t < T; t++) s += c->ai[t * D + i];
+                for (t = np; t < T; t++) s += c->acc[t * D + i];
                 c->pooledf[i] = (float)((double)s / (double)d->n_patches * qh->src_scale);
             }
         } else {
@@ -905,22 +925,56 @@ typedef struct irun {
     size_t                  stride;
 } irun;
 
+static void run_image(const struct igq_model *m, const float *img, float *logits,
+                      unsigned char *scratch, int prof, int32_t cap_block, int32_t cap_site,
+                      int32_t *cap_assign)
+{
+    const igq_vit_dims *d = &m->d;
+    ictx                c;
+    int32_t             b;
+    memset(&c, 0, sizeof c);
+    c.m          = m;
+    c.x          = m->q->x;
+    c.d          = d;
+    c.kt         = igq__kernels();
+    c.prof       = prof;
+    c.cap_block  = cap_block;
+    c.cap_site   = cap_site;
+    c.cap_assign = cap_assign;
+    (void)layout(m, c.x->gmax, scratch, &c);
+    embed(&c, img);
+    for (b = 0; b < d->depth; b++) block(&c, b);
+    classify(&c, logits);
+}
+
 static void image_task(void *ctx, int64_t i, int32_t thread)
 {
     irun               *r = (irun *)ctx;
     const igq_vit_dims *d = &r->m->d;
-    ictx                c;
-    int32_t             b;
-    memset(&c, 0, sizeof c);
-    c.m = r->m;
-    c.x = r->m->q->x;
-    c.d = d;
-    c.kt = igq__kernels();
-    c.prof = igq__int_prof != NULL && i == 0;
-    (void)layout(r->m, c.x->gmax, r->scratch + (size_t)thread * r->stride, &c);
-    embed(&c, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w);
-    for (b = 0; b < d->depth; b++) block(&c, b);
-    classify(&c, r->logits + (size_t)i * d->classes);
+    run_image(r->m, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
+              r->logits + (size_t)i * d->classes, r->scratch + (size_t)thread * r->stride,
+              igq__int_prof != NULL && i == 0, -1, -1, NULL);
+}
+
+void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
+                              void *scratch, int32_t block, int32_t site, int32_t *assign)
+{
+    run_image(m, image, logits, (unsigned char *)scratch, 0, block, site, assign);
+}
+
+void igq__qexec_release_f32(struct igq_model *m)
+{
+    int32_t b;
+    for (b = 0; b < m->d.depth; b++) {
+        igq_block *bl = &m->blocks[b];
+        igq__free(bl->qkv.wt), bl->qkv.wt = NULL;
+        igq__free(bl->proj.wt), bl->proj.wt = NULL;
+        igq__free(bl->fc1.wt), bl->fc1.wt = NULL;
+        igq__free(bl->fc2.wt), bl->fc2.wt = NULL;
+    }
+    igq__free(m->patch.wt), m->patch.wt = NULL;
+    igq__free(m->head.wt), m->head.wt = NULL;
+    igq__free(m->head_dist.wt), m->head_dist.wt = NULL;
 }
 
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,

@@ -43,6 +43,17 @@ size_t igq__forward_int_scratch(const struct igq_model *m);
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
                       float *logits, void *scratch, igq__pool *pool);
 
+/* One image through the integer executor, recording the group of every channel (or, for
+ * IGQ__SITE_ATTN, of every row of every head: assign[head * T + row]) at (block, site) into
+ * assign. scratch: igq__forward_int_scratch(m) bytes, 64-byte aligned. */
+void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
+                              void *scratch, int32_t block, int32_t site, int32_t *assign);
+
+/* Frees the f32 weight matrices of the linear layers (the executor has packed its own); the
+ * biases, embeddings and LayerNorm parameters stay. After this only the integer executor can
+ * run the model. */
+void igq__qexec_release_f32(struct igq_model *m);
+
 /* Optional per-stage timing of igq__forward_int (bench only): when non-NULL, the executor
  * adds the nanoseconds of each stage of image 0 into prof[IGQ__PROF_*]. Not thread-safe;
  * set it only around single-threaded runs. */
