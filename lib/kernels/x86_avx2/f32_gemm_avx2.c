@@ -6,7 +6,8 @@
  *     copy B[k0:k0+KC][n0:n0+16] into a KC x 16 stack buffer (16 KiB), zero-padded on the
  *     right for an N tail so the k loop never needs a masked load, then run every 6-row tile.
  * The accumulators start from bias (first k block) or C (later k blocks), so each output is
- * the one fmaf chain of kernels.h. N tails store with vmaskmovps. Small M (< 48) reads B in
+ * the one fmaf chain of kernels.h. N tails store with vmaskmovps. The row tiles prefetch the
+ * next panel into L2 while they run (one row every 4 k steps). Small M (< 48) reads B in
  * place (stride N, masked loads for the tail) in 64-deep k blocks, as in the AVX-512 kernel. */
 #include "../kernels.h"
 
@@ -33,7 +34,8 @@
  * mr, two and mode are compile-time constants at every call. */
 ALWAYS_INLINE void tile(const int mr, const int two, const int mode, int64_t kc, const float *a,
                         int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
-                        const float *init, int64_t ldi, __m256i mask)
+                        const float *init, int64_t ldi, __m256i mask, const float *pf,
+                        int64_t pf_ld, int64_t pf_n)
 {
     __m256       z = _mm256_setzero_ps();
     __m256       c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z;
@@ -66,6 +68,14 @@ ALWAYS_INLINE void tile(const int mr, const int two, const int mode, int64_t kc,
     }
 
     for (k = 0; k < kc; k++) {
+        /* One row (16 floats, one or two lines) of the next B panel every 4 k steps. */
+        if ((k & 3) == 0 && pf_n > 0) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 15), _MM_HINT_T1);
+            pf += pf_ld;
+            pf_n--;
+        }
+        {
         const __m256 b0 = two ? _mm256_loadu_ps(b) : LOAD_LAST(b, mode == TAIL_BC ? 1 : FULL);
         const __m256 b1 = two ? LOAD_LAST(b + 8, mode == TAIL_BC ? 1 : FULL) : z;
 #define ROW_FMA(i)                                                                   \
@@ -76,6 +86,7 @@ ALWAYS_INLINE void tile(const int mr, const int two, const int mode, int64_t kc,
         }
         ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3) ROW_FMA(4) ROW_FMA(5)
 #undef ROW_FMA
+        }
         b += ldb;
     }
 
@@ -98,9 +109,9 @@ ALWAYS_INLINE void tile(const int mr, const int two, const int mode, int64_t kc,
 /* Instantiates tile() for the runtime row count (1..MR), width and tail mode. */
 static void tile_any(int mr, int two, int mode, int64_t kc, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc, const float *init,
-                     int64_t ldi, __m256i mask)
+                     int64_t ldi, __m256i mask, const float *pf, int64_t pf_ld, int64_t pf_n)
 {
-#define ARGS kc, a, lda, b, ldb, c, ldc, init, ldi, mask
+#define ARGS kc, a, lda, b, ldb, c, ldc, init, ldi, mask, pf, pf_ld, pf_n
 #define CASE(r)                                                                      \
     case r:                                                                          \
         if (mode == FULL) {                                                          \
@@ -175,11 +186,19 @@ void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, in
                     bp  = bpack;
                     ldb = NR;
                 }
+                /* The next packed panel (same k block, next columns; else the next k
+                 * block's first panel) is prefetched into L2 by the row tiles, a slice of
+                 * its rows each, so its copy does not wait for B (see the AVX-512 kernel). */
+                const int64_t nk0    = !packb ? -1 : n0 + NR < N ? k0 : k0 + kc < K ? k0 + kc : -1;
+                const int64_t nn0    = n0 + NR < N ? n0 + NR : 0;
+                const int64_t nkc    = nk0 < 0 ? 0 : K - nk0 < kcb ? K - nk0 : kcb;
+                const int64_t ntiles = (mc + MR - 1) / MR;
                 for (i = 0; i < mc; i += MR) {
-                    const int    mr = mc - i < MR ? (int)(mc - i) : MR;
-                    float       *c  = C + (m0 + i) * ldc + n0;
-                    const float *init;
-                    int64_t      ldi;
+                    const int     mr = mc - i < MR ? (int)(mc - i) : MR;
+                    const int64_t t = i / MR, r0 = t * nkc / ntiles, r1 = (t + 1) * nkc / ntiles;
+                    float        *c  = C + (m0 + i) * ldc + n0;
+                    const float  *init;
+                    int64_t       ldi;
                     if (k0 == 0) {
                         init = bias != NULL ? bias + n0 : NULL;
                         ldi  = 0;
@@ -188,7 +207,8 @@ void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, in
                         ldi  = ldc;
                     }
                     tile_any(mr, two, mode, kc, A + (m0 + i) * lda + k0, lda, bp, ldb, c, ldc,
-                             init, ldi, mask);
+                             init, ldi, mask, nk0 >= 0 ? B + (nk0 + r0) * N + nn0 : NULL, N,
+                             r1 - r0);
                 }
             }
         }
