@@ -378,6 +378,59 @@ int main(int argc, char **argv)
                    100.0 * (t[1][1] / t[1][0] - 1.0), 1e3 * tg, 1e3 * tp8, 1e3 * tp4);
             fflush(stdout);
         }
+        /* the fused grouped GEMM (what the integer executor runs at this level): f32 outputs
+         * with the group epilogue in registers, G = 1 and G = 8 (random group sizes) */
+        if (igq__kernels()->q8_ggemm != NULL) {
+            float  *Y  = (float *)xalloc((size_t)(197 * maxN) * sizeof(float));
+            float  *cs = (float *)xalloc((size_t)maxN * sizeof(float));
+            float  *gs = (float *)xalloc(64 * sizeof(float));
+            void   *ws = xalloc(igq__q8_ggemm_ws_size(maxK, 8) + 64);
+            int32_t off[9];
+            printf("\nFused grouped GEMM (igq_q8_ggemm_fn, f32 out, group epilogue in registers) at "
+                   "%s, M = 197; GOP/s and %% of the zmm vpdpbusd peak measured at the start:\n",
+                   igq__isa_name((igq_isa_level)lv));
+            printf("%5s %5s | %9s %7s %5s | %9s %7s %5s | %9s %7s %5s\n", "K", "N", "qs8 G=1 ms",
+                   "GOP/s", "%pk", "qs8 G=8", "GOP/s", "ovh", "qs4 G=8", "GOP/s", "%pk");
+            for (x = 0; x < maxN; x++) cs[x] = 1e-3f;
+            for (x = 0; x < 64; x++) gs[x] = 1e-2f;
+            for (j = 0; j < n_kn; j++) {
+                const int64_t M = 197, K = kn[j][0], N = kn[j][1];
+                const double  ops = 2.0 * (double)M * (double)N * (double)K;
+                double        t[3], s;
+                int           v, r, g;
+                off[0] = 0;
+                for (g = 1; g < 8; g++) off[g] = (int32_t)(K * g / 8 + (int64_t)(rnd() % 9) - 4);
+                off[8] = (int32_t)K;
+                igq__q8_pack(N, K, W, NULL, packed8, NULL);
+                igq__q4_pack(N, K, W, NULL, packed4, NULL);
+                for (v = 0; v < 3; v++) {
+                    const int32_t one[2] = {0, (int32_t)K};
+                    double        best = 1e30, t0 = now();
+                    for (r = 0; r < 3 || now() - t0 < min_time; r++) {
+                        s = now();
+                        if (v == 0)
+                            igq__kernels()->q8_ggemm(M, N, K, 1, one, gs, A, K, packed8, NULL, cs, cs,
+                                                     Y, N, ws);
+                        else if (v == 1)
+                            igq__kernels()->q8_ggemm(M, N, K, 8, off, gs, A, K, packed8, perm, cs,
+                                                     cs, Y, N, ws);
+                        else
+                            igq__kernels()->q4_ggemm(M, N, K, 8, off, gs, A, K, packed4, perm, cs,
+                                                     cs, Y, N, ws);
+                        s = now() - s;
+                        if (s < best) best = s;
+                    }
+                    t[v] = best;
+                }
+                printf("%5lld %5lld | %9.3f %7.1f %4.0f%% | %9.3f %7.1f %4.1f%% | %9.3f %7.1f %4.0f%%\n",
+                       (long long)K, (long long)N, 1e3 * t[0], ops / t[0] * 1e-9,
+                       100.0 * ops / t[0] * 1e-9 / peak_first[PK_ZMM_DPBUSD], 1e3 * t[1],
+                       ops / t[1] * 1e-9, 100.0 * (t[1] / t[0] - 1.0), 1e3 * t[2],
+                       ops / t[2] * 1e-9, 100.0 * ops / t[2] * 1e-9 / peak_first[PK_ZMM_DPBUSD]);
+                fflush(stdout);
+            }
+            free(Y), free(cs), free(gs), free(ws);
+        }
     }
     igq__dispatch_force(start);
     free(A);

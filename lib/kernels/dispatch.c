@@ -135,8 +135,8 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX512VNNI:
         t->q8_gemm = igq_qs8_gemm_6x64c4__avx512vnni;
         t->q4_gemm = igq_qs4_gemm_6x64c4__avx512vnni;
-        t->q8_ggemm = igq_qs8_ggemm_6x32c4__avx512vnni;
-        t->q4_ggemm = igq_qs4_ggemm_6x32c4__avx512vnni;
+        t->q8_ggemm = igq_qs8_ggemm_6x64c4__avx512vnni;
+        t->q4_ggemm = igq_qs4_ggemm_6x64c4__avx512vnni;
         t->q8_mr = 6, t->q8_nr = 64, t->q8_kr = 4;
         break;
     }

@@ -211,13 +211,13 @@ void igq_qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, i
 void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                   const uint8_t *A, int64_t lda, const void *packed,
                                   const int32_t *kperm, int32_t *C, int64_t ldc);
-/* lib/kernels/x86_avx512/q8_ggemm_avx512vnni.c: grouped, 6 x 32 tiles, f32 accumulators. */
-void igq_qs8_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+/* lib/kernels/x86_avx512/q8_ggemm_avx512vnni.c: grouped, 6 x 64 tiles, f32 sums in L1. */
+void igq_qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,
                                       int64_t ldy, void *ws);
-void igq_qs4_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+void igq_qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,

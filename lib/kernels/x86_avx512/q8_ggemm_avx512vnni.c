@@ -5,16 +5,17 @@
  * IGQ's linear layer: the input channels come in G groups (k-ranges of A, in group order; the
  * weights are read through kperm), each with its own scale. The plain GEMM needs one call per
  * group and an int32 C per group that the fold kernel then scales and sums: G passes over
- * M x N int32 in memory. Here the per-group sums never leave registers: per 6 x 32 tile,
- * for each group the int32 accumulators (12 zmm) are zeroed, run over the group's quads with
- * vpdpbusd, converted and fused-multiply-added with the group scale into f32 accumulators
- * (12 zmm); after the last group y = fma(colscale, f, colbias) is stored. 12 + 12 + 2 weight
- * vectors + 1 broadcast + 1 scale = 28 zmm.
+ * M x N int32 in memory. Here the per-group sums never leave the core: per 6 x 64 tile, for
+ * each group the int32 accumulators (24 zmm, the plain GEMM's tile) are zeroed, run over the
+ * group's quads with vpdpbusd, converted and fused-multiply-added with the group scale into a
+ * 6 x 64 f32 tile on the stack (L1); after the last group y = fma(colscale, f, colbias) is
+ * stored. (A first version kept f in 12 more zmm with a 6 x 32 tile: 40 % of the vpdpbusd
+ * peak against 75-90 % for this one.)
  *
  * Staging: for each 64-column panel all of K is staged once (every group's rows gathered
  * through kperm into 16c4 order, each group starting on a fresh quad, its partial last quad
  * zero-filled) into the caller's workspace (igq__q8_ggemm_ws_size bytes: up to ~200 KiB for
- * K = 3072, held in L2), then every row tile runs over it twice (two 32-column halves). */
+ * K = 3072, held in L2), then every row tile runs over it. */
 #include "../kernels.h"
 
 #if defined(IGQ_X86_KERNELS)
@@ -27,102 +28,126 @@
 
 #define MR 6
 
-/* One mr x (16 nv) tile (nv = 1 or 2 vectors of a 32-column half) over all groups. */
-ALWAYS_INLINE void gtile(const int mr, const int nv, int32_t G, const int32_t *off,
-                         const int64_t *qoff, const float *gs, const uint8_t *a, int64_t lda,
-                         const uint8_t *ws, const float *cs, const float *cb, float *y,
-                         int64_t ldy, int q4, __mmask16 mlast)
+/* The int32 sums of one group for an mr x (16 nv) tile, folded into the f32 tile ft [MR][64]
+ * (L1): ft = fma(scale, (float)sums, first ? +0 : ft). A separate
+ * (not inlined) function per group keeps the 24 accumulators in registers: with the group
+ * loop around the k loop in one function gcc spilled them (half the speed, measured). */
+ALWAYS_INLINE void gdot(const int mr, const int nv, int64_t nq, int t, const uint8_t *a,
+                        int64_t lda, const uint8_t *b, float *ft, float scale, int first, int q4)
 {
-    const __m512i zi = _mm512_setzero_si512();
-    const __m512  zf = _mm512_setzero_ps();
-    __m512        f00 = zf, f01 = zf, f10 = zf, f11 = zf, f20 = zf, f21 = zf;
-    __m512        f30 = zf, f31 = zf, f40 = zf, f41 = zf, f50 = zf, f51 = zf;
-    int32_t       g;
-    for (g = 0; g < G; g++) {
-        const int64_t  len = (int64_t)off[g + 1] - off[g];
-        const int64_t  nq  = len / 4;
-        const int      t   = (int)(len % 4);
-        const uint8_t *b   = ws + qoff[g] * 256;
-        const uint8_t *a0 = a + off[g], *a1 = a0, *a2 = a0, *a3 = a0, *a4 = a0, *a5 = a0;
-        __m512i        c00 = zi, c01 = zi, c10 = zi, c11 = zi, c20 = zi, c21 = zi;
-        __m512i        c30 = zi, c31 = zi, c40 = zi, c41 = zi, c50 = zi, c51 = zi;
-        int64_t        q;
-        if (len <= 0) continue;
-        if (mr > 1) a1 = a0 + lda;
-        if (mr > 2) a2 = a0 + 2 * lda;
-        if (mr > 3) a3 = a0 + 3 * lda;
-        if (mr > 4) a4 = a0 + 4 * lda;
-        if (mr > 5) a5 = a0 + 5 * lda;
+    int32_t        ct[MR * 64] __attribute__((aligned(64)));
+    const __m512i  zi = _mm512_setzero_si512();
+    __m512i        c00 = zi, c01 = zi, c02 = zi, c03 = zi, c10 = zi, c11 = zi, c12 = zi, c13 = zi;
+    __m512i        c20 = zi, c21 = zi, c22 = zi, c23 = zi, c30 = zi, c31 = zi, c32 = zi, c33 = zi;
+    __m512i        c40 = zi, c41 = zi, c42 = zi, c43 = zi, c50 = zi, c51 = zi, c52 = zi, c53 = zi;
+    const uint8_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a, *a5 = a;
+    int64_t        q;
+    if (mr > 1) a1 = a + lda;
+    if (mr > 2) a2 = a + 2 * lda;
+    if (mr > 3) a3 = a + 3 * lda;
+    if (mr > 4) a4 = a + 4 * lda;
+    if (mr > 5) a5 = a + 5 * lda;
 #define ROW_DP(i, av)                                                                  \
     if (mr > i) {                                                                      \
         const __m512i x = av;                                                          \
         c##i##0         = _mm512_dpbusd_epi32(c##i##0, x, b0);                         \
         if (nv > 1) c##i##1 = _mm512_dpbusd_epi32(c##i##1, x, b1);                     \
+        if (nv > 2) c##i##2 = _mm512_dpbusd_epi32(c##i##2, x, b2);                     \
+        if (nv > 3) c##i##3 = _mm512_dpbusd_epi32(c##i##3, x, b3);                     \
     }
-        for (q = 0; q < nq; q++, b += 256) {
-            const __m512i b0 = _mm512_load_si512((const void *)b);
-            const __m512i b1 = nv > 1 ? _mm512_load_si512((const void *)(b + 64)) : zi;
-            ROW_DP(0, _mm512_set1_epi32(ld32(a0 + 4 * q)))
-            ROW_DP(1, _mm512_set1_epi32(ld32(a1 + 4 * q)))
-            ROW_DP(2, _mm512_set1_epi32(ld32(a2 + 4 * q)))
-            ROW_DP(3, _mm512_set1_epi32(ld32(a3 + 4 * q)))
-            ROW_DP(4, _mm512_set1_epi32(ld32(a4 + 4 * q)))
-            ROW_DP(5, _mm512_set1_epi32(ld32(a5 + 4 * q)))
-        }
-        if (t > 0) {
-            const __m512i b0 = _mm512_load_si512((const void *)b);
-            const __m512i b1 = nv > 1 ? _mm512_load_si512((const void *)(b + 64)) : zi;
-            ROW_DP(0, _mm512_set1_epi32(ld_tail(a0 + 4 * nq, t)))
-            ROW_DP(1, _mm512_set1_epi32(ld_tail(a1 + 4 * nq, t)))
-            ROW_DP(2, _mm512_set1_epi32(ld_tail(a2 + 4 * nq, t)))
-            ROW_DP(3, _mm512_set1_epi32(ld_tail(a3 + 4 * nq, t)))
-            ROW_DP(4, _mm512_set1_epi32(ld_tail(a4 + 4 * nq, t)))
-            ROW_DP(5, _mm512_set1_epi32(ld_tail(a5 + 4 * nq, t)))
-        }
+#define LOAD_B()                                                                       \
+    const __m512i b0 = _mm512_load_si512((const void *)b);                             \
+    const __m512i b1 = nv > 1 ? _mm512_load_si512((const void *)(b + 64)) : zi;        \
+    const __m512i b2 = nv > 2 ? _mm512_load_si512((const void *)(b + 128)) : zi;       \
+    const __m512i b3 = nv > 3 ? _mm512_load_si512((const void *)(b + 192)) : zi;
+    for (q = 0; q < nq; q++, b += 256) {
+        LOAD_B()
+        ROW_DP(0, _mm512_set1_epi32(ld32(a0 + 4 * q)))
+        ROW_DP(1, _mm512_set1_epi32(ld32(a1 + 4 * q)))
+        ROW_DP(2, _mm512_set1_epi32(ld32(a2 + 4 * q)))
+        ROW_DP(3, _mm512_set1_epi32(ld32(a3 + 4 * q)))
+        ROW_DP(4, _mm512_set1_epi32(ld32(a4 + 4 * q)))
+        ROW_DP(5, _mm512_set1_epi32(ld32(a5 + 4 * q)))
+    }
+    if (t > 0) {
+        LOAD_B()
+        ROW_DP(0, _mm512_set1_epi32(ld_tail(a0 + 4 * nq, t)))
+        ROW_DP(1, _mm512_set1_epi32(ld_tail(a1 + 4 * nq, t)))
+        ROW_DP(2, _mm512_set1_epi32(ld_tail(a2 + 4 * nq, t)))
+        ROW_DP(3, _mm512_set1_epi32(ld_tail(a3 + 4 * nq, t)))
+        ROW_DP(4, _mm512_set1_epi32(ld_tail(a4 + 4 * nq, t)))
+        ROW_DP(5, _mm512_set1_epi32(ld_tail(a5 + 4 * nq, t)))
+    }
+#undef LOAD_B
 #undef ROW_DP
-        {
-            const __m512 vg = _mm512_set1_ps(gs[g]);
-#define FOLD(i, v)                                                                     \
+#define ST(i, v)                                                                       \
     if (mr > i && nv > v) {                                                            \
         __m512i x = c##i##v;                                                           \
         if (q4) x = _mm512_srai_epi32(x, 4);                                           \
-        f##i##v = _mm512_fmadd_ps(vg, _mm512_cvtepi32_ps(x), f##i##v);                 \
+        _mm512_store_si512((void *)(ct + (i) * 64 + 16 * (v)), x);                     \
     }
-            FOLD(0, 0) FOLD(0, 1) FOLD(1, 0) FOLD(1, 1) FOLD(2, 0) FOLD(2, 1)
-            FOLD(3, 0) FOLD(3, 1) FOLD(4, 0) FOLD(4, 1) FOLD(5, 0) FOLD(5, 1)
-#undef FOLD
-        }
-    }
+#define ST_ROW(i) ST(i, 0) ST(i, 1) ST(i, 2) ST(i, 3)
+    ST_ROW(0) ST_ROW(1) ST_ROW(2) ST_ROW(3) ST_ROW(4) ST_ROW(5)
+#undef ST_ROW
+#undef ST
     {
-        const __mmask16 m0 = nv == 1 ? mlast : (__mmask16)0xffff;
-        const __m512    s0 = _mm512_maskz_loadu_ps(m0, cs), o0 = _mm512_maskz_loadu_ps(m0, cb);
-        const __m512    s1 = nv > 1 ? _mm512_maskz_loadu_ps(mlast, cs + 16) : zf;
-        const __m512    o1 = nv > 1 ? _mm512_maskz_loadu_ps(mlast, cb + 16) : zf;
-#define STORE(i)                                                                             \
-    if (mr > i) {                                                                            \
-        _mm512_mask_storeu_ps(y + (i) * ldy, m0, _mm512_fmadd_ps(s0, f##i##0, o0));          \
-        if (nv > 1) _mm512_mask_storeu_ps(y + (i) * ldy + 16, mlast, _mm512_fmadd_ps(s1, f##i##1, o1)); \
-    }
-        STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
-#undef STORE
+        /* fold into ft (after the k loop, so no extra register lives across it) */
+        const __m512 vg = _mm512_set1_ps(scale);
+        int          i, v;
+        for (i = 0; i < mr; i++)
+            for (v = 0; v < nv; v++) {
+                float       *fp = ft + i * 64 + 16 * v;
+                const __m512 x  = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(ct + i * 64 + 16 * v)));
+                _mm512_store_ps(fp, _mm512_fmadd_ps(vg, x, first ? _mm512_setzero_ps() : _mm512_load_ps(fp)));
+            }
     }
 }
 
-static void gtile_any(int mr, int nv, int32_t G, const int32_t *off, const int64_t *qoff,
-                      const float *gs, const uint8_t *a, int64_t lda, const uint8_t *ws,
-                      const float *cs, const float *cb, float *y, int64_t ldy, int q4,
-                      __mmask16 mlast)
+static __attribute__((noinline)) void gdot_any(int mr, int nv, int64_t nq, int t,
+                                               const uint8_t *a, int64_t lda, const uint8_t *b,
+                                               float *ft, float scale, int first, int q4)
 {
-#define CASE(r)                                                                                \
-    case r:                                                                                    \
-        if (nv == 1) gtile(r, 1, G, off, qoff, gs, a, lda, ws, cs, cb, y, ldy, q4, mlast);     \
-        else gtile(r, 2, G, off, qoff, gs, a, lda, ws, cs, cb, y, ldy, q4, mlast);             \
+#define CASE(r)                                                                        \
+    case r:                                                                            \
+        switch (nv) {                                                                  \
+        case 1: gdot(r, 1, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
+        case 2: gdot(r, 2, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
+        case 3: gdot(r, 3, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
+        default: gdot(r, 4, nq, t, a, lda, b, ft, scale, first, q4); break;                          \
+        }                                                                              \
         break;
     switch (mr) {
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
     default: break;
     }
 #undef CASE
+}
+
+/* One mr x nn tile (nn <= 64 columns of a panel) over all groups (gdot_any per group, which
+ * folds into ft), then y = fma(colscale, f, colbias). */
+static void gtile(int mr, int nv, int32_t G, const int32_t *off, const int64_t *qoff,
+                  const float *gs, const uint8_t *a, int64_t lda, const uint8_t *ws,
+                  const float *cs, const float *cb, float *y, int64_t ldy, int q4,
+                  __mmask16 mlast)
+{
+    float   ft[MR * 64] __attribute__((aligned(64)));
+    int32_t g;
+    int     i, v, first = 1;
+    for (g = 0; g < G; g++) {
+        const int64_t len = (int64_t)off[g + 1] - off[g];
+        if (len <= 0) continue;
+        gdot_any(mr, nv, len / 4, (int)(len % 4), a + off[g], lda, ws + qoff[g] * 256, ft, gs[g],
+                 first, q4);
+        first = 0;
+    }
+    for (i = 0; i < mr; i++)
+        for (v = 0; v < nv; v++) {
+            const __mmask16 m = v == nv - 1 ? mlast : (__mmask16)0xffff;
+            const __m512    f = first ? _mm512_setzero_ps() : _mm512_load_ps(ft + i * 64 + 16 * v);
+            _mm512_mask_storeu_ps(y + i * ldy + 16 * v, m,
+                                  _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, cs + 16 * v), f,
+                                                  _mm512_maskz_loadu_ps(m, cb + 16 * v)));
+        }
 }
 
 static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
@@ -133,7 +158,7 @@ static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int3
     const int64_t rb = q4 ? 32 : 64;
     uint8_t      *buf = (uint8_t *)ws;
     int64_t       qoff_small[65], *qoff = qoff_small;
-    int64_t       nb, i, h;
+    int64_t       nb, i;
     int32_t       g;
     if (M <= 0 || N <= 0) return;
     /* quad offsets of the groups in the staged panel (kept after the staged bytes when G is
@@ -158,22 +183,21 @@ static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int3
                 else stage(0, 0, panel, kperm, off[g], len, buf + qoff[g] * 256);
             }
         }
-        for (h = 0; h < 2 && 32 * h < nn; h++) {
-            const int64_t   hn    = nn - 32 * h < 32 ? nn - 32 * h : 32;
-            const int       nv    = (int)((hn + 15) / 16);
-            const int       nlast = (int)(hn - 16 * (nv - 1));
+        {
+            const int       nv    = (int)((nn + 15) / 16);
+            const int       nlast = (int)(nn - 16 * (nv - 1));
             const __mmask16 mlast = (__mmask16)(nlast == 16 ? 0xffff : (1u << nlast) - 1);
-            const int64_t   n0    = nb * IGQ_Q8_NR + 32 * h;
+            const int64_t   n0    = nb * IGQ_Q8_NR;
             for (i = 0; i < M; i += MR) {
                 const int mr = M - i < MR ? (int)(M - i) : MR;
-                gtile_any(mr, nv, G, off, qoff, gs, A + i * lda, lda, buf + 128 * h, colscale + n0,
+                gtile(mr, nv, G, off, qoff, gs, A + i * lda, lda, buf, colscale + n0,
                           colbias + n0, Y + i * ldy + n0, ldy, q4, mlast);
             }
         }
     }
 }
 
-void igq_qs8_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+void igq_qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,
@@ -182,7 +206,7 @@ void igq_qs8_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G
     ggemm(0, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws);
 }
 
-void igq_qs4_ggemm_6x32c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+void igq_qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,
