@@ -217,7 +217,8 @@ int main(int argc, char **argv)
     acc_fp = evaluate(model, &images, &labels, mean, std, nthreads, "fp32");
     if (acc_fp < 0) return 1;
 
-    /* W4A4 IGQ (G = 8) from 32 calibration images (the first bundled training images). */
+    /* W4A4 IGQ (G = 8) from 32 calibration images (the first bundled training images), run by
+     * the default integer executor (int4 GEMMs, integer softmax / LayerNorm / GELU). */
     shape[0] = 32; shape[1] = 1; shape[2] = h; shape[3] = w;
     if (calib.count < 32 || igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &calib_t) != IGQ_OK) return 1;
     cx = (float *)igq_tensor_data(calib_t);
@@ -233,7 +234,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "\n");
-    acc_q = evaluate(qmodel, &images, &labels, mean, std, nthreads, "W4A4 IGQ G=8 (simulated)");
+    acc_q = evaluate(qmodel, &images, &labels, mean, std, nthreads,
+                     "W4A4 IGQ G=8 (integer executor)");
     if (acc_q < 0) return 1;
     printf("fp32 %.2f%% -> W4A4 IGQ %.2f%% (%+.2f points)\n", acc_fp, acc_q, acc_q - acc_fp);
 
