@@ -1119,6 +1119,30 @@ static void test_exec_helpers(void **state)
             igq__exec_affine_i32_ref(rows * n, xi, -7, 3.5e-4f, f2);
             assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
         }
+        {
+            /* row helpers of the attention: subtract a vector from rows, row max, byte sums */
+            int32_t *v = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            int64_t  r2, j2, sum = 0;
+            int32_t  mx;
+            for (i = 0; i < n; i++) v[i] = rnd_range(&r, -1000000, 1000000);
+            for (i = 0; i < rows * n; i++) xi[i] = q1[i] = q2[i] = rnd_range(&r, -1000000000, 1000000000);
+            t->exec.sub_rows_i32(rows, n, q1, n, v);
+            igq__exec_sub_rows_i32_ref(rows, n, q2, n, v);
+            assert_memory_equal(q1, q2, (size_t)(rows * n) * sizeof(int32_t));
+            for (r2 = 0; r2 < rows; r2++)
+                for (j2 = 0; j2 < n; j2++) assert_int_equal(q2[r2 * n + j2], xi[r2 * n + j2] - v[j2]);
+            mx = q1[0];
+            for (i = 1; i < rows * n; i++) mx = q1[i] > mx ? q1[i] : mx;
+            assert_int_equal(t->exec.rowmax_i32(rows * n, q1), mx);
+            assert_int_equal(igq__exec_rowmax_i32_ref(rows * n, q1), mx);
+            for (i = 0; i < n; i++) {
+                c1[i] = (uint8_t)tu_rng_next(&r);
+                sum += c1[i];
+            }
+            assert_int_equal(t->exec.sum_u8(n, c1), (int32_t)sum);
+            assert_int_equal(igq__exec_sum_u8_ref(n, c1), (int32_t)sum);
+            free(v);
+        }
         free(x), free(xi), free(pm), free(mul), free(lo), free(hi), free(z), free(c1), free(c2);
         free(q1), free(q2), free(f1), free(f2);
         cases++;

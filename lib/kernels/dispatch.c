@@ -33,6 +33,9 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
     t->exec.f32_to_fixed = igq__exec_f32_to_fixed_ref;
     t->exec.absmax = igq__exec_absmax_ref;
     t->exec.scale_rne = igq__exec_scale_rne_ref;
+    t->exec.sub_rows_i32 = igq__exec_sub_rows_i32_ref;
+    t->exec.rowmax_i32 = igq__exec_rowmax_i32_ref;
+    t->exec.sum_u8 = igq__exec_sum_u8_ref;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -54,6 +57,9 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx2;
         t->exec.absmax = igq_exec_absmax__avx2;
         t->exec.scale_rne = igq_exec_scale_rne__avx2;
+        t->exec.sub_rows_i32 = igq_exec_sub_rows_i32__avx2;
+        t->exec.rowmax_i32 = igq_exec_rowmax_i32__avx2;
+        t->exec.sum_u8 = igq_exec_sum_u8__avx2;
         break;
     case IGQ_ISA_AVX512VNNI:
         t->requant     = igq_i32_requant__avx512;
@@ -72,6 +78,9 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
         t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx512;
         t->exec.absmax = igq_exec_absmax__avx512;
         t->exec.scale_rne = igq_exec_scale_rne__avx512;
+        t->exec.sub_rows_i32 = igq_exec_sub_rows_i32__avx512;
+        t->exec.rowmax_i32 = igq_exec_rowmax_i32__avx512;
+        t->exec.sum_u8 = igq_exec_sum_u8__avx512;
         break;
     }
 #else

@@ -9,6 +9,7 @@
 #define IGQ_KERNELS_EXEC_INL_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* Quantization of one row into codes in the order of perm (NULL: identity), with that
  * order's per-position parameters: for i < n, j = perm[i] (or i):
@@ -114,16 +115,21 @@ static inline void exec_f32_to_fixed(int64_t n, const float *x, float mul, int32
     }
 }
 
-/* max |x[i]| (0 for n = 0; NaN is skipped) */
+/* max |x[i]| (0 for n = 0), as the largest magnitude bit pattern: for non-NaN floats the
+ * order of (bits & 0x7fffffff) as unsigned integers is the order of |x|, and an integer max
+ * vectorizes where a float max with C's NaN semantics does not. A NaN input gives a NaN. */
 static inline float exec_absmax(int64_t n, const float *x)
 {
-    float   m = 0.0f;
-    int64_t i;
+    uint32_t m = 0, u;
+    float    r;
+    int64_t  i;
     for (i = 0; i < n; i++) {
-        const float a = x[i] < 0.0f ? -x[i] : x[i];
-        m             = a > m ? a : m;
+        memcpy(&u, &x[i], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
     }
-    return m;
+    memcpy(&r, &m, sizeof r);
+    return r;
 }
 
 /* out[i] = rne(x[i] f) for |x[i] f| < 2^22 (the LayerNorm input conversion) */
@@ -131,6 +137,35 @@ static inline void exec_scale_rne(int64_t n, const float *x, float f, int32_t *o
 {
     int64_t i;
     for (i = 0; i < n; i++) out[i] = (int32_t)((x[i] * f + 12582912.0f) - 12582912.0f);
+}
+
+/* x[r][j] -= v[j] for r < rows, j < n (row stride ld); no overflow by the caller's bound */
+static inline void exec_sub_rows_i32(int64_t rows, int64_t n, int32_t *x, int64_t ld,
+                                     const int32_t *v)
+{
+    int64_t r, j;
+    for (r = 0; r < rows; r++) {
+        int32_t *xr = x + r * ld;
+        for (j = 0; j < n; j++) xr[j] -= v[j];
+    }
+}
+
+/* max of x[0..n), n >= 1 */
+static inline int32_t exec_rowmax_i32(int64_t n, const int32_t *x)
+{
+    int32_t m = x[0];
+    int64_t i;
+    for (i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* sum of n bytes (n < 2^23: no overflow) */
+static inline int32_t exec_sum_u8(int64_t n, const uint8_t *x)
+{
+    int32_t s = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) s += x[i];
+    return s;
 }
 
 #endif

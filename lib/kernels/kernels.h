@@ -85,6 +85,9 @@ typedef struct igq_exec_fns {
     void (*f32_to_fixed)(int64_t n, const float *x, float mul, int32_t *out);
     float (*absmax)(int64_t n, const float *x);
     void (*scale_rne)(int64_t n, const float *x, float f, int32_t *out);
+    void (*sub_rows_i32)(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
+    int32_t (*rowmax_i32)(int64_t n, const int32_t *x);
+    int32_t (*sum_u8)(int64_t n, const uint8_t *x);
 } igq_exec_fns;
 void igq__exec_quant_f32_ref(int64_t n, const float *x, const int32_t *perm, const float *mul,
                          const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
@@ -98,6 +101,9 @@ void igq__exec_colminmax_f32_ref(int64_t rows, int64_t C, const float *x, int64_
 void igq__exec_f32_to_fixed_ref(int64_t n, const float *x, float mul, int32_t *out);
 float igq__exec_absmax_ref(int64_t n, const float *x);
 void igq__exec_scale_rne_ref(int64_t n, const float *x, float f, int32_t *out);
+void igq__exec_sub_rows_i32_ref(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
+int32_t igq__exec_rowmax_i32_ref(int64_t n, const int32_t *x);
+int32_t igq__exec_sum_u8_ref(int64_t n, const uint8_t *x);
 
 /* Integer non-linear kernels (semantics, parameter structs and scalar references in nonlin.h;
  * every level gives the same bits as the reference). */
@@ -156,6 +162,9 @@ void igq_exec_colminmax_f32__avx2(int64_t rows, int64_t C, const float *x, int64
 void igq_exec_f32_to_fixed__avx2(int64_t n, const float *x, float mul, int32_t *out);
 float igq_exec_absmax__avx2(int64_t n, const float *x);
 void igq_exec_scale_rne__avx2(int64_t n, const float *x, float f, int32_t *out);
+void igq_exec_sub_rows_i32__avx2(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
+int32_t igq_exec_rowmax_i32__avx2(int64_t n, const int32_t *x);
+int32_t igq_exec_sum_u8__avx2(int64_t n, const uint8_t *x);
 void igq_exec_quant_f32__avx512(int64_t n, const float *x, const int32_t *perm, const float *mul,
                          const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
 void igq_exec_quant_i32__avx512(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
@@ -168,6 +177,9 @@ void igq_exec_colminmax_f32__avx512(int64_t rows, int64_t C, const float *x, int
 void igq_exec_f32_to_fixed__avx512(int64_t n, const float *x, float mul, int32_t *out);
 float igq_exec_absmax__avx512(int64_t n, const float *x);
 void igq_exec_scale_rne__avx512(int64_t n, const float *x, float f, int32_t *out);
+void igq_exec_sub_rows_i32__avx512(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
+int32_t igq_exec_rowmax_i32__avx512(int64_t n, const int32_t *x);
+int32_t igq_exec_sum_u8__avx512(int64_t n, const uint8_t *x);
 /* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */
 void igq_i32_fold__avx2(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                         const float *colscale, const float *colbias, float *out, int64_t ldo,

@@ -340,7 +340,6 @@ typedef struct ictx {
     int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
         *cshift, *czero, *sg, *pooled;
     uint8_t *cg, *qc, *pc, *ind;
-    int8_t  *kk;
     void    *pk, *ws;
     /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
     int32_t  cap_block, cap_site, cur_block;
@@ -401,7 +400,6 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
-    TAKE(kk, int8_t, T * hd);
     TAKE(ws, unsigned char, igq__q8_ggemm_ws_size(Cm, (int32_t)G));
     TAKE(pk, unsigned char, imax((int64_t)igq__q8_packed_size(T, hd, 8),
                                  (int64_t)igq__q8_packed_size(hd, T, 8)));
@@ -662,6 +660,53 @@ static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int
 
 /* ---- attention ---------------------------------------------------------------------------- */
 
+/* K codes of one head (T rows of hd at stride ld) as the "weights" of Q K^T (N = T output
+ * columns, K = hd rows), offset by -ok to int8, straight into the packed layout (q8_layout.h:
+ * byte (b hd + k) 64 + pos(c) = key 64 b + c, channel k; padding columns zero), with
+ * rs[j] = sum_k (K[j][k] - ok). Same bytes as igq__q8_pack of the offset [T][hd] matrix. */
+static void pack_keys(const uint8_t *kh, int64_t ld, int64_t T, int64_t hd, int32_t ok,
+                      uint8_t *pk, int32_t *rs)
+{
+    int64_t j, k;
+    if (T % IGQ_Q8_NR != 0) /* zero the last panel's padding columns */
+        memset(pk + (T / IGQ_Q8_NR) * hd * IGQ_Q8_NR, 0, (size_t)(hd * IGQ_Q8_NR));
+    for (j = 0; j < T; j++) {
+        const uint8_t *src = kh + j * ld;
+        uint8_t       *dst = pk + (j / IGQ_Q8_NR) * hd * IGQ_Q8_NR + igq__q8_pos((int)(j % IGQ_Q8_NR));
+        int32_t        sum = 0;
+        for (k = 0; k < hd; k++) {
+            const int32_t v     = (int32_t)src[k] - ok;
+            dst[k * IGQ_Q8_NR] = (uint8_t)(int8_t)v;
+            sum += v;
+        }
+        rs[j] = sum;
+    }
+}
+
+/* V codes of one head as the "weights" of P V (N = hd output columns, K = T rows): packed row
+ * j of panel b holds V[j][64 b .. 64 b + 63] - ov in pos() order; rs[c] = sum_j (V[j][c] - ov).
+ * Same bytes as igq__q8_pack of the offset, transposed [hd][T] matrix, without the transpose. */
+static void pack_values(const uint8_t *vh, int64_t ld, int64_t T, int64_t hd, int32_t ov,
+                        uint8_t *pk, int32_t *rs)
+{
+    int64_t b, j, cc;
+    for (cc = 0; cc < hd; cc++) rs[cc] = 0;
+    for (b = 0; b * IGQ_Q8_NR < hd; b++) {
+        const int64_t nn = hd - b * IGQ_Q8_NR < IGQ_Q8_NR ? hd - b * IGQ_Q8_NR : IGQ_Q8_NR;
+        for (j = 0; j < T; j++) {
+            const uint8_t *src = vh + j * ld + b * IGQ_Q8_NR;
+            uint8_t       *dst = pk + (b * T + j) * IGQ_Q8_NR;
+            int            cq;
+            if (nn < IGQ_Q8_NR) memset(dst, 0, IGQ_Q8_NR);
+            for (cq = 0; cq < nn; cq++) {
+                const int32_t v        = (int32_t)src[cq] - ov;
+                dst[igq__q8_pos(cq)] = (uint8_t)(int8_t)v;
+                rs[b * IGQ_Q8_NR + cq] += v;
+            }
+        }
+    }
+}
+
 static void attention(ictx *c, const qblk *xb)
 {
     const igq_vit_dims *d = c->d;
@@ -678,9 +723,7 @@ static void attention(ictx *c, const qblk *xb)
         {
             PROF_BEGIN(c);
             /* logits: sum_c qQ (qK - ok) - zQ sum_c (qK - ok) (+ terms constant in a row) */
-            for (j = 0; j < T; j++)
-                for (k = 0; k < hd; k++) c->kk[j * hd + k] = (int8_t)((int32_t)kh[j * 3 * D + k] - ok);
-            igq__q8_pack(T, hd, c->kk, NULL, c->pk, c->rs);
+            pack_keys(kh, 3 * D, T, hd, ok, (uint8_t *)c->pk, c->rs);
             igq__q8_gemm(T, T, hd, 0, hd, qh, 3 * D, c->pk, NULL, c->lg, T);
             PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }
@@ -692,10 +735,7 @@ static void attention(ictx *c, const qblk *xb)
             }
             if (cmax + (int64_t)hd * 255 * 128 < ((int64_t)1 << 31)) {
                 for (j = 0; j < T; j++) c->rsp[j] = zq * c->rs[j];
-                for (i = 0; i < T; i++) {
-                    int32_t *l = c->lg + i * T;
-                    for (j = 0; j < T; j++) l[j] -= c->rsp[j];
-                }
+                c->kt->exec.sub_rows_i32(T, T, c->lg, T, c->rsp);
             } else {
                 /* extreme zero points: exact in int64, then shifted by the row max (softmax
                  * ignores it) and clamped to int32 (distances past 2^31 give p = 0 anyway). */
@@ -720,8 +760,8 @@ static void attention(ictx *c, const qblk *xb)
             /* row groups from each row's largest p, then the row's codes */
             for (i = 0; i < T; i++) {
                 const int32_t *p  = c->p20 + i * T;
-                int32_t        pm = p[0], g = 0;
-                for (j = 1; j < T; j++) pm = p[j] > pm ? p[j] : pm;
+                const int32_t  pm = c->kt->exec.rowmax_i32(T, p);
+                int32_t        g  = 0;
                 if (qa->G > 1)
                     g = assign(qa->z, qa->G, 0.0f, (float)pm * (float)qa->src_scale);
                 c->rowg[i] = g;
@@ -730,21 +770,14 @@ static void attention(ictx *c, const qblk *xb)
                     c->cap_assign[h * T + i] = g;
                 igq__requant_row(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
                                  qa->qmax, c->pc + i * T);
-                {
-                    const uint8_t *pc = c->pc + i * T;
-                    int32_t        sum = 0;
-                    for (j = 0; j < T; j++) sum += pc[j];
-                    c->rsp[i] = sum;
-                }
+                c->rsp[i] = c->kt->exec.sum_u8(T, c->pc + i * T);
             }
             PROF_END(c, IGQ__PROF_QUANT);
         }
         {
             PROF_BEGIN(c);
             /* P V: V^T codes offset to int8, packed per head; column sums cs = rowsum */
-            for (k = 0; k < hd; k++)
-                for (j = 0; j < T; j++) c->kk[k * T + j] = (int8_t)((int32_t)vh[j * 3 * D + k] - ov);
-            igq__q8_pack(hd, T, c->kk, NULL, c->pk, c->rs);
+            pack_values(vh, 3 * D, T, hd, ov, (uint8_t *)c->pk, c->rs);
             igq__q8_gemm(T, hd, T, 0, T, c->pc, T, c->pk, NULL, c->oi, hd);
             PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }

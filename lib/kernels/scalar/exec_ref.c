@@ -40,3 +40,12 @@ void igq__exec_scale_rne_ref(int64_t n, const float *x, float f, int32_t *out)
 {
     exec_scale_rne(n, x, f, out);
 }
+
+void igq__exec_sub_rows_i32_ref(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v)
+{
+    exec_sub_rows_i32(rows, n, x, ld, v);
+}
+
+int32_t igq__exec_rowmax_i32_ref(int64_t n, const int32_t *x) { return exec_rowmax_i32(n, x); }
+
+int32_t igq__exec_sum_u8_ref(int64_t n, const uint8_t *x) { return exec_sum_u8(n, x); }

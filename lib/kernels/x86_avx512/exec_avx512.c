@@ -43,6 +43,15 @@ void igq_exec_scale_rne__avx512(int64_t n, const float *x, float f, int32_t *out
     exec_scale_rne(n, x, f, out);
 }
 
+void igq_exec_sub_rows_i32__avx512(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v)
+{
+    exec_sub_rows_i32(rows, n, x, ld, v);
+}
+
+int32_t igq_exec_rowmax_i32__avx512(int64_t n, const int32_t *x) { return exec_rowmax_i32(n, x); }
+
+int32_t igq_exec_sum_u8__avx512(int64_t n, const uint8_t *x) { return exec_sum_u8(n, x); }
+
 #else
 typedef int igq_exec_avx512_empty; /* ISO C forbids an empty translation unit */
 #endif
