@@ -108,16 +108,6 @@ static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side
     return q;
 }
 
-static void mean_std(const double *v, int n, double *m, double *s)
-{
-    int    i;
-    double a = 0, b = 0;
-    for (i = 0; i < n; i++) a += v[i];
-    a /= n;
-    for (i = 0; i < n; i++) b += (v[i] - a) * (v[i] - a);
-    *m = a;
-    *s = n > 1 ? sqrt(b / (n - 1)) : 0.0;
-}
 
 int main(int argc, char **argv)
 {

@@ -49,16 +49,6 @@ static int cmp_f(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void mean_std(const double *v, int n, double *m, double *s)
-{
-    int    i;
-    double a = 0, b = 0;
-    for (i = 0; i < n; i++) a += v[i];
-    a /= n;
-    for (i = 0; i < n; i++) b += (v[i] - a) * (v[i] - a);
-    *m = a;
-    *s = n > 1 ? sqrt(b / (n - 1)) : 0.0;
-}
 
 #define NSTAT 7
 

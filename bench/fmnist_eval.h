@@ -175,6 +175,18 @@ static igq_model *fmnist_load(const char *dir, data *D, int64_t *k)
     return fp;
 }
 
+/* mean and sample standard deviation of v[0..n) */
+static void mean_std(const double *v, int n, double *m, double *s)
+{
+    int    i;
+    double a = 0, b = 0;
+    for (i = 0; i < n; i++) a += v[i];
+    a /= n;
+    for (i = 0; i < n; i++) b += (v[i] - a) * (v[i] - a);
+    *m = a;
+    *s = n > 1 ? sqrt(b / (n - 1)) : 0.0;
+}
+
 static uint64_t fmnist_rng_next(uint64_t *s)
 {
     *s ^= *s >> 12;

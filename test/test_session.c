@@ -44,13 +44,7 @@ static int64_t info(const igq_model *m, igq_model_prop p)
 
 static igq_model *load_fixture(const char *name)
 {
-    char       rel[256];
-    char      *path;
-    igq_model *m = NULL;
-    snprintf(rel, sizeof rel, "%s/model.safetensors", name);
-    path = tu_fixture_path(rel);
-    if (igq_model_load(path, &m) != IGQ_OK) fprintf(stderr, "load %s: %s\n", path, igq_last_error());
-    free(path);
+    igq_model *m = tu_load_fixture_model(name);
     return m;
 }
 

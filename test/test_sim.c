@@ -186,13 +186,7 @@ static int is_group_site(int s)
 
 static igq_model *load_fixture(const char *name)
 {
-    char       rel[256];
-    char      *path;
-    igq_model *m = NULL;
-    snprintf(rel, sizeof rel, "%s/model.safetensors", name);
-    path = tu_fixture_path(rel);
-    if (igq_model_load(path, &m) != IGQ_OK) fprintf(stderr, "load %s: %s\n", path, igq_last_error());
-    free(path);
+    igq_model *m = tu_load_fixture_model(name);
     assert_non_null(m);
     return m;
 }

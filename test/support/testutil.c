@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "igq/igq.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -107,4 +109,16 @@ double tu_rng_normal(tu_rng *r)
     double u1 = tu_rng_uniform(r), u2 = tu_rng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+struct igq_model *tu_load_fixture_model(const char *name)
+{
+    char       rel[256];
+    char      *path;
+    igq_model *m = NULL;
+    snprintf(rel, sizeof rel, "%s/model.safetensors", name);
+    path = tu_fixture_path(rel);
+    if (igq_model_load(path, &m) != IGQ_OK) fprintf(stderr, "load %s: %s\n", path, igq_last_error());
+    free(path);
+    return m;
 }

@@ -20,6 +20,11 @@ char *tu_write_file(const char *dir, const char *name, const void *data, size_t 
 /* Reads a whole file (malloc'd, NUL-terminated); NULL if it cannot be read. */
 unsigned char *tu_read_file(const char *path, size_t *size);
 
+/* igq_model_load of test/fixtures/<name>/model.safetensors; NULL (with a message on stderr)
+ * on failure. */
+struct igq_model;
+struct igq_model *tu_load_fixture_model(const char *name);
+
 /* Deterministic xorshift64* random numbers. */
 typedef struct { uint64_t s; } tu_rng;
 void     tu_rng_seed(tu_rng *r, uint64_t seed);
