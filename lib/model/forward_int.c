@@ -339,7 +339,7 @@ typedef struct ictx {
     float   *xr, *yf, *of, *cinv, *csc, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
     int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
         *cshift, *czero, *sg, *pooled;
-    uint8_t *cg, *qc, *pc, *ind;
+    uint8_t *cg, *qc, *pc, *ind, *rowbuf;
     void    *pk, *ws;
     /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
     int32_t  cap_block, cap_site, cur_block;
@@ -397,6 +397,7 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(sg, int32_t, G * Nm);
     TAKE(pooled, int32_t, 2 * D);
     TAKE(cg, uint8_t, R * Cm);
+    TAKE(rowbuf, uint8_t, Cm);
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
@@ -454,19 +455,43 @@ static void make_perm(ictx *c, int64_t C, int32_t G)
     off[0] = 0;
 }
 
-/* Per-position quantization parameters for the codes of positions k (group order): group
- * g = assign[perm[k]] (or 0), multiplier mul (1 / s_g, or S / s_g for an int32 source at S). */
+/* Per-channel quantization parameters: group g = assign[k] (or 0), multiplier mul (1 / s_g, or S / s_g for an int32 source at S). */
 static void position_params(ictx *c, const qsite *qs, int64_t C, int i32_source)
 {
     int64_t k;
-    for (k = 0; k < C; k++) {
-        const int32_t g = qs->G == 1 ? 0 : c->assign[c->perm[k]];
+    for (k = 0; k < C; k++) { /* per channel, in channel order (the gather comes after) */
+        const int32_t g = qs->G == 1 ? 0 : c->assign[k];
         c->cinv[k]      = i32_source ? (float)(qs->src_scale / (double)qs->s[g])
                                      : qs->z->qp[g].inv_scale;
         c->clo[k]       = (float)(qs->qmin - qs->zp[g]);
         c->chi[k]       = (float)(qs->qmax - qs->zp[g]);
         c->czero[k]     = qs->zp[g];
     }
+}
+
+/* One row of codes in group order: quantized in channel order (contiguous, vectorized), then,
+ * with groups, gathered through perm from an L1 row buffer (a byte gather per code is cheaper
+ * than gathering the 4-byte inputs with vpgatherdd: measured). */
+static void quant_row_i32(ictx *c, int64_t C, const int32_t *a, uint8_t *out)
+{
+    int64_t k;
+    if (c->gperm == NULL) {
+        c->kt->exec.quant_i32(C, a, NULL, c->cinv, c->clo, c->chi, c->czero, out);
+        return;
+    }
+    c->kt->exec.quant_i32(C, a, NULL, c->cinv, c->clo, c->chi, c->czero, c->rowbuf);
+    for (k = 0; k < C; k++) out[k] = c->rowbuf[c->gperm[k]];
+}
+
+static void quant_row_f32(ictx *c, int64_t C, const float *x, uint8_t *out)
+{
+    int64_t k;
+    if (c->gperm == NULL) {
+        c->kt->exec.quant_f32(C, x, NULL, c->cinv, c->clo, c->chi, c->czero, out);
+        return;
+    }
+    c->kt->exec.quant_f32(C, x, NULL, c->cinv, c->clo, c->chi, c->czero, c->rowbuf);
+    for (k = 0; k < C; k++) out[k] = c->rowbuf[c->gperm[k]];
 }
 
 static void set_tensor_state(ictx *c, int64_t C)
@@ -502,8 +527,7 @@ static void quant_i32(ictx *c, const qsite *qs, const int32_t *a, int64_t rows, 
         PROF_BEGIN(c);
         position_params(c, qs, C, 1);
         for (r = 0; r < rows; r++)
-            c->kt->exec.quant_i32(C, a + r * C, c->gperm, c->cinv, c->clo, c->chi, c->czero,
-                                  c->cg + r * C);
+            quant_row_i32(c, C, a + r * C, c->cg + r * C);
         PROF_END(c, IGQ__PROF_QUANT);
     }
 }
@@ -531,8 +555,7 @@ static void quant_f32(ictx *c, const qsite *qs, const float *x, int64_t rows, in
         PROF_BEGIN(c);
         position_params(c, qs, C, 0);
         for (r = 0; r < rows; r++)
-            c->kt->exec.quant_f32(C, x + r * ld, c->gperm, c->cinv, c->clo, c->chi, c->czero,
-                                  out + r * ldo);
+            quant_row_f32(c, C, x + r * ld, out + r * ldo);
         PROF_END(c, IGQ__PROF_QUANT);
     }
 }
