@@ -231,7 +231,9 @@ void igq__gelu_lut_u8(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, uint
 void igq__gelu_lut_q16(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, int32_t *out);
 
 void igq__gelu_params_init(igq_gelu_params *p);
-/* (b) over n accumulators: out[i] = GELU at 2^-IGQ_GELU_FRAC (igq_i32_gelu_fn). mult/shift indexed by i
+/* (b) over n accumulators: out[i] = GELU at 2^-IGQ_GELU_FRAC (igq_i32_gelu_fn). Element-wise:
+ * unlike the other kernels here, out may equal acc (in place; every level reads a block of
+ * acc before it writes the same block of out). mult/shift indexed by i
  * when per_channel, else [0]. */
 void igq__i32_gelu_ref(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                        const int32_t *mult, const int32_t *shift, int per_channel,

@@ -381,7 +381,8 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(pooledf, float, 2 * D);
     TAKE(logit2, float, 2 * d->classes);
     TAKE(xi, int32_t, D);
-    TAKE(acc, int32_t, R * Nm);
+    /* per-group int32 results: only where no fused grouped GEMM exists at this ISA level */
+    TAKE(acc, int32_t, igq__kernels()->q8_ggemm != NULL ? 0 : R * Nm);
     TAKE(lg, int32_t, T * T);
     TAKE(p20, int32_t, T * T);
     TAKE(oi, int32_t, T * hd);
@@ -887,8 +888,8 @@ static void block(ictx *c, int32_t b)
     const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp;
 
     c->cur_block = b;
-    layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, c->acc);
-    quant_i32(c, &xb->in_qkv, c->acc, T, D);
+    layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, (int32_t *)c->of); /* of is free here */
+    quant_i32(c, &xb->in_qkv, (const int32_t *)c->of, T, D);
     capture(c, b, IGQ__SITE_QKV_IN, D);
     qlinear(c, &xb->qkv, &xb->in_qkv, c->cg, T, c->yf);
     quant_f32(c, &xb->q, c->yf, T, D, 3 * D, c->qc, 3 * D);
@@ -900,17 +901,19 @@ static void block(ictx *c, int32_t b)
     qlinear(c, &xb->proj, &xb->in_proj, c->cg, T, c->yf);
     residual(c, c->yf, mb->ls1);
 
-    layernorm_f32in(c, &xb->ln2, c->xr, T, c->xi, c->acc);
-    quant_i32(c, &xb->in_fc1, c->acc, T, D);
+    layernorm_f32in(c, &xb->ln2, c->xr, T, c->xi, (int32_t *)c->of); /* consumed by proj */
+    quant_i32(c, &xb->in_fc1, (const int32_t *)c->of, T, D);
     capture(c, b, IGQ__SITE_FC1_IN, D);
     qlinear(c, &xb->fc1, &xb->in_fc1, c->cg, T, c->yf);
     {
         PROF_BEGIN(c);
         /* fc1 output to Q20 (the f32 epilogue's int32 result), then the integer GELU */
         static const int32_t one_m = 1 << 30, one_s = 30;
-        c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), c->acc);
+        /* in place: both are element-wise (same index read, then written) */
+        c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)c->yf);
         /* GELU output over the (no longer needed) f32 fc1 output */
-        igq__gelu_q16(&c->x->gelu, T * Mm, c->acc, &one_m, &one_s, 0, (int32_t *)c->yf);
+        igq__gelu_q16(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
+                      (int32_t *)c->yf);
         PROF_END(c, IGQ__PROF_GELU);
     }
     quant_i32(c, &xb->in_fc2, (const int32_t *)c->yf, T, Mm);
@@ -941,10 +944,11 @@ static void classify(ictx *c, float *logits)
         /* mean of the patch tokens: of the integer-normed tokens (int32 at the head scale) or
          * of the residual (f32) */
         if (x->has_norm) {
-            layernorm_f32in(c, &x->norm, c->xr, T, c->xi, c->acc);
+            int32_t *ln = (int32_t *)c->of;
+            layernorm_f32in(c, &x->norm, c->xr, T, c->xi, ln);
             for (i = 0; i < D; i++) {
                 int64_t s = 0;
-                for (t = np; t < T; t++) s += c->acc[t * D + i];
+                for (t = np; t < T; t++) s += ln[t * D + i];
                 c->pooledf[i] = (float)((double)s / (double)d->n_patches * qh->src_scale);
             }
         } else {
