@@ -201,9 +201,11 @@ IGQ_API const char *igq_active_isa(void);
 /* ---- Inference ---------------------------------------------------------------------------- */
 
 /** Run the model on a batch of images, on the calling thread.
- *  An fp32 model runs the fp32 executor; a model from igq_quantize_model() runs its executor
- *  (in this version the simulated one: fp32 arithmetic with quantize-dequantize at every
- *  site, each image's channels and softmax rows assigned to groups by their own ranges).
+ *  An fp32 model runs the fp32 executor; a model from igq_quantize_model() runs the executor
+ *  chosen by IGQ_OPT_EXECUTOR: the integer one by default (int8/int4 GEMMs, integer softmax,
+ *  LayerNorm and GELU; each image's channels and softmax rows assigned to groups by their own
+ *  ranges), or the simulated one (fp32 arithmetic with quantize-dequantize at every site).
+ *  Results are identical at every ISA level and for any thread count.
  *  The logits of an image do not depend on the other images of the batch.
  *  @param model   a loaded model; borrowed, not modified.
  *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
