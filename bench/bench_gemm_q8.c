@@ -20,13 +20,16 @@
  * %pk = GOP/s / the level's peak. The second table shows, at the best level and M = 197, what
  * IGQ's per-image channel permutation costs: the GEMM over G = 8 k-slices with a random kperm
  * (weights packed once) against one plain GEMM, the activation gather (A[:, perm]), and, for
- * comparison, a full repack of the weights with the permutation (igq__q8_pack / igq__q4_pack). */
+ * comparison, a full repack of the weights with the permutation (igq__q8_pack / igq__q4_pack).
+ * The last tables: the fused grouped GEMM (what the integer executor runs), and every shape on
+ * two threads (columns split in two halves on the library's thread pool) against one. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/threadpool.h"
 #include "kernels/dispatch.h"
 #include "kernels/q8_layout.h"
 
@@ -204,6 +207,47 @@ static double time_gemm(const gemm_args *g, double min_time, int kind, double *l
         }
     }
     if (local_peak != NULL) *local_peak = pk;
+    return best;
+}
+
+/* One GEMM whose N columns are split into two 64-aligned halves (task 0 and 1). */
+typedef struct split_args {
+    int64_t        M, N, K;
+    const uint8_t *A;
+    const void    *packed;
+    int32_t       *C;
+    int            q4;
+} split_args;
+
+static void split_task(void *ctx, int64_t task, int32_t thread)
+{
+    const split_args *a    = (const split_args *)ctx;
+    const int64_t     half = ((a->N / 2 + IGQ_Q8_NR - 1) / IGQ_Q8_NR) * IGQ_Q8_NR;
+    const int64_t     n0 = task == 0 ? 0 : half, n1 = task == 0 ? half : a->N;
+    const int64_t     rb = a->q4 ? 32 : 64;
+    (void)thread;
+    if (n1 <= n0) return;
+    (a->q4 ? igq__q4_gemm : igq__q8_gemm)(a->M, n1 - n0, a->K, 0, a->K, a->A, a->K,
+                                          (const uint8_t *)a->packed + (n0 / IGQ_Q8_NR) * a->K * rb,
+                                          NULL, a->C + n0, a->N);
+}
+
+/* Best wall time of the split GEMM on pool (NULL: both halves on this thread). */
+static double time_split(split_args *a, igq__pool *pool, double min_time)
+{
+    clockid_t saved = g_clock;
+    double    best = 1e30, start;
+    int       r;
+    g_clock = CLOCK_MONOTONIC;
+    igq__pool_run(pool, 2, split_task, a); /* warm-up */
+    start = now();
+    for (r = 0; r < 3 || now() - start < min_time; r++) {
+        double t = now();
+        igq__pool_run(pool, 2, split_task, a);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    g_clock = saved;
     return best;
 }
 
@@ -430,6 +474,42 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
             free(Y), free(cs), free(gs), free(ws);
+        }
+    }
+    /* ---- two threads: the columns split in two panel-aligned halves, one per thread ---- */
+    {
+        const int lv = levels[n_levels - 1];
+        igq__pool *pool = NULL;
+        igq__dispatch_force((igq_isa_level)lv);
+        if (igq__pool_create(2, &pool) == IGQ_OK) {
+            printf("\n2 threads at %s (columns split in two 64-aligned halves; wall time, best of "
+                   ">= 3 calls and %.2f s): GOP/s and speedup over 1 thread (wall)\n",
+                   igq__isa_name((igq_isa_level)lv), min_time);
+            printf("%4s %5s %5s | %9s %9s %6s | %9s %9s %6s\n", "M", "K", "N", "qs8 1thr",
+                   "2thr", "x", "qs4 1thr", "2thr", "x");
+            for (i = 0; i < n_ms; i++)
+                for (j = 0; j < n_kn; j++) {
+                    const int64_t M = ms[i], K = kn[j][0], N = kn[j][1];
+                    const double  ops = 2.0 * (double)M * (double)N * (double)K;
+                    double        t1[2], t2[2];
+                    int           q4;
+                    igq__q8_pack(N, K, W, NULL, packed8, NULL);
+                    igq__q4_pack(N, K, W, NULL, packed4, NULL);
+                    for (q4 = 0; q4 < 2; q4++) {
+                        split_args sa;
+                        memset(&sa, 0, sizeof sa);
+                        sa.M = M, sa.N = N, sa.K = K, sa.A = A, sa.C = C, sa.q4 = q4;
+                        sa.packed = q4 ? packed4 : packed8;
+                        t1[q4] = time_split(&sa, NULL, min_time);
+                        t2[q4] = time_split(&sa, pool, min_time);
+                    }
+                    printf("%4lld %5lld %5lld | %9.1f %9.1f %5.2fx | %9.1f %9.1f %5.2fx\n",
+                           (long long)M, (long long)K, (long long)N, ops / t1[0] * 1e-9,
+                           ops / t2[0] * 1e-9, t1[0] / t2[0], ops / t1[1] * 1e-9,
+                           ops / t2[1] * 1e-9, t1[1] / t2[1]);
+                    fflush(stdout);
+                }
+            igq__pool_free(pool);
         }
     }
     igq__dispatch_force(start);
