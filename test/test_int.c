@@ -6,6 +6,8 @@
  *      the same top-1, and logits within the one-step-flip bounds of test_sim;
  *   3. on the bundled Fashion-MNIST model and 64 real test images: top-1 agreement with the
  *      simulated executor, and accuracy against the labels within 2 images of it;
+ *   3b. checkpoint layouts without PyTorch fixtures (layer scale, register tokens, mean
+ *      pooling with fc_norm, no class token), built here: same bounds as 2;
  *   4. igq_groups_compute on an integer model (its f32 weights are released) reports the
  *      executor's own assignment, equal to the simulated executor's where ranges are not
  *      within rounding of a cover bound; allocation failures of it are clean.
@@ -21,6 +23,7 @@
 #include "io/safetensors.h"
 #include "kernels/dispatch.h"
 #include "model/qexec.h"
+#include "support/st_writer.h"
 #include "support/testutil.h"
 
 static const char *const FIXTURES[] = {"timm_vit", "timm_deit_distilled", "hf_vit", "tv_vit",
@@ -244,6 +247,95 @@ static void test_real_images(void **state)
     igq_model_free(m);
 }
 
+/* ---- 3b. other checkpoint layouts ---------------------------------------------------------- */
+
+/* The same comparison as test_fixtures_int_vs_sim on random timm models rewritten into the
+ * layouts the loader maps but no PyTorch fixture covers: layer scale (ls1/ls2.gamma), 4
+ * register tokens with a patch-only position embedding, global average pooling with fc_norm
+ * (norm removed), and no class token at all (patch-only position embedding, mean pooling). */
+static void test_layouts_int_vs_sim(void **state)
+{
+    enum { DEPTH = 2, D = 32, HEADS = 4, M = 64, K = 7, C = 3, S = 16, P = 4, NP = 16, NT = 10 };
+    static const char *names[4] = {"layer scale", "register tokens", "fc_norm mean pooling",
+                                   "no class token"};
+    char *dir = tu_make_tmpdir();
+    int   v;
+    (void)state;
+    for (v = 0; v < 4; v++) {
+        stw         w;
+        char       *path;
+        igq_model  *m = NULL;
+        igq_tensor *calib, *test;
+        int         b, bi;
+        stw_init(&w);
+        stw_timm_vit(&w, DEPTH, D, HEADS, M, K, C, S, P, 0, 70 + (uint64_t)v);
+        if (v == 0)
+            for (b = 0; b < DEPTH; b++) {
+                char          nm[64];
+                const int64_t sh[1] = {D};
+                snprintf(nm, sizeof nm, "blocks.%d.ls1.gamma", b);
+                stw_add_f32(&w, nm, 1, sh, NULL, 80 + (uint64_t)b, 0.5f);
+                snprintf(nm, sizeof nm, "blocks.%d.ls2.gamma", b);
+                stw_add_f32(&w, nm, 1, sh, NULL, 90 + (uint64_t)b, 0.5f);
+            }
+        if (v == 1 || v == 3) { /* position embedding over the patches only */
+            const int64_t sh[3] = {1, NP, D};
+            assert_true(stw_remove(&w, "pos_embed"));
+            stw_add_f32(&w, "pos_embed", 3, sh, NULL, 100 + (uint64_t)v, 0.02f);
+        }
+        if (v == 1) {
+            const int64_t sh[3] = {1, 4, D};
+            stw_add_f32(&w, "reg_token", 3, sh, NULL, 110, 0.5f);
+        }
+        if (v == 2 || v == 3) {
+            const int64_t sh[1] = {D};
+            stw_entry    *nw = stw_get(&w, "norm.weight"), *nb = stw_get(&w, "norm.bias");
+            assert_non_null(nw);
+            assert_non_null(nb);
+            stw_add_f32(&w, "fc_norm.weight", 1, sh, (const float *)nw->data, 0, 1.0f);
+            stw_add_f32(&w, "fc_norm.bias", 1, sh, (const float *)nb->data, 0, 1.0f);
+            assert_true(stw_remove(&w, "norm.weight"));
+            assert_true(stw_remove(&w, "norm.bias"));
+        }
+        if (v == 3) assert_true(stw_remove(&w, "cls_token"));
+        path = stw_write(&w, dir, "layout.safetensors");
+        if (igq_model_load(path, &m) != IGQ_OK) fail_msg("%s: %s", names[v], igq_last_error());
+        free(path);
+        stw_free(&w);
+        assert_int_equal(info(m, IGQ_PROP_NUM_TOKENS), v == 1 ? NP + 5 : v == 3 ? NP : NP + 1);
+        calib = random_images(m, 6, 120 + (uint64_t)v);
+        test  = random_images(m, NT, 130 + (uint64_t)v);
+        for (bi = 0; bi < 2; bi++) {
+            const int  bits = bi ? 4 : 8;
+            igq_model *qs = quantize(m, calib, bits, 8, IGQ_EXECUTOR_SIM);
+            igq_model *qi = quantize(m, calib, bits, 8, IGQ_EXECUTOR_INT);
+            float     *ls = run(qs, test), *li = run(qi, test);
+            double     lmax = 0.0, dmax = 0.0;
+            int64_t    i;
+            int        agree = 0;
+            for (i = 0; i < NT * K; i++) {
+                lmax = fmax(lmax, fabs(ls[i]));
+                dmax = fmax(dmax, fabs((double)li[i] - ls[i]));
+            }
+            for (i = 0; i < NT; i++) agree += argmax(ls + i * K, K) == argmax(li + i * K, K);
+            printf("  %-22s W%dA%d: top-1 %d/%d, max |dlogit| %.2e of max |logit| %.3g\n", names[v],
+                   bits, bits, agree, NT, dmax / lmax, lmax);
+            assert_true(lmax > 0.0);
+            if (!(dmax <= (bits <= 4 ? 0.10 : 0.02) * lmax))
+                fail_msg("%s W%dA%d: max |dlogit| %.3g of %.3g", names[v], bits, bits, dmax, lmax);
+            assert_true(agree >= NT - 1);
+            free(ls), free(li);
+            igq_model_free(qs);
+            igq_model_free(qi);
+        }
+        igq_tensor_free(calib);
+        igq_tensor_free(test);
+        igq_model_free(m);
+    }
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 /* ---- 4. group assignments of an integer model --------------------------------------------- */
 
 static void test_groups_compute_int(void **state)
@@ -312,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_isa_levels_bit_identical),
         cmocka_unit_test(test_fixtures_int_vs_sim),
         cmocka_unit_test(test_real_images),
+        cmocka_unit_test(test_layouts_int_vs_sim),
         cmocka_unit_test(test_groups_compute_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
