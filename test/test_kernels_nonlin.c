@@ -1023,7 +1023,7 @@ static void test_fold_exact(void **state)
 }
 
 /* Integer-executor helpers (exec_inl.h): each level's instantiation against the baseline one,
- * bit for bit, over every size with and without a permutation, with extreme inputs (values far
+ * bit for bit, over every size and aligned / offset rows, with extreme inputs (values far
  * outside the clamp range, +-inf, NaN for the Q16 conversion); plus their specs: codes equal
  * igq__quant's for the same quantizer, column min/max, Q16 rounding. */
 static void test_exec_helpers(void **state)
@@ -1038,7 +1038,6 @@ static void test_exec_helpers(void **state)
         const int64_t n = g_sizes[si], rows = 3;
         float        *x   = (float *)xmalloc((size_t)(rows * n) * sizeof(float));
         int32_t      *xi  = (int32_t *)xmalloc((size_t)(rows * n) * sizeof(int32_t));
-        int32_t      *pm  = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
         float        *mul = (float *)xmalloc((size_t)n * sizeof(float));
         float        *lo  = (float *)xmalloc((size_t)n * sizeof(float));
         float        *hi  = (float *)xmalloc((size_t)n * sizeof(float));
@@ -1051,7 +1050,7 @@ static void test_exec_helpers(void **state)
         float        *f2  = (float *)xmalloc((size_t)(rows * n + GUARD) * sizeof(float));
         igq_qparams   qp[4];
         int64_t       i, k;
-        int           bits = 2 + si % 7, perm;
+        int           bits = 2 + si % 7, row;
         for (k = 0; k < 4; k++)
             qp[k] = igq__qp_asym(-(float)(k + 1) * 0.7f, (float)(k * k) + 0.3f, bits);
         for (i = 0; i < rows * n; i++) {
@@ -1060,28 +1059,28 @@ static void test_exec_helpers(void **state)
             xi[i] = i % 13 == 0 ? (i % 2 ? INT32_MAX : INT32_MIN) : rnd_range(&r, -5000000, 5000000);
         }
         if (n > 2) x[1] = INFINITY, x[2] = -INFINITY;
-        for (i = 0; i < n; i++) pm[i] = (int32_t)((i * 7 + 3) % n);
-        for (i = 0; i < n; i++) { /* pm is a permutation only when gcd(7, n) = 1 */
+        for (i = 0; i < n; i++) {
             const igq_qparams *p = &qp[i % 4];
             mul[i] = p->inv_scale;
             lo[i]  = (float)(p->qmin - p->zero);
             hi[i]  = (float)(p->qmax - p->zero);
             z[i]   = p->zero;
         }
-        for (perm = 0; perm < 2; perm++) {
-            const int32_t *pp = perm ? pm : NULL;
+        for (row = 0; row < 2; row++) { /* rows 0 and 1: aligned and offset inputs */
+            const float   *xr  = x + row * n;
+            const int32_t *xir = xi + row * n;
             memset(c1, 0xA5, (size_t)n + GUARD);
             memset(c2, 0xA5, (size_t)n + GUARD);
-            t->exec.quant_f32(n, x, pp, mul, lo, hi, z, c1);
-            igq__exec_quant_f32_ref(n, x, pp, mul, lo, hi, z, c2);
+            t->exec.quant_f32(n, xr, mul, lo, hi, z, c1);
+            igq__exec_quant_f32_ref(n, xr, mul, lo, hi, z, c2);
             assert_memory_equal(c1, c2, (size_t)n + GUARD);
             for (i = 0; i < n; i++) /* spec: the simulated executor's quantizer */
-                assert_int_equal(c2[i], igq__quant(x[pp ? pp[i] : i], &qp[i % 4]));
-            t->exec.quant_i32(n, xi, pp, mul, lo, hi, z, c1);
-            igq__exec_quant_i32_ref(n, xi, pp, mul, lo, hi, z, c2);
+                assert_int_equal(c2[i], igq__quant(xr[i], &qp[i % 4]));
+            t->exec.quant_i32(n, xir, mul, lo, hi, z, c1);
+            igq__exec_quant_i32_ref(n, xir, mul, lo, hi, z, c2);
             assert_memory_equal(c1, c2, (size_t)n + GUARD);
             for (i = 0; i < n; i++)
-                assert_int_equal(c2[i], igq__quant((float)xi[pp ? pp[i] : i], &qp[i % 4]));
+                assert_int_equal(c2[i], igq__quant((float)xir[i], &qp[i % 4]));
         }
         {
             int32_t *mn1 = q1, *mx1 = q1 + n, *mn2 = q2, *mx2 = q2 + n;
@@ -1151,7 +1150,7 @@ static void test_exec_helpers(void **state)
             assert_int_equal(igq__exec_sum_u8_ref(n, c1), (int32_t)sum);
             free(v);
         }
-        free(x), free(xi), free(pm), free(mul), free(lo), free(hi), free(z), free(c1), free(c2);
+        free(x), free(xi), free(mul), free(lo), free(hi), free(z), free(c1), free(c2);
         free(q1), free(q2), free(f1), free(f2);
         cases++;
     }

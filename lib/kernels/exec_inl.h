@@ -11,57 +11,34 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Quantization of one row into codes in the order of perm (NULL: identity), with that
- * order's per-position parameters: for i < n, j = perm[i] (or i):
- *   out[i] = clamp(rne(x[j] mul[i]), lo[i], hi[i]) + zero[i]
+/* Quantization of one row into codes, with per-channel parameters: for i < n,
+ *   out[i] = clamp(rne(x[i] mul[i]), lo[i], hi[i]) + zero[i]
  * lo/hi = qmin - z, qmax - z (the result is in [qmin, qmax] <= 255), mul = 1 / scale (f32
  * source) or S / scale (int32 source at scale S, converted to float first: exact below 2^24).
  * rne: igq__rne's add/subtract of 1.5 * 2^23 (|v| <= 2^22 after the clamp: |zero| <= 2^20). */
-static inline void exec_quant_f32(int64_t n, const float *x, const int32_t *perm, const float *mul,
+#define EXEC_QUANT_BODY(LOADX)                                                         \
+    int64_t i;                                                                         \
+    for (i = 0; i < n; i++) {                                                          \
+        float v = (LOADX) * mul[i];                                                    \
+        v       = v < lo[i] ? lo[i] : v;                                               \
+        v       = v > hi[i] ? hi[i] : v;                                               \
+        v       = (v + 12582912.0f) - 12582912.0f;                                     \
+        out[i]  = (uint8_t)((int32_t)v + zero[i]);                                     \
+    }
+
+static inline void exec_quant_f32(int64_t n, const float *x, const float *mul, const float *lo,
+                                  const float *hi, const int32_t *zero, uint8_t *out)
+{
+    EXEC_QUANT_BODY(x[i])
+}
+
+static inline void exec_quant_i32(int64_t n, const int32_t *x, const float *mul,
                                   const float *lo, const float *hi, const int32_t *zero,
                                   uint8_t *out)
 {
-    int64_t i;
-    if (perm == NULL)
-        for (i = 0; i < n; i++) {
-            float v = x[i] * mul[i];
-            v       = v < lo[i] ? lo[i] : v;
-            v       = v > hi[i] ? hi[i] : v;
-            v       = (v + 12582912.0f) - 12582912.0f;
-            out[i]  = (uint8_t)((int32_t)v + zero[i]);
-        }
-    else
-        for (i = 0; i < n; i++) {
-            float v = x[perm[i]] * mul[i];
-            v       = v < lo[i] ? lo[i] : v;
-            v       = v > hi[i] ? hi[i] : v;
-            v       = (v + 12582912.0f) - 12582912.0f;
-            out[i]  = (uint8_t)((int32_t)v + zero[i]);
-        }
+    EXEC_QUANT_BODY((float)x[i])
 }
-
-static inline void exec_quant_i32(int64_t n, const int32_t *x, const int32_t *perm,
-                                  const float *mul, const float *lo, const float *hi,
-                                  const int32_t *zero, uint8_t *out)
-{
-    int64_t i;
-    if (perm == NULL)
-        for (i = 0; i < n; i++) {
-            float v = (float)x[i] * mul[i];
-            v       = v < lo[i] ? lo[i] : v;
-            v       = v > hi[i] ? hi[i] : v;
-            v       = (v + 12582912.0f) - 12582912.0f;
-            out[i]  = (uint8_t)((int32_t)v + zero[i]);
-        }
-    else
-        for (i = 0; i < n; i++) {
-            float v = (float)x[perm[i]] * mul[i];
-            v       = v < lo[i] ? lo[i] : v;
-            v       = v > hi[i] ? hi[i] : v;
-            v       = (v + 12582912.0f) - 12582912.0f;
-            out[i]  = (uint8_t)((int32_t)v + zero[i]);
-        }
-}
+#undef EXEC_QUANT_BODY
 
 /* out[i] = scale * (float)(x[i] + add) (the P V epilogue of a row; x[i] + add must not
  * overflow int32) */

@@ -73,10 +73,10 @@ typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, cons
 /* Element-wise helpers of the integer executor (semantics in exec_inl.h; one plain-C source
  * compiled per level, so all levels give the same bits). */
 typedef struct igq_exec_fns {
-    void (*quant_f32)(int64_t n, const float *x, const int32_t *perm, const float *mul,
-                      const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
-    void (*quant_i32)(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
-                      const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+    void (*quant_f32)(int64_t n, const float *x, const float *mul, const float *lo,
+                      const float *hi, const int32_t *zero, uint8_t *out);
+    void (*quant_i32)(int64_t n, const int32_t *x, const float *mul, const float *lo,
+                      const float *hi, const int32_t *zero, uint8_t *out);
     void (*affine_i32)(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
     void (*colminmax_i32)(int64_t rows, int64_t C, const int32_t *a, int64_t ld, int32_t *mn,
                           int32_t *mx);
@@ -89,10 +89,10 @@ typedef struct igq_exec_fns {
     int32_t (*rowmax_i32)(int64_t n, const int32_t *x);
     int32_t (*sum_u8)(int64_t n, const uint8_t *x);
 } igq_exec_fns;
-void igq__exec_quant_f32_ref(int64_t n, const float *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
-void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq__exec_quant_f32_ref(int64_t n, const float *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
+void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
 void igq__exec_affine_i32_ref(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
 void igq__exec_colminmax_i32_ref(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
                              int32_t *mn, int32_t *mx);
@@ -150,10 +150,10 @@ void igq__i32_fold_ref(int64_t rows, int64_t n, float s, const int32_t *acc, int
 
 #ifdef IGQ_X86_KERNELS
 /* lib/kernels/x86_avx2/exec_avx2.c, lib/kernels/x86_avx512/exec_avx512.c */
-void igq_exec_quant_f32__avx2(int64_t n, const float *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_quant_i32__avx2(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_f32__avx2(int64_t n, const float *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_i32__avx2(int64_t n, const int32_t *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
 void igq_exec_affine_i32__avx2(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
 void igq_exec_colminmax_i32__avx2(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
                              int32_t *mn, int32_t *mx);
@@ -165,10 +165,10 @@ void igq_exec_scale_rne__avx2(int64_t n, const float *x, float f, int32_t *out);
 void igq_exec_sub_rows_i32__avx2(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
 int32_t igq_exec_rowmax_i32__avx2(int64_t n, const int32_t *x);
 int32_t igq_exec_sum_u8__avx2(int64_t n, const uint8_t *x);
-void igq_exec_quant_f32__avx512(int64_t n, const float *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_quant_i32__avx512(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_f32__avx512(int64_t n, const float *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
+void igq_exec_quant_i32__avx512(int64_t n, const int32_t *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out);
 void igq_exec_affine_i32__avx512(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
 void igq_exec_colminmax_i32__avx512(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
                              int32_t *mn, int32_t *mx);

@@ -112,21 +112,24 @@ static void call_hook(const igq_site_hook *hook, int64_t image, int32_t block, i
     if (hook != NULL) hook->fn(hook->ctx, image, block, site, head, x, rows, cols, ld);
 }
 
-/* im2col of one image: row p = patch (gy, gx) in row-major grid order, columns (c, py, px). */
-static void extract_patches(const igq_vit_dims *d, const float *img, float *out)
+void igq__extract_patch(const igq_vit_dims *d, const float *img, int64_t p, float *out)
 {
     const int32_t P = d->patch, H = d->img_h, W = d->img_w;
-    int32_t       gy, gx, c, py;
-    for (gy = 0; gy < d->grid_h; gy++)
-        for (gx = 0; gx < d->grid_w; gx++) {
-            float *row = out + ((size_t)gy * d->grid_w + gx) * (size_t)d->in_chans * P * P;
-            for (c = 0; c < d->in_chans; c++)
-                for (py = 0; py < P; py++) {
-                    const float *src =
-                        img + ((size_t)c * H + (size_t)gy * P + py) * W + (size_t)gx * P;
-                    memcpy(row + ((size_t)c * P + py) * P, src, (size_t)P * sizeof(float));
-                }
-        }
+    const int64_t gy = p / d->grid_w, gx = p % d->grid_w;
+    int32_t       c, py;
+    for (c = 0; c < d->in_chans; c++)
+        for (py = 0; py < P; py++)
+            memcpy(out + ((size_t)c * P + py) * P,
+                   img + ((size_t)c * H + (size_t)gy * P + py) * W + (size_t)gx * P,
+                   (size_t)P * sizeof(float));
+}
+
+/* im2col of one image: row p = patch p (igq__extract_patch). */
+static void extract_patches(const igq_vit_dims *d, const float *img, float *out)
+{
+    const size_t cpp = (size_t)d->in_chans * d->patch * d->patch;
+    int64_t      p;
+    for (p = 0; p < d->n_patches; p++) igq__extract_patch(d, img, p, out + (size_t)p * cpp);
 }
 
 /* One head h of one image's attention: qkv [T][3D] -> columns h*hd.. of o [T][D].

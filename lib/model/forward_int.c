@@ -337,8 +337,8 @@ typedef struct ictx {
     const igq_kernel_table *kt;
     int                     prof;    /* time the stages (image 0 of a profiled run) */
     float   *xr, *yf, *of, *cinv, *csc, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
-    int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *cmult,
-        *cshift, *czero, *sg, *pooled;
+    int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *imn,
+        *imx, *czero, *sg, *pooled;
     uint8_t *cg, *qc, *pc, *ind, *rowbuf;
     void    *pk, *ws;
     /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
@@ -392,8 +392,8 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(assign, int32_t, Cm);
     TAKE(perm, int32_t, Cm);
     TAKE(off, int32_t, G + 1);
-    TAKE(cmult, int32_t, Cm);
-    TAKE(cshift, int32_t, Cm);
+    TAKE(imn, int32_t, Cm);
+    TAKE(imx, int32_t, Cm);
     TAKE(czero, int32_t, Cm);
     TAKE(sg, int32_t, G * Nm);
     TAKE(pooled, int32_t, 2 * D);
@@ -473,26 +473,22 @@ static void position_params(ictx *c, const qsite *qs, int64_t C, int i32_source)
 /* One row of codes in group order: quantized in channel order (contiguous, vectorized), then,
  * with groups, gathered through perm from an L1 row buffer (a byte gather per code is cheaper
  * than gathering the 4-byte inputs with vpgatherdd: measured). */
-static void quant_row_i32(ictx *c, int64_t C, const int32_t *a, uint8_t *out)
+static void gather_row(const ictx *c, int64_t C, uint8_t *out)
 {
     int64_t k;
-    if (c->gperm == NULL) {
-        c->kt->exec.quant_i32(C, a, NULL, c->cinv, c->clo, c->chi, c->czero, out);
-        return;
-    }
-    c->kt->exec.quant_i32(C, a, NULL, c->cinv, c->clo, c->chi, c->czero, c->rowbuf);
     for (k = 0; k < C; k++) out[k] = c->rowbuf[c->gperm[k]];
+}
+
+static void quant_row_i32(ictx *c, int64_t C, const int32_t *a, uint8_t *out)
+{
+    c->kt->exec.quant_i32(C, a, c->cinv, c->clo, c->chi, c->czero, c->gperm ? c->rowbuf : out);
+    if (c->gperm != NULL) gather_row(c, C, out);
 }
 
 static void quant_row_f32(ictx *c, int64_t C, const float *x, uint8_t *out)
 {
-    int64_t k;
-    if (c->gperm == NULL) {
-        c->kt->exec.quant_f32(C, x, NULL, c->cinv, c->clo, c->chi, c->czero, out);
-        return;
-    }
-    c->kt->exec.quant_f32(C, x, NULL, c->cinv, c->clo, c->chi, c->czero, c->rowbuf);
-    for (k = 0; k < C; k++) out[k] = c->rowbuf[c->gperm[k]];
+    c->kt->exec.quant_f32(C, x, c->cinv, c->clo, c->chi, c->czero, c->gperm ? c->rowbuf : out);
+    if (c->gperm != NULL) gather_row(c, C, out);
 }
 
 static void set_tensor_state(ictx *c, int64_t C)
@@ -514,7 +510,7 @@ static void quant_i32(ictx *c, const qsite *qs, const int32_t *a, int64_t rows, 
         set_tensor_state(c, C);
     } else {
         PROF_BEGIN(c);
-        int32_t     *mn = (int32_t *)c->cmult, *mx = (int32_t *)c->cshift;
+        int32_t     *mn = c->imn, *mx = c->imx;
         const float  S  = (float)qs->src_scale;
         c->kt->exec.colminmax_i32(rows, C, a, C, mn, mx);
         for (i = 0; i < C; i++)
@@ -829,19 +825,6 @@ static void attention(ictx *c, const qblk *xb)
 
 /* ---- one image ---------------------------------------------------------------------------- */
 
-/* Patch p (row-major over the grid) of one image as C*P*P floats in (c, py, px) order. */
-static void extract_patch(const igq_vit_dims *d, const float *img, int64_t p, float *out)
-{
-    const int32_t P = d->patch, H = d->img_h, W = d->img_w;
-    const int64_t gy = p / d->grid_w, gx = p % d->grid_w;
-    int32_t       ch, py;
-    for (ch = 0; ch < d->in_chans; ch++)
-        for (py = 0; py < P; py++)
-            memcpy(out + ((size_t)ch * P + py) * P,
-                   img + ((size_t)ch * H + (size_t)gy * P + py) * W + (size_t)gx * P,
-                   (size_t)P * sizeof(float));
-}
-
 static void residual(ictx *c, const float *y, const float *ls)
 {
     const int64_t n = (int64_t)c->d->n_tokens * c->d->dim, D = c->d->dim;
@@ -866,7 +849,7 @@ static void embed(ictx *c, const float *img)
     for (t = 0; t < NP; t++) {
         {
             PROF_BEGIN(c);
-            extract_patch(d, img, t, c->patches);
+            igq__extract_patch(d, img, t, c->patches);
             PROF_END(c, IGQ__PROF_OTHER);
         }
         quant_f32(c, &c->x->patch_in, c->patches, 1, cpp, cpp, c->cg + t * cpp, cpp);

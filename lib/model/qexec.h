@@ -34,7 +34,10 @@ void       igq__qexec_free(igq_qexec *x);
 /* Bytes of the packed weights and parameters the executor owns. */
 size_t igq__qexec_bytes(const igq_qexec *x);
 
-/* Scratch bytes one thread of igq__forward_int needs (one image at a time). */
+/* Scratch bytes one thread of igq__forward_int needs (one image at a time). Depends on the
+ * active ISA level (levels without the fused grouped GEMM need an int32 buffer for per-group
+ * results): the level must not change between sizing and running, which only the test hook
+ * igq__dispatch_force could do. */
 size_t igq__forward_int_scratch(const struct igq_model *m);
 
 /* Logits of `batch` images [B][C][H][W] with the integer executor. scratch: threads x

@@ -105,6 +105,10 @@ typedef struct igq_site_hook {
     void *ctx;
 } igq_site_hook;
 
+/* Patch p (row-major over the grid) of one image [C][H][W] as C*P*P floats in (c, py, px)
+ * order, the layout of igq_linear patch.wt's rows (im2col of the patch-embedding conv). */
+void igq__extract_patch(const igq_vit_dims *d, const float *img, int64_t p, float *out);
+
 /* Floats of scratch igq__forward needs for chunks of up to `chunk` images. */
 size_t igq__forward_scratch_floats(const igq_vit_dims *d, int64_t chunk);
 /* Images processed together (sizes the scratch); depends only on the dimensions. */

@@ -3,16 +3,16 @@
 
 #include "../exec_inl.h"
 
-void igq__exec_quant_f32_ref(int64_t n, const float *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out)
+void igq__exec_quant_f32_ref(int64_t n, const float *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out)
 {
-    exec_quant_f32(n, x, perm, mul, lo, hi, zero, out);
+    exec_quant_f32(n, x, mul, lo, hi, zero, out);
 }
 
-void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const int32_t *perm, const float *mul,
-                         const float *lo, const float *hi, const int32_t *zero, uint8_t *out)
+void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const float *mul, const float *lo,
+                         const float *hi, const int32_t *zero, uint8_t *out)
 {
-    exec_quant_i32(n, x, perm, mul, lo, hi, zero, out);
+    exec_quant_i32(n, x, mul, lo, hi, zero, out);
 }
 
 void igq__exec_affine_i32_ref(int64_t n, const int32_t *x, int32_t add, float scale, float *out)
