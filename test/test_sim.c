@@ -728,6 +728,19 @@ typedef struct sim_case {
     int64_t wbits, abits, gran, attn_bits, edge_bits, calib, wcalib, assign;
 } sim_case;
 
+/* The options of a case (o: room for 9), quantized for executor; returns their count. */
+static int case_options(const sim_case *k, int executor, optval *o)
+{
+    const optval all[9] = {{IGQ_OPT_WEIGHT_BITS, k->wbits},    {IGQ_OPT_ACT_BITS, k->abits},
+                           {IGQ_OPT_ACT_GRANULARITY, k->gran}, {IGQ_OPT_ATTN_BITS, k->attn_bits},
+                           {IGQ_OPT_EDGE_BITS, k->edge_bits},  {IGQ_OPT_CALIBRATOR, k->calib},
+                           {IGQ_OPT_WEIGHT_CALIBRATOR, k->wcalib},
+                           {IGQ_OPT_GROUP_ASSIGNMENT, k->assign},
+                           {IGQ_OPT_EXECUTOR, executor}};
+    memcpy(o, all, sizeof all);
+    return 9;
+}
+
 static void test_sim_vs_reference(void **state)
 {
     static const sim_case CASES[] = {
@@ -749,12 +762,8 @@ static void test_sim_vs_reference(void **state)
     size_t       c;
     for (c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
         const sim_case *k = &CASES[c];
-        optval          o[8] = {{IGQ_OPT_WEIGHT_BITS, k->wbits},    {IGQ_OPT_ACT_BITS, k->abits},
-                                {IGQ_OPT_ACT_GRANULARITY, k->gran}, {IGQ_OPT_ATTN_BITS, k->attn_bits},
-                                {IGQ_OPT_EDGE_BITS, k->edge_bits},  {IGQ_OPT_CALIBRATOR, k->calib},
-                                {IGQ_OPT_WEIGHT_CALIBRATOR, k->wcalib},
-                                {IGQ_OPT_GROUP_ASSIGNMENT, k->assign}};
-        igq_model      *qm  = quantize(t->m, t->calib, o, 8);
+        optval          o[9];
+        igq_model      *qm  = quantize(t->m, t->calib, o, case_options(k, IGQ_EXECUTOR_SIM, o));
         float          *lib = run(qm, t->test);
         ref_ctx        *rc  = (ref_ctx *)malloc(sizeof *rc);
         double          ref[N_TEST][64], lmax = 0.0, worst_clean = 0.0, worst = 0.0;
@@ -838,17 +847,12 @@ static void test_int_vs_reference(void **state)
     size_t       c;
     for (c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
         const sim_case *k = &CASES[c];
-        optval          o[9] = {{IGQ_OPT_WEIGHT_BITS, k->wbits},    {IGQ_OPT_ACT_BITS, k->abits},
-                                {IGQ_OPT_ACT_GRANULARITY, k->gran}, {IGQ_OPT_ATTN_BITS, k->attn_bits},
-                                {IGQ_OPT_EDGE_BITS, k->edge_bits},  {IGQ_OPT_CALIBRATOR, k->calib},
-                                {IGQ_OPT_WEIGHT_CALIBRATOR, k->wcalib},
-                                {IGQ_OPT_GROUP_ASSIGNMENT, k->assign},
-                                {IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT}};
-        igq_model      *qm  = quantize(t->m, t->calib, o, 9);
-        igq_model      *qs  = quantize(t->m, t->calib, o, 8); /* same quantizers, simulated */
+        optval          o[9];
+        igq_model      *qm  = quantize(t->m, t->calib, o, case_options(k, IGQ_EXECUTOR_INT, o));
+        igq_model      *qs  = quantize(t->m, t->calib, o, case_options(k, IGQ_EXECUTOR_SIM, o));
         float          *lib = run(qm, t->test);
         ref_ctx        *rc  = (ref_ctx *)malloc(sizeof *rc);
-        double          ref[N_TEST][64], lmax = 0.0, worst = 0.0, err[N_TEST];
+        double          ref[N_TEST][64], lmax = 0.0, worst = 0.0;
         int             img, j, within = 0;
         /* the reference reads the quantizers (and, at weight rounding ties, the stored weights)
          * of the simulated model: the integer model has released its f32 weights */
@@ -862,7 +866,6 @@ static void test_int_vs_reference(void **state)
             double dmax = 0.0;
             for (j = 0; j < d->K; j++)
                 dmax = fmax(dmax, fabs(lib[img * d->K + j] - ref[img][j]) / lmax);
-            err[img] = dmax;
             worst    = fmax(worst, dmax);
             within += dmax <= 0.01;
         }
@@ -874,7 +877,6 @@ static void test_int_vs_reference(void **state)
         if (!(worst <= (k->abits <= 4 || (k->attn_bits != 0 && k->attn_bits <= 4) ? 0.1 : 0.02)))
             fail_msg("int case %d: an image differs by %.3g of max|logit|", (int)c, worst);
         if (within < N_TEST / 2) fail_msg("int case %d: only %d images within 1%%", (int)c, within);
-        (void)err;
         ref_free(rc);
         free(rc);
         free(lib);
