@@ -64,7 +64,8 @@ typedef struct qsite {
     float                      *s;          /* [G] scales */
     int32_t                    *zp;         /* [G] zero points */
     double                      src_scale;  /* int32 source scale (0: f32 source) */
-    int32_t                    *mult, *shift; /* [G] src_scale / s_g */
+    int32_t                    *mult, *shift; /* [G] src_scale / s_g, dyadic (softmax rows) */
+    float                      *muli;         /* [G] src_scale / s_g as a float multiplier */
 } qsite;
 
 typedef struct qblk {
@@ -193,11 +194,14 @@ static igq_status build_site(igq_qexec *x, const struct igq_quantizer *z, double
     o->zp   = (int32_t *)xalloc(x, (size_t)o->G * sizeof(int32_t));
     o->mult = (int32_t *)xalloc(x, (size_t)o->G * sizeof(int32_t));
     o->shift = (int32_t *)xalloc(x, (size_t)o->G * sizeof(int32_t));
-    if (o->s == NULL || o->zp == NULL || o->mult == NULL || o->shift == NULL) return NOMEM();
+    o->muli  = (float *)xalloc(x, (size_t)o->G * sizeof(float));
+    if (o->s == NULL || o->zp == NULL || o->mult == NULL || o->shift == NULL || o->muli == NULL)
+        return NOMEM();
     o->src_scale = src_scale;
     for (g = 0; g < o->G; g++) {
-        o->s[g]  = z->qp[g].scale;
-        o->zp[g] = z->qp[g].zero;
+        o->s[g]    = z->qp[g].scale;
+        o->zp[g]   = z->qp[g].zero;
+        o->muli[g] = (float)(src_scale / (double)z->qp[g].scale);
         if (src_scale > 0.0)
             igq__requant_multiplier(src_scale / (double)z->qp[g].scale, &o->mult[g],
                                     &o->shift[g]);
@@ -462,8 +466,7 @@ static void position_params(ictx *c, const qsite *qs, int64_t C, int i32_source)
     int64_t k;
     for (k = 0; k < C; k++) { /* per channel, in channel order (the gather comes after) */
         const int32_t g = qs->G == 1 ? 0 : c->assign[k];
-        c->cinv[k]      = i32_source ? (float)(qs->src_scale / (double)qs->s[g])
-                                     : qs->z->qp[g].inv_scale;
+        c->cinv[k]      = i32_source ? qs->muli[g] : qs->z->qp[g].inv_scale;
         c->clo[k]       = (float)(qs->qmin - qs->zp[g]);
         c->chi[k]       = (float)(qs->qmax - qs->zp[g]);
         c->czero[k]     = qs->zp[g];
