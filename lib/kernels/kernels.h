@@ -17,7 +17,7 @@
  * Contract of the SIMD variants: every C element is the single fmaf chain
  *   c = bias[n] (or 0); for k = 0..K-1: c = fmaf(A[m][k], B[k][n], c)
  * so results are identical whatever the blocking, the rows computed together, or the ISA
- * (avx2 and avx512 give the same bits). The scalar reference rounds the product first. */
+ * (scalar, avx2 and avx512 give the same bits: the scalar reference is this chain). */
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
 

@@ -1,6 +1,7 @@
-/* fp32 reference kernels: the spec the SIMD fp32 kernels will be held to.
- * GEMM: B is k-major ([K][N]) so the innermost loop is an axpy over a row of C; the k sum of
- * each output runs in increasing k, so results do not depend on blocking. */
+/* fp32 reference kernels: the specification every SIMD fp32 kernel gives the bits of.
+ * GEMM: B is k-major ([K][N]) so the innermost loop is an axpy over a row of C; every output
+ * is the one fmaf chain of kernels.h (c = bias; c = fmaf(a, b, c) for k = 0..K-1, increasing
+ * k), so results depend neither on blocking nor on the ISA level. */
 #include "../f32_ref.h"
 
 #include <math.h>
@@ -25,7 +26,7 @@ void igq__f32_gemm_ref(int64_t M, int64_t N, int64_t K, const float *A, int64_t 
             for (k = 0; k < K; k++) {
                 const float  av = a[k];
                 const float *b  = B + k * N + n0;
-                for (n = 0; n < nn; n++) acc[n] += av * b[n];
+                for (n = 0; n < nn; n++) acc[n] = fmaf(av, b[n], acc[n]);
             }
             memcpy(c + n0, acc, (size_t)nn * sizeof(float));
         }
