@@ -73,7 +73,7 @@ static const method METHODS[] = {
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof METHODS[0])
 
-static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side, int bits,
+static igq_model *quantize(const igq_model *fp, float *calib, int64_t side, int bits,
                            const method *me, int calibrator, uint64_t seed, double *secs)
 {
     igq_config     *c = NULL;
@@ -95,7 +95,7 @@ static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side
      * integer one against it) */
     igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM);
     if (me->mp) igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, bits * 100);
-    igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, (void *)calib, (size_t)(CALIB * side * side) * sizeof(float), &t);
+    igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, calib, (size_t)(CALIB * side * side) * sizeof(float), &t);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (igq_quantize_model(fp, t, c, &q) != IGQ_OK) {
         fprintf(stderr, "quantize: %s\n", igq_last_error());

@@ -17,7 +17,7 @@
 #include "fmnist_eval.h"
 #include "model/vit.h"
 
-static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side, int bits,
+static igq_model *quantize(const igq_model *fp, float *calib, int64_t side, int bits,
                            int groups, int executor, int seed)
 {
     igq_config *c = NULL;
@@ -32,7 +32,7 @@ static igq_model *quantize(const igq_model *fp, const float *calib, int64_t side
     igq_config_set(c, IGQ_OPT_GROUPS, groups);
     igq_config_set(c, IGQ_OPT_SEED, seed);
     igq_config_set(c, IGQ_OPT_EXECUTOR, executor);
-    igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, (void *)calib,
+    igq_tensor_wrap(IGQ_DTYPE_F32, 4, shape, calib,
                     (size_t)(CALIB * side * side) * sizeof(float), &t);
     if (igq_quantize_model(fp, t, c, &q) != IGQ_OK) {
         fprintf(stderr, "quantize: %s\n", igq_last_error());

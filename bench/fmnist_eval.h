@@ -62,7 +62,7 @@ static float *load_images(const char *path, float mean, float std, int64_t *n, i
 
 typedef struct ev {
     const igq_model *m;
-    const float     *x;
+    float           *x; /* borrowed by igq_tensor_wrap, only read */
     float           *logits;
     int64_t          n, per, k, first, count;
 } ev;
@@ -77,7 +77,7 @@ static void *ev_main(void *p)
         igq_tensor *ti = NULL, *tl = NULL;
         is[2] = e->per; /* per = H (square test images) */
         is[3] = e->per;
-        igq_tensor_wrap(IGQ_DTYPE_F32, 4, is, (void *)(e->x + (e->first + done) * e->per * e->per),
+        igq_tensor_wrap(IGQ_DTYPE_F32, 4, is, e->x + (e->first + done) * e->per * e->per,
                         (size_t)(b * e->per * e->per) * sizeof(float), &ti);
         igq_tensor_wrap(IGQ_DTYPE_F32, 2, ls, e->logits + (e->first + done) * e->k,
                         (size_t)(b * e->k) * sizeof(float), &tl);
@@ -92,7 +92,7 @@ static void *ev_main(void *p)
     return NULL;
 }
 
-static void evaluate(const igq_model *m, const float *x, int64_t n, int64_t side, int64_t k,
+static void evaluate(const igq_model *m, float *x, int64_t n, int64_t side, int64_t k,
                      float *logits, int threads)
 {
     pthread_t th[16];

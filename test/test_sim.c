@@ -319,7 +319,7 @@ typedef struct ref_ctx {
 
 static const float *ent(const tiny *t, const char *name)
 {
-    stw_entry *e = stw_get((stw *)&t->w, name);
+    const stw_entry *e = stw_find(&t->w, name);
     if (e == NULL) fprintf(stderr, "missing entry %s\n", name);
     assert_non_null(e);
     return (const float *)e->data;

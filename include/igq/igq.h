@@ -205,8 +205,10 @@ IGQ_API const char *igq_active_isa(void);
  *  chosen by IGQ_OPT_EXECUTOR: the integer one by default (int8/int4 GEMMs, integer softmax,
  *  LayerNorm and GELU; each image's channels and softmax rows assigned to groups by their own
  *  ranges), or the simulated one (fp32 arithmetic with quantize-dequantize at every site).
- *  Results do not depend on the thread count; the integer executor's are also the same at
- *  every ISA level (the fp32 GEMM of IGQ_ISA=scalar rounds products separately).
+ *  Results are the same bits for every thread count, every ISA level (scalar, avx2, avxvnni,
+ *  avx512vnni) and both supported compilers (gcc, clang), for all three executors: the scalar
+ *  kernels are the specification and every SIMD kernel reproduces them. Quantization is
+ *  equally deterministic, so a model quantized on one level runs like one quantized on another.
  *  The logits of an image do not depend on the other images of the batch.
  *  @param model   a loaded model; borrowed, not modified.
  *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.

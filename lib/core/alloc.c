@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef IGQ_TESTING
 /* The fail-after counter is a test hook; it is only touched by single-threaded tests, so a
  * plain (non-atomic) variable is enough. -1 disables it. */
 static long g_fail_after = -1;
 
 void igq__alloc_fail_after(long n) { g_fail_after = n; }
+#endif
 
 int igq__mul_size(size_t a, size_t b, size_t *out)
 {
@@ -20,10 +22,12 @@ int igq__mul_size(size_t a, size_t b, size_t *out)
 void *igq__malloc(size_t size)
 {
     void *p = NULL;
+#ifdef IGQ_TESTING
     if (g_fail_after >= 0) {
         if (g_fail_after == 0) return NULL;
         g_fail_after--;
     }
+#endif
     if (size == 0) size = 1;
     if (size > SIZE_MAX - IGQ_ALIGN) return NULL;
     /* Round up so that SIMD kernels may read a whole vector at the end of any buffer. */

@@ -1,9 +1,11 @@
-/* All library allocations go through here: 64-byte aligned, with a test hook that makes the
- * Nth allocation fail. Private header. */
+/* All library allocations go through here: 64-byte aligned; in the testing build
+ * (IGQ_TESTING) with a hook that makes the Nth allocation fail. Private header. */
 #ifndef IGQ_CORE_ALLOC_H
 #define IGQ_CORE_ALLOC_H
 
 #include <stddef.h>
+
+#include "compiler.h"
 
 #define IGQ_ALIGN 64
 
@@ -16,7 +18,9 @@ void  igq__free(void *ptr);
 /* a*b with overflow detection: returns 0 and leaves *out untouched on overflow. */
 int igq__mul_size(size_t a, size_t b, size_t *out);
 
+#ifdef IGQ_TESTING
 /* Test hook: after n more successful allocations, every allocation fails (n < 0: never). */
 void igq__alloc_fail_after(long n);
+#endif
 
 #endif

@@ -77,6 +77,7 @@ const char *igq_strerror(igq_status status)
     case IGQ_ERR_INTERNAL: return "internal error";
     case IGQ_ERR_NOT_FOUND: return "not found";
     case IGQ_ERR_CANCELLED: return "cancelled";
+    case IGQ_STATUS_FORCE32:
     default: return "unknown error";
     }
 }

@@ -68,6 +68,10 @@ static void free_contents(igq_json *v)
 {
     size_t i;
     switch (v->type) {
+    case IGQ_JSON_NULL:
+    case IGQ_JSON_FALSE:
+    case IGQ_JSON_TRUE:
+    case IGQ_JSON_NUMBER: break;
     case IGQ_JSON_STRING: igq__free(v->string); break;
     case IGQ_JSON_ARRAY:
     case IGQ_JSON_OBJECT:
@@ -77,7 +81,6 @@ static void free_contents(igq_json *v)
         igq__free(v->items);
         igq__free(v->keys);
         break;
-    default: break;
     }
 }
 

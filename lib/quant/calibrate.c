@@ -195,6 +195,7 @@ void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, in
     minmax(x, n, &a, &b);
     if (unsigned_only) a = 0.0f;
     switch (kind) {
+    case IGQ__CALIB_MINMAX: break;
     case IGQ__CALIB_PERCENTILE: {
         int64_t k = (int64_t)floor((double)(n - 1) * 1e-4), K = (n - 1) - k;
         qsort(x, (size_t)n, sizeof(float), cmp_float);
@@ -224,7 +225,6 @@ void igq__calibrate_range(igq_calib_kind kind, float *x, int64_t n, int bits, in
         }
         break;
     }
-    default: break;
     }
     *lo = a;
     *hi = b;

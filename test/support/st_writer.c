@@ -51,6 +51,14 @@ void stw_add_f32(stw *w, const char *name, int32_t ndim, const int64_t *shape, c
     }
 }
 
+const stw_entry *stw_find(const stw *w, const char *name)
+{
+    size_t i;
+    for (i = 0; i < w->n; i++)
+        if (strcmp(w->e[i].name, name) == 0) return &w->e[i];
+    return NULL;
+}
+
 stw_entry *stw_get(stw *w, const char *name)
 {
     size_t i;

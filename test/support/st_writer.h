@@ -28,6 +28,7 @@ void  stw_add_f32(stw *w, const char *name, int32_t ndim, const int64_t *shape, 
 /* Removes a tensor by name; returns 1 if found. */
 int   stw_remove(stw *w, const char *name);
 stw_entry *stw_get(stw *w, const char *name);
+const stw_entry *stw_find(const stw *w, const char *name); /* read-only lookup */
 /* Adds a metadata "key":"value" pair. */
 void  stw_meta(stw *w, const char *key, const char *value);
 /* Serializes to a malloc'd buffer. */
