@@ -11,73 +11,43 @@
 
 /* timm VisionTransformer / DeiT (also distilled, register tokens, layer scale, fc_norm). */
 static const igq__ckpt_scheme SCHEME_TIMM = {
-    .label        = "timm",
-    .naming       = IGQ_NAMING_TIMM,
-    .cls          = "cls_token",
-    .dist         = "dist_token",
-    .reg          = "reg_token",
-    .pos          = "pos_embed",
-    .patch_w      = "patch_embed.proj.weight",
-    .patch_b      = "patch_embed.proj.bias",
-    .norm_w       = "norm.weight",
-    .norm_b       = "norm.bias",
-    .fc_norm_w    = "fc_norm.weight",
-    .fc_norm_b    = "fc_norm.bias",
-    .head_w       = "head.weight|head.fc.weight",
-    .head_b       = "head.bias|head.fc.bias",
-    .head_dist_w  = "head_dist.weight",
-    .head_dist_b  = "head_dist.bias",
+    .label = "timm", .naming = IGQ_NAMING_TIMM,
+    .cls = "cls_token", .dist = "dist_token", .reg = "reg_token", .pos = "pos_embed",
+    .patch_w = "patch_embed.proj.weight", .patch_b = "patch_embed.proj.bias",
+    .norm_w = "norm.weight", .norm_b = "norm.bias",
+    .fc_norm_w = "fc_norm.weight", .fc_norm_b = "fc_norm.bias",
+    .head_w = "head.weight|head.fc.weight", .head_b = "head.bias|head.fc.bias",
+    .head_dist_w = "head_dist.weight", .head_dist_b = "head_dist.bias",
     .block_prefix = "blocks.",
-    .ln1_w        = "norm1.weight",
-    .ln1_b        = "norm1.bias",
-    .qkv_w        = "attn.qkv.weight",
-    .qkv_b        = "attn.qkv.bias",
-    .proj_w       = "attn.proj.weight",
-    .proj_b       = "attn.proj.bias",
-    .ln2_w        = "norm2.weight",
-    .ln2_b        = "norm2.bias",
-    .fc1_w        = "mlp.fc1.weight",
-    .fc1_b        = "mlp.fc1.bias",
-    .fc2_w        = "mlp.fc2.weight",
-    .fc2_b        = "mlp.fc2.bias",
-    .ls1          = "ls1.gamma|gamma_1",
-    .ls2          = "ls2.gamma|gamma_2",
+    .ln1_w = "norm1.weight", .ln1_b = "norm1.bias",
+    .qkv_w = "attn.qkv.weight", .qkv_b = "attn.qkv.bias",
+    .proj_w = "attn.proj.weight", .proj_b = "attn.proj.bias",
+    .ln2_w = "norm2.weight", .ln2_b = "norm2.bias",
+    .fc1_w = "mlp.fc1.weight", .fc1_b = "mlp.fc1.bias",
+    .fc2_w = "mlp.fc2.weight", .fc2_b = "mlp.fc2.bias",
+    .ls1 = "ls1.gamma|gamma_1", .ls2 = "ls2.gamma|gamma_2",
 };
 
 /* Hugging Face: ViTForImageClassification ("vit.") and DeiT ("deit.") share one layout with
  * separate q, k, v projections; they differ in the prefix and the classifier names. */
 #define HF_SCHEME(P, HEAD_W, HEAD_B, HD_W, HD_B)                                               \
     {                                                                                          \
-        .label        = "Hugging Face",                                                        \
-        .naming       = IGQ_NAMING_HF,                                                         \
-        .cls          = P "embeddings.cls_token",                                              \
-        .dist         = P "embeddings.distillation_token",                                     \
-        .pos          = P "embeddings.position_embeddings",                                    \
-        .patch_w      = P "embeddings.patch_embeddings.projection.weight",                     \
-        .patch_b      = P "embeddings.patch_embeddings.projection.bias",                       \
-        .norm_w       = P "layernorm.weight",                                                  \
-        .norm_b       = P "layernorm.bias",                                                    \
-        .head_w       = HEAD_W,                                                                \
-        .head_b       = HEAD_B,                                                                \
-        .head_dist_w  = HD_W,                                                                  \
-        .head_dist_b  = HD_B,                                                                  \
+        .label = "Hugging Face", .naming = IGQ_NAMING_HF,                                      \
+        .cls = P "embeddings.cls_token", .dist = P "embeddings.distillation_token",            \
+        .pos = P "embeddings.position_embeddings",                                             \
+        .patch_w = P "embeddings.patch_embeddings.projection.weight",                          \
+        .patch_b = P "embeddings.patch_embeddings.projection.bias",                            \
+        .norm_w = P "layernorm.weight", .norm_b = P "layernorm.bias",                          \
+        .head_w = HEAD_W, .head_b = HEAD_B, .head_dist_w = HD_W, .head_dist_b = HD_B,          \
         .block_prefix = P "encoder.layer.",                                                    \
-        .ln1_w        = "layernorm_before.weight",                                             \
-        .ln1_b        = "layernorm_before.bias",                                               \
-        .q_w          = "attention.attention.query.weight",                                    \
-        .q_b          = "attention.attention.query.bias",                                      \
-        .k_w          = "attention.attention.key.weight",                                      \
-        .k_b          = "attention.attention.key.bias",                                        \
-        .v_w          = "attention.attention.value.weight",                                    \
-        .v_b          = "attention.attention.value.bias",                                      \
-        .proj_w       = "attention.output.dense.weight",                                       \
-        .proj_b       = "attention.output.dense.bias",                                         \
-        .ln2_w        = "layernorm_after.weight",                                              \
-        .ln2_b        = "layernorm_after.bias",                                                \
-        .fc1_w        = "intermediate.dense.weight",                                           \
-        .fc1_b        = "intermediate.dense.bias",                                             \
-        .fc2_w        = "output.dense.weight",                                                 \
-        .fc2_b        = "output.dense.bias",                                                   \
+        .ln1_w = "layernorm_before.weight", .ln1_b = "layernorm_before.bias",                  \
+        .q_w = "attention.attention.query.weight", .q_b = "attention.attention.query.bias",    \
+        .k_w = "attention.attention.key.weight", .k_b = "attention.attention.key.bias",        \
+        .v_w = "attention.attention.value.weight", .v_b = "attention.attention.value.bias",    \
+        .proj_w = "attention.output.dense.weight", .proj_b = "attention.output.dense.bias",    \
+        .ln2_w = "layernorm_after.weight", .ln2_b = "layernorm_after.bias",                    \
+        .fc1_w = "intermediate.dense.weight", .fc1_b = "intermediate.dense.bias",              \
+        .fc2_w = "output.dense.weight", .fc2_b = "output.dense.bias",                          \
     }
 
 static const igq__ckpt_scheme SCHEME_HF_VIT =
@@ -89,29 +59,18 @@ static const igq__ckpt_scheme SCHEME_HF_DEIT =
 
 /* torchvision VisionTransformer ("mlp.0" in older releases, "mlp.linear_1" in newer). */
 static const igq__ckpt_scheme SCHEME_TORCHVISION = {
-    .label        = "torchvision",
-    .naming       = IGQ_NAMING_TORCHVISION,
-    .cls          = "class_token",
-    .pos          = "encoder.pos_embedding",
-    .patch_w      = "conv_proj.weight",
-    .patch_b      = "conv_proj.bias",
-    .norm_w       = "encoder.ln.weight",
-    .norm_b       = "encoder.ln.bias",
-    .head_w       = "heads.head.weight",
-    .head_b       = "heads.head.bias",
+    .label = "torchvision", .naming = IGQ_NAMING_TORCHVISION,
+    .cls = "class_token", .pos = "encoder.pos_embedding",
+    .patch_w = "conv_proj.weight", .patch_b = "conv_proj.bias",
+    .norm_w = "encoder.ln.weight", .norm_b = "encoder.ln.bias",
+    .head_w = "heads.head.weight", .head_b = "heads.head.bias",
     .block_prefix = "encoder.layers.encoder_layer_",
-    .ln1_w        = "ln_1.weight",
-    .ln1_b        = "ln_1.bias",
-    .qkv_w        = "self_attention.in_proj_weight",
-    .qkv_b        = "self_attention.in_proj_bias",
-    .proj_w       = "self_attention.out_proj.weight",
-    .proj_b       = "self_attention.out_proj.bias",
-    .ln2_w        = "ln_2.weight",
-    .ln2_b        = "ln_2.bias",
-    .fc1_w        = "mlp.0.weight|mlp.linear_1.weight",
-    .fc1_b        = "mlp.0.bias|mlp.linear_1.bias",
-    .fc2_w        = "mlp.3.weight|mlp.linear_2.weight",
-    .fc2_b        = "mlp.3.bias|mlp.linear_2.bias",
+    .ln1_w = "ln_1.weight", .ln1_b = "ln_1.bias",
+    .qkv_w = "self_attention.in_proj_weight", .qkv_b = "self_attention.in_proj_bias",
+    .proj_w = "self_attention.out_proj.weight", .proj_b = "self_attention.out_proj.bias",
+    .ln2_w = "ln_2.weight", .ln2_b = "ln_2.bias",
+    .fc1_w = "mlp.0.weight|mlp.linear_1.weight", .fc1_b = "mlp.0.bias|mlp.linear_1.bias",
+    .fc2_w = "mlp.3.weight|mlp.linear_2.weight", .fc2_b = "mlp.3.bias|mlp.linear_2.bias",
 };
 
 igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L)
