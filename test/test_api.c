@@ -1,4 +1,5 @@
-/* Tensors, version, status strings and the per-thread last error. */
+/* Tensors, version, status strings, the per-thread last error, and what every value-returning
+ * getter answers for a NULL handle. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,8 +44,8 @@ static void test_tensor_create(void **state)
     assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 3, shape, &t), IGQ_OK);
     assert_int_equal(igq_tensor_ndim(t), 3);
     assert_int_equal(igq_tensor_dim(t, 2), 5);
-    assert_int_equal(igq_tensor_dim(t, 3), 0);
-    assert_int_equal(igq_tensor_dim(t, -1), 0);
+    assert_int_equal(igq_tensor_dim(t, 3), -1);
+    assert_int_equal(igq_tensor_dim(t, -1), -1);
     assert_int_equal(igq_tensor_numel(t), 30);
     assert_int_equal(igq_tensor_dtype(t), IGQ_DTYPE_F32);
     d = (float *)igq_tensor_data(t);
@@ -53,9 +54,118 @@ static void test_tensor_create(void **state)
     for (i = 0; i < 30; i++) assert_true(d[i] == 0.0f);
     igq_tensor_free(t);
     igq_tensor_free(NULL);
-    assert_int_equal(igq_tensor_ndim(NULL), 0);
-    assert_int_equal(igq_tensor_numel(NULL), 0);
     assert_null(igq_tensor_data(NULL));
+}
+
+/* ---- getters on NULL handles and out-of-range indices: -1 or a *_INVALID enum value, which
+ * no valid handle ever reports ---------------------------------------------------------------- */
+
+static void test_getter_tensor_ndim(void **state)
+{
+    int64_t     shape[IGQ_MAX_DIMS] = {1, 1, 1, 1, 1, 1, 1, 1};
+    igq_tensor *t = NULL;
+    (void)state;
+    assert_int_equal(igq_tensor_ndim(NULL), -1);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, IGQ_MAX_DIMS, shape, &t), IGQ_OK);
+    assert_int_equal(igq_tensor_ndim(t), IGQ_MAX_DIMS);
+    igq_tensor_free(t);
+}
+
+static void test_getter_tensor_dim(void **state)
+{
+    int64_t     shape[2] = {1, 7};
+    igq_tensor *t = NULL;
+    (void)state;
+    assert_int_equal(igq_tensor_dim(NULL, 0), -1);
+    assert_int_equal(igq_tensor_dim(NULL, -1), -1);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &t), IGQ_OK);
+    assert_int_equal(igq_tensor_dim(t, 0), 1);
+    assert_int_equal(igq_tensor_dim(t, 1), 7);
+    assert_int_equal(igq_tensor_dim(t, 2), -1);
+    assert_int_equal(igq_tensor_dim(t, IGQ_MAX_DIMS), -1);
+    assert_int_equal(igq_tensor_dim(t, -1), -1);
+    assert_int_equal(igq_tensor_dim(t, INT32_MIN), -1);
+    assert_int_equal(igq_tensor_dim(t, INT32_MAX), -1);
+    igq_tensor_free(t);
+}
+
+static void test_getter_tensor_dtype(void **state)
+{
+    int64_t     shape[1] = {3};
+    igq_tensor *t = (igq_tensor *)&shape; /* must be reset to NULL */
+    (void)state;
+    assert_int_equal(igq_tensor_dtype(NULL), IGQ_DTYPE_INVALID);
+    assert_int_equal(IGQ_DTYPE_INVALID, -1);
+    /* The invalid value is never a valid argument. */
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_INVALID, 1, shape, &t), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(t);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 1, shape, &t), IGQ_OK);
+    assert_int_equal(igq_tensor_dtype(t), IGQ_DTYPE_F32);
+    igq_tensor_free(t);
+}
+
+static void test_getter_tensor_numel(void **state)
+{
+    int64_t     shape[3] = {1, 1, 1};
+    igq_tensor *t = NULL;
+    (void)state;
+    assert_int_equal(igq_tensor_numel(NULL), -1);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 3, shape, &t), IGQ_OK);
+    assert_int_equal(igq_tensor_numel(t), 1);
+    igq_tensor_free(t);
+}
+
+static void test_getter_threadpool_size(void **state)
+{
+    igq_threadpool *pool = NULL;
+    (void)state;
+    assert_int_equal(igq_threadpool_size(NULL), -1);
+    assert_int_equal(igq_threadpool_create(1, &pool), IGQ_OK);
+    assert_int_equal(igq_threadpool_size(pool), 1);
+    igq_threadpool_free(pool);
+}
+
+static void test_getter_model_is_quantized(void **state)
+{
+    (void)state;
+    assert_int_equal(igq_model_is_quantized(NULL), -1);
+}
+
+static void test_getter_quantizer_bits(void **state)
+{
+    (void)state;
+    assert_int_equal(igq_quantizer_bits(NULL), -1);
+}
+
+static void test_getter_quantizer_granularity(void **state)
+{
+    igq_config *c = NULL;
+    (void)state;
+    assert_int_equal(igq_quantizer_granularity(NULL), IGQ_GRANULARITY_INVALID);
+    assert_int_equal(IGQ_GRANULARITY_INVALID, -1);
+    /* The invalid value is never a valid option value. */
+    assert_int_equal(igq_config_create(&c), IGQ_OK);
+    assert_int_not_equal(igq_config_set(c, IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_INVALID),
+                         IGQ_OK);
+    igq_config_free(c);
+}
+
+static void test_getter_quantizer_num_groups(void **state)
+{
+    (void)state;
+    assert_int_equal(igq_quantizer_num_groups(NULL), -1);
+}
+
+static void test_getter_groups_count(void **state)
+{
+    (void)state;
+    assert_int_equal(igq_groups_count(NULL), -1);
+}
+
+static void test_getter_groups_num_groups(void **state)
+{
+    (void)state;
+    assert_int_equal(igq_groups_num_groups(NULL), -1);
 }
 
 static void test_tensor_errors(void **state)
@@ -147,6 +257,17 @@ int main(void)
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_tensor_create),
         cmocka_unit_test(test_tensor_errors),
+        cmocka_unit_test(test_getter_tensor_ndim),
+        cmocka_unit_test(test_getter_tensor_dim),
+        cmocka_unit_test(test_getter_tensor_dtype),
+        cmocka_unit_test(test_getter_tensor_numel),
+        cmocka_unit_test(test_getter_threadpool_size),
+        cmocka_unit_test(test_getter_model_is_quantized),
+        cmocka_unit_test(test_getter_quantizer_bits),
+        cmocka_unit_test(test_getter_quantizer_granularity),
+        cmocka_unit_test(test_getter_quantizer_num_groups),
+        cmocka_unit_test(test_getter_groups_count),
+        cmocka_unit_test(test_getter_groups_num_groups),
         cmocka_unit_test(test_tensor_wrap),
         cmocka_unit_test(test_tensor_alloc_failure),
         cmocka_unit_test(test_last_error_per_thread),

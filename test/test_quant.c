@@ -1089,7 +1089,7 @@ static void test_quantize_arguments(void **state)
     assert_non_null(q);
     assert_int_equal(igq_model_is_quantized(q), 1);
     assert_int_equal(igq_model_is_quantized(t->m), 0);
-    assert_int_equal(igq_model_is_quantized(NULL), 0);
+    assert_int_equal(igq_model_is_quantized(NULL), -1);
     q2 = (igq_model *)&q;
     assert_int_equal(igq_quantize_model(q, t->calib, c, &q2), IGQ_ERR_INVALID_ARGUMENT);
     assert_null(q2);

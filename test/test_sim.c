@@ -1132,9 +1132,9 @@ static void test_quantizer_errors(void **state)
 #undef EXPECT_Q
     assert_int_equal(igq_model_quantizer(q, 0, IGQ_SITE_QKV_IN, NULL), IGQ_ERR_INVALID_ARGUMENT);
     assert_int_equal(igq_quantizer_params(NULL, s, NULL, NULL, NULL, 8), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq_quantizer_bits(NULL), 0);
-    assert_int_equal(igq_quantizer_num_groups(NULL), 0);
-    assert_int_equal(igq_quantizer_granularity(NULL), IGQ_GRANULARITY_TENSOR);
+    assert_int_equal(igq_quantizer_bits(NULL), -1);
+    assert_int_equal(igq_quantizer_num_groups(NULL), -1);
+    assert_int_equal(igq_quantizer_granularity(NULL), IGQ_GRANULARITY_INVALID);
     assert_int_equal(igq_model_quantizer(q, 0, IGQ_SITE_QKV_WEIGHT, &z), IGQ_OK);
     assert_int_equal(igq_quantizer_params(z, s, NULL, NULL, NULL, 8), IGQ_ERR_BUFFER_TOO_SMALL);
     assert_int_equal(igq_quantizer_params(z, s, NULL, NULL, NULL, 0), IGQ_ERR_BUFFER_TOO_SMALL);
@@ -1199,8 +1199,8 @@ static void test_groups_compute_errors(void **state)
     assert_int_equal(igq_groups_sizes(g, NULL, 3), IGQ_ERR_INVALID_ARGUMENT);
     assert_int_equal(igq_groups_sizes(NULL, sizes, 3), IGQ_ERR_INVALID_ARGUMENT);
     igq_groups_free(g);
-    assert_int_equal(igq_groups_count(NULL), 0);
-    assert_int_equal(igq_groups_num_groups(NULL), 0);
+    assert_int_equal(igq_groups_count(NULL), -1);
+    assert_int_equal(igq_groups_num_groups(NULL), -1);
     igq_groups_free(NULL);
     igq_tensor_free(one);
     igq_tensor_free(img3);

@@ -83,6 +83,7 @@ typedef struct igq_tensor igq_tensor;
 
 typedef enum igq_dtype {
     IGQ_DTYPE_F32     = 0,
+    IGQ_DTYPE_INVALID = -1, /**< returned by igq_tensor_dtype(NULL); never a valid argument */
     IGQ_DTYPE_FORCE32 = 0x7fffffff
 } igq_dtype;
 
@@ -113,16 +114,18 @@ IGQ_API igq_status igq_tensor_wrap(igq_dtype dtype, int32_t ndim, const int64_t 
 /** Free a tensor (and its storage if it owns it). NULL is a no-op. */
 IGQ_API void igq_tensor_free(igq_tensor *tensor);
 
-/** Number of dimensions (0 if tensor is NULL). Thread safety: any thread. */
+/** Number of dimensions, 1..IGQ_MAX_DIMS; -1 if tensor is NULL.
+ *  Thread safety: any thread. */
 IGQ_API int32_t igq_tensor_ndim(const igq_tensor *tensor);
 
-/** Extent of dimension dim (0 if tensor is NULL or dim is out of range). */
+/** Extent of dimension dim (>= 1); -1 if tensor is NULL or dim is outside 0..ndim-1.
+ *  Thread safety: any thread. */
 IGQ_API int64_t igq_tensor_dim(const igq_tensor *tensor, int32_t dim);
 
-/** Element type (IGQ_DTYPE_F32 for NULL). */
+/** Element type; IGQ_DTYPE_INVALID if tensor is NULL. Thread safety: any thread. */
 IGQ_API igq_dtype igq_tensor_dtype(const igq_tensor *tensor);
 
-/** Number of elements (0 if tensor is NULL). */
+/** Number of elements (>= 1); -1 if tensor is NULL. Thread safety: any thread. */
 IGQ_API int64_t igq_tensor_numel(const igq_tensor *tensor);
 
 /** Pointer to the first element (NULL if tensor is NULL). Valid while the tensor lives. */
@@ -247,7 +250,8 @@ IGQ_API igq_status igq_threadpool_create(int32_t n_threads, igq_threadpool **out
  *  pool (or NULL) is attached. */
 IGQ_API void igq_threadpool_free(igq_threadpool *pool);
 
-/** Number of threads work is split over: n_threads of the create call; 1 for NULL.
+/** Number of threads work is split over: n_threads of the create call; -1 if pool is NULL
+ *  (a session without a pool runs on the calling thread alone).
  *  Thread safety: any thread. */
 IGQ_API int32_t igq_threadpool_size(const igq_threadpool *pool);
 
@@ -336,6 +340,8 @@ typedef enum igq_granularity {
                                       rows) are assigned to them by their own range */
     IGQ_GRANULARITY_CHANNEL = 2, /**< upper bound: every channel (softmax: row) of every image
                                       quantized with its own range */
+    IGQ_GRANULARITY_INVALID = -1, /**< returned by igq_quantizer_granularity(NULL); never a
+                                       valid option value */
     IGQ_GRANULARITY_FORCE32 = 0x7fffffff
 } igq_granularity;
 
@@ -422,7 +428,8 @@ IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn f
 IGQ_API igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *calib_images,
                                       const igq_config *config, igq_model **out_quantized);
 
-/** 1 if the model is quantized, 0 if it is fp32 (or NULL). Thread safety: shared read-only. */
+/** 1 if the model is quantized, 0 if it is fp32; -1 if model is NULL.
+ *  Thread safety: shared read-only. */
 IGQ_API int32_t igq_model_is_quantized(const igq_model *model);
 
 /** Quantization sites. Block sites take block 0..depth-1; PATCH_* and HEAD_* take block -1. */
@@ -458,13 +465,14 @@ typedef struct igq_quantizer igq_quantizer;
 IGQ_API igq_status igq_model_quantizer(const igq_model *model, int32_t block, igq_site site,
                                        const igq_quantizer **out);
 
-/** Bit width of a quantizer (0 for NULL). */
+/** Bit width of a quantizer; -1 if q is NULL. Thread safety: shared read-only. */
 IGQ_API int32_t igq_quantizer_bits(const igq_quantizer *q);
 /** igq_granularity of an activation quantizer; IGQ_GRANULARITY_CHANNEL for weights (one per
- *  output channel). */
+ *  output channel); IGQ_GRANULARITY_INVALID if q is NULL. Thread safety: shared read-only. */
 IGQ_API igq_granularity igq_quantizer_granularity(const igq_quantizer *q);
 /** Number of static quantizers: 1 (tensor), G (groups; the allocated count under a budget),
- *  output channels (weights), 0 (per-channel upper bound, all dynamic). */
+ *  output channels (weights), 0 (per-channel upper bound, all dynamic); -1 if q is NULL.
+ *  Thread safety: shared read-only. */
 IGQ_API int32_t igq_quantizer_num_groups(const igq_quantizer *q);
 /** Copy scales, zero points and calibrated ranges [lo, hi] of the static quantizers (any
  *  pointer may be NULL). Dequantization: x = scale * (q - zero_point), q in [qmin, qmax]:
@@ -488,9 +496,10 @@ IGQ_API igq_status igq_groups_compute(const igq_model *model, const igq_tensor *
                                       int32_t block, igq_site site, igq_groups **out);
 /** Free an assignment. NULL is a no-op. */
 IGQ_API void igq_groups_free(igq_groups *groups);
-/** Channels (or heads x rows for IGQ_SITE_ATTN, head-major) that were assigned. */
+/** Channels (or heads x rows for IGQ_SITE_ATTN, head-major) that were assigned; -1 if
+ *  groups is NULL. Thread safety: any thread. */
 IGQ_API int64_t igq_groups_count(const igq_groups *groups);
-/** Number of groups available at the site. */
+/** Number of groups available at the site; -1 if groups is NULL. Thread safety: any thread. */
 IGQ_API int32_t igq_groups_num_groups(const igq_groups *groups);
 /** Copy the group of every channel / row (count values).
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_BUFFER_TOO_SMALL. */

@@ -128,7 +128,11 @@ igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *cal
     }
 }
 
-int32_t igq_model_is_quantized(const igq_model *model) { return model != NULL && model->q != NULL; }
+int32_t igq_model_is_quantized(const igq_model *model)
+{
+    if (model == NULL) return -1;
+    return model->q != NULL;
+}
 
 igq_status igq_model_quantizer(const igq_model *model, int32_t block, igq_site site,
                                const igq_quantizer **out)
@@ -156,14 +160,14 @@ igq_status igq_model_quantizer(const igq_model *model, int32_t block, igq_site s
     return IGQ_OK;
 }
 
-int32_t igq_quantizer_bits(const igq_quantizer *q) { return q != NULL ? q->bits : 0; }
+int32_t igq_quantizer_bits(const igq_quantizer *q) { return q != NULL ? q->bits : -1; }
 
 igq_granularity igq_quantizer_granularity(const igq_quantizer *q)
 {
-    return q != NULL ? (igq_granularity)q->granularity : IGQ_GRANULARITY_TENSOR;
+    return q != NULL ? (igq_granularity)q->granularity : IGQ_GRANULARITY_INVALID;
 }
 
-int32_t igq_quantizer_num_groups(const igq_quantizer *q) { return q != NULL ? q->n_params : 0; }
+int32_t igq_quantizer_num_groups(const igq_quantizer *q) { return q != NULL ? q->n_params : -1; }
 
 igq_status igq_quantizer_params(const igq_quantizer *q, float *scales, int32_t *zero_points,
                                 float *lo, float *hi, int32_t capacity)
@@ -271,9 +275,9 @@ void igq_groups_free(igq_groups *groups)
     igq__free(groups);
 }
 
-int64_t igq_groups_count(const igq_groups *groups) { return groups ? groups->count : 0; }
+int64_t igq_groups_count(const igq_groups *groups) { return groups ? groups->count : -1; }
 
-int32_t igq_groups_num_groups(const igq_groups *groups) { return groups ? groups->n_groups : 0; }
+int32_t igq_groups_num_groups(const igq_groups *groups) { return groups ? groups->n_groups : -1; }
 
 igq_status igq_groups_assignment(const igq_groups *groups, int32_t *group_of, int64_t capacity)
 {

@@ -148,7 +148,12 @@ igq_status igq_threadpool_create(int32_t n_threads, igq_threadpool **out)
 
 void igq_threadpool_free(igq_threadpool *pool) { igq__pool_free(pool); }
 
-int32_t igq_threadpool_size(const igq_threadpool *pool) { return igq__pool_size(pool); }
+/* The library's own NULL pool means "the calling thread" (igq__pool_size gives 1); the public
+ * getter reports a missing handle as -1 like every other getter. */
+int32_t igq_threadpool_size(const igq_threadpool *pool)
+{
+    return pool != NULL ? igq__pool_size(pool) : -1;
+}
 
 /* ---- sessions --------------------------------------------------------------------------- */
 

@@ -89,19 +89,21 @@ void igq_tensor_free(igq_tensor *tensor)
     igq__free(tensor);
 }
 
-int32_t igq_tensor_ndim(const igq_tensor *tensor) { return tensor != NULL ? tensor->ndim : 0; }
+/* Getters answer -1 (or IGQ_DTYPE_INVALID) for a NULL tensor: no tensor has that value, so a
+ * caller cannot mistake a missing tensor for an empty one. */
+int32_t igq_tensor_ndim(const igq_tensor *tensor) { return tensor != NULL ? tensor->ndim : -1; }
 
 int64_t igq_tensor_dim(const igq_tensor *tensor, int32_t dim)
 {
-    if (tensor == NULL || dim < 0 || dim >= tensor->ndim) return 0;
+    if (tensor == NULL || dim < 0 || dim >= tensor->ndim) return -1;
     return tensor->shape[dim];
 }
 
 igq_dtype igq_tensor_dtype(const igq_tensor *tensor)
 {
-    return tensor != NULL ? tensor->dtype : IGQ_DTYPE_F32;
+    return tensor != NULL ? tensor->dtype : IGQ_DTYPE_INVALID;
 }
 
-int64_t igq_tensor_numel(const igq_tensor *tensor) { return tensor != NULL ? tensor->numel : 0; }
+int64_t igq_tensor_numel(const igq_tensor *tensor) { return tensor != NULL ? tensor->numel : -1; }
 
 void *igq_tensor_data(igq_tensor *tensor) { return tensor != NULL ? tensor->data : NULL; }

@@ -25,7 +25,8 @@ igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
     *buf  = NULL;
     *size = 0;
     f     = fopen(path, "rb");
-    IGQ_CHECK(f != NULL, IGQ_ERR_IO, "cannot open '%s': %s", path, errtext(errno, ebuf, sizeof ebuf));
+    IGQ_CHECK(f != NULL, IGQ_ERR_IO, "cannot open '%s': %s", path,
+              errtext(errno, ebuf, sizeof ebuf));
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
         return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);

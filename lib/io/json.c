@@ -67,20 +67,14 @@ static void skip_ws(parser *p)
 static void free_contents(igq_json *v)
 {
     size_t i;
-    switch (v->type) {
-    case IGQ_JSON_NULL:
-    case IGQ_JSON_FALSE:
-    case IGQ_JSON_TRUE:
-    case IGQ_JSON_NUMBER: break;
-    case IGQ_JSON_STRING: igq__free(v->string); break;
-    case IGQ_JSON_ARRAY:
-    case IGQ_JSON_OBJECT:
+    if (v->type == IGQ_JSON_STRING) {
+        igq__free(v->string);
+    } else if (v->type == IGQ_JSON_ARRAY || v->type == IGQ_JSON_OBJECT) {
         for (i = 0; i < v->count; i++) free_contents(&v->items[i]);
         if (v->keys != NULL)
             for (i = 0; i < v->count; i++) igq__free(v->keys[i]);
         igq__free(v->items);
         igq__free(v->keys);
-        break;
     }
 }
 
@@ -427,80 +421,71 @@ static igq_status check_duplicates(const igq_json *v, size_t at)
 
 static igq_status parse_value(parser *p, igq_json *v, int depth);
 
-static igq_status parse_array(parser *p, igq_json *v, int depth)
+/* Appends a zeroed member to a container, with its key and ':' when the container is an
+ * object. The key belongs to the tree once appended and is freed here on failure before. */
+static igq_status add_member(parser *p, igq_json *v, size_t *cap)
 {
-    size_t cap = 0;
-    v->type    = IGQ_JSON_ARRAY;
-    p->pos++; /* '[' */
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == ']') {
-        p->pos++;
-        return IGQ_OK;
-    }
-    for (;;) {
-        IGQ_TRY(grow(v, &cap, v->count + 1, 0, p->pos));
-        memset(&v->items[v->count], 0, sizeof v->items[0]);
-        v->count++;
-        IGQ_TRY(parse_value(p, &v->items[v->count - 1], depth + 1));
-        skip_ws(p);
-        if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in array");
-        if (p->s[p->pos] == ',') {
-            p->pos++;
-        } else if (p->s[p->pos] == ']') {
-            p->pos++;
-            return IGQ_OK;
-        } else {
-            return fail(p->pos, "expected ',' or ']'");
-        }
-    }
-}
-
-static igq_status parse_object(parser *p, igq_json *v, int depth)
-{
-    size_t cap = 0, start = p->pos;
-    v->type    = IGQ_JSON_OBJECT;
-    p->pos++; /* '{' */
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == '}') {
-        p->pos++;
-        return IGQ_OK;
-    }
-    for (;;) {
-        char      *key;
-        size_t     key_len, key_at;
-        igq_status st;
+    const int  is_object = v->type == IGQ_JSON_OBJECT;
+    char      *key       = NULL;
+    size_t     key_len   = 0, at = p->pos;
+    igq_status st;
+    if (is_object) {
         skip_ws(p);
         if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in object");
         if (p->s[p->pos] != '"') return fail(p->pos, "expected a string key");
-        key_at = p->pos;
+        at = p->pos;
         IGQ_TRY(parse_string(p, &key, &key_len));
         if (strlen(key) != key_len) {
             igq__free(key);
-            return fail(key_at, "NUL character in object key");
+            return fail(at, "NUL character in object key");
         }
-        st = grow(v, &cap, v->count + 1, 1, key_at);
-        if (st != IGQ_OK) {
-            igq__free(key);
-            return st;
-        }
-        v->keys[v->count] = key;
-        memset(&v->items[v->count], 0, sizeof v->items[0]);
-        v->count++;
+    }
+    st = grow(v, cap, v->count + 1, is_object, at);
+    if (st != IGQ_OK) {
+        igq__free(key);
+        return st;
+    }
+    if (is_object) v->keys[v->count] = key;
+    memset(&v->items[v->count], 0, sizeof v->items[0]);
+    v->count++;
+    if (is_object) {
         skip_ws(p);
         if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in object");
         if (p->s[p->pos] != ':') return fail(p->pos, "expected ':'");
         p->pos++;
+    }
+    return IGQ_OK;
+}
+
+/* An array or an object: members separated by ',' up to the closing bracket. */
+static igq_status parse_container(parser *p, igq_json *v, int depth)
+{
+    const size_t start     = p->pos;
+    const int    is_object = p->s[start] == '{';
+    const char   close     = is_object ? '}' : ']';
+    size_t       cap       = 0;
+    v->type                = is_object ? IGQ_JSON_OBJECT : IGQ_JSON_ARRAY;
+    p->pos++;
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == close) {
+        p->pos++;
+        return IGQ_OK;
+    }
+    for (;;) {
+        IGQ_TRY(add_member(p, v, &cap));
         IGQ_TRY(parse_value(p, &v->items[v->count - 1], depth + 1));
         skip_ws(p);
-        if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in object");
-        if (p->s[p->pos] == ',') {
+        if (p->pos >= p->len)
+            return igq__set_error(IGQ_ERR_FORMAT, "JSON: unexpected end of input in %s at byte %zu",
+                                  is_object ? "object" : "array", p->pos);
+        if (p->s[p->pos] == close) {
             p->pos++;
-        } else if (p->s[p->pos] == '}') {
-            p->pos++;
-            return check_duplicates(v, start);
-        } else {
-            return fail(p->pos, "expected ',' or '}'");
+            return is_object ? check_duplicates(v, start) : IGQ_OK;
         }
+        if (p->s[p->pos] != ',')
+            return igq__set_error(IGQ_ERR_FORMAT, "JSON: expected ',' or '%c' at byte %zu", close,
+                                  p->pos);
+        p->pos++;
     }
 }
 
@@ -514,7 +499,7 @@ static igq_status parse_value(parser *p, igq_json *v, int depth)
         if (depth >= IGQ_JSON_MAX_DEPTH)
             return igq__set_error(IGQ_ERR_FORMAT, "JSON: nesting deeper than %d at byte %zu",
                                   IGQ_JSON_MAX_DEPTH, p->pos);
-        return p->s[p->pos] == '{' ? parse_object(p, v, depth) : parse_array(p, v, depth);
+        return parse_container(p, v, depth);
     case '"':
         v->type = IGQ_JSON_STRING;
         return parse_string(p, &v->string, &v->string_len);

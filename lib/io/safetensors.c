@@ -465,23 +465,21 @@ igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, f
     if (count == 0) return IGQ_OK;
     src = st->buf + st->data_start + (size_t)t->begin;
 
-    if (t->dtype == IGQ_ST_F32) {
-        if (host_is_little_endian()) {
-            memcpy(dst, src, (size_t)need);
-        } else {
-            for (i = 0; i < count; i++) {
-                const unsigned char *p = src + 4 * (size_t)i;
-                uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                             (uint32_t)p[3] << 24;
-                memcpy(&dst[i], &u, 4);
-            }
+    if (t->dtype == IGQ_ST_F32 && host_is_little_endian()) {
+        memcpy(dst, src, (size_t)need);
+    } else if (t->dtype == IGQ_ST_F32) {
+        for (i = 0; i < count; i++) {
+            const unsigned char *p = src + 4 * (size_t)i;
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            memcpy(&dst[i], &u, 4);
         }
-    } else { /* F16 or BF16 (checked above) */
-        const int f16 = t->dtype == IGQ_ST_F16;
+    } else { /* F16 or BF16, little-endian */
+        const int bf16 = t->dtype == IGQ_ST_BF16;
         for (i = 0; i < count; i++) {
             const unsigned char *p = src + 2 * (size_t)i;
             const uint16_t       h = (uint16_t)(p[0] | p[1] << 8);
-            dst[i]                 = f16 ? igq__f16_to_f32(h) : igq__bf16_to_f32(h);
+            dst[i]                 = bf16 ? igq__bf16_to_f32(h) : igq__f16_to_f32(h);
         }
     }
     return IGQ_OK;

@@ -1,0 +1,295 @@
+/* What tensor shapes cannot say about a checkpoint: heads, LayerNorm eps, mean/std and a
+ * non-square image size. Sources, first found wins:
+ *   1. safetensors __metadata__: num_heads, layer_norm_eps, mean, std, image_size ("H,W")
+ *   2. <dir>/config.json: num_attention_heads | num_heads | model_args.num_heads,
+ *      layer_norm_eps, image_size (int or [H, W]) | pretrained_cfg.input_size [C, H, W],
+ *      pretrained_cfg.mean/std | mean/std; then <dir>/preprocessor_config.json image_mean/std
+ *   3. defaults: head dim 64; eps 1e-6 (timm, torchvision) or 1e-12 (Hugging Face);
+ *      square image from the position embedding; mean/std unknown. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/alloc.h"
+#include "../core/error.h"
+#include "ckpt_loader.h"
+#include "file.h"
+
+/* Most mean/std values a checkpoint may declare. */
+#define MAX_STATS 64
+
+static const char *meta(const igq__ckpt_loader *L, const char *key)
+{
+    return igq__st_metadata(L->st, key);
+}
+
+/* Parses "a,b,c" (spaces allowed) into at most cap floats; returns the count or -1. */
+static int parse_floats(const char *s, float *out, int cap)
+{
+    int n = 0;
+    while (*s) {
+        char  *end;
+        double v;
+        while (*s == ' ' || *s == '[') s++;
+        if (*s == '\0' || *s == ']') break;
+        errno = 0;
+        v     = strtod(s, &end);
+        if (end == s || errno != 0 || !isfinite(v) || n >= cap) return -1;
+        out[n++] = (float)v;
+        s        = end;
+        while (*s == ' ' || *s == ']') s++;
+        if (*s == ',') s++;
+        else if (*s != '\0') return -1;
+    }
+    return n;
+}
+
+static const igq_json *cfg_path(const igq_json *root, const char *a, const char *b)
+{
+    const igq_json *v = igq__json_get(root, a);
+    if (v != NULL && b != NULL) v = igq__json_get(v, b);
+    return v;
+}
+
+/* A positive integer from a JSON number; -1 if absent, -2 if malformed. */
+static int64_t json_pos_int(const igq_json *v)
+{
+    if (v == NULL) return -1;
+    if (v->type != IGQ_JSON_NUMBER || !v->is_integer || v->integer <= 0 || v->integer > INT32_MAX)
+        return -2;
+    return v->integer;
+}
+
+/* Reads a JSON array of numbers into out; returns count or -1. */
+static int json_floats(const igq_json *v, float *out, int cap)
+{
+    size_t i;
+    if (v == NULL || v->type != IGQ_JSON_ARRAY || v->count > (size_t)cap) return -1;
+    for (i = 0; i < v->count; i++) {
+        if (v->items[i].type != IGQ_JSON_NUMBER) return -1;
+        out[i] = (float)v->items[i].number;
+    }
+    return (int)v->count;
+}
+
+/* ---- config files beside the checkpoint --------------------------------------------------- */
+
+static igq_status load_json_beside(const igq__ckpt_loader *L, const char *fname, igq_json **out,
+                                   char *pathbuf, size_t cap)
+{
+    const char    *slash = strrchr(L->path, '/');
+    unsigned char *buf;
+    size_t         size;
+    igq_status     s;
+    *out = NULL;
+    if (slash != NULL)
+        snprintf(pathbuf, cap, "%.*s/%s", (int)(slash - L->path), L->path, fname);
+    else
+        snprintf(pathbuf, cap, "%s", fname);
+    if (!igq__file_exists(pathbuf)) return IGQ_OK;
+    IGQ_TRY(igq__read_file(pathbuf, &buf, &size));
+    s = igq__json_parse((const char *)buf, size, out);
+    igq__free(buf);
+    if (s != IGQ_OK) {
+        igq__error_prefix(pathbuf);
+        return s;
+    }
+    if ((*out)->type != IGQ_JSON_OBJECT) {
+        igq__json_free(*out);
+        *out = NULL;
+        return igq__set_error(IGQ_ERR_FORMAT, "%s: not a JSON object", pathbuf);
+    }
+    return IGQ_OK;
+}
+
+igq_status igq__ckpt_open_configs(igq__ckpt_loader *L)
+{
+    char pre_path[1024];
+    L->config_path = L->config_buf;
+    IGQ_TRY(load_json_beside(L, "config.json", &L->config, L->config_buf, sizeof L->config_buf));
+    return load_json_beside(L, "preprocessor_config.json", &L->preproc, pre_path,
+                            sizeof pre_path);
+}
+
+void igq__ckpt_close_configs(igq__ckpt_loader *L)
+{
+    igq__json_free(L->config);
+    igq__json_free(L->preproc);
+    L->config  = NULL;
+    L->preproc = NULL;
+}
+
+/* ---- heads, eps, mean/std, image size ----------------------------------------------------- */
+
+static igq_status resolve_heads(const igq__ckpt_loader *L)
+{
+    igq_vit_dims *d = &L->m->d;
+    const char   *s = meta(L, "num_heads");
+    int64_t       heads = -1;
+    if (s != NULL) {
+        char *end;
+        long  v;
+        errno = 0;
+        v     = strtol(s, &end, 10);
+        IGQ_CHECK(end != s && *end == '\0' && errno == 0 && v > 0 && v <= 4096, IGQ_ERR_FORMAT,
+                  "%s: metadata num_heads '%s' is not a positive integer", L->path, s);
+        heads = v;
+    } else if (L->config != NULL) {
+        static const char *const keys[][2] = {
+            {"num_attention_heads", NULL}, {"num_heads", NULL}, {"model_args", "num_heads"}};
+        size_t k;
+        for (k = 0; k < 3 && heads < 0; k++) {
+            const igq_json *v = cfg_path(L->config, keys[k][0], keys[k][1]);
+            heads             = json_pos_int(v);
+            IGQ_CHECK(heads != -2, IGQ_ERR_FORMAT, "%s: '%s' is not a positive integer",
+                      L->config_path, keys[k][1] ? keys[k][1] : keys[k][0]);
+        }
+    }
+    if (heads < 0) {
+        IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
+                  "%s: number of heads unknown: embed dim %d is not a multiple of the default "
+                  "head dim 64; add a num_heads metadata entry or a config.json",
+                  L->path, (int)d->dim);
+        heads = d->dim / 64;
+    }
+    IGQ_CHECK(d->dim % heads == 0, IGQ_ERR_FORMAT,
+              "%s: %lld heads do not divide embed dim %d", L->path, (long long)heads, (int)d->dim);
+    d->heads    = (int32_t)heads;
+    d->head_dim = d->dim / d->heads;
+    return IGQ_OK;
+}
+
+static igq_status resolve_eps(const igq__ckpt_loader *L)
+{
+    igq_vit_dims *d = &L->m->d;
+    const char   *s = meta(L, "layer_norm_eps");
+    d->ln_eps       = d->naming == IGQ_NAMING_HF ? 1e-12f : 1e-6f;
+    if (s != NULL) {
+        char  *end;
+        double v;
+        errno = 0;
+        v     = strtod(s, &end);
+        IGQ_CHECK(end != s && *end == '\0' && errno == 0 && v >= 0.0 && v < 1.0, IGQ_ERR_FORMAT,
+                  "%s: metadata layer_norm_eps '%s' is not a number in [0, 1)", L->path, s);
+        d->ln_eps = (float)v;
+    } else if (L->config != NULL) {
+        const igq_json *v = igq__json_get(L->config, "layer_norm_eps");
+        if (v != NULL) {
+            IGQ_CHECK(v->type == IGQ_JSON_NUMBER && v->number >= 0.0 && v->number < 1.0,
+                      IGQ_ERR_FORMAT, "%s: layer_norm_eps is not a number in [0, 1)",
+                      L->config_path);
+            d->ln_eps = (float)v->number;
+        }
+    }
+    return IGQ_OK;
+}
+
+static igq_status set_norm_stats(const igq__ckpt_loader *L, const float *mean, int nm,
+                                 const float *std, int ns, const char *where)
+{
+    struct igq_model *m = L->m;
+    int32_t           C = m->d.in_chans, c;
+    IGQ_CHECK((nm == C || nm == 1) && (ns == C || ns == 1), IGQ_ERR_FORMAT,
+              "%s: mean/std have %d/%d values for %d input channels", where, nm, ns, (int)C);
+    m->mean = (float *)igq__malloc((size_t)C * sizeof(float));
+    m->std  = (float *)igq__malloc((size_t)C * sizeof(float));
+    IGQ_CHECK(m->mean != NULL && m->std != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
+    for (c = 0; c < C; c++) {
+        m->mean[c] = mean[nm == 1 ? 0 : c];
+        m->std[c]  = std[ns == 1 ? 0 : c];
+        IGQ_CHECK(m->std[c] > 0.0f, IGQ_ERR_FORMAT, "%s: std must be positive", where);
+    }
+    m->has_norm_stats = 1;
+    return IGQ_OK;
+}
+
+static igq_status resolve_norm_stats(const igq__ckpt_loader *L)
+{
+    float       mean[MAX_STATS], std[MAX_STATS];
+    int         nm, ns;
+    const char *sm = meta(L, "mean"), *ss = meta(L, "std");
+    if (sm != NULL || ss != NULL) {
+        IGQ_CHECK(sm != NULL && ss != NULL, IGQ_ERR_FORMAT,
+                  "%s: metadata has only one of mean and std", L->path);
+        nm = parse_floats(sm, mean, MAX_STATS);
+        ns = parse_floats(ss, std, MAX_STATS);
+        IGQ_CHECK(nm > 0 && ns > 0, IGQ_ERR_FORMAT,
+                  "%s: metadata mean '%s' / std '%s' are not comma-separated numbers", L->path, sm,
+                  ss);
+        return set_norm_stats(L, mean, nm, std, ns, L->path);
+    }
+    if (L->config != NULL) {
+        const igq_json *jm = cfg_path(L->config, "pretrained_cfg", "mean");
+        const igq_json *js = cfg_path(L->config, "pretrained_cfg", "std");
+        if (jm == NULL) jm = igq__json_get(L->config, "mean");
+        if (js == NULL) js = igq__json_get(L->config, "std");
+        if (jm != NULL || js != NULL) {
+            nm = json_floats(jm, mean, MAX_STATS);
+            ns = json_floats(js, std, MAX_STATS);
+            IGQ_CHECK(nm > 0 && ns > 0, IGQ_ERR_FORMAT,
+                      "%s: mean/std must both be arrays of numbers", L->config_path);
+            return set_norm_stats(L, mean, nm, std, ns, L->config_path);
+        }
+    }
+    if (L->preproc != NULL) {
+        const igq_json *jm = igq__json_get(L->preproc, "image_mean");
+        const igq_json *js = igq__json_get(L->preproc, "image_std");
+        if (jm != NULL || js != NULL) {
+            nm = json_floats(jm, mean, MAX_STATS);
+            ns = json_floats(js, std, MAX_STATS);
+            IGQ_CHECK(nm > 0 && ns > 0, IGQ_ERR_FORMAT,
+                      "preprocessor_config.json: image_mean/image_std must be arrays of numbers");
+            return set_norm_stats(L, mean, nm, std, ns, "preprocessor_config.json");
+        }
+    }
+    return IGQ_OK;
+}
+
+igq_status igq__ckpt_image_size(const igq__ckpt_loader *L, int32_t *h, int32_t *w)
+{
+    const char *s = meta(L, "image_size");
+    *h = *w = 0;
+    if (s != NULL) {
+        float v[2];
+        int   n = parse_floats(s, v, 2);
+        IGQ_CHECK(n >= 1 && v[0] >= 1.0f && v[n - 1] >= 1.0f && v[0] <= 65536.0f &&
+                      v[n - 1] <= 65536.0f && v[0] == floorf(v[0]) && v[n - 1] == floorf(v[n - 1]),
+                  IGQ_ERR_FORMAT, "%s: metadata image_size '%s' is not 'H,W' or 'S'", L->path, s);
+        *h = (int32_t)v[0];
+        *w = (int32_t)v[n - 1];
+        return IGQ_OK;
+    }
+    if (L->config != NULL) {
+        const igq_json *v = igq__json_get(L->config, "image_size");
+        const igq_json *in = cfg_path(L->config, "pretrained_cfg", "input_size");
+        float           f[3];
+        if (v != NULL && v->type == IGQ_JSON_NUMBER) {
+            int64_t s1 = json_pos_int(v);
+            IGQ_CHECK(s1 > 0, IGQ_ERR_FORMAT, "%s: image_size is not a positive integer",
+                      L->config_path);
+            *h = *w = (int32_t)s1;
+        } else if (v != NULL) {
+            int n = json_floats(v, f, 2);
+            IGQ_CHECK(n == 2 && f[0] >= 1 && f[1] >= 1, IGQ_ERR_FORMAT,
+                      "%s: image_size must be an integer or [H, W]", L->config_path);
+            *h = (int32_t)f[0];
+            *w = (int32_t)f[1];
+        } else if (in != NULL) {
+            int n = json_floats(in, f, 3);
+            IGQ_CHECK(n == 3 && f[1] >= 1 && f[2] >= 1, IGQ_ERR_FORMAT,
+                      "%s: pretrained_cfg.input_size must be [C, H, W]", L->config_path);
+            *h = (int32_t)f[1];
+            *w = (int32_t)f[2];
+        }
+    }
+    return IGQ_OK;
+}
+
+igq_status igq__ckpt_resolve_meta(const igq__ckpt_loader *L)
+{
+    IGQ_TRY(resolve_heads(L));
+    IGQ_TRY(resolve_eps(L));
+    return resolve_norm_stats(L);
+}
