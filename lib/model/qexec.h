@@ -2,14 +2,14 @@
  * GEMMs, the integer non-linear kernels' parameters, and the forward that runs on them.
  * Private header.
  *
- * Data flow of one block, per image (lib/model/forward_int.c has the details):
- *   residual x (fp32) -> int32 at a per-image power-of-two scale -> integer LayerNorm -> int32
+ * Data flow of one block, per image (qexec_impl.h lists the files and the sites' arithmetic):
+ *   residual x (fp32) -> int32 at a per-row power-of-two scale -> integer LayerNorm -> int32
  *   -> per-image group assignment of the channels -> codes in group order
  *   -> grouped int GEMM (u8 x s8/s4 -> s32 per group k-slice) -> f32 epilogue
  *      y = t_d (sum_g s_g acc_g - sum_g s_g z_g S_g[d]) + b_d
  *   -> Q, K, V codes -> Q K^T int GEMM -> integer softmax (p at 2^-20) -> per-row group codes
  *   -> P V int GEMM -> per-row f32 epilogue -> group codes -> proj -> x += y
- *   -> integer LayerNorm -> group codes -> fc1 -> Q16 int32 -> integer GELU (2^-16)
+ *   -> integer LayerNorm -> group codes -> fc1 -> Q20 int32 -> integer GELU (2^-20)
  *   -> group codes -> fc2 -> x += y.
  * Every matmul runs on int8/int4 operands with int32 accumulators; softmax, LayerNorm and GELU
  * are the integer kernels of lib/kernels/nonlin.h. Float arithmetic remains in the GEMM
