@@ -35,6 +35,7 @@ igq_status igq_model_info(const igq_model *model, igq_model_prop prop, int64_t *
     case IGQ_PROP_NUM_CLASSES: *value = d->classes; break;
     case IGQ_PROP_PREFIX_TOKENS: *value = d->n_prefix; break;
     case IGQ_PROP_NUM_TOKENS: *value = d->n_tokens; break;
+    case IGQ_PROP_FORCE32: /* not a property: refused with any other unknown value */
     default:
         return igq__set_error(IGQ_ERR_INVALID_ARGUMENT, "igq_model_info: unknown property %d",
                               (int)prop);

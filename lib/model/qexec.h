@@ -25,10 +25,14 @@
 
 typedef struct igq_qexec igq_qexec;
 
-/* Builds the executor of a quantized model (m->q set, quantizers complete, weights stored
- * fake-quantized). Returns IGQ_ERR_UNSUPPORTED (with a message) for configurations that have
- * no integer form (per-channel activation quantizers, weight bits > 8), IGQ_ERR_NO_MEMORY. */
-igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out);
+/* Builds the integer executor of a quantized model (m->q set, quantizers complete, weights
+ * stored fake-quantized), attaches it as m->q->x and frees the f32 weight matrices of the
+ * linear layers, which its packed weights replace (the biases, embeddings and LayerNorm
+ * parameters stay): after this only the integer executor can run m. Returns
+ * IGQ_ERR_UNSUPPORTED (with a message) for configurations that have no integer form
+ * (per-channel activation quantizers, weight bits > 8) and IGQ_ERR_NO_MEMORY; on failure m is
+ * unchanged. */
+igq_status igq__qexec_attach(struct igq_model *m);
 void       igq__qexec_free(igq_qexec *x);
 
 /* Bytes of the packed weights and parameters the executor owns. */
@@ -51,11 +55,6 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
  * assign. scratch: igq__forward_int_scratch(m) bytes, 64-byte aligned. */
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
                               void *scratch, int32_t block, int32_t site, int32_t *assign);
-
-/* Frees the f32 weight matrices of the linear layers (the executor has packed its own); the
- * biases, embeddings and LayerNorm parameters stay. After this only the integer executor can
- * run the model. */
-void igq__qexec_release_f32(struct igq_model *m);
 
 /* Optional per-stage timing of igq__forward_int (bench only): when non-NULL, the executor
  * adds the nanoseconds of each stage of image 0 into prof[IGQ__PROF_*]. Not thread-safe;

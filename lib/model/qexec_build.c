@@ -157,7 +157,7 @@ static igq_status build_ln(const float *w, const float *b, int64_t C, float eps,
                           (int)block, igq_last_error());
 }
 
-igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out)
+static igq_status build(const struct igq_model *m, igq_qexec **out)
 {
     const igq_vit_dims *d = &m->d;
     const igq_qstate   *q = m->q;
@@ -257,7 +257,8 @@ igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out)
     return IGQ_OK;
 }
 
-void igq__qexec_release_f32(struct igq_model *m)
+/* Frees the f32 weight matrices of the linear layers (the executor has packed its own). */
+static void release_f32(struct igq_model *m)
 {
     int32_t b;
     for (b = 0; b < m->d.depth; b++) {
@@ -270,4 +271,11 @@ void igq__qexec_release_f32(struct igq_model *m)
     igq__free(m->patch.wt), m->patch.wt = NULL;
     igq__free(m->head.wt), m->head.wt = NULL;
     igq__free(m->head_dist.wt), m->head_dist.wt = NULL;
+}
+
+igq_status igq__qexec_attach(struct igq_model *m)
+{
+    IGQ_TRY(build(m, &m->q->x));
+    release_f32(m);
+    return IGQ_OK;
 }
