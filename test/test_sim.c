@@ -1169,7 +1169,16 @@ static void test_groups_compute_errors(void **state)
         igq_groups_free((want) == IGQ_OK ? g : NULL);                                    \
     } while (0)
     EXPECT_G(qg, one, 0, IGQ_SITE_QKV_IN, IGQ_OK);
-    EXPECT_G(qg, img3, 1, IGQ_SITE_ATTN, IGQ_OK); /* [C, H, W] is accepted */
+    /* [C, H, W] is refused by every entry point that takes images, as igq_run refuses it */
+    EXPECT_G(qg, img3, 1, IGQ_SITE_ATTN, IGQ_ERR_SHAPE);
+    {
+        int64_t     sl[2] = {1, d->K};
+        igq_tensor *lt    = NULL;
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, sl, &lt), IGQ_OK);
+        assert_int_equal(igq_run(qg, img3, lt), IGQ_ERR_SHAPE);
+        assert_int_equal(igq_run(qg, one, lt), IGQ_OK);
+        igq_tensor_free(lt);
+    }
     EXPECT_G(t->m, one, 0, IGQ_SITE_QKV_IN, IGQ_ERR_BAD_STATE);
     EXPECT_G(qt, one, 0, IGQ_SITE_QKV_IN, IGQ_ERR_BAD_STATE);
     EXPECT_G(qc, one, 0, IGQ_SITE_FC1_IN, IGQ_ERR_BAD_STATE);

@@ -488,7 +488,7 @@ typedef struct igq_groups igq_groups;
 
 /** Run a quantized model (with its executor) on one image and record the group assignment
  *  at (block, site). site must be an activation site with group granularity.
- *  @param image  f32 [1, C, H, W] (or [C, H, W]), normalized.
+ *  @param image  f32 [1, C, H, W], normalized (as for igq_run).
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, bad block/site); IGQ_ERR_BAD_STATE (fp32
  *          model, or a site that is not group-quantized); IGQ_ERR_SHAPE; IGQ_ERR_NO_MEMORY.
  *  Thread safety: shared read-only model. */

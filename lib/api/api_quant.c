@@ -7,6 +7,7 @@
 #include "../core/tensor.h"
 #include "../model/qexec.h"
 #include "../ptq/ptq.h"
+#include "api_check.h"
 
 static const char *const OPTION_NAMES[] = {
     "IGQ_OPT_WEIGHT_BITS", "IGQ_OPT_ACT_BITS", "IGQ_OPT_ATTN_BITS", "IGQ_OPT_EDGE_BITS",
@@ -74,26 +75,10 @@ igq_status igq_config_set_progress(igq_config *config, igq_progress_fn fn, void 
     return IGQ_OK;
 }
 
-/* images must be f32 [N, C, H, W] (or [C, H, W] when allow_3d) matching the model. */
-static igq_status check_images(const struct igq_model *m, const igq_tensor *t, const char *fn,
-                               int allow_3d, int64_t *n)
-{
-    const igq_vit_dims *d   = &m->d;
-    int                 off = t->ndim == 3 && allow_3d ? 1 : 0;
-    IGQ_CHECK(t->dtype == IGQ_DTYPE_F32, IGQ_ERR_INVALID_ARGUMENT, "%s: images must be f32", fn);
-    IGQ_CHECK((t->ndim == 4 || off) && t->shape[1 - off] == d->in_chans &&
-                  t->shape[2 - off] == d->img_h && t->shape[3 - off] == d->img_w,
-              IGQ_ERR_SHAPE, "%s: images must be [N, %d, %d, %d] (ndim %d given)", fn,
-              (int)d->in_chans, (int)d->img_h, (int)d->img_w, (int)t->ndim);
-    *n = off ? 1 : t->shape[0];
-    return IGQ_OK;
-}
-
 igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *calib_images,
                               const igq_config *config, igq_model **out_quantized)
 {
     struct igq_config defaults;
-    int64_t           n;
     IGQ_CHECK(out_quantized != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_quantize_model: out_quantized is NULL");
     *out_quantized = NULL;
@@ -101,7 +86,7 @@ igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *cal
               "igq_quantize_model: NULL argument");
     IGQ_CHECK(fp32_model->q == NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_quantize_model: the model is already quantized");
-    IGQ_TRY(check_images(fp32_model, calib_images, "igq_quantize_model", 0, &n));
+    IGQ_TRY(igq__check_images("igq_quantize_model", fp32_model, calib_images));
     if (config == NULL) {
         igq__config_defaults(&defaults);
         config = &defaults;
@@ -114,14 +99,14 @@ igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *cal
                               "an integer dot product): use groups, or IGQ_EXECUTOR_SIM");
     {
         igq_model *qm = NULL;
-        IGQ_TRY(igq__quantize(fp32_model, (const float *)calib_images->data, n, config, &qm));
+        IGQ_TRY(igq__quantize(fp32_model, (const float *)calib_images->data,
+                              calib_images->shape[0], config, &qm));
         if (config->v[IGQ_OPT_EXECUTOR] == IGQ_EXECUTOR_INT) {
-            igq_status s = igq__qexec_build(qm, &qm->q->x);
+            igq_status s = igq__qexec_attach(qm);
             if (s != IGQ_OK) {
                 igq_model_free(qm);
                 return s;
             }
-            igq__qexec_release_f32(qm); /* the packed weights replace them */
         }
         *out_quantized = qm;
         return IGQ_OK;
@@ -199,10 +184,7 @@ igq_status igq_groups_compute(const igq_model *model, const igq_tensor *image, i
 {
     const struct igq_quantizer *z;
     struct igq_groups          *g;
-    igq_sim_ctx                 sc;
-    igq_site_hook               hook;
-    float                      *scratch, *logits;
-    int64_t                     n;
+    igq_status                  s;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_groups_compute: out is NULL");
     *out = NULL;
     IGQ_CHECK(model != NULL && image != NULL, IGQ_ERR_INVALID_ARGUMENT,
@@ -213,8 +195,9 @@ igq_status igq_groups_compute(const igq_model *model, const igq_tensor *image, i
     IGQ_CHECK(site == IGQ_SITE_QKV_IN || site == IGQ_SITE_ATTN || site == IGQ_SITE_PROJ_IN ||
                   site == IGQ_SITE_FC1_IN || site == IGQ_SITE_FC2_IN,
               IGQ_ERR_INVALID_ARGUMENT, "igq_groups_compute: site %d has no groups", (int)site);
-    IGQ_TRY(check_images(model, image, "igq_groups_compute", 1, &n));
-    IGQ_CHECK(n == 1, IGQ_ERR_SHAPE, "igq_groups_compute: pass one image, got %lld", (long long)n);
+    IGQ_TRY(igq__check_images("igq_groups_compute", model, image));
+    IGQ_CHECK(image->shape[0] == 1, IGQ_ERR_SHAPE, "igq_groups_compute: pass one image, got %lld",
+              (long long)image->shape[0]);
     z = igq__qz(model->q, block, (int32_t)site);
     IGQ_CHECK(z->present && z->granularity == IGQ__GRAN_GROUP, IGQ_ERR_BAD_STATE,
               "igq_groups_compute: site %d of block %d is not group-quantized", (int)site,
@@ -222,48 +205,15 @@ igq_status igq_groups_compute(const igq_model *model, const igq_tensor *image, i
     g = (struct igq_groups *)igq__calloc(1, sizeof *g);
     IGQ_CHECK(g != NULL, IGQ_ERR_NO_MEMORY, "igq_groups_compute: out of memory");
     g->n_groups = z->n_params;
-    g->count    = site == IGQ_SITE_ATTN ? (int64_t)model->d.heads * model->d.n_tokens
-                  : site == IGQ_SITE_FC2_IN ? model->d.mlp : model->d.dim;
+    g->count    = igq__groups_capture_count(&model->d, (int32_t)site);
     g->assign   = (int32_t *)igq__calloc((size_t)g->count, sizeof(int32_t));
-    if (model->q->x != NULL) {
-        /* the integer executor: its own assignment (the f32 weights are gone) */
-        void  *iscr = igq__malloc(igq__forward_int_scratch(model));
-        float *lg   = (float *)igq__malloc((size_t)model->d.classes * sizeof(float));
-        if (g->assign == NULL || iscr == NULL || lg == NULL) {
-            igq__free(iscr);
-            igq__free(lg);
-            igq_groups_free(g);
-            return igq__set_error(IGQ_ERR_NO_MEMORY, "igq_groups_compute: out of memory");
-        }
-        igq__forward_int_capture(model, (const float *)image->data, lg, iscr, block,
-                                 (int32_t)site, g->assign);
-        igq__free(iscr);
-        igq__free(lg);
-        *out = g;
-        return IGQ_OK;
-    }
-    scratch     = (float *)igq__malloc(igq__forward_scratch_floats(&model->d, 1) * sizeof(float));
-    logits      = (float *)igq__malloc((size_t)model->d.classes * sizeof(float));
-    memset(&sc, 0, sizeof sc);
-    sc.q          = model->q;
-    sc.stat       = (float *)igq__malloc(igq__sim_stat_floats(&model->d) * sizeof(float));
-    sc.cap_image  = 0;
-    sc.cap_block  = block;
-    sc.cap_site   = (int32_t)site;
-    sc.cap_assign = g->assign;
-    if (g->assign == NULL || scratch == NULL || logits == NULL || sc.stat == NULL) {
-        igq__free(scratch);
-        igq__free(logits);
-        igq__free(sc.stat);
+    s = g->assign != NULL ? igq__groups_capture(model, (const float *)image->data, block,
+                                                (int32_t)site, g->assign, "igq_groups_compute")
+                          : igq__set_error(IGQ_ERR_NO_MEMORY, "igq_groups_compute: out of memory");
+    if (s != IGQ_OK) {
         igq_groups_free(g);
-        return igq__set_error(IGQ_ERR_NO_MEMORY, "igq_groups_compute: out of memory");
+        return s;
     }
-    hook.fn  = igq__sim_hook;
-    hook.ctx = &sc;
-    igq__forward(model, (const float *)image->data, 1, logits, scratch, &hook);
-    igq__free(scratch);
-    igq__free(logits);
-    igq__free(sc.stat);
     *out = g;
     return IGQ_OK;
 }

@@ -213,6 +213,21 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
 
 enum { HOOK_ONE = 0, HOOK_QKV = 1 };
 
+/* A GEMM step: rows of out = in W + b, then GELU on them if gelu. */
+typedef struct gemm_op {
+    const igq_linear *lin;
+    const float      *in;
+    float            *out;
+    int               gelu;
+} gemm_op;
+
+/* A row step: x += h (* ls) if residual, then h = LN(x) if ln_w != NULL. */
+typedef struct rows_op {
+    int          residual;
+    const float *ls;
+    const float *ln_w, *ln_b;
+} rows_op;
+
 typedef struct fwd {
     const struct igq_model *m;
     const igq_vit_dims     *d;
@@ -226,18 +241,13 @@ typedef struct fwd {
     const float            *images;  /* its first image */
     float                  *logits;  /* its first image's logits */
     int64_t                 first, B; /* batch index of its first image, images in it */
+    int64_t                 rows;    /* its token rows, B * T: the rows of GEMMs and row steps */
     /* the current step */
     int32_t                 block;
     int64_t                 tile;    /* rows per task of a row step */
     int64_t                 tiles;   /* tiles of a GEMM (of each image for the embedding) */
-    int64_t                 rows;    /* rows of the GEMM / row step */
-    const igq_linear       *lin;     /* GEMM: y = x W + b on rows of in, into out */
-    const float            *in;
-    float                  *out;
-    int                     gelu;    /* GEMM: GELU on the output rows */
-    int                     residual; /* row step: x += h (* ls) first */
-    const float            *ls;
-    const float            *ln_w, *ln_b; /* row step: h = LN(x) (NULL: none) */
+    gemm_op                 gemm;
+    rows_op                 row;
     int                     hook_kind;   /* HOOK_* */
     int32_t                 hook_site;
     float                  *hook_base;   /* image i's view starts at hook_base + i * hook_stride */
@@ -330,23 +340,23 @@ static void step_rows(void *ctx, int64_t task, int32_t thread)
     const int64_t r0 = task * f->tile;
     const int64_t n  = r0 + f->tile < f->rows ? f->tile : f->rows - r0;
     (void)thread;
-    if (f->residual) residual_add(n, D, f->s.x + r0 * D, f->s.h + r0 * D, f->ls);
-    if (f->ln_w != NULL)
-        igq__f32_layernorm(n, D, f->s.x + r0 * D, f->ln_w, f->ln_b, f->d->ln_eps,
-                               f->s.h + r0 * D);
+    if (f->row.residual) residual_add(n, D, f->s.x + r0 * D, f->s.h + r0 * D, f->row.ls);
+    if (f->row.ln_w != NULL)
+        igq__f32_layernorm(n, D, f->s.x + r0 * D, f->row.ln_w, f->row.ln_b, f->d->ln_eps,
+                           f->s.h + r0 * D);
 }
 
 /* Rows [r0, r1) of out = in W + b (then GELU). */
 static void step_gemm(void *ctx, int64_t task, int32_t thread)
 {
     fwd              *f  = (fwd *)ctx;
-    const igq_linear *l  = f->lin;
+    const igq_linear *l  = f->gemm.lin;
     const int64_t     r0 = tile_start(f->rows, f->tiles, task);
     const int64_t     n  = tile_start(f->rows, f->tiles, task + 1) - r0;
     (void)thread;
     if (n <= 0) return;
-    linear(l, n, f->in + r0 * l->in, f->out + r0 * l->out);
-    if (f->gelu) igq__f32_gelu(n * l->out, f->out + r0 * l->out);
+    linear(l, n, f->gemm.in + r0 * l->in, f->gemm.out + r0 * l->out);
+    if (f->gemm.gelu) igq__f32_gelu(n * l->out, f->gemm.out + r0 * l->out);
 }
 
 static void step_hook(void *ctx, int64_t i, int32_t thread)
@@ -403,11 +413,7 @@ static void hooks_at(fwd *f, int kind, int32_t site, float *base, int64_t stride
 
 static void gemm(fwd *f, const igq_linear *l, const float *in, float *out, int gelu)
 {
-    f->lin   = l;
-    f->in    = in;
-    f->out   = out;
-    f->gelu  = gelu;
-    f->rows  = f->B * f->d->n_tokens;
+    f->gemm  = (gemm_op){l, in, out, gelu};
     f->tiles = gemm_tasks(f->rows, f->threads);
     if (f->tiles > ceil_div(f->rows, ROW_ALIGN)) f->tiles = ceil_div(f->rows, ROW_ALIGN);
     run(f, f->tiles, step_gemm);
@@ -415,12 +421,8 @@ static void gemm(fwd *f, const igq_linear *l, const float *in, float *out, int g
 
 static void rows_step(fwd *f, int residual, const float *ls, const float *ln_w, const float *ln_b)
 {
-    f->residual = residual;
-    f->ls       = ls;
-    f->ln_w     = ln_w;
-    f->ln_b     = ln_b;
-    f->rows     = f->B * f->d->n_tokens;
-    f->tile     = rows_tile(f->rows, f->threads);
+    f->row  = (rows_op){residual, ls, ln_w, ln_b};
+    f->tile = rows_tile(f->rows, f->threads);
     run(f, ceil_div(f->rows, f->tile), step_rows);
 }
 
@@ -472,18 +474,14 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
     const igq_vit_dims *d      = &m->d;
     const size_t        img_sz = (size_t)d->in_chans * d->img_h * d->img_w;
     const int64_t       chunk  = igq__forward_chunk(d, batch);
-    fwd                 f;
+    fwd                 f      = {.m = m, .d = &m->d, .hooks = hooks, .pool = pool};
     int64_t             i;
-    memset(&f, 0, sizeof f);
-    f.m            = m;
-    f.d            = d;
-    f.hooks        = hooks;
-    f.pool         = pool;
     f.threads      = igq__pool_size(pool);
     f.local0       = scratch + layout_shared(d, chunk, scratch, &f.s);
     f.local_stride = layout_local(d, NULL, NULL);
     for (i = 0; i < batch; i += chunk) {
         f.B      = batch - i < chunk ? batch - i : chunk;
+        f.rows   = f.B * d->n_tokens;
         f.first  = i;
         f.images = images + (size_t)i * img_sz;
         f.logits = logits + (size_t)i * d->classes;

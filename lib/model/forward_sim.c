@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/alloc.h"
+#include "../kernels/dispatch.h"
 #include "qexec.h"
 
 void igq__quantizer_clear(struct igq_quantizer *z)
@@ -67,19 +68,13 @@ void igq__fake_quant_site(const struct igq_quantizer *z, float *x, int64_t rows,
         }
         return;
     }
-    /* Channel statistics of this image, then each column's quantizer as four vectors, then
-     * one row-major quantization pass (vectorizable; same arithmetic as igq__fq). */
+    /* Channel statistics of this image (the integer executor's column min/max kernel: exact,
+     * so the same at every level), then each column's quantizer as four vectors, then one
+     * row-major quantization pass (vectorizable; same arithmetic as igq__fq). */
     {
         float *mn = stat, *mx = stat + cols, *inv = stat + 2 * cols, *sc = stat + 3 * cols;
         float *lo = stat + 4 * cols, *hi = stat + 5 * cols;
-        for (c = 0; c < cols; c++) mn[c] = mx[c] = x[c];
-        for (r = 1; r < rows; r++) {
-            const float *xr = x + r * ld;
-            for (c = 0; c < cols; c++) {
-                mn[c] = xr[c] < mn[c] ? xr[c] : mn[c];
-                mx[c] = xr[c] > mx[c] ? xr[c] : mx[c];
-            }
-        }
+        igq__kernels()->exec.colminmax_f32(rows, cols, x, ld, mn, mx);
         for (c = 0; c < cols; c++) {
             igq_qparams p;
             if (z->granularity == IGQ__GRAN_CHANNEL) {

@@ -2,14 +2,14 @@
  * GEMMs, the integer non-linear kernels' parameters, and the forward that runs on them.
  * Private header.
  *
- * Data flow of one block, per image (lib/model/forward_int.c has the details):
- *   residual x (fp32) -> int32 at a per-image power-of-two scale -> integer LayerNorm -> int32
+ * Data flow of one block, per image (qexec_impl.h lists the files and the sites' arithmetic):
+ *   residual x (fp32) -> int32 at a per-row power-of-two scale -> integer LayerNorm -> int32
  *   -> per-image group assignment of the channels -> codes in group order
  *   -> grouped int GEMM (u8 x s8/s4 -> s32 per group k-slice) -> f32 epilogue
  *      y = t_d (sum_g s_g acc_g - sum_g s_g z_g S_g[d]) + b_d
  *   -> Q, K, V codes -> Q K^T int GEMM -> integer softmax (p at 2^-20) -> per-row group codes
  *   -> P V int GEMM -> per-row f32 epilogue -> group codes -> proj -> x += y
- *   -> integer LayerNorm -> group codes -> fc1 -> Q16 int32 -> integer GELU (2^-16)
+ *   -> integer LayerNorm -> group codes -> fc1 -> Q20 int32 -> integer GELU (2^-20)
  *   -> group codes -> fc2 -> x += y.
  * Every matmul runs on int8/int4 operands with int32 accumulators; softmax, LayerNorm and GELU
  * are the integer kernels of lib/kernels/nonlin.h. Float arithmetic remains in the GEMM
@@ -25,10 +25,14 @@
 
 typedef struct igq_qexec igq_qexec;
 
-/* Builds the executor of a quantized model (m->q set, quantizers complete, weights stored
- * fake-quantized). Returns IGQ_ERR_UNSUPPORTED (with a message) for configurations that have
- * no integer form (per-channel activation quantizers, weight bits > 8), IGQ_ERR_NO_MEMORY. */
-igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out);
+/* Builds the integer executor of a quantized model (m->q set, quantizers complete, weights
+ * stored fake-quantized), attaches it as m->q->x and frees the f32 weight matrices of the
+ * linear layers, which its packed weights replace (the biases, embeddings and LayerNorm
+ * parameters stay): after this only the integer executor can run m. Returns
+ * IGQ_ERR_UNSUPPORTED (with a message) for configurations that have no integer form
+ * (per-channel activation quantizers, weight bits > 8) and IGQ_ERR_NO_MEMORY; on failure m is
+ * unchanged. */
+igq_status igq__qexec_attach(struct igq_model *m);
 void       igq__qexec_free(igq_qexec *x);
 
 /* Bytes of the packed weights and parameters the executor owns. */
@@ -51,11 +55,6 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
  * assign. scratch: igq__forward_int_scratch(m) bytes, 64-byte aligned. */
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
                               void *scratch, int32_t block, int32_t site, int32_t *assign);
-
-/* Frees the f32 weight matrices of the linear layers (the executor has packed its own); the
- * biases, embeddings and LayerNorm parameters stay. After this only the integer executor can
- * run the model. */
-void igq__qexec_release_f32(struct igq_model *m);
 
 /* Optional per-stage timing of igq__forward_int (bench only): when non-NULL, the executor
  * adds the nanoseconds of each stage of image 0 into prof[IGQ__PROF_*]. Not thread-safe;

@@ -80,4 +80,15 @@ size_t igq__sim_stat_floats(const igq_vit_dims *d);
 void   igq__sim_hook(void *ctx, int64_t image, int32_t block, int32_t site, int32_t head, float *x,
                      int64_t rows, int64_t cols, int64_t ld);
 
+/* Values of a group assignment at site (a channel site with groups, or IGQ__SITE_ATTN): the
+ * channels, or heads x tokens rows (head-major) for the attention. */
+int64_t igq__groups_capture_count(const igq_vit_dims *d, int32_t site);
+
+/* Runs one image [C][H][W] through quantized model m with its own executor (simulated or
+ * integer) and records the group of each channel / row at (block, site) into assign
+ * (igq__groups_capture_count values); block and site must be group-quantized. Returns IGQ_OK
+ * or IGQ_ERR_NO_MEMORY (the message names `who`). */
+igq_status igq__groups_capture(const struct igq_model *m, const float *image, int32_t block,
+                               int32_t site, int32_t *assign, const char *who);
+
 #endif
