@@ -14,7 +14,9 @@
 
 #define RUP64(n) ((((size_t)(n)) + 63u) & ~(size_t)63u)
 
+#ifdef IGQ_TESTING
 double *igq__int_prof = NULL;
+#endif
 
 /* ---- per-thread scratch ----------------------------------------------------------------- */
 
@@ -288,7 +290,7 @@ static void image_task(void *ctx, int64_t i, int32_t thread)
     const igq_vit_dims *d = &r->m->d;
     run_image(r->m, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
               r->logits + (size_t)i * d->classes, r->scratch + (size_t)thread * r->stride,
-              igq__int_prof != NULL && i == 0, -1, -1, NULL);
+              IGQ__PROF_ON(i), -1, -1, NULL);
 }
 
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,

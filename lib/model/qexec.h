@@ -71,6 +71,10 @@ enum {
     IGQ__PROF_OTHER,       /* patch extraction, classifier */
     IGQ__PROF_N
 };
+#ifdef IGQ_TESTING
+/* Bench hook (testing build only): when non-NULL, the first image of each igq_run adds its
+ * stage times in ns to igq__int_prof[IGQ__PROF_*]. */
 extern double *igq__int_prof;
+#endif
 
 #endif

@@ -103,8 +103,9 @@ typedef struct igq_ictx {
     const int32_t *gperm;
 } igq_ictx;
 
-/* ---- stage timing (bench only, igq__int_prof) ------------------------------------------- */
+/* ---- stage timing (testing build only, igq__int_prof) ----------------------------------- */
 
+#ifdef IGQ_TESTING
 static inline double igq__now_ns(void)
 {
     struct timespec ts;
@@ -117,6 +118,12 @@ static inline double igq__now_ns(void)
     do {                                                                     \
         if ((c)->prof) igq__int_prof[k] += igq__now_ns() - prof_t0_;         \
     } while (0)
+#define IGQ__PROF_ON(image) (igq__int_prof != NULL && (image) == 0)
+#else
+#define IGQ__PROF_BEGIN(c) (void)(c)
+#define IGQ__PROF_END(c, k) (void)(k)
+#define IGQ__PROF_ON(image) 0
+#endif
 
 /* ---- codes (qexec_codes.c) --------------------------------------------------------------- */
 
