@@ -1236,6 +1236,76 @@ static void test_progress_and_cancel(void **state)
     igq_config_free(c);
 }
 
+/* The range of a per-tensor quantizer. */
+static void tensor_range(const igq_model *q, igq_site site, float *lo, float *hi)
+{
+    const igq_quantizer *z = NULL;
+    assert_int_equal(igq_model_quantizer(q, 0, site, &z), IGQ_OK);
+    assert_int_equal(igq_quantizer_num_groups(z), 1);
+    assert_int_equal(igq_quantizer_params(z, NULL, NULL, lo, hi, 1), IGQ_OK);
+}
+
+/* 1 if (lo, hi) is (lo0, hi0) times one of the ranking search's factors 0.5, 0.55, .., 1.2. */
+static int is_searched_range(float lo, float hi, float lo0, float hi0)
+{
+    int t;
+    for (t = 0; t <= 14; t++) {
+        float f = 0.5f + 0.05f * (float)t;
+        if (lo == lo0 * f && hi == hi0 * f) return 1;
+    }
+    return 0;
+}
+
+/* VT-PTQ ranking on a model with more than 4,096 tokens (66 x 66 patches of 1 pixel plus the
+ * class token: 4,357): the ranking objective once kept a score row in a 4,096-float stack
+ * array indexed by token and overran it here (make check-asan runs this under ASan). The
+ * search must still work: the Q and K ranges it returns are the calibrated ones (those of the
+ * same run without ranking) times one of its factors. */
+static void test_ranking_many_tokens(void **state)
+{
+    char       *dir = tu_make_tmpdir(), *path;
+    stw         w;
+    igq_model  *m = NULL, *q = NULL, *q0 = NULL;
+    igq_tensor *calib = NULL;
+    igq_config *c = NULL;
+    int64_t     shape[4] = {1, 1, 64, 64}, tokens = 0;
+    float      *x, lo, hi, lo0, hi0;
+    tu_rng      r;
+    int         i, s;
+    (void)state;
+    stw_init(&w);
+    stw_timm_vit(&w, 1, 4, 1, 8, 3, 1, 64, 1, 0, 31);
+    path = stw_write(&w, dir, "many_tokens.safetensors");
+    stw_free(&w);
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_NUM_TOKENS, &tokens), IGQ_OK);
+    assert_true(tokens > 4096);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &calib), IGQ_OK);
+    x = (float *)igq_tensor_data(calib);
+    tu_rng_seed(&r, 32);
+    for (i = 0; i < 64 * 64; i++) x[i] = (float)tu_rng_normal(&r);
+    assert_int_equal(igq_config_create(&c), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM), IGQ_OK);
+    assert_int_equal(igq_quantize_model(m, calib, c, &q0), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_RANKING, 1), IGQ_OK);
+    assert_int_equal(igq_quantize_model(m, calib, c, &q), IGQ_OK);
+    for (s = 0; s < 2; s++) {
+        igq_site site = s == 0 ? IGQ_SITE_Q : IGQ_SITE_K;
+        tensor_range(q0, site, &lo0, &hi0);
+        tensor_range(q, site, &lo, &hi);
+        assert_true(lo0 < hi0);
+        assert_true(is_searched_range(lo, hi, lo0, hi0));
+    }
+    igq_model_free(q);
+    igq_model_free(q0);
+    igq_config_free(c);
+    igq_tensor_free(calib);
+    igq_model_free(m);
+    tu_rmdir_r(dir);
+    free(dir);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1265,6 +1335,7 @@ int main(void)
         cmocka_unit_test(test_config_bad_arguments),
         cmocka_unit_test_setup_teardown(test_quantize_arguments, setup_model, teardown_model),
         cmocka_unit_test_setup_teardown(test_progress_and_cancel, setup_model, teardown_model),
+        cmocka_unit_test(test_ranking_many_tokens),
     };
     return cmocka_run_group_tests_name("quant", tests, NULL, NULL);
 }

@@ -15,17 +15,26 @@
 
 /* ---- ranking-aware Q/K calibration --------------------------------------------------------- */
 
+/* Sums over the fp32 scores A and their row orders that the objective needs and that do not
+ * depend on the quantizers: computed once per block, each in the order the objective visits
+ * the scores (image, head, query row, key), so every candidate sees the same values as if it
+ * had summed them itself. */
+typedef struct rank_sums {
+    double sx, sxx, n; /* sum of scores, of their squares, their count */
+    double gap;        /* sum of the gaps between neighbours in each row's descending order */
+} rank_sums;
+
 /* Objective of VT-PTQ for attention scores: Pearson correlation of the quantized and fp scores
  * minus a ranking hinge over adjacent pairs (in fp order) of every score row. qbuf and kbuf
  * hold [T][D], row [T]. */
 static double rank_objective(const igq_vit_dims *d, const float *Q, const float *K,
                              const struct igq_quantizer *zq, const struct igq_quantizer *zk,
                              int64_t n_img, float *qbuf, float *kbuf, float *row,
-                             const float *Aref, const int32_t *order)
+                             const float *Aref, const int32_t *order, const rank_sums *ref)
 {
     const int64_t T = d->n_tokens, D = d->dim, hd = d->head_dim;
     const float   sc = 1.0f / sqrtf((float)hd);
-    double        sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, hinge = 0, n = 0, gap = 0;
+    double        sy = 0, syy = 0, sxy = 0, hinge = 0;
     int64_t       im, h, i, j, c, e;
     for (im = 0; im < n_img; im++) {
         const float *Ai = Aref + (size_t)im * d->heads * T * T;
@@ -37,31 +46,32 @@ static double rank_objective(const igq_vit_dims *d, const float *Q, const float 
             for (i = 0; i < T; i++) {
                 const int32_t *ord = order + (((size_t)im * d->heads + h) * T + i) * T;
                 const float   *ai  = Ai + ((size_t)h * T + i) * T;
+                const float   *qi  = qbuf + i * D + h * hd;
                 for (j = 0; j < T; j++) {
-                    double acc = 0.0, a = ai[j];
-                    for (c = 0; c < hd; c++) acc += qbuf[i * D + h * hd + c] * kbuf[j * D + h * hd + c];
-                    row[j] = (float)acc * sc;
-                    sx += a;
-                    sy += row[j];
-                    sxx += a * a;
-                    syy += (double)row[j] * row[j];
-                    sxy += a * row[j];
-                    n += 1.0;
+                    const float *kj  = kbuf + j * D + h * hd;
+                    double       acc = 0.0;
+                    float        y;
+                    for (c = 0; c < hd; c++) acc += qi[c] * kj[c];
+                    y      = (float)acc * sc;
+                    row[j] = y;
+                    sy += y;
+                    syy += (double)y * y;
+                    sxy += (double)ai[j] * y;
                 }
                 for (j = 0; j + 1 < T; j++) {
-                    /* ord sorts the row by fp score, descending: quantized order should agree. */
-                    double da     = ai[ord[j]] - ai[ord[j + 1]];
-                    double dq     = row[ord[j]] - row[ord[j + 1]];
-                    double margin = 0.5 * da;
-                    gap += da;
-                    hinge += margin - dq > 0 ? margin - dq : 0.0;
+                    /* ord sorts the row by fp score, descending: quantized order should agree
+                     * to within half of each fp gap (gaps are differences of floats). */
+                    const double margin = 0.5 * (double)(ai[ord[j]] - ai[ord[j + 1]]);
+                    const double t      = margin - (double)(row[ord[j]] - row[ord[j + 1]]);
+                    hinge += t > 0.0 ? t : 0.0;
                 }
             }
     }
     {
-        double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+        const double n = ref->n, sx = ref->sx;
+        double cov = sxy - sx * sy / n, vx = ref->sxx - sx * sx / n, vy = syy - sy * sy / n;
         double pearson = (vx > 0 && vy > 0) ? cov / sqrt(vx * vy) : 0.0;
-        return pearson - (gap > 0 ? hinge / gap : 0.0);
+        return pearson - (ref->gap > 0 ? hinge / ref->gap : 0.0);
     }
 }
 
@@ -89,12 +99,14 @@ static void order_desc(const float *row, int32_t *o, int32_t *tmp, int64_t n)
     if (src != o) memcpy(o, src, (size_t)n * sizeof(int32_t));
 }
 
-/* fp32 attention scores of block b's kept Q and K, A[im][h][i][T], and each row's order. */
+/* fp32 attention scores of block b's kept Q and K, A[im][h][i][T], each row's order, and the
+ * sums of them the objective needs. */
 static void fp_scores(const igq_vit_dims *d, const float *Q, const float *K, int64_t n_img,
-                      float *A, int32_t *ord, int32_t *tmp)
+                      float *A, int32_t *ord, int32_t *tmp, rank_sums *ref)
 {
     const int64_t T = d->n_tokens, D = d->dim, hd = d->head_dim;
     int64_t       im, h, i, j, c;
+    memset(ref, 0, sizeof *ref);
     for (im = 0; im < n_img; im++)
         for (h = 0; h < d->heads; h++)
             for (i = 0; i < T; i++) {
@@ -106,8 +118,12 @@ static void fp_scores(const igq_vit_dims *d, const float *Q, const float *K, int
                         acc += Q[(size_t)im * T * D + i * D + h * hd + c] *
                                K[(size_t)im * T * D + j * D + h * hd + c];
                     row[j] = (float)acc / sqrtf((float)hd);
+                    ref->sx += row[j];
+                    ref->sxx += (double)row[j] * row[j];
+                    ref->n += 1.0;
                 }
                 order_desc(row, o, tmp, T);
+                for (j = 0; j + 1 < T; j++) ref->gap += row[o[j]] - row[o[j + 1]];
             }
 }
 
@@ -134,7 +150,8 @@ igq_status igq__ptq_rank_calibrate(igq_ptq *p)
         float                 lq = zq->lo[0], hq = zq->hi[0], lk = zk->lo[0], hk = zk->hi[0];
         int                   round, k;
         float                 fq = 1.0f, fk = 1.0f;
-        fp_scores(d, oq->keep, ok->keep, n_img, A, ord, tmp);
+        rank_sums              ref;
+        fp_scores(d, oq->keep, ok->keep, n_img, A, ord, tmp, &ref);
         /* Alternate: best Q range factor with K fixed, then K with Q fixed (two rounds); the
          * candidate factors span 0.5..1.2 of the calibrated range (EasyQuant/VT-PTQ grid). */
         for (round = 0; round < 2; round++)
@@ -153,7 +170,7 @@ igq_status igq__ptq_rank_calibrate(igq_ptq *p)
                         zk->qp[0] = igq__qp_asym(lk * f, hk * f, zk->bits);
                     }
                     v = rank_objective(d, oq->keep, ok->keep, zq, zk, n_img, qbuf, kbuf, row, A,
-                                       ord);
+                                       ord, &ref);
                     if (v > best) {
                         best   = v;
                         best_f = f;
