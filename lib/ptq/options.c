@@ -13,12 +13,14 @@ static const igq_option_info OPTIONS[IGQ__N_PUBLIC_OPTIONS] = {IGQ__OPTION_TABLE
 #undef IGQ__OPTION_INFO
 
 /* Each row sits at its public value, so OPTIONS[IGQ_OPT_x] is x's row; appending an option
- * to igq.h without a row leaves it unknown (igq_config_set refuses it), never misread. */
-#define IGQ__OPTION_TIE(name, lo, hi, def, zero)                                                 \
-    IGQ__STATIC_ASSERT(opt_##name, IGQ_OPT_##name == (int)IGQ__OPTROW_##name);                   \
-    IGQ__STATIC_ASSERT(opt_range_##name, (lo) <= (hi) && (zero == 0 || (lo) > 0));               \
-    IGQ__STATIC_ASSERT(opt_default_##name,                                                       \
-                       ((lo) <= (def) && (def) <= (hi)) || (zero == 1 && (def) == 0));
+ * to igq.h without a row leaves it unknown (igq_config_set refuses it), never misread. An
+ * unset 0 lies below MIN - 1, so MIN - 1 is refused like every value outside the range; the
+ * default is accepted. */
+#define IGQ__OPTION_TIE(name, lo, hi, def, zero)                                          \
+    IGQ__STATIC_ASSERT(opt_##name, IGQ_OPT_##name == (int)IGQ__OPTROW_##name);            \
+    IGQ__STATIC_ASSERT(opt_range_##name, (lo) <= (hi) && ((zero) == 0 || (lo) > 1));      \
+    IGQ__STATIC_ASSERT(opt_default_##name,                                                \
+                       ((lo) <= (def) && (def) <= (hi)) || ((zero) == 1 && (def) == 0));
 IGQ__OPTION_TABLE(IGQ__OPTION_TIE)
 #undef IGQ__OPTION_TIE
 /* Quantized models keep the options they were made with in igq_qstate.opts. */
