@@ -876,24 +876,25 @@ static void test_mck_arguments(void **state)
 typedef struct opt_spec {
     igq_option opt;
     int64_t    lo, hi, def;
+    int        zero; /* 0 is accepted too, below lo (the option's unset value) */
 } opt_spec;
 
-/* Bounds and defaults as igq.h documents them. */
+/* Bounds, defaults and unset values as igq.h documents them. */
 static const opt_spec SPECS[] = {
-    {IGQ_OPT_WEIGHT_BITS, 2, 8, 8},
-    {IGQ_OPT_ACT_BITS, 2, 8, 8},
-    {IGQ_OPT_ATTN_BITS, 0, 8, 0},
-    {IGQ_OPT_EDGE_BITS, 2, 8, 8},
-    {IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_TENSOR, IGQ_GRANULARITY_CHANNEL, IGQ_GRANULARITY_GROUP},
-    {IGQ_OPT_GROUPS, 1, 64, 8},
-    {IGQ_OPT_GROUP_BUDGET, 0, 64, 0},
-    {IGQ_OPT_CALIBRATOR, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_KL, IGQ_CALIBRATOR_MINMAX},
-    {IGQ_OPT_WEIGHT_CALIBRATOR, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_KL, IGQ_CALIBRATOR_MINMAX},
-    {IGQ_OPT_SEED, 0, INT64_MAX, 0},
-    {IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT, IGQ_EXECUTOR_SIM, IGQ_EXECUTOR_INT},
-    {IGQ_OPT_ATTN_RANKING, 0, 1, 0},
-    {IGQ_OPT_MIXED_PRECISION_BUDGET, 0, 800, 0},
-    {IGQ_OPT_GROUP_ASSIGNMENT, IGQ_ASSIGN_COVER, IGQ_ASSIGN_NEAREST, IGQ_ASSIGN_COVER},
+    {IGQ_OPT_WEIGHT_BITS, 2, 8, 8, 0},
+    {IGQ_OPT_ACT_BITS, 2, 8, 8, 0},
+    {IGQ_OPT_ATTN_BITS, 2, 8, 0, 1},
+    {IGQ_OPT_EDGE_BITS, 2, 8, 8, 0},
+    {IGQ_OPT_ACT_GRANULARITY, IGQ_GRANULARITY_TENSOR, IGQ_GRANULARITY_CHANNEL, IGQ_GRANULARITY_GROUP, 0},
+    {IGQ_OPT_GROUPS, 1, 64, 8, 0},
+    {IGQ_OPT_GROUP_BUDGET, 0, 64, 0, 0},
+    {IGQ_OPT_CALIBRATOR, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_KL, IGQ_CALIBRATOR_MINMAX, 0},
+    {IGQ_OPT_WEIGHT_CALIBRATOR, IGQ_CALIBRATOR_MINMAX, IGQ_CALIBRATOR_KL, IGQ_CALIBRATOR_MINMAX, 0},
+    {IGQ_OPT_SEED, 0, INT64_MAX, 0, 0},
+    {IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_INT, IGQ_EXECUTOR_SIM, IGQ_EXECUTOR_INT, 0},
+    {IGQ_OPT_ATTN_RANKING, 0, 1, 0, 0},
+    {IGQ_OPT_MIXED_PRECISION_BUDGET, 200, 800, 0, 1},
+    {IGQ_OPT_GROUP_ASSIGNMENT, IGQ_ASSIGN_COVER, IGQ_ASSIGN_NEAREST, IGQ_ASSIGN_COVER, 0},
 };
 #define N_SPECS (sizeof SPECS / sizeof SPECS[0])
 
@@ -921,61 +922,53 @@ static void test_config_defaults_and_bounds(void **state)
             fail();
         }
     }
+    /* SPECS lists every option the library knows */
+    assert_int_equal(igq_option_bounds((igq_option)N_SPECS, &lo, &hi), IGQ_ERR_INVALID_ARGUMENT);
     igq_config_free(c);
     igq_config_free(NULL);
 }
 
+/* Sets option o to value on c, expecting status want; on refusal the old value stays. */
+static void expect_set(igq_config *c, igq_option o, int64_t value, igq_status want)
+{
+    int64_t    before, after;
+    igq_status got;
+    assert_int_equal(igq_config_get(c, o, &before), IGQ_OK);
+    got = igq_config_set(c, o, value);
+    if (got != want) {
+        fprintf(stderr, "option %d = %lld: status %d, expected %d\n", (int)o, (long long)value,
+                (int)got, (int)want);
+        fail();
+    }
+    assert_int_equal(igq_config_get(c, o, &after), IGQ_OK);
+    assert_true(after == (got == IGQ_OK ? value : before)); /* nothing is clamped */
+}
+
+/* igq_option_bounds tells the truth: every value of [lo, hi] is accepted, lo - 1 and hi + 1
+ * are refused with IGQ_ERR_OUT_OF_RANGE, and 0 is accepted exactly where documented. SEED's
+ * range (up to INT64_MAX) is walked at both ends. */
 static void test_config_set_ranges(void **state)
 {
     igq_config *c = NULL;
     size_t      k;
-    int64_t     v;
     (void)state;
     assert_int_equal(igq_config_create(&c), IGQ_OK);
     for (k = 0; k < N_SPECS; k++) {
         const opt_spec *sp = &SPECS[k];
-        int64_t         valid;
-        /* both ends are accepted (except the documented holes, tested below) */
-        if (!(sp->opt == IGQ_OPT_MIXED_PRECISION_BUDGET)) {
-            assert_int_equal(igq_config_set(c, sp->opt, sp->lo), IGQ_OK);
-            assert_int_equal(igq_config_get(c, sp->opt, &v), IGQ_OK);
-            assert_true(v == sp->lo);
-        }
-        assert_int_equal(igq_config_set(c, sp->opt, sp->hi), IGQ_OK);
-        assert_int_equal(igq_config_get(c, sp->opt, &v), IGQ_OK);
-        assert_true(v == sp->hi);
-        /* out of range: rejected, value unchanged (nothing is clamped) */
-        valid = sp->hi;
-        if (sp->lo > INT64_MIN) {
-            assert_int_equal(igq_config_set(c, sp->opt, sp->lo - 1), IGQ_ERR_OUT_OF_RANGE);
-            assert_int_equal(igq_config_get(c, sp->opt, &v), IGQ_OK);
-            assert_true(v == valid);
-        }
-        if (sp->hi < INT64_MAX) {
-            assert_int_equal(igq_config_set(c, sp->opt, sp->hi + 1), IGQ_ERR_OUT_OF_RANGE);
-            assert_int_equal(igq_config_get(c, sp->opt, &v), IGQ_OK);
-            assert_true(v == valid);
-        }
-        assert_int_equal(igq_config_set(c, sp->opt, INT64_MIN), IGQ_ERR_OUT_OF_RANGE);
-        assert_int_equal(igq_config_get(c, sp->opt, &v), IGQ_OK);
-        assert_true(v == valid);
-        assert_int_equal(igq_config_set(c, sp->opt, sp->def), IGQ_OK);
+        int64_t         lo, hi, v;
+        assert_int_equal(igq_option_bounds(sp->opt, &lo, &hi), IGQ_OK);
+        assert_true(lo <= hi);
+        if (sp->zero) assert_true(lo > 1); /* 0 stands apart from the range */
+        for (v = lo; v <= hi && v - lo <= 1000; v++) expect_set(c, sp->opt, v, IGQ_OK);
+        for (v = hi; v >= lo && hi - v <= 1000; v--) expect_set(c, sp->opt, v, IGQ_OK);
+        expect_set(c, sp->opt, lo - 1, IGQ_ERR_OUT_OF_RANGE);
+        if (hi < INT64_MAX) expect_set(c, sp->opt, hi + 1, IGQ_ERR_OUT_OF_RANGE);
+        expect_set(c, sp->opt, INT64_MIN, IGQ_ERR_OUT_OF_RANGE);
+        expect_set(c, sp->opt, -1, IGQ_ERR_OUT_OF_RANGE);
+        /* 0 outside the bounds: accepted exactly for the documented unset values */
+        if (lo > 0) expect_set(c, sp->opt, 0, sp->zero ? IGQ_OK : IGQ_ERR_OUT_OF_RANGE);
+        expect_set(c, sp->opt, sp->def, IGQ_OK);
     }
-    /* ATTN_BITS = 1 is inside [0, 8] but rejected. */
-    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_BITS, 6), IGQ_OK);
-    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_BITS, 1), IGQ_ERR_OUT_OF_RANGE);
-    assert_int_equal(igq_config_get(c, IGQ_OPT_ATTN_BITS, &v), IGQ_OK);
-    assert_true(v == 6);
-    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_BITS, 0), IGQ_OK);
-    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_BITS, 2), IGQ_OK);
-    /* MIXED_PRECISION_BUDGET: 0 or 200..800; 1..199 rejected. */
-    assert_int_equal(igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, 450), IGQ_OK);
-    for (v = 1; v < 200; v++)
-        assert_int_equal(igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, v), IGQ_ERR_OUT_OF_RANGE);
-    assert_int_equal(igq_config_get(c, IGQ_OPT_MIXED_PRECISION_BUDGET, &v), IGQ_OK);
-    assert_true(v == 450);
-    assert_int_equal(igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, 0), IGQ_OK);
-    assert_int_equal(igq_config_set(c, IGQ_OPT_MIXED_PRECISION_BUDGET, 200), IGQ_OK);
     igq_config_free(c);
 }
 
@@ -1127,23 +1120,56 @@ static int saw_stage(const prog *p, const char *name)
     return 0;
 }
 
-/* Fractions lie in [0, 1] and never decrease within a stage (a stage may be interrupted by
- * another, e.g. "allocate" runs inside "calibrate"). */
+/* As igq.h documents the callback: the stages come in this order (those of options that are
+ * off are skipped; "allocate" runs between the two "calibrate" calls); within a stage the
+ * fractions strictly increase (each reported once), only a stage's first call may report 0,
+ * and its last reports 1; "done" is the single last call. */
 static void check_progress(const prog *p)
 {
-    int k, j;
+    static const char *const order[] = {"observe", "calibrate", "allocate", "calibrate",
+                                        "ranking", "mixed precision", "weights", "done"};
+    const int n_order = (int)(sizeof order / sizeof order[0]);
+    int       k, j, pos = 0;
     assert_int_equal(p->bad_fraction, 0);
-    assert_true(p->calls <= MAX_CALLS);
-    for (k = 0; k < p->calls; k++)
+    assert_true(p->calls >= 1 && p->calls <= MAX_CALLS);
+    for (k = 0; k < p->calls; k++) {
+        int first = k == 0 || strcmp(p->stage[k], p->stage[k - 1]) != 0;
+        if (first) { /* a new run of calls: the next documented stage of that name */
+            while (pos < n_order && strcmp(order[pos], p->stage[k]) != 0) pos++;
+            if (pos == n_order) {
+                fprintf(stderr, "stage '%s' (call %d) unknown or out of order\n", p->stage[k], k);
+                fail();
+            }
+            pos++;
+        }
+        if (!first && p->frac[k] == 0.0) {
+            fprintf(stderr, "stage %s: fraction 0 after its first call\n", p->stage[k]);
+            fail();
+        }
         for (j = k + 1; j < p->calls; j++)
             if (strcmp(p->stage[j], p->stage[k]) == 0) {
-                if (p->frac[j] < p->frac[k]) {
+                if (!(p->frac[j] > p->frac[k])) {
                     fprintf(stderr, "stage %s: fraction %g after %g\n", p->stage[k], p->frac[j],
                             p->frac[k]);
                     fail();
                 }
                 break;
             }
+        if (j == p->calls && p->frac[k] != 1.0) {
+            fprintf(stderr, "stage %s ends at %g, not 1\n", p->stage[k], p->frac[k]);
+            fail();
+        }
+    }
+    assert_string_equal(p->stage[p->calls - 1], "done");
+    for (k = 0; k + 1 < p->calls; k++) assert_true(strcmp(p->stage[k], "done") != 0);
+}
+
+/* Calls of one stage. */
+static int stage_calls(const prog *p, const char *name)
+{
+    int k, n = 0;
+    for (k = 0; k < p->calls; k++) n += strcmp(p->stage[k], name) == 0;
+    return n;
 }
 
 static void test_progress_and_cancel(void **state)
@@ -1161,6 +1187,9 @@ static void test_progress_and_cancel(void **state)
     igq_model_free(q);
     check_progress(p);
     assert_true(saw_stage(p, "observe") && saw_stage(p, "calibrate") && saw_stage(p, "weights"));
+    /* the tiny model: depth 2, so 4 x 2 block weight sites, patch embedding and two heads */
+    assert_int_equal(stage_calls(p, "weights"), 4 * 2 + 3);
+    assert_int_equal(stage_calls(p, "calibrate"), 2);
     total = p->calls;
     assert_true(total >= 3);
     /* Cancelling at any call stops the run: IGQ_ERR_CANCELLED, no model, no further calls. */
@@ -1182,6 +1211,9 @@ static void test_progress_and_cancel(void **state)
     igq_model_free(q);
     check_progress(p);
     assert_true(saw_stage(p, "allocate"));
+    assert_int_equal(stage_calls(p, "ranking"), 2);
+    assert_int_equal(stage_calls(p, "mixed precision"), 4 * 2);
+    assert_int_equal(stage_calls(p, "weights"), 4 * 2 + 3);
     total = p->calls;
     {
         /* cancel at the first and last call of every distinct stage */
@@ -1202,6 +1234,76 @@ static void test_progress_and_cancel(void **state)
     }
     free(p);
     igq_config_free(c);
+}
+
+/* The range of a per-tensor quantizer. */
+static void tensor_range(const igq_model *q, igq_site site, float *lo, float *hi)
+{
+    const igq_quantizer *z = NULL;
+    assert_int_equal(igq_model_quantizer(q, 0, site, &z), IGQ_OK);
+    assert_int_equal(igq_quantizer_num_groups(z), 1);
+    assert_int_equal(igq_quantizer_params(z, NULL, NULL, lo, hi, 1), IGQ_OK);
+}
+
+/* 1 if (lo, hi) is (lo0, hi0) times one of the ranking search's factors 0.5, 0.55, .., 1.2. */
+static int is_searched_range(float lo, float hi, float lo0, float hi0)
+{
+    int t;
+    for (t = 0; t <= 14; t++) {
+        float f = 0.5f + 0.05f * (float)t;
+        if (lo == lo0 * f && hi == hi0 * f) return 1;
+    }
+    return 0;
+}
+
+/* VT-PTQ ranking on a model with more than 4,096 tokens (66 x 66 patches of 1 pixel plus the
+ * class token: 4,357): the ranking objective once kept a score row in a 4,096-float stack
+ * array indexed by token and overran it here (make check-asan runs this under ASan). The
+ * search must still work: the Q and K ranges it returns are the calibrated ones (those of the
+ * same run without ranking) times one of its factors. */
+static void test_ranking_many_tokens(void **state)
+{
+    char       *dir = tu_make_tmpdir(), *path;
+    stw         w;
+    igq_model  *m = NULL, *q = NULL, *q0 = NULL;
+    igq_tensor *calib = NULL;
+    igq_config *c = NULL;
+    int64_t     shape[4] = {1, 1, 64, 64}, tokens = 0;
+    float      *x, lo, hi, lo0, hi0;
+    tu_rng      r;
+    int         i, s;
+    (void)state;
+    stw_init(&w);
+    stw_timm_vit(&w, 1, 4, 1, 8, 3, 1, 64, 1, 0, 31);
+    path = stw_write(&w, dir, "many_tokens.safetensors");
+    stw_free(&w);
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_NUM_TOKENS, &tokens), IGQ_OK);
+    assert_true(tokens > 4096);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &calib), IGQ_OK);
+    x = (float *)igq_tensor_data(calib);
+    tu_rng_seed(&r, 32);
+    for (i = 0; i < 64 * 64; i++) x[i] = (float)tu_rng_normal(&r);
+    assert_int_equal(igq_config_create(&c), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM), IGQ_OK);
+    assert_int_equal(igq_quantize_model(m, calib, c, &q0), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_ATTN_RANKING, 1), IGQ_OK);
+    assert_int_equal(igq_quantize_model(m, calib, c, &q), IGQ_OK);
+    for (s = 0; s < 2; s++) {
+        igq_site site = s == 0 ? IGQ_SITE_Q : IGQ_SITE_K;
+        tensor_range(q0, site, &lo0, &hi0);
+        tensor_range(q, site, &lo, &hi);
+        assert_true(lo0 < hi0);
+        assert_true(is_searched_range(lo, hi, lo0, hi0));
+    }
+    igq_model_free(q);
+    igq_model_free(q0);
+    igq_config_free(c);
+    igq_tensor_free(calib);
+    igq_model_free(m);
+    tu_rmdir_r(dir);
+    free(dir);
+    free(path);
 }
 
 int main(void)
@@ -1233,6 +1335,7 @@ int main(void)
         cmocka_unit_test(test_config_bad_arguments),
         cmocka_unit_test_setup_teardown(test_quantize_arguments, setup_model, teardown_model),
         cmocka_unit_test_setup_teardown(test_progress_and_cancel, setup_model, teardown_model),
+        cmocka_unit_test(test_ranking_many_tokens),
     };
     return cmocka_run_group_tests_name("quant", tests, NULL, NULL);
 }

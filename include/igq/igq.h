@@ -304,12 +304,14 @@ IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *image
 typedef struct igq_config igq_config;
 
 /** Option keys for igq_config_set(). Values are frozen; new options are appended.
- *  Bounds of each: igq_option_bounds(). */
+ *  Bounds of each: igq_option_bounds(), a range all of whose values are accepted. ATTN_BITS and
+ *  MIXED_PRECISION_BUDGET also accept 0, their default, which lies below that range and means
+ *  "unset" (same as ACT_BITS / off). */
 typedef enum igq_option {
     IGQ_OPT_WEIGHT_BITS            = 0,  /**< 2..8, default 8: linear-layer weights */
     IGQ_OPT_ACT_BITS               = 1,  /**< 2..8, default 8: activations (inputs of every
                                               linear layer, Q, K, V) */
-    IGQ_OPT_ATTN_BITS              = 2,  /**< 0 or 2..8, default 0 = same as ACT_BITS:
+    IGQ_OPT_ATTN_BITS              = 2,  /**< 2..8, or 0 (default) = same as ACT_BITS:
                                               softmax output */
     IGQ_OPT_EDGE_BITS              = 3,  /**< 2..8, default 8: patch embedding and head
                                               (weights and inputs) */
@@ -322,13 +324,19 @@ typedef enum igq_option {
                                               MINMAX */
     IGQ_OPT_WEIGHT_CALIBRATOR      = 8,  /**< igq_calibrator for the per-output-channel weight
                                               ranges; default MINMAX */
-    IGQ_OPT_SEED                   = 9,  /**< >= 0, default 0: picks the calibration samples */
+    IGQ_OPT_SEED                   = 9,  /**< >= 0, default 0: seeds the reservoir sampling
+                                              of activation values that the per-tensor
+                                              calibrators see (it matters once a site yields
+                                              more than 2^18 values over the calibration
+                                              images); the k-means group calibration is
+                                              deterministic and does not depend on it. The
+                                              caller chooses the calibration images */
     IGQ_OPT_EXECUTOR               = 10, /**< igq_executor, default IGQ_EXECUTOR_INT */
     IGQ_OPT_ATTN_RANKING           = 11, /**< 0/1, default 0: VT-PTQ ranking-aware calibration
                                               of the Q and K quantizers */
-    IGQ_OPT_MIXED_PRECISION_BUDGET = 12, /**< 0 (off) or 200..800: VT-PTQ nuclear-norm bit
-                                              allocation per layer; value = average weight bits
-                                              x 100 the layers may use */
+    IGQ_OPT_MIXED_PRECISION_BUDGET = 12, /**< 200..800, or 0 (default) = off: VT-PTQ
+                                              nuclear-norm bit allocation per layer; value =
+                                              average weight bits x 100 the layers may use */
     IGQ_OPT_GROUP_ASSIGNMENT       = 13, /**< igq_group_assignment_rule, default COVER */
     IGQ_OPT_FORCE32                = 0x7fffffff
 } igq_option;
@@ -378,9 +386,20 @@ typedef enum igq_group_assignment_rule {
     IGQ_ASSIGN_FORCE32 = 0x7fffffff
 } igq_group_assignment_rule;
 
-/** Progress callback: stage name ("observe", "calibrate", "allocate", "weights", ...) and the
- *  fraction of that stage done in [0, 1]. Return non-zero to cancel (IGQ_ERR_CANCELLED).
- *  Called on the thread that runs igq_quantize_model. */
+/** Progress callback of igq_quantize_model: a stage name and the fraction of that stage done,
+ *  in (0, 1] (0 only for a stage's opening call). Within a stage every call reports a larger
+ *  fraction than the one before, and the stage's last call reports 1. The stages, in order:
+ *   - "observe": the fp32 pass over the calibration images (0, then once per batch of images);
+ *   - "calibrate": activation quantizers (0 at the start, 1 at the end);
+ *   - "allocate": only with IGQ_OPT_GROUP_BUDGET > 0 and group granularity, between the two
+ *     "calibrate" calls: once per (site, group-count candidate) evaluated;
+ *   - "ranking": only with IGQ_OPT_ATTN_RANKING = 1: once per block;
+ *   - "mixed precision": only with IGQ_OPT_MIXED_PRECISION_BUDGET > 0: once per linear layer;
+ *   - "weights": once per weight site (four per block, then the patch embedding and the heads);
+ *   - "done": once, with 1, when the quantizers are complete (for IGQ_EXECUTOR_INT the
+ *     integer weights are packed after it).
+ *  Return non-zero to cancel (IGQ_ERR_CANCELLED). Called on the thread that runs
+ *  igq_quantize_model. */
 typedef int (*igq_progress_fn)(void *user, const char *stage, double fraction);
 
 /** Create a configuration holding the defaults (W8A8, IGQ with G = 8, min/max calibration).
@@ -393,7 +412,8 @@ IGQ_API void igq_config_free(igq_config *config);
 
 /** Set an option. Nothing is clamped.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL config, unknown option);
- *          IGQ_ERR_OUT_OF_RANGE (value outside igq_option_bounds(), or ATTN_BITS = 1).
+ *          IGQ_ERR_OUT_OF_RANGE (value outside igq_option_bounds() and not the 0 that
+ *          ATTN_BITS and MIXED_PRECISION_BUDGET also accept).
  *  Thread safety: one thread at a time per config. */
 IGQ_API igq_status igq_config_set(igq_config *config, igq_option option, int64_t value);
 
@@ -402,7 +422,9 @@ IGQ_API igq_status igq_config_set(igq_config *config, igq_option option, int64_t
  *  Thread safety: one thread at a time per config. */
 IGQ_API igq_status igq_config_get(const igq_config *config, igq_option option, int64_t *value);
 
-/** The inclusive range of values an option accepts.
+/** The inclusive range [min_value, max_value] of an option: igq_config_set accepts every value
+ *  in it and refuses min_value - 1 and max_value + 1. The only other accepted value is the 0
+ *  ("unset") of ATTN_BITS and MIXED_PRECISION_BUDGET, below their range.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option). Thread safety: any thread. */
 IGQ_API igq_status igq_option_bounds(igq_option option, int64_t *min_value, int64_t *max_value);
 

@@ -9,12 +9,6 @@
 #include "../ptq/ptq.h"
 #include "api_check.h"
 
-static const char *const OPTION_NAMES[] = {
-    "IGQ_OPT_WEIGHT_BITS", "IGQ_OPT_ACT_BITS", "IGQ_OPT_ATTN_BITS", "IGQ_OPT_EDGE_BITS",
-    "IGQ_OPT_ACT_GRANULARITY", "IGQ_OPT_GROUPS", "IGQ_OPT_GROUP_BUDGET", "IGQ_OPT_CALIBRATOR",
-    "IGQ_OPT_WEIGHT_CALIBRATOR", "IGQ_OPT_SEED", "IGQ_OPT_EXECUTOR", "IGQ_OPT_ATTN_RANKING",
-    "IGQ_OPT_MIXED_PRECISION_BUDGET", "IGQ_OPT_GROUP_ASSIGNMENT"};
-
 igq_status igq_config_create(igq_config **out)
 {
     struct igq_config *c;
@@ -31,28 +25,25 @@ void igq_config_free(igq_config *config) { igq__free(config); }
 
 igq_status igq_option_bounds(igq_option option, int64_t *min_value, int64_t *max_value)
 {
+    const igq_option_info *o = igq__option_info((int)option);
     IGQ_CHECK(min_value != NULL && max_value != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_option_bounds: NULL argument");
-    IGQ_CHECK(igq__option_info((int)option, min_value, max_value, NULL), IGQ_ERR_INVALID_ARGUMENT,
-              "igq_option_bounds: unknown option %d", (int)option);
+    IGQ_CHECK(o != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_option_bounds: unknown option %d",
+              (int)option);
+    *min_value = o->lo;
+    *max_value = o->hi;
     return IGQ_OK;
 }
 
 igq_status igq_config_set(igq_config *config, igq_option option, int64_t value)
 {
-    int64_t lo, hi;
+    const igq_option_info *o = igq__option_info((int)option);
     IGQ_CHECK(config != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_config_set: config is NULL");
-    IGQ_CHECK(igq__option_info((int)option, &lo, &hi, NULL), IGQ_ERR_INVALID_ARGUMENT,
-              "igq_config_set: unknown option %d", (int)option);
-    IGQ_CHECK(value >= lo && value <= hi, IGQ_ERR_OUT_OF_RANGE,
-              "igq_config_set: %s = %lld is outside [%lld, %lld]", OPTION_NAMES[option],
-              (long long)value, (long long)lo, (long long)hi);
-    IGQ_CHECK(!(option == IGQ_OPT_ATTN_BITS && value == 1), IGQ_ERR_OUT_OF_RANGE,
-              "igq_config_set: IGQ_OPT_ATTN_BITS = 1: use 0 (same as ACT_BITS) or 2..8");
-    IGQ_CHECK(!(option == IGQ_OPT_MIXED_PRECISION_BUDGET && value > 0 && value < 200),
-              IGQ_ERR_OUT_OF_RANGE,
-              "igq_config_set: IGQ_OPT_MIXED_PRECISION_BUDGET = %lld: use 0 (off) or 200..800",
-              (long long)value);
+    IGQ_CHECK(o != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_config_set: unknown option %d",
+              (int)option);
+    IGQ_CHECK(igq__option_accepts(o, value), IGQ_ERR_OUT_OF_RANGE,
+              "igq_config_set: %s = %lld is outside [%lld, %lld]%s", o->name, (long long)value,
+              (long long)o->lo, (long long)o->hi, o->zero ? " and is not 0 (unset)" : "");
     config->v[option] = value;
     return IGQ_OK;
 }
@@ -61,7 +52,7 @@ igq_status igq_config_get(const igq_config *config, igq_option option, int64_t *
 {
     IGQ_CHECK(config != NULL && value != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_config_get: NULL argument");
-    IGQ_CHECK(igq__option_info((int)option, NULL, NULL, NULL), IGQ_ERR_INVALID_ARGUMENT,
+    IGQ_CHECK(igq__option_info((int)option) != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_config_get: unknown option %d", (int)option);
     *value = config->v[option];
     return IGQ_OK;
