@@ -15,4 +15,7 @@
 #error "libigq must not be built with -ffinite-math-only: the kernels handle inf and NaN"
 #endif
 
+/* C99 compile-time assertion at file scope (a negative array size fails to compile). */
+#define IGQ__STATIC_ASSERT(name, cond) typedef char igq__static_assert_##name[(cond) ? 1 : -1]
+
 #endif

@@ -3,12 +3,16 @@
  * report no features, so everything dispatches to scalar. */
 #include "cpu.h"
 
+#include "compiler.h"
+
 #include <pthread.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define IGQ_CPU_X86 1
 #include <cpuid.h>
 #endif
+
+IGQ__STATIC_ASSERT(isa_count, IGQ_ISA_COUNT == IGQ_ISA_AVX512VNNI + 1);
 
 static igq_cpu_features g_features;
 static pthread_once_t   g_once = PTHREAD_ONCE_INIT;

@@ -13,7 +13,7 @@ typedef enum igq_isa_level {
     IGQ_ISA_AVX512VNNI = 3  /* avx2 + AVX-512 F/BW/VL/VNNI, OS saves ZMM and opmask state */
 } igq_isa_level;
 
-#define IGQ_ISA_COUNT 4
+#define IGQ_ISA_COUNT 4 /* levels above; core/cpu.c asserts it */
 
 /* Raw feature bits, each 0 or 1. os_ymm: XCR0 bits 1-2; os_zmm: XCR0 bits 5-7. */
 typedef struct igq_cpu_features {

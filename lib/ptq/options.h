@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "igq/igq.h"
+#include "../core/compiler.h"
 
 #define IGQ__OPTION_TABLE(X)                                                                    \
     X(WEIGHT_BITS, 2, 8, 8, 0)                                                                  \
@@ -35,8 +36,5 @@
 #define IGQ__OPTION_ROW(name, lo, hi, def, zero) IGQ__OPTROW_##name,
 enum { IGQ__OPTION_TABLE(IGQ__OPTION_ROW) IGQ__N_PUBLIC_OPTIONS };
 #undef IGQ__OPTION_ROW
-
-/* Compile-time assertion (C99 has no _Static_assert): a negative array size fails. */
-#define IGQ__STATIC_ASSERT(name, cond) typedef char igq__static_assert_##name[(cond) ? 1 : -1]
 
 #endif
