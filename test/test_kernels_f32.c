@@ -33,6 +33,7 @@
 #include "igq/igq.h"
 #include "kernels/dispatch.h"
 #include "kernels/f32_ref.h"
+#include "support/oracles.h"
 #include "support/testutil.h"
 
 #define SENTINEL (-1.2345e37f) /* C padding and rows must keep this */
@@ -544,7 +545,7 @@ static uint32_t bits_of(float f)
 }
 
 /* Error of the reference at x against double precision: relative where |GELU(x)| > 1e-36
- * (f32_ref.h promises < 6e-7), else absolute (<= 1e-36: x < -13 flushes to -0). */
+ * (kernels.h promises < 6e-7), else absolute (<= 1e-36: x < -13 flushes to -0). */
 typedef struct gelu_err {
     double max_rel, x_rel, max_abs_small;
     long   n;
@@ -554,7 +555,7 @@ static void gelu_check_one(gelu_err *e, float x)
 {
     float  y = x;
     double ref;
-    igq__f32_gelu_erfc_ref(1, &y);
+    igq__f32_gelu__scalar(1, &y);
     ref = gelu_d((double)x);
     e->n++;
     if (fabs(ref) > 1e-36) {
@@ -592,12 +593,12 @@ static void test_gelu_accuracy(void **state)
     assert_true(e.max_abs_small <= 1e-36);
 }
 
-/* Special values of the reference (f32_ref.h). */
+/* Special values of the reference (kernels.h IGQ_F32_GELU_PROTO). */
 static void test_gelu_special(void **state)
 {
     float x[10] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f, 1e-40f, -1e-40f, 1e30f, -1e30f, FLT_MAX};
     (void)state;
-    igq__f32_gelu_erfc_ref(10, x);
+    igq__f32_gelu__scalar(10, x);
     assert_true(x[0] == INFINITY);
     assert_true(x[1] == 0.0f && signbit(x[1]));
     assert_true(isnan(x[2]));
@@ -639,7 +640,7 @@ static void test_gelu_levels(void **state)
         memcpy(y, x, (size_t)(len + 3) * sizeof(float));
         x[0] = y[0] = SENTINEL;
         x[len + 2] = y[len + 2] = SENTINEL;
-        igq__f32_gelu_erfc_ref(len, x + 1);
+        igq__f32_gelu__scalar(len, x + 1);
         igq__f32_gelu(len, y + 1);
         assert_true(y[0] == SENTINEL && y[len + 2] == SENTINEL);
         for (i = 0; i < len + 3; i++) {
@@ -690,7 +691,7 @@ static void test_softmax_accuracy(void **state)
             }
             x[tu_rng_next(&r) % nn] = 1.0f; /* not all -inf */
             memcpy(y, x, (size_t)nn * sizeof(float));
-            igq__f32_softmax_scaled_ref(1, nn, scale, y, nn);
+            igq__f32_softmax__scalar(1, nn, scale, y, nn);
             for (i = 0; i < nn; i++) {
                 d[i] = (double)(x[i] * scale);
                 mx   = d[i] > mx ? d[i] : mx;
@@ -735,7 +736,7 @@ static void test_softmax_levels(void **state)
             if (i % ld == 0) x[i] = 0.5f;
         }
         memcpy(y, x, (size_t)(rows * ld) * sizeof(float));
-        igq__f32_softmax_scaled_ref(rows, nn, 0.125f, x, ld);
+        igq__f32_softmax__scalar(rows, nn, 0.125f, x, ld);
         igq__f32_softmax(rows, nn, 0.125f, y, ld);
         for (i = 0; i < rows * ld; i++)
             if (bits_of(x[i]) != bits_of(y[i])) {
@@ -780,9 +781,9 @@ static void test_layernorm_accuracy(void **state)
         ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
         ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
         for (i = 0; i < n; i++) ones[i] = 1.0f, zeros[i] = 0.0f;
-        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-6f, y);
-        igq__f32_layernorm_ref(rows, n, x, w, b, 1e-6f, yd);
-        igq__f32_layernorm_ref(rows, n, x, ones, zeros, 1e-6f, u); /* (x - mean) r */
+        igq__f32_layernorm__scalar(rows, n, x, w, b, 1e-6f, y);
+        tu_f32_layernorm_f64(rows, n, x, w, b, 1e-6f, yd);
+        tu_f32_layernorm_f64(rows, n, x, ones, zeros, 1e-6f, u); /* (x - mean) r */
         for (i = 0; i < rows * n; i++) {
             const double bound = 2e-6 * (fabs(u[i]) * fabs(w[i % n]) + fabs(b[i % n])) + 1e-30;
             const double err   = fabs((double)y[i] - (double)yd[i]);
@@ -815,7 +816,7 @@ static void test_layernorm_levels(void **state)
         ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
         ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
         y[rows * n] = z[rows * n] = SENTINEL;
-        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-5f, y);
+        igq__f32_layernorm__scalar(rows, n, x, w, b, 1e-5f, y);
         igq__f32_layernorm(rows, n, x, w, b, 1e-5f, z);
         for (i = 0; i <= rows * n; i++)
             if (bits_of(y[i]) != bits_of(z[i])) {

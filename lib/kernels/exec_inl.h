@@ -1,10 +1,11 @@
-/* Element-wise helpers of the integer executor (quantize f32 rows to codes, column min/max,
- * f32 -> Q16, LayerNorm input conversion), written once as plain C loops. Private header,
- * static inline only: lib/kernels/scalar/exec_ref.c instantiates them for the baseline target
- * and lib/kernels/x86_avx2|x86_avx512/exec_*.c for their ISA (built with -O3 so the compiler
- * vectorizes the loops). Only exact operations are used (float multiply, compare, the
- * add/subtract rounding of igq__rne, conversions of integral floats; no contraction under
- * -std=c99), so every instantiation gives the same bits. */
+/* Element-wise helpers of the integer executor (quantize f32 / int32 rows to codes, column
+ * min/max, f32 -> fixed point, LayerNorm input conversion, attention row helpers), written
+ * once as plain C loops. Private header, static inline only: kernels.h's IGQ_EXEC_HELPERS list
+ * defines igq__exec_<name>__<isa> from them in lib/kernels/scalar/exec_scalar.c for the
+ * baseline target and in lib/kernels/x86_avx2|x86_avx512/exec_*.c for their ISA (built with
+ * -O3 so the compiler vectorizes the loops). Only exact operations are used (float multiply,
+ * compare, the add/subtract rounding of igq__rne, conversions of integral floats; no
+ * contraction under -std=c99), so every instantiation gives the same bits. */
 #ifndef IGQ_KERNELS_EXEC_INL_H
 #define IGQ_KERNELS_EXEC_INL_H
 

@@ -315,8 +315,7 @@ igq_status igq__qexec_build(const struct igq_model *m, igq_qexec **out)
         TRY(build_ln(mb->ln2_w, mb->ln2_b, d->dim, d->ln_eps, s2, "norm2", b, &xb->ln2));
         if (s == IGQ_OK) {
             const double sin = (double)xb->q.s[0] * (double)xb->k.s[0] / sqrt((double)d->head_dim);
-            const int    ab  = xb->attn.z->bits;
-            if (igq__softmax_params_init(&xb->smx, (float)sin, ab < 2 ? 2 : ab) != IGQ_OK)
+            if (igq__softmax_params_init(&xb->smx, (float)sin) != IGQ_OK)
                 s = igq__set_error(IGQ_ERR_UNSUPPORTED,
                                    "igq_quantize_model: integer softmax of block %d: input "
                                    "scale %g", (int)b, sin);
@@ -676,7 +675,7 @@ static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int
             c->kt->exec.scale_rne(C, xr, ldexpf(1.0f, IGQ__LN_IN_BITS - e), xo);
         }
         for (k = 0; k <= 32; k++) local.eps_k[k] = c->x->ln_eps_tab[IGQ__LN_IN_BITS - e - k + LN_TAB_OFF];
-        igq__layernorm(&local, 1, xo, C, out + r * C, C);
+        igq__i32_layernorm(&local, 1, xo, C, out + r * C, C);
     }
     PROF_END(c, IGQ__PROF_LAYERNORM);
 }
@@ -775,7 +774,7 @@ static void attention(ictx *c, const qblk *xb)
                     }
                 }
             }
-            igq__softmax_q20(&xb->smx, T, T, c->lg, T, c->p20, T);
+            igq__i32_softmax(&xb->smx, T, T, c->lg, T, c->p20, T);
             PROF_END(c, IGQ__PROF_SOFTMAX);
         }
         {
@@ -791,7 +790,7 @@ static void attention(ictx *c, const qblk *xb)
                 if (c->cap_assign != NULL && c->cur_block == c->cap_block &&
                     c->cap_site == IGQ__SITE_ATTN)
                     c->cap_assign[h * T + i] = g;
-                igq__requant_row(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
+                igq__i32_requant(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
                                  qa->qmax, c->pc + i * T);
                 c->rsp[i] = c->kt->exec.sum_u8(T, c->pc + i * T);
             }
@@ -898,7 +897,7 @@ static void block(ictx *c, int32_t b)
         /* in place: both are element-wise (same index read, then written) */
         c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)c->yf);
         /* GELU output over the (no longer needed) f32 fc1 output */
-        igq__gelu_q16(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
+        igq__i32_gelu(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
                       (int32_t *)c->yf);
         PROF_END(c, IGQ__PROF_GELU);
     }

@@ -1,0 +1,215 @@
+/* Width mapping for AVX2 + FMA: 8 float lanes (v_f32), 8 int32 / 4 int64 lanes (v_i32).
+ * The generic kernels of lib/kernels/simd/ (*_impl.h) are written against the names below;
+ * simd_avx512.h and simd_scalar.h define the same names for 16 and 1 lanes. Included only
+ * from lib/kernels/x86_avx2 files (built with -mavx2 -mfma); static inline / macros only.
+ *
+ * Conventions shared by every mapping:
+ *   vf_min(a, b) / vf_max(a, b) are minps / maxps: b when either is NaN (C: a < b ? a : b);
+ *   masks (v_fmask, v_imask) come from comparisons or from *_tail_mask(c) (lanes < c set);
+ *   *_tail(p, c) loads read lanes [0, c) only (0 < c < width) and give 0 in the others;
+ *   *_tail stores write lanes [0, c) only;
+ *   vl_* operate on the same register as 64-bit lanes (half as many);
+ *   vl_rshift_* compute floor((v + 2^(s-1)) / 2^s) of signed 64-bit lanes with |v| < 2^62
+ *   (2^-1 read as 0 for s = 0), exactly as igq__asr64 in nonlin_inl.h. AVX2 has no 64-bit
+ *   arithmetic shift: v + 2^62 is in [0, 2^63 + 2^62) as an unsigned value, so a logical
+ *   shift of it is a floor division, and subtracting 2^62 >> s is exact. */
+#ifndef IGQ_KERNELS_SIMD_AVX2_H
+#define IGQ_KERNELS_SIMD_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define IGQ_SIMD_INLINE static inline __attribute__((always_inline))
+#define VF_WIDTH        8 /* float and int32 lanes */
+#define VL_WIDTH        4 /* int64 lanes */
+
+typedef __m256  v_f32;
+typedef __m256  v_fmask;
+typedef __m256i v_i32;
+typedef __m256i v_imask;
+typedef __m128i v_cnt; /* a shift count for every lane */
+
+/* ---- float ---- */
+IGQ_SIMD_INLINE v_f32 vf_set1(float a) { return _mm256_set1_ps(a); }
+IGQ_SIMD_INLINE v_f32 vf_zero(void) { return _mm256_setzero_ps(); }
+IGQ_SIMD_INLINE v_f32 vf_load(const float *p) { return _mm256_loadu_ps(p); }
+IGQ_SIMD_INLINE void  vf_store(float *p, v_f32 v) { _mm256_storeu_ps(p, v); }
+IGQ_SIMD_INLINE v_imask vi_tail_mask(int64_t c)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+IGQ_SIMD_INLINE v_fmask vf_tail_mask(int64_t c) { return _mm256_castsi256_ps(vi_tail_mask(c)); }
+IGQ_SIMD_INLINE v_f32 vf_load_tail(const float *p, int64_t c)
+{
+    return _mm256_maskload_ps(p, vi_tail_mask(c));
+}
+IGQ_SIMD_INLINE void vf_store_tail(float *p, int64_t c, v_f32 v)
+{
+    _mm256_maskstore_ps(p, vi_tail_mask(c), v);
+}
+IGQ_SIMD_INLINE v_f32 vf_add(v_f32 a, v_f32 b) { return _mm256_add_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_sub(v_f32 a, v_f32 b) { return _mm256_sub_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_mul(v_f32 a, v_f32 b) { return _mm256_mul_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_div(v_f32 a, v_f32 b) { return _mm256_div_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_fma(v_f32 a, v_f32 b, v_f32 c) { return _mm256_fmadd_ps(a, b, c); }
+IGQ_SIMD_INLINE v_f32 vf_fms(v_f32 a, v_f32 b, v_f32 c) { return _mm256_fmsub_ps(a, b, c); }
+IGQ_SIMD_INLINE v_f32 vf_min(v_f32 a, v_f32 b) { return _mm256_min_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_max(v_f32 a, v_f32 b) { return _mm256_max_ps(a, b); }
+IGQ_SIMD_INLINE v_f32 vf_abs(v_f32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+IGQ_SIMD_INLINE v_fmask vf_gt(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+IGQ_SIMD_INLINE v_fmask vf_ge(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+IGQ_SIMD_INLINE v_fmask vf_lt(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+/* m ? a : b per lane */
+IGQ_SIMD_INLINE v_f32 vf_select(v_fmask m, v_f32 a, v_f32 b) { return _mm256_blendv_ps(b, a, m); }
+/* lanes of a where m is set, else 0 */
+IGQ_SIMD_INLINE v_f32 vf_keep(v_fmask m, v_f32 a) { return _mm256_and_ps(m, a); }
+/* 2^n for integral n in [-126, 127] */
+IGQ_SIMD_INLINE v_f32 vf_pow2i(v_f32 n)
+{
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+}
+/* int32 -> float, round to nearest even (as the C conversion) */
+IGQ_SIMD_INLINE v_f32 vf_from_i32(v_i32 a) { return _mm256_cvtepi32_ps(a); }
+/* Sum of the lanes by halving: lane j + lane j + 4, then j + 2, then j + 1. */
+IGQ_SIMD_INLINE float vf_hsum(v_f32 v)
+{
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+IGQ_SIMD_INLINE float vf_hmax(v_f32 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h        = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+
+/* ---- int32 lanes ---- */
+IGQ_SIMD_INLINE v_i32 vi_set1(int32_t a) { return _mm256_set1_epi32(a); }
+IGQ_SIMD_INLINE v_i32 vi_zero(void) { return _mm256_setzero_si256(); }
+IGQ_SIMD_INLINE v_i32 vi_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+IGQ_SIMD_INLINE void  vi_store(int32_t *p, v_i32 v) { _mm256_storeu_si256((__m256i *)p, v); }
+IGQ_SIMD_INLINE v_i32 vi_load_tail(const int32_t *p, int64_t c)
+{
+    return _mm256_maskload_epi32(p, vi_tail_mask(c));
+}
+IGQ_SIMD_INLINE void vi_store_tail(int32_t *p, int64_t c, v_i32 v)
+{
+    _mm256_maskstore_epi32(p, vi_tail_mask(c), v);
+}
+/* lanes in [0, 255] stored as bytes */
+IGQ_SIMD_INLINE void vi_store_u8(uint8_t *p, v_i32 v)
+{
+    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64((__m128i *)p, _mm_packus_epi16(w, w));
+}
+IGQ_SIMD_INLINE void vi_store_u8_tail(uint8_t *p, int64_t c, v_i32 v)
+{
+    uint8_t b[8];
+    vi_store_u8(b, v);
+    memcpy(p, b, (size_t)c);
+}
+IGQ_SIMD_INLINE v_i32 vi_add(v_i32 a, v_i32 b) { return _mm256_add_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_sub(v_i32 a, v_i32 b) { return _mm256_sub_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_mullo(v_i32 a, v_i32 b) { return _mm256_mullo_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_and(v_i32 a, v_i32 b) { return _mm256_and_si256(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_or(v_i32 a, v_i32 b) { return _mm256_or_si256(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_min(v_i32 a, v_i32 b) { return _mm256_min_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_max(v_i32 a, v_i32 b) { return _mm256_max_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vi_min_u32(v_i32 a, v_i32 b) { return _mm256_min_epu32(a, b); }
+IGQ_SIMD_INLINE v_cnt vi_cnt(int32_t s) { return _mm_cvtsi32_si128(s); }
+IGQ_SIMD_INLINE v_i32 vi_srl(v_i32 a, v_cnt s) { return _mm256_srl_epi32(a, s); }
+IGQ_SIMD_INLINE v_i32 vi_sra(v_i32 a, v_cnt s) { return _mm256_sra_epi32(a, s); }
+#define vi_srli(a, imm) _mm256_srli_epi32(a, imm)
+#define vi_srai(a, imm) _mm256_srai_epi32(a, imm)
+IGQ_SIMD_INLINE v_imask vi_gt(v_i32 a, v_i32 b) { return _mm256_cmpgt_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32   vi_select(v_imask m, v_i32 a, v_i32 b) { return _mm256_blendv_epi8(b, a, m); }
+IGQ_SIMD_INLINE v_i32   vi_keep(v_imask m, v_i32 a) { return _mm256_and_si256(m, a); }
+/* base[idx] per lane (4-byte elements) */
+IGQ_SIMD_INLINE v_i32 vi_gather(const int32_t *base, v_i32 idx)
+{
+    return _mm256_i32gather_epi32((const int *)base, idx, 4);
+}
+IGQ_SIMD_INLINE int32_t vi_hmin(v_i32 v)
+{
+    __m128i h = _mm_min_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h         = _mm_min_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    return _mm_cvtsi128_si32(_mm_min_epi32(h, _mm_shuffle_epi32(h, 0xb1)));
+}
+IGQ_SIMD_INLINE int32_t vi_hmax(v_i32 v)
+{
+    __m128i h = _mm_max_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h         = _mm_max_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    return _mm_cvtsi128_si32(_mm_max_epi32(h, _mm_shuffle_epi32(h, 0xb1)));
+}
+
+/* ---- int64 lanes ---- */
+IGQ_SIMD_INLINE v_i32 vl_set1(int64_t a) { return _mm256_set1_epi64x(a); }
+IGQ_SIMD_INLINE v_i32 vl_load(const int64_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+/* VL_WIDTH int32 at p, sign-extended */
+IGQ_SIMD_INLINE v_i32 vl_load_i32(const int32_t *p)
+{
+    return _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)p));
+}
+/* the low / high half of the int32 lanes, sign-extended */
+IGQ_SIMD_INLINE v_i32 vl_lo(v_i32 a) { return _mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)); }
+IGQ_SIMD_INLINE v_i32 vl_hi(v_i32 a) { return _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1)); }
+/* int32 lanes from the low 32 bits of a's then b's 64-bit lanes */
+IGQ_SIMD_INLINE v_i32 vl_pack(v_i32 a, v_i32 b)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    return _mm256_permute2x128_si256(_mm256_permutevar8x32_epi32(a, idx),
+                                     _mm256_permutevar8x32_epi32(b, idx), 0x20);
+}
+IGQ_SIMD_INLINE v_i32 vl_add(v_i32 a, v_i32 b) { return _mm256_add_epi64(a, b); }
+IGQ_SIMD_INLINE v_i32 vl_sub(v_i32 a, v_i32 b) { return _mm256_sub_epi64(a, b); }
+/* products of the (signed / unsigned) low 32 bits of each 64-bit lane */
+IGQ_SIMD_INLINE v_i32 vl_mul_i32(v_i32 a, v_i32 b) { return _mm256_mul_epi32(a, b); }
+IGQ_SIMD_INLINE v_i32 vl_mul_u32(v_i32 a, v_i32 b) { return _mm256_mul_epu32(a, b); }
+#define vl_srli(a, imm) _mm256_srli_epi64(a, imm)
+#define vl_slli(a, imm) _mm256_slli_epi64(a, imm)
+IGQ_SIMD_INLINE v_i32 vl_srl(v_i32 a, v_cnt s) { return _mm256_srl_epi64(a, s); }
+IGQ_SIMD_INLINE v_i32 vl_min(v_i32 a, v_i32 b)
+{
+    return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(a, b));
+}
+IGQ_SIMD_INLINE v_i32 vl_max(v_i32 a, v_i32 b)
+{
+    return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+IGQ_SIMD_INLINE int64_t vl_hsum(v_i32 v)
+{
+    const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+/* rounding shift by a per-lane count s in [0, 62] (s - 1 = -1 for s = 0: vpsllvq by >= 64
+ * gives 0, the rounding term of s = 0) */
+IGQ_SIMD_INLINE v_i32 vl_rshift_v(v_i32 v, v_i32 s)
+{
+    const __m256i one  = _mm256_set1_epi64x(1);
+    const __m256i bias = _mm256_set1_epi64x((int64_t)1 << 62);
+    const __m256i rnd  = _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one));
+    const __m256i u    = _mm256_add_epi64(_mm256_add_epi64(v, bias), rnd);
+    return _mm256_sub_epi64(_mm256_srlv_epi64(u, s), _mm256_srlv_epi64(bias, s));
+}
+/* the same for one count s in [0, 62] of every lane, with its constants made once */
+typedef struct vl_shift {
+    __m128i cnt;
+    __m256i rb, bs; /* 2^62 + 2^(s-1), 2^62 >> s */
+} vl_shift;
+IGQ_SIMD_INLINE vl_shift vl_shift_make(int32_t s)
+{
+    vl_shift k;
+    k.cnt = _mm_cvtsi32_si128(s);
+    k.rb  = _mm256_set1_epi64x(((int64_t)1 << 62) + (s > 0 ? (int64_t)1 << (s - 1) : 0));
+    k.bs  = _mm256_set1_epi64x(((int64_t)1 << 62) >> s);
+    return k;
+}
+IGQ_SIMD_INLINE v_i32 vl_rshift(v_i32 v, const vl_shift *k)
+{
+    return _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(v, k->rb), k->cnt), k->bs);
+}
+
+#endif
