@@ -81,7 +81,7 @@ IGQ_SIMD_INLINE void i32_ln_apply_impl(const igq_ln_params *p, const igq_ln_row 
     c.g      = vl_shift_make(p->gs);
     for (i = 0; i + VF_WIDTH <= p->C; i += VF_WIDTH) {
         const v_i32 y = vi_sub(vi_sra(vi_load(x + i), c.kc), c.mu);
-        vi_store(out + i, vl_pack(ln_a_half(p, &c, vl_lo(y), i), ln_a_half(p, &c, vl_hi(y), i + VL_WIDTH)));
+        vl_store_i32x2(out + i, ln_a_half(p, &c, vl_lo(y), i), ln_a_half(p, &c, vl_hi(y), i + VL_WIDTH));
     }
     for (; i < p->C; i++) out[i] = igq__ln_affine(p, i, igq__ln_norm(p, row, x[i]));
 }

@@ -19,6 +19,20 @@ IGQ_SIMD_INLINE v_i32 rq_half(const int32_t *x, const int32_t *m, const int32_t 
 
 IGQ_SIMD_INLINE v_i32 rq_clamp(v_i32 r, v_i32 lo, v_i32 hi) { return vl_min(vl_max(r, lo), hi); }
 
+/* codes of the VF_WIDTH values i.. (pc: per-channel parameters) */
+IGQ_SIMD_INLINE void rq_block(const int32_t *x, const int32_t *mult, const int32_t *shift,
+                              const int32_t *zero, int pc, int64_t i, v_i32 vm, v_i32 vz,
+                              const vl_shift *k, v_i32 qmin, v_i32 qmax, uint8_t *out)
+{
+    const int64_t h  = VL_WIDTH;
+    const v_i32   r0 = pc ? vl_add(rq_half(x + i, mult + i, shift + i, vm, k), vl_load_i32(zero + i))
+                          : vl_add(rq_half(x + i, NULL, NULL, vm, k), vz);
+    const v_i32   r1 = pc ? vl_add(rq_half(x + i + h, mult + i + h, shift + i + h, vm, k),
+                                   vl_load_i32(zero + i + h))
+                          : vl_add(rq_half(x + i + h, NULL, NULL, vm, k), vz);
+    vl_store_u8x2(out + i, rq_clamp(r0, qmin, qmax), rq_clamp(r1, qmin, qmax));
+}
+
 IGQ_SIMD_INLINE void i32_requant_impl(int64_t n, const int32_t *x, const int32_t *mult,
                                       const int32_t *shift, const int32_t *zero,
                                       int per_channel, int32_t qmin, int32_t qmax,
@@ -28,19 +42,13 @@ IGQ_SIMD_INLINE void i32_requant_impl(int64_t n, const int32_t *x, const int32_t
     const v_i32    vqmin = vl_set1(qmin), vqmax = vl_set1(qmax);
     const v_i32    vm = vl_set1(mult[0]), vz = vl_set1(zero[0]);
     const vl_shift k  = vl_shift_make(shift[0]);
-    const int64_t  h  = VL_WIDTH;
-    int64_t        i;
-    for (i = 0; i + VF_WIDTH <= n; i += VF_WIDTH) {
-        v_i32 r0, r1;
-        if (per_channel) {
-            r0 = vl_add(rq_half(x + i, mult + i, shift + i, vm, &k), vl_load_i32(zero + i));
-            r1 = vl_add(rq_half(x + i + h, mult + i + h, shift + i + h, vm, &k), vl_load_i32(zero + i + h));
-        } else {
-            r0 = vl_add(rq_half(x + i, NULL, NULL, vm, &k), vz);
-            r1 = vl_add(rq_half(x + i + h, NULL, NULL, vm, &k), vz);
-        }
-        vi_store_u8(out + i, vl_pack(rq_clamp(r0, vqmin, vqmax), rq_clamp(r1, vqmin, vqmax)));
-    }
+    int64_t        i  = 0;
+    if (per_channel) /* two loops: each inlines rq_block for its case */
+        for (; i + VF_WIDTH <= n; i += VF_WIDTH)
+            rq_block(x, mult, shift, zero, 1, i, vm, vz, &k, vqmin, vqmax, out);
+    else
+        for (; i + VF_WIDTH <= n; i += VF_WIDTH)
+            rq_block(x, mult, shift, zero, 0, i, vm, vz, &k, vqmin, vqmax, out);
     for (; i < n; i++) {
         const int64_t c = per_channel ? i : 0;
         out[i] = igq__rq_code(igq__requant64(x[i], mult[c], shift[c]), zero[c], qmin, qmax);

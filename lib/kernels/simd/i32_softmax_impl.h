@@ -3,7 +3,8 @@
  * index arithmetic on int32 lanes, two table gathers (T_hi 1 KiB, T_lo 4 KiB: L1; the index
  * is clamped into the tables for every lane), the 64-bit product on the even and the odd
  * lanes, e written to the output and summed in 64-bit lanes (no overflow for any n); the
- * last n mod width logits as one masked vector whose lanes past the row are 0; then
+ * last n mod width logits as one masked vector whose lanes past the row are 0 where the
+ * mapping has IGQ_SIMD_MASKED_TAILS, else by the scalar helpers of nonlin_inl.h; then
  * out = (e factor + 2^(s-1)) >> s with the row factor of nonlin_inl.h. Static inline. */
 #ifndef IGQ_KERNELS_SIMD_I32_SOFTMAX_IMPL_H
 #define IGQ_KERNELS_SIMD_I32_SOFTMAX_IMPL_H
@@ -80,25 +81,36 @@ IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows,
     for (r = 0; r < rows; r++) {
         const int32_t *xr   = x + r * ldx;
         int32_t       *o    = out + r * ldo;
-        const v_i32    vmax = vi_set1(i32_row_max(n, xr));
+        const int32_t  mx   = i32_row_max(n, xr);
+        const v_i32    vmax = vi_set1(mx);
         v_i32          vsum = vl_set1(0), vf;
+        uint64_t       sum  = 0;
+        uint32_t       f;
         for (i = 0; i < nf; i += VF_WIDTH) {
             const v_i32 e = smx_exp_lanes(p, &c, vmax, vi_load(xr + i));
             vi_store(o + i, e);
             vsum = smx_sum(&c, vsum, e);
         }
-        if (nf < n) {
+        if (nf < n && IGQ_SIMD_MASKED_TAILS) {
             const v_imask m = vi_tail_mask(n - nf);
             const v_i32   e = vi_keep(m, smx_exp_lanes(p, &c, vmax, vi_load_tail(xr + nf, n - nf)));
             vi_store_tail(o + nf, n - nf, e);
             vsum = smx_sum(&c, vsum, e);
-        }
-        vf = vl_set1(igq__smx_factor((uint64_t)vl_hsum(vsum), 1u << IGQ_SMX_Q20_BITS, s));
+        } else
+            for (i = nf; i < n; i++) {
+                const uint32_t e = igq__smx_exp(p, (uint32_t)mx - (uint32_t)xr[i]);
+                o[i]             = (int32_t)e;
+                sum += e;
+            }
+        f  = igq__smx_factor(sum + (uint64_t)vl_hsum(vsum), 1u << IGQ_SMX_Q20_BITS, s);
+        vf = vl_set1(f);
         for (i = 0; i < nf; i += VF_WIDTH)
             vi_store(o + i, smx_norm_lanes(vi_load(o + i), vf, rnd, scnt));
-        if (nf < n)
+        if (nf < n && IGQ_SIMD_MASKED_TAILS)
             vi_store_tail(o + nf, n - nf,
                           smx_norm_lanes(vi_load_tail(o + nf, n - nf), vf, rnd, scnt));
+        else
+            for (i = nf; i < n; i++) o[i] = (int32_t)igq__smx_norm((uint32_t)o[i], f, s);
     }
 }
 

@@ -23,6 +23,9 @@
 #define IGQ_SIMD_INLINE static inline __attribute__((always_inline))
 #define VF_WIDTH        8 /* float and int32 lanes */
 #define VL_WIDTH        4 /* int64 lanes */
+/* Tails of the integer kernels in scalar code: an AVX2 masked load or store (vpmaskmovd) and
+ * a full-width gather cost more than the few elements they would cover. */
+#define IGQ_SIMD_MASKED_TAILS 0
 
 typedef __m256  v_f32;
 typedef __m256  v_fmask;
@@ -160,8 +163,23 @@ IGQ_SIMD_INLINE v_i32 vl_hi(v_i32 a) { return _mm256_cvtepi32_epi64(_mm256_extra
 IGQ_SIMD_INLINE v_i32 vl_pack(v_i32 a, v_i32 b)
 {
     const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-    return _mm256_permute2x128_si256(_mm256_permutevar8x32_epi32(a, idx),
-                                     _mm256_permutevar8x32_epi32(b, idx), 0x20);
+    return _mm256_inserti128_si256(_mm256_permutevar8x32_epi32(a, idx),
+                                   _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, idx)), 1);
+}
+/* the low 32 bits of a's then b's 64-bit lanes stored as int32 / as bytes (values in [0, 255]) */
+IGQ_SIMD_INLINE __m128i vl_pack_half(v_i32 a)
+{
+    return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+}
+IGQ_SIMD_INLINE void vl_store_i32x2(int32_t *p, v_i32 a, v_i32 b)
+{
+    _mm_storeu_si128((__m128i *)p, vl_pack_half(a));
+    _mm_storeu_si128((__m128i *)(p + 4), vl_pack_half(b));
+}
+IGQ_SIMD_INLINE void vl_store_u8x2(uint8_t *p, v_i32 a, v_i32 b)
+{
+    const __m128i w = _mm_packus_epi32(vl_pack_half(a), vl_pack_half(b));
+    _mm_storel_epi64((__m128i *)p, _mm_packus_epi16(w, w));
 }
 IGQ_SIMD_INLINE v_i32 vl_add(v_i32 a, v_i32 b) { return _mm256_add_epi64(a, b); }
 IGQ_SIMD_INLINE v_i32 vl_sub(v_i32 a, v_i32 b) { return _mm256_sub_epi64(a, b); }

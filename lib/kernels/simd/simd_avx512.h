@@ -12,6 +12,7 @@
 #define IGQ_SIMD_INLINE static inline __attribute__((always_inline))
 #define VF_WIDTH        16 /* float and int32 lanes */
 #define VL_WIDTH        8  /* int64 lanes */
+#define IGQ_SIMD_MASKED_TAILS 1 /* integer kernels take their tails as one masked vector */
 
 typedef __m512    v_f32;
 typedef __mmask16 v_fmask;
@@ -122,6 +123,16 @@ IGQ_SIMD_INLINE v_i32 vl_pack(v_i32 a, v_i32 b)
 {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
                               _mm512_cvtepi64_epi32(b), 1);
+}
+IGQ_SIMD_INLINE void vl_store_i32x2(int32_t *p, v_i32 a, v_i32 b)
+{
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi64_epi32(a));
+    _mm256_storeu_si256((__m256i *)(p + 8), _mm512_cvtepi64_epi32(b));
+}
+IGQ_SIMD_INLINE void vl_store_u8x2(uint8_t *p, v_i32 a, v_i32 b)
+{
+    _mm_storel_epi64((__m128i *)p, _mm512_cvtepi64_epi8(a));
+    _mm_storel_epi64((__m128i *)(p + 8), _mm512_cvtepi64_epi8(b));
 }
 IGQ_SIMD_INLINE v_i32 vl_add(v_i32 a, v_i32 b) { return _mm512_add_epi64(a, b); }
 IGQ_SIMD_INLINE v_i32 vl_sub(v_i32 a, v_i32 b) { return _mm512_sub_epi64(a, b); }
