@@ -127,8 +127,8 @@ typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, cons
       (int64_t rows, int64_t C, const int32_t *a, int64_t ld, int32_t *mn, int32_t *mx),         \
       (rows, C, a, ld, mn, mx), )                                                                \
     X(lvl, void, colminmax_f32,                                                                  \
-      (int64_t rows, int64_t C, const float *x, int64_t ld, float *mn, float *mx),               \
-      (rows, C, x, ld, mn, mx), )                                                                \
+      (int64_t rows, int64_t C, const float *a, int64_t ld, float *mn, float *mx),               \
+      (rows, C, a, ld, mn, mx), )                                                                \
     X(lvl, void, f32_to_fixed, (int64_t n, const float *x, float mul, int32_t *out),             \
       (n, x, mul, out), )                                                                        \
     X(lvl, float, absmax, (int64_t n, const float *x), (n, x), return)                           \

@@ -18,7 +18,6 @@
 
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
 
 #define IGQ_SIMD_INLINE static inline __attribute__((always_inline))
 #define VF_WIDTH        8 /* float and int32 lanes */
@@ -33,11 +32,14 @@ typedef __m256i v_i32;
 typedef __m256i v_imask;
 typedef __m128i v_cnt; /* a shift count for every lane */
 
+#define IGQ_X86(op)     _mm256_##op
+#define IGQ_X86_SI(op)  _mm256_##op##_si256
+#define IGQ_X86_CASTPS  _mm256_castsi256_ps
+#define IGQ_X86_SET1_64 _mm256_set1_epi64x
+#define IGQ_X86_CMPPS   _mm256_cmp_ps
+#include "simd_x86.h"
+
 /* ---- float ---- */
-IGQ_SIMD_INLINE v_f32 vf_set1(float a) { return _mm256_set1_ps(a); }
-IGQ_SIMD_INLINE v_f32 vf_zero(void) { return _mm256_setzero_ps(); }
-IGQ_SIMD_INLINE v_f32 vf_load(const float *p) { return _mm256_loadu_ps(p); }
-IGQ_SIMD_INLINE void  vf_store(float *p, v_f32 v) { _mm256_storeu_ps(p, v); }
 IGQ_SIMD_INLINE v_imask vi_tail_mask(int64_t c)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -51,30 +53,11 @@ IGQ_SIMD_INLINE void vf_store_tail(float *p, int64_t c, v_f32 v)
 {
     _mm256_maskstore_ps(p, vi_tail_mask(c), v);
 }
-IGQ_SIMD_INLINE v_f32 vf_add(v_f32 a, v_f32 b) { return _mm256_add_ps(a, b); }
-IGQ_SIMD_INLINE v_f32 vf_sub(v_f32 a, v_f32 b) { return _mm256_sub_ps(a, b); }
-IGQ_SIMD_INLINE v_f32 vf_mul(v_f32 a, v_f32 b) { return _mm256_mul_ps(a, b); }
-IGQ_SIMD_INLINE v_f32 vf_div(v_f32 a, v_f32 b) { return _mm256_div_ps(a, b); }
-IGQ_SIMD_INLINE v_f32 vf_fma(v_f32 a, v_f32 b, v_f32 c) { return _mm256_fmadd_ps(a, b, c); }
-IGQ_SIMD_INLINE v_f32 vf_fms(v_f32 a, v_f32 b, v_f32 c) { return _mm256_fmsub_ps(a, b, c); }
-IGQ_SIMD_INLINE v_f32 vf_min(v_f32 a, v_f32 b) { return _mm256_min_ps(a, b); }
-IGQ_SIMD_INLINE v_f32 vf_max(v_f32 a, v_f32 b) { return _mm256_max_ps(a, b); }
 IGQ_SIMD_INLINE v_f32 vf_abs(v_f32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
-IGQ_SIMD_INLINE v_fmask vf_gt(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-IGQ_SIMD_INLINE v_fmask vf_ge(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
-IGQ_SIMD_INLINE v_fmask vf_lt(v_f32 a, v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 /* m ? a : b per lane */
 IGQ_SIMD_INLINE v_f32 vf_select(v_fmask m, v_f32 a, v_f32 b) { return _mm256_blendv_ps(b, a, m); }
 /* lanes of a where m is set, else 0 */
 IGQ_SIMD_INLINE v_f32 vf_keep(v_fmask m, v_f32 a) { return _mm256_and_ps(m, a); }
-/* 2^n for integral n in [-126, 127] */
-IGQ_SIMD_INLINE v_f32 vf_pow2i(v_f32 n)
-{
-    return _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
-}
-/* int32 -> float, round to nearest even (as the C conversion) */
-IGQ_SIMD_INLINE v_f32 vf_from_i32(v_i32 a) { return _mm256_cvtepi32_ps(a); }
 /* Sum of the lanes by halving: lane j + lane j + 4, then j + 2, then j + 1. */
 IGQ_SIMD_INLINE float vf_hsum(v_f32 v)
 {
@@ -90,10 +73,6 @@ IGQ_SIMD_INLINE float vf_hmax(v_f32 v)
 }
 
 /* ---- int32 lanes ---- */
-IGQ_SIMD_INLINE v_i32 vi_set1(int32_t a) { return _mm256_set1_epi32(a); }
-IGQ_SIMD_INLINE v_i32 vi_zero(void) { return _mm256_setzero_si256(); }
-IGQ_SIMD_INLINE v_i32 vi_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-IGQ_SIMD_INLINE void  vi_store(int32_t *p, v_i32 v) { _mm256_storeu_si256((__m256i *)p, v); }
 IGQ_SIMD_INLINE v_i32 vi_load_tail(const int32_t *p, int64_t c)
 {
     return _mm256_maskload_epi32(p, vi_tail_mask(c));
@@ -102,31 +81,6 @@ IGQ_SIMD_INLINE void vi_store_tail(int32_t *p, int64_t c, v_i32 v)
 {
     _mm256_maskstore_epi32(p, vi_tail_mask(c), v);
 }
-/* lanes in [0, 255] stored as bytes */
-IGQ_SIMD_INLINE void vi_store_u8(uint8_t *p, v_i32 v)
-{
-    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    _mm_storel_epi64((__m128i *)p, _mm_packus_epi16(w, w));
-}
-IGQ_SIMD_INLINE void vi_store_u8_tail(uint8_t *p, int64_t c, v_i32 v)
-{
-    uint8_t b[8];
-    vi_store_u8(b, v);
-    memcpy(p, b, (size_t)c);
-}
-IGQ_SIMD_INLINE v_i32 vi_add(v_i32 a, v_i32 b) { return _mm256_add_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_sub(v_i32 a, v_i32 b) { return _mm256_sub_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_mullo(v_i32 a, v_i32 b) { return _mm256_mullo_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_and(v_i32 a, v_i32 b) { return _mm256_and_si256(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_or(v_i32 a, v_i32 b) { return _mm256_or_si256(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_min(v_i32 a, v_i32 b) { return _mm256_min_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_max(v_i32 a, v_i32 b) { return _mm256_max_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vi_min_u32(v_i32 a, v_i32 b) { return _mm256_min_epu32(a, b); }
-IGQ_SIMD_INLINE v_cnt vi_cnt(int32_t s) { return _mm_cvtsi32_si128(s); }
-IGQ_SIMD_INLINE v_i32 vi_srl(v_i32 a, v_cnt s) { return _mm256_srl_epi32(a, s); }
-IGQ_SIMD_INLINE v_i32 vi_sra(v_i32 a, v_cnt s) { return _mm256_sra_epi32(a, s); }
-#define vi_srli(a, imm) _mm256_srli_epi32(a, imm)
-#define vi_srai(a, imm) _mm256_srai_epi32(a, imm)
 IGQ_SIMD_INLINE v_imask vi_gt(v_i32 a, v_i32 b) { return _mm256_cmpgt_epi32(a, b); }
 IGQ_SIMD_INLINE v_i32   vi_select(v_imask m, v_i32 a, v_i32 b) { return _mm256_blendv_epi8(b, a, m); }
 IGQ_SIMD_INLINE v_i32   vi_keep(v_imask m, v_i32 a) { return _mm256_and_si256(m, a); }
@@ -149,8 +103,6 @@ IGQ_SIMD_INLINE int32_t vi_hmax(v_i32 v)
 }
 
 /* ---- int64 lanes ---- */
-IGQ_SIMD_INLINE v_i32 vl_set1(int64_t a) { return _mm256_set1_epi64x(a); }
-IGQ_SIMD_INLINE v_i32 vl_load(const int64_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 /* VL_WIDTH int32 at p, sign-extended */
 IGQ_SIMD_INLINE v_i32 vl_load_i32(const int32_t *p)
 {
@@ -181,14 +133,6 @@ IGQ_SIMD_INLINE void vl_store_u8x2(uint8_t *p, v_i32 a, v_i32 b)
     const __m128i w = _mm_packus_epi32(vl_pack_half(a), vl_pack_half(b));
     _mm_storel_epi64((__m128i *)p, _mm_packus_epi16(w, w));
 }
-IGQ_SIMD_INLINE v_i32 vl_add(v_i32 a, v_i32 b) { return _mm256_add_epi64(a, b); }
-IGQ_SIMD_INLINE v_i32 vl_sub(v_i32 a, v_i32 b) { return _mm256_sub_epi64(a, b); }
-/* products of the (signed / unsigned) low 32 bits of each 64-bit lane */
-IGQ_SIMD_INLINE v_i32 vl_mul_i32(v_i32 a, v_i32 b) { return _mm256_mul_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vl_mul_u32(v_i32 a, v_i32 b) { return _mm256_mul_epu32(a, b); }
-#define vl_srli(a, imm) _mm256_srli_epi64(a, imm)
-#define vl_slli(a, imm) _mm256_slli_epi64(a, imm)
-IGQ_SIMD_INLINE v_i32 vl_srl(v_i32 a, v_cnt s) { return _mm256_srl_epi64(a, s); }
 IGQ_SIMD_INLINE v_i32 vl_min(v_i32 a, v_i32 b)
 {
     return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(a, b));

@@ -20,11 +20,14 @@ typedef __m512i   v_i32;
 typedef __mmask16 v_imask;
 typedef __m128i   v_cnt;
 
+#define IGQ_X86(op)     _mm512_##op
+#define IGQ_X86_SI(op)  _mm512_##op##_si512
+#define IGQ_X86_CASTPS  _mm512_castsi512_ps
+#define IGQ_X86_SET1_64 _mm512_set1_epi64
+#define IGQ_X86_CMPPS   _mm512_cmp_ps_mask
+#include "simd_x86.h"
+
 /* ---- float ---- */
-IGQ_SIMD_INLINE v_f32   vf_set1(float a) { return _mm512_set1_ps(a); }
-IGQ_SIMD_INLINE v_f32   vf_zero(void) { return _mm512_setzero_ps(); }
-IGQ_SIMD_INLINE v_f32   vf_load(const float *p) { return _mm512_loadu_ps(p); }
-IGQ_SIMD_INLINE void    vf_store(float *p, v_f32 v) { _mm512_storeu_ps(p, v); }
 IGQ_SIMD_INLINE v_imask vi_tail_mask(int64_t c) { return (__mmask16)((1u << c) - 1u); }
 IGQ_SIMD_INLINE v_fmask vf_tail_mask(int64_t c) { return vi_tail_mask(c); }
 IGQ_SIMD_INLINE v_f32   vf_load_tail(const float *p, int64_t c)
@@ -35,26 +38,9 @@ IGQ_SIMD_INLINE void vf_store_tail(float *p, int64_t c, v_f32 v)
 {
     _mm512_mask_storeu_ps(p, vi_tail_mask(c), v);
 }
-IGQ_SIMD_INLINE v_f32   vf_add(v_f32 a, v_f32 b) { return _mm512_add_ps(a, b); }
-IGQ_SIMD_INLINE v_f32   vf_sub(v_f32 a, v_f32 b) { return _mm512_sub_ps(a, b); }
-IGQ_SIMD_INLINE v_f32   vf_mul(v_f32 a, v_f32 b) { return _mm512_mul_ps(a, b); }
-IGQ_SIMD_INLINE v_f32   vf_div(v_f32 a, v_f32 b) { return _mm512_div_ps(a, b); }
-IGQ_SIMD_INLINE v_f32   vf_fma(v_f32 a, v_f32 b, v_f32 c) { return _mm512_fmadd_ps(a, b, c); }
-IGQ_SIMD_INLINE v_f32   vf_fms(v_f32 a, v_f32 b, v_f32 c) { return _mm512_fmsub_ps(a, b, c); }
-IGQ_SIMD_INLINE v_f32   vf_min(v_f32 a, v_f32 b) { return _mm512_min_ps(a, b); }
-IGQ_SIMD_INLINE v_f32   vf_max(v_f32 a, v_f32 b) { return _mm512_max_ps(a, b); }
 IGQ_SIMD_INLINE v_f32   vf_abs(v_f32 a) { return _mm512_abs_ps(a); }
-IGQ_SIMD_INLINE v_fmask vf_gt(v_f32 a, v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
-IGQ_SIMD_INLINE v_fmask vf_ge(v_f32 a, v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
-IGQ_SIMD_INLINE v_fmask vf_lt(v_f32 a, v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 IGQ_SIMD_INLINE v_f32   vf_select(v_fmask m, v_f32 a, v_f32 b) { return _mm512_mask_blend_ps(m, b, a); }
 IGQ_SIMD_INLINE v_f32   vf_keep(v_fmask m, v_f32 a) { return _mm512_maskz_mov_ps(m, a); }
-IGQ_SIMD_INLINE v_f32   vf_pow2i(v_f32 n)
-{
-    return _mm512_castsi512_ps(
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-}
-IGQ_SIMD_INLINE v_f32 vf_from_i32(v_i32 a) { return _mm512_cvtepi32_ps(a); }
 /* lane j + lane j + 8, then j + 4, j + 2, j + 1 */
 IGQ_SIMD_INLINE float vf_hsum(v_f32 v)
 {
@@ -67,10 +53,6 @@ IGQ_SIMD_INLINE float vf_hsum(v_f32 v)
 IGQ_SIMD_INLINE float vf_hmax(v_f32 v) { return _mm512_reduce_max_ps(v); }
 
 /* ---- int32 lanes ---- */
-IGQ_SIMD_INLINE v_i32 vi_set1(int32_t a) { return _mm512_set1_epi32(a); }
-IGQ_SIMD_INLINE v_i32 vi_zero(void) { return _mm512_setzero_si512(); }
-IGQ_SIMD_INLINE v_i32 vi_load(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
-IGQ_SIMD_INLINE void  vi_store(int32_t *p, v_i32 v) { _mm512_storeu_si512((void *)p, v); }
 IGQ_SIMD_INLINE v_i32 vi_load_tail(const int32_t *p, int64_t c)
 {
     return _mm512_maskz_loadu_epi32(vi_tail_mask(c), p);
@@ -79,27 +61,6 @@ IGQ_SIMD_INLINE void vi_store_tail(int32_t *p, int64_t c, v_i32 v)
 {
     _mm512_mask_storeu_epi32(p, vi_tail_mask(c), v);
 }
-IGQ_SIMD_INLINE void vi_store_u8(uint8_t *p, v_i32 v)
-{
-    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v));
-}
-IGQ_SIMD_INLINE void vi_store_u8_tail(uint8_t *p, int64_t c, v_i32 v)
-{
-    _mm_mask_storeu_epi8(p, vi_tail_mask(c), _mm512_cvtepi32_epi8(v));
-}
-IGQ_SIMD_INLINE v_i32   vi_add(v_i32 a, v_i32 b) { return _mm512_add_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_sub(v_i32 a, v_i32 b) { return _mm512_sub_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_mullo(v_i32 a, v_i32 b) { return _mm512_mullo_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_and(v_i32 a, v_i32 b) { return _mm512_and_si512(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_or(v_i32 a, v_i32 b) { return _mm512_or_si512(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_min(v_i32 a, v_i32 b) { return _mm512_min_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_max(v_i32 a, v_i32 b) { return _mm512_max_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32   vi_min_u32(v_i32 a, v_i32 b) { return _mm512_min_epu32(a, b); }
-IGQ_SIMD_INLINE v_cnt   vi_cnt(int32_t s) { return _mm_cvtsi32_si128(s); }
-IGQ_SIMD_INLINE v_i32   vi_srl(v_i32 a, v_cnt s) { return _mm512_srl_epi32(a, s); }
-IGQ_SIMD_INLINE v_i32   vi_sra(v_i32 a, v_cnt s) { return _mm512_sra_epi32(a, s); }
-#define vi_srli(a, imm) _mm512_srli_epi32(a, imm)
-#define vi_srai(a, imm) _mm512_srai_epi32(a, imm)
 IGQ_SIMD_INLINE v_imask vi_gt(v_i32 a, v_i32 b) { return _mm512_cmpgt_epi32_mask(a, b); }
 IGQ_SIMD_INLINE v_i32   vi_select(v_imask m, v_i32 a, v_i32 b) { return _mm512_mask_blend_epi32(m, b, a); }
 IGQ_SIMD_INLINE v_i32   vi_keep(v_imask m, v_i32 a) { return _mm512_maskz_mov_epi32(m, a); }
@@ -111,8 +72,6 @@ IGQ_SIMD_INLINE int32_t vi_hmin(v_i32 v) { return _mm512_reduce_min_epi32(v); }
 IGQ_SIMD_INLINE int32_t vi_hmax(v_i32 v) { return _mm512_reduce_max_epi32(v); }
 
 /* ---- int64 lanes ---- */
-IGQ_SIMD_INLINE v_i32 vl_set1(int64_t a) { return _mm512_set1_epi64(a); }
-IGQ_SIMD_INLINE v_i32 vl_load(const int64_t *p) { return _mm512_loadu_si512((const void *)p); }
 IGQ_SIMD_INLINE v_i32 vl_load_i32(const int32_t *p)
 {
     return _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)p));
@@ -134,13 +93,6 @@ IGQ_SIMD_INLINE void vl_store_u8x2(uint8_t *p, v_i32 a, v_i32 b)
     _mm_storel_epi64((__m128i *)p, _mm512_cvtepi64_epi8(a));
     _mm_storel_epi64((__m128i *)(p + 8), _mm512_cvtepi64_epi8(b));
 }
-IGQ_SIMD_INLINE v_i32 vl_add(v_i32 a, v_i32 b) { return _mm512_add_epi64(a, b); }
-IGQ_SIMD_INLINE v_i32 vl_sub(v_i32 a, v_i32 b) { return _mm512_sub_epi64(a, b); }
-IGQ_SIMD_INLINE v_i32 vl_mul_i32(v_i32 a, v_i32 b) { return _mm512_mul_epi32(a, b); }
-IGQ_SIMD_INLINE v_i32 vl_mul_u32(v_i32 a, v_i32 b) { return _mm512_mul_epu32(a, b); }
-#define vl_srli(a, imm) _mm512_srli_epi64(a, imm)
-#define vl_slli(a, imm) _mm512_slli_epi64(a, imm)
-IGQ_SIMD_INLINE v_i32   vl_srl(v_i32 a, v_cnt s) { return _mm512_srl_epi64(a, s); }
 IGQ_SIMD_INLINE v_i32   vl_min(v_i32 a, v_i32 b) { return _mm512_min_epi64(a, b); }
 IGQ_SIMD_INLINE v_i32   vl_max(v_i32 a, v_i32 b) { return _mm512_max_epi64(a, b); }
 IGQ_SIMD_INLINE int64_t vl_hsum(v_i32 v) { return _mm512_reduce_add_epi64(v); }
