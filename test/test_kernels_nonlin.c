@@ -43,7 +43,7 @@
 
 static igq_isa_level g_start;
 
-static const igq_isa_level g_level_values[IGQ_ISA_COUNT] = {
+static igq_isa_level g_level_values[IGQ_ISA_COUNT] = { /* not const: cmocka state is void * */
     IGQ_ISA_SCALAR, IGQ_ISA_AVX2, IGQ_ISA_AVXVNNI, IGQ_ISA_AVX512VNNI};
 
 /* 1..70, 197, 577 (ViT token counts), 1023..1025 (the softmax e buffer), 3072 */
