@@ -12,7 +12,7 @@
 #include "../nonlin_inl.h"
 
 typedef struct smx_lanes {
-    v_i32 rbit, idxmax, lomask, r29, lo32;
+    v_i32 rbit, idxmax, lomask, r29;
     v_cnt k0, rsh;
 } smx_lanes;
 
@@ -23,30 +23,26 @@ IGQ_SIMD_INLINE smx_lanes smx_lanes_make(const igq_softmax_params *p)
     c.idxmax = vi_set1(IGQ_SMX_IDX_MAX);
     c.lomask = vi_set1((1 << IGQ_SMX_LBITS) - 1);
     c.r29    = vl_set1((int64_t)1 << (IGQ_SMX_G - 1));
-    c.lo32   = vl_set1(0xffffffff);
     c.k0     = vi_cnt((int32_t)p->k0);
     c.rsh    = vi_cnt((int32_t)p->rsh);
     return c;
 }
 
-/* e of the logits x (row max vmax), as uint32 lanes */
+/* e of the logits x (row max vmax) as uint32 lanes, added to *sum (64-bit lanes); lanes
+ * outside *m (m NULL: none) give e = 0: their T_hi entry is replaced by 0 */
 IGQ_SIMD_INLINE v_i32 smx_exp_lanes(const igq_softmax_params *p, const smx_lanes *c,
-                                    v_i32 vmax, v_i32 x)
+                                    v_i32 vmax, v_i32 x, const v_imask *m, v_i32 *sum)
 {
     v_i32 d = vi_sub(vmax, x), th, tl, pe, po;
     d  = vi_add(vi_srl(d, c->k0), vi_and(vi_srl(d, c->rsh), c->rbit));
     d  = vi_min_u32(d, c->idxmax);
     th = vi_gather((const int32_t *)p->t_hi, vi_srli(d, IGQ_SMX_LBITS));
     tl = vi_gather((const int32_t *)p->t_lo, vi_and(d, c->lomask));
-    pe = vl_srli(vl_add(vl_mul_u32(th, tl), c->r29), IGQ_SMX_G);
-    po = vl_srli(vl_add(vl_mul_u32(vl_srli(th, 32), vl_srli(tl, 32)), c->r29), IGQ_SMX_G);
+    if (m != NULL) th = vi_keep(*m, th);
+    pe   = vl_srli(vl_add(vl_mul_u32(th, tl), c->r29), IGQ_SMX_G);
+    po   = vl_srli(vl_add(vl_mul_u32(vl_srli(th, 32), vl_srli(tl, 32)), c->r29), IGQ_SMX_G);
+    *sum = vl_add(*sum, vl_add(pe, po));
     return vi_or(pe, vl_slli(po, 32));
-}
-
-/* sum + the even and the odd lanes of e (64-bit lanes) */
-IGQ_SIMD_INLINE v_i32 smx_sum(const smx_lanes *c, v_i32 sum, v_i32 e)
-{
-    return vl_add(sum, vl_add(vi_and(e, c->lo32), vl_srli(e, 32)));
 }
 
 /* (e factor + 2^(s-1)) >> s per lane (results < 2^32) */
@@ -86,16 +82,12 @@ IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows,
         v_i32          vsum = vl_set1(0), vf;
         uint64_t       sum  = 0;
         uint32_t       f;
-        for (i = 0; i < nf; i += VF_WIDTH) {
-            const v_i32 e = smx_exp_lanes(p, &c, vmax, vi_load(xr + i));
-            vi_store(o + i, e);
-            vsum = smx_sum(&c, vsum, e);
-        }
+        for (i = 0; i < nf; i += VF_WIDTH)
+            vi_store(o + i, smx_exp_lanes(p, &c, vmax, vi_load(xr + i), NULL, &vsum));
         if (nf < n && IGQ_SIMD_MASKED_TAILS) {
             const v_imask m = vi_tail_mask(n - nf);
-            const v_i32   e = vi_keep(m, smx_exp_lanes(p, &c, vmax, vi_load_tail(xr + nf, n - nf)));
-            vi_store_tail(o + nf, n - nf, e);
-            vsum = smx_sum(&c, vsum, e);
+            vi_store_tail(o + nf, n - nf,
+                          smx_exp_lanes(p, &c, vmax, vi_load_tail(xr + nf, n - nf), &m, &vsum));
         } else
             for (i = nf; i < n; i++) {
                 const uint32_t e = igq__smx_exp(p, (uint32_t)mx - (uint32_t)xr[i]);
