@@ -954,13 +954,15 @@ static void test_fold_exact(void **state)
                                 const double ex = (double)sc * a + (first ? 0.0 : (double)o0[p]);
                                 const float  f  = (float)ex;
                                 assert_true(fabs((double)f - ex) <= fabs(ex) * 0x1p-24);
-                                if (!last) {
-                                    assert_true(fabs((double)w[p] - ex) <= fabs(ex) * 0x1p-23);
+                                if (!last) { /* out = f: the one rounding above */
+                                    assert_true(fabs((double)w[p] - ex) <= fabs(ex) * 0x1p-24);
                                 } else {
-                                    /* the reference's f is within 1/2 ulp of ex; then one more fmaf */
+                                    /* out = fmaf(cs, f, cb): |cs| |f - ex| plus one rounding of
+                                     * cs f + cb, |cs f + cb| <= |ey| + |cs| |f - ex| */
                                     const double ey = (double)cs[j] * ex + cb[j];
+                                    const double ce = fabs((double)cs[j] * ex);
                                     assert_true(fabs((double)w[p] - ey) <=
-                                                (fabs(ey) + fabs((double)cs[j] * ex)) * 0x1p-22);
+                                                (ce + fabs(ey) + ce * 0x1p-24) * 0x1p-24);
                                 }
                             }
                         }

@@ -1,29 +1,7 @@
 /* Test oracles (oracles.h). */
 #include "support/oracles.h"
 
-#include <math.h>
-
 #include "kernels/nonlin_inl.h"
-
-void tu_f32_layernorm_f64(int64_t rows, int64_t n, const float *x, const float *w,
-                          const float *b, float eps, float *y)
-{
-    int64_t r, i;
-    for (r = 0; r < rows; r++) {
-        const float *xr = x + r * n;
-        float       *yr = y + r * n;
-        double       mean = 0.0, var = 0.0, inv;
-        for (i = 0; i < n; i++) mean += xr[i];
-        mean /= (double)n;
-        for (i = 0; i < n; i++) {
-            double t = xr[i] - mean;
-            var += t * t;
-        }
-        var /= (double)n;
-        inv = 1.0 / sqrt(var + (double)eps);
-        for (i = 0; i < n; i++) yr[i] = (float)((xr[i] - mean) * inv) * w[i] + b[i];
-    }
-}
 
 int32_t tu_softmax_codes_shift(int bits)
 {

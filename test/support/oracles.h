@@ -1,16 +1,11 @@
 /* Reference computations the tests compare the library with, which the library itself never
- * runs: double-precision fp32 LayerNorm, and the integer softmax normalized to A-bit codes. */
+ * runs: the integer softmax normalized to A-bit codes. */
 #ifndef IGQ_TEST_ORACLES_H
 #define IGQ_TEST_ORACLES_H
 
 #include <stdint.h>
 
 #include "kernels/nonlin.h"
-
-/* y[t][:] = (x[t][:] - mean) / sqrt(var + eps) * w + b over rows of length n, in double
- * (rounded to float at the end). */
-void tu_f32_layernorm_f64(int64_t rows, int64_t n, const float *x, const float *w,
-                          const float *b, float eps, float *y);
 
 /* The integer softmax of nonlin.h with Q = 2^bits - 1 instead of 2^20: A-bit codes of [0, 1]
  * (scale 1 / (2^A - 1)) of rows x n logits, bits in [2, 8]; s = 54 - bitlen(Q) (theta <
