@@ -30,7 +30,7 @@ typedef struct igq_kernel_table {
      * f32_softmax, f32_layernorm, i32_fold, i32_requant, i32_softmax, i32_ln_stats,
      * i32_ln_apply, i32_gelu), each the same bits at every level: scalar: *__scalar; avx2
      * and avxvnni: *__avx2 (avxvnni adds nothing to them); avx512vnni: *__avx512. */
-#define IGQ_TABLE_FIELD(lvl, name, PROTO, args) PROTO((*name));
+#define IGQ_TABLE_FIELD(lvl, name, PROTO, args) igq_##name##_fn name;
     IGQ_F32_KERNELS(IGQ_TABLE_FIELD, )
     IGQ_I32_KERNELS(IGQ_TABLE_FIELD, )
 #undef IGQ_TABLE_FIELD
