@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define IGQ_SIMD_INLINE static inline __attribute__((always_inline))
+#else
 #define IGQ_SIMD_INLINE static inline
+#endif
 #define VF_WIDTH        1
 
 typedef float   v_f32;
