@@ -1,5 +1,6 @@
-/* Integer non-linear kernels (nonlin.h): speed per ISA level and accuracy against the real
- * functions, one thread.
+/* Non-GEMM kernels (kernels.h: integer softmax / LayerNorm / GELU / requantization of
+ * nonlin.h, the fp32 softmax / LayerNorm / GELU, the grouped-GEMM fold): speed per ISA level,
+ * and the integer kernels' accuracy against the real functions, one thread.
  *
  *   build/bench/bench_nonlin [--quick] [--wall] [--isa scalar|avx2|avxvnni|avx512vnni]
  *                            [--no-accuracy]
@@ -7,23 +8,24 @@
  * Speed: ns per row (best of >= 3 batches over ~0.1 s, --quick ~0.02 s, this thread's CPU
  * time; --wall: CLOCK_MONOTONIC) and GB/s of the bytes each kernel must read and write
  * (inputs, outputs and per-channel parameters; tables excluded):
- *   softmax u8   rows of N int32 logits -> N u8 codes (A = 8), N rows (one head), N = 17, 50, 197
- *   softmax q20  the same -> int32 p at 2^-20
- *   layernorm    197 rows of C int32 -> u8 codes through a per-channel (mult, shift, zero)
- *                list (the IGQ path; igq__layernorm_rq), and -> int32 at S_y; C = 128, 384, 768
- *   gelu (b)     197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
- *                at 2^-16; gelu (a) the u8 LUT on codes (scalar at every level)
+ *   softmax q20  rows of N int32 logits -> int32 p at 2^-20, N rows (one head), N = 17, 50, 197
+ *   layernorm    197 rows of C int32 -> int32 at S_y; C = 128, 384, 768
+ *   gelu         197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
+ *                at 2^-20
  *   requant      197 rows of 768 / 3072 int32 -> u8, per-tensor and per-channel
- * f32 rows: the float reference kernels of f32_ref.h on the same shapes, for scale.
+ *   f32 softmax / layernorm / gelu: the fp32 kernels on the same shapes (softmax and GELU are
+ *                in place: the time includes copying their input, scale 1/8 for softmax)
+ *   fold         197 rows of N int32 -> f32 with the column epilogue, N = 384, 768, 3072
  * avxvnni has no kernels of its own here (it uses the avx2 ones) and is not timed.
  *
  * Accuracy (the integer kernels are the same bits at every level):
  *   softmax: codes against round(Q P) of the exact softmax of the same integer logits times S,
- *     for this library's table exp and, for comparison, I-BERT's i-exp polynomial (n = 30,
- *     without its 16-bit requantization of exp) and I-ViT's Shiftmax exp (n = 15), each
- *     followed by the exact normalization round(Q e / sum e) so that only the exp differs;
- *     Gaussian logits of several real spreads and peaky rows, N = 50, 197, 577;
- *   layernorm: fused codes against float LayerNorm + the same quantizer (rne), 8 and 4 bits;
+ *     for this library's table exp (igq__smx_exp) and, for comparison, I-BERT's i-exp
+ *     polynomial (n = 30, without its 16-bit requantization of exp) and I-ViT's Shiftmax exp
+ *     (n = 15), each followed by the exact normalization round(Q e / sum e) so that only the
+ *     exp differs; Gaussian logits of several real spreads and peaky rows, N = 50, 197, 577;
+ *   layernorm: codes (the int32 output requantized per-tensor, as the executor does) against
+ *     float LayerNorm + the same quantizer (rne), 8 and 4 bits;
  *   gelu: the int32 path against erf GELU; requant: against rne(x M). */
 #include <math.h>
 #include <stdint.h>
@@ -33,7 +35,6 @@
 #include <time.h>
 
 #include "kernels/dispatch.h"
-#include "kernels/f32_ref.h"
 #include "kernels/nonlin.h"
 #include "kernels/nonlin_inl.h"
 
@@ -81,8 +82,8 @@ static int32_t iround(double v)
 /* ---- timing ---- */
 
 typedef enum {
-    OP_SMX_U8, OP_SMX_Q20, OP_SMX_F32, OP_LN_RQ, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_LUT,
-    OP_GELU_F32, OP_RQ_PT, OP_RQ_PC
+    OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
+    OP_FOLD
 } op_kind;
 
 typedef struct job {
@@ -96,7 +97,6 @@ typedef struct job {
     const igq_softmax_params *smx;
     const igq_ln_params      *ln;
     const igq_gelu_params    *gelu;
-    const igq_gelu_lut       *lut;
     const float              *gamma, *beta;
     const int32_t            *m, *s, *z;
 } job;
@@ -105,33 +105,29 @@ static void run(const job *j)
 {
     int64_t r;
     switch (j->op) {
-    case OP_SMX_U8: igq__softmax_u8(j->smx, j->rows, j->n, j->x, j->n, j->o8, j->n); break;
-    case OP_SMX_Q20: igq__softmax_q20(j->smx, j->rows, j->n, j->x, j->n, j->o32, j->n); break;
+    case OP_SMX_Q20: igq__i32_softmax(j->smx, j->rows, j->n, j->x, j->n, j->o32, j->n); break;
     case OP_SMX_F32:
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
-        igq__f32_softmax_ref(j->rows, j->n, j->yf);
+        igq__f32_softmax(j->rows, j->n, 0.125f, j->yf, j->n);
         break;
-    case OP_LN_RQ:
-        igq__layernorm_rq(j->ln, j->rows, j->x, j->n, j->m, j->s, j->z, 1, 0, 255, j->o8, j->n);
-        break;
-    case OP_LN_I32: igq__layernorm(j->ln, j->rows, j->x, j->n, j->o32, j->n); break;
-    case OP_LN_F32:
-        igq__f32_layernorm_ref(j->rows, j->n, j->xf, j->gamma, j->beta, 1e-6f, j->yf);
-        break;
+    case OP_LN_I32: igq__i32_layernorm(j->ln, j->rows, j->x, j->n, j->o32, j->n); break;
+    case OP_LN_F32: igq__f32_layernorm(j->rows, j->n, j->xf, j->gamma, j->beta, 1e-6f, j->yf); break;
     case OP_GELU:
         for (r = 0; r < j->rows; r++)
-            igq__gelu_q16(j->gelu, j->n, j->x + r * j->n, j->m, j->s, 1, j->o32 + r * j->n);
+            igq__i32_gelu(j->gelu, j->n, j->x + r * j->n, j->m, j->s, 1, j->o32 + r * j->n);
         break;
-    case OP_GELU_LUT: igq__gelu_lut_u8(j->lut, j->rows * j->n, j->o8 + j->rows * j->n, j->o8); break;
     case OP_GELU_F32:
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
-        igq__f32_gelu_ref(j->rows * j->n, j->yf);
+        igq__f32_gelu(j->rows * j->n, j->yf);
         break;
     case OP_RQ_PT:
     case OP_RQ_PC:
         for (r = 0; r < j->rows; r++)
-            igq__requant_row(j->n, j->x + r * j->n, j->m, j->s, j->z, j->op == OP_RQ_PC, 0, 255,
+            igq__i32_requant(j->n, j->x + r * j->n, j->m, j->s, j->z, j->op == OP_RQ_PC, 0, 255,
                              j->o8 + r * j->n);
+        break;
+    case OP_FOLD:
+        igq__i32_fold(j->rows, j->n, 0.01f, j->x, j->n, j->gamma, j->beta, j->yf, j->n, 0);
         break;
     }
 }
@@ -165,70 +161,59 @@ static void print_row(const char *label, const char *isa, int64_t shape, int64_t
 
 static void bench_speed(int only)
 {
-    static const int64_t smx_n[] = {17, 50, 197};
-    static const int64_t ln_c[]  = {128, 384, 768};
-    static const int64_t rq_n[]  = {768, 3072};
-    const int64_t        maxe = 197 * 3072;
+    static const int64_t smx_n[]  = {17, 50, 197};
+    static const int64_t ln_c[]   = {128, 384, 768};
+    static const int64_t rq_n[]   = {768, 3072};
+    static const int64_t fold_n[] = {384, 768, 3072};
+    const int64_t        maxe  = 197 * 3072;
     const igq_isa_level  start = igq__isa_active();
-    int32_t             *x   = (int32_t *)xalloc((size_t)maxe * sizeof(int32_t));
-    float               *xf  = (float *)xalloc((size_t)maxe * sizeof(float));
-    float               *yf  = (float *)xalloc((size_t)maxe * sizeof(float));
-    uint8_t             *o8  = (uint8_t *)xalloc((size_t)(2 * maxe));
-    int32_t             *o32 = (int32_t *)xalloc((size_t)maxe * sizeof(int32_t));
-    int32_t             *m   = (int32_t *)xalloc(3072 * sizeof(int32_t));
-    int32_t             *s   = (int32_t *)xalloc(3072 * sizeof(int32_t));
-    int32_t             *z   = (int32_t *)xalloc(3072 * sizeof(int32_t));
+    int32_t             *x     = (int32_t *)xalloc((size_t)maxe * sizeof(int32_t));
+    float               *xf    = (float *)xalloc((size_t)maxe * sizeof(float));
+    float               *yf    = (float *)xalloc((size_t)maxe * sizeof(float));
+    uint8_t             *o8    = (uint8_t *)xalloc((size_t)maxe);
+    int32_t             *o32   = (int32_t *)xalloc((size_t)maxe * sizeof(int32_t));
+    int32_t             *m     = (int32_t *)xalloc(3072 * sizeof(int32_t));
+    int32_t             *s     = (int32_t *)xalloc(3072 * sizeof(int32_t));
+    int32_t             *z     = (int32_t *)xalloc(3072 * sizeof(int32_t));
     float               *gamma = (float *)xalloc(3072 * sizeof(float));
     float               *beta  = (float *)xalloc(3072 * sizeof(float));
     igq_softmax_params  *smx   = (igq_softmax_params *)xalloc(sizeof *smx);
     igq_gelu_params     *gp    = (igq_gelu_params *)xalloc(sizeof *gp);
-    igq_gelu_lut         lut;
     int                  lv, i;
     int64_t              e;
 
     for (i = 0; i < 3072; i++) {
-        igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);
         z[i]     = (int32_t)(rnd() % 256);
         gamma[i] = (float)(1.0 + 0.3 * normal());
         beta[i]  = (float)(0.2 * normal());
     }
-    for (e = 0; e < 2 * maxe; e++) o8[e] = (uint8_t)rnd();
-    igq__softmax_params_init(smx, 1.0f / 1024, 8);
+    igq__softmax_params_init(smx, 1.0f / 1024);
     igq__gelu_params_init(gp);
-    igq__gelu_lut_init(&lut, 0.05f, 128, 0.03f, 10, 8);
 
     printf("\nSpeed (1 thread; GB/s of input + output + per-channel parameters)\n");
     printf("  %-22s %-11s %6s %10s %9s\n", "kernel", "isa", "N/C", "ns/row", "GB/s");
-    for (lv = 0; lv <= IGQ_ISA_COUNT; lv++) {
-        const int    fl  = lv == IGQ_ISA_COUNT; /* the f32 reference rows */
-        const char  *isa = fl ? "f32 ref" : igq__isa_name((igq_isa_level)lv);
-        job          j;
-        int          k;
-        if (!fl) {
-            if (lv == IGQ_ISA_AVXVNNI) continue; /* = avx2 for these kernels */
-            if (only >= 0 && lv != only) continue;
-            if ((int)igq__isa_clamp((igq_isa_level)lv) != lv) continue;
-            igq__dispatch_force((igq_isa_level)lv);
-        }
+    for (lv = 0; lv < IGQ_ISA_COUNT; lv++) {
+        const char *isa = igq__isa_name((igq_isa_level)lv);
+        job         j;
+        int         k;
+        if (lv == IGQ_ISA_AVXVNNI) continue; /* = avx2 for these kernels */
+        if (only >= 0 && lv != only) continue;
+        if ((int)igq__isa_clamp((igq_isa_level)lv) != lv) continue;
+        igq__dispatch_force((igq_isa_level)lv);
         memset(&j, 0, sizeof j);
         j.x = x, j.xf = xf, j.yf = yf, j.o8 = o8, j.o32 = o32, j.smx = smx, j.gelu = gp;
-        j.lut = &lut, j.m = m, j.s = s, j.z = z, j.gamma = gamma, j.beta = beta;
+        j.m = m, j.s = s, j.z = z, j.gamma = gamma, j.beta = beta;
         for (k = 0; k < 3; k++) { /* softmax: N rows of N (one head) */
             const int64_t n = smx_n[k];
             for (e = 0; e < n * n; e++) {
                 x[e]  = iround(2.0 * normal() * 1024.0);
-                xf[e] = (float)x[e] / 1024.0f;
+                xf[e] = (float)x[e] / 128.0f;
             }
             j.rows = n, j.n = n;
-            if (fl) {
-                j.op = OP_SMX_F32;
-                print_row("softmax f32", isa, n, n, time_job(&j), 8.0 * n * n);
-                continue;
-            }
-            j.op = OP_SMX_U8;
-            print_row("softmax u8 (A = 8)", isa, n, n, time_job(&j), 5.0 * n * n);
             j.op = OP_SMX_Q20;
             print_row("softmax q20", isa, n, n, time_job(&j), 8.0 * n * n);
+            j.op = OP_SMX_F32;
+            print_row("softmax f32", isa, n, n, time_job(&j), 8.0 * n * n);
         }
         for (k = 0; k < 3; k++) { /* layernorm: 197 tokens */
             const int64_t C = ln_c[k];
@@ -239,15 +224,10 @@ static void bench_speed(int only)
             }
             if (igq__ln_params_init(&p, C, 1.0f / 4096, 1e-6f, gamma, beta, 1.0f / 65536) != IGQ_OK) exit(1);
             j.ln = &p, j.rows = 197, j.n = C;
-            if (fl) {
-                j.op = OP_LN_F32;
-                print_row("layernorm f32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 8.0 * C);
-            } else {
-                j.op = OP_LN_RQ;
-                print_row("layernorm -> u8 (pc)", isa, C, 197, time_job(&j), 197.0 * C * 5.0 + 24.0 * C);
-                j.op = OP_LN_I32;
-                print_row("layernorm -> int32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
-            }
+            j.op = OP_LN_I32;
+            print_row("layernorm -> int32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
+            j.op = OP_LN_F32;
+            print_row("layernorm f32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 8.0 * C);
             igq__ln_params_free(&p);
         }
         for (k = 0; k < 2; k++) { /* gelu: 197 rows of fc1 accumulators, 4C = 1536 / 3072 */
@@ -256,30 +236,31 @@ static void bench_speed(int only)
                 x[e]  = iround(normal() * 3.0 / 1e-3); /* real input ~ N(0, 9), scale 1e-3 */
                 xf[e] = (float)x[e] * 1e-3f;
             }
-            for (i = 0; i < n; i++) igq__requant_multiplier(ldexp(1e-3, 16), &m[i], &s[i]);
+            for (i = 0; i < n; i++) igq__requant_multiplier(ldexp(1e-3, IGQ_GELU_FRAC), &m[i], &s[i]);
             j.rows = 197, j.n = n;
-            if (fl) {
-                j.op = OP_GELU_F32;
-                print_row("gelu f32 (erff)", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
-                continue;
-            }
             j.op = OP_GELU;
-            print_row("gelu int32 -> q16", isa, n, 197, time_job(&j), 197.0 * n * 8.0 + 8.0 * n);
-            j.op = OP_GELU_LUT;
-            print_row("gelu u8 LUT (scalar)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            print_row("gelu int32 -> q20", isa, n, 197, time_job(&j), 197.0 * n * 8.0 + 8.0 * n);
+            j.op = OP_GELU_F32;
+            print_row("gelu f32", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
         }
         for (i = 0; i < 3072; i++)
             igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);
-        if (!fl)
-            for (k = 0; k < 2; k++) { /* requant */
-                const int64_t n = rq_n[k];
-                for (e = 0; e < 197 * n; e++) x[e] = iround(normal() * 65536.0);
-                j.rows = 197, j.n = n;
-                j.op = OP_RQ_PT;
-                print_row("requant per-tensor", isa, n, 197, time_job(&j), 197.0 * n * 5.0);
-                j.op = OP_RQ_PC;
-                print_row("requant per-channel", isa, n, 197, time_job(&j), 197.0 * n * 5.0 + 12.0 * n);
-            }
+        for (k = 0; k < 2; k++) { /* requant */
+            const int64_t n = rq_n[k];
+            for (e = 0; e < 197 * n; e++) x[e] = iround(normal() * 65536.0);
+            j.rows = 197, j.n = n;
+            j.op = OP_RQ_PT;
+            print_row("requant per-tensor", isa, n, 197, time_job(&j), 197.0 * n * 5.0);
+            j.op = OP_RQ_PC;
+            print_row("requant per-channel", isa, n, 197, time_job(&j), 197.0 * n * 5.0 + 12.0 * n);
+        }
+        for (k = 0; k < 3; k++) { /* fold: the last group's epilogue */
+            const int64_t n = fold_n[k];
+            for (e = 0; e < 197 * n; e++) x[e] = iround(normal() * 1e5), yf[e] = 0.0f;
+            j.rows = 197, j.n = n;
+            j.op = OP_FOLD;
+            print_row("fold", isa, n, 197, time_job(&j), 197.0 * n * 12.0 + 8.0 * n);
+        }
     }
     igq__dispatch_force(start);
     free(x), free(xf), free(yf), free(o8), free(o32), free(m), free(s), free(z);
@@ -367,7 +348,7 @@ static void accuracy_softmax(void)
         for (bits = 8; bits >= 4; bits -= 2) {
             igq_softmax_params p;
             const int32_t      Q = (1 << bits) - 1;
-            igq__softmax_params_init(&p, (float)S, bits);
+            igq__softmax_params_init(&p, (float)S);
             for (isp = 0; isp < 5; isp++) {
                 acc_stat st[3];
                 memset(st, 0, sizeof st);
@@ -375,7 +356,6 @@ static void accuracy_softmax(void)
                     for (rep = 0; rep < 10; rep++) {
                         const int64_t n = ns[in];
                         int32_t      *x = (int32_t *)xalloc((size_t)n * sizeof(int32_t));
-                        uint8_t      *c8 = (uint8_t *)xalloc((size_t)n);
                         int32_t      *c  = (int32_t *)xalloc((size_t)n * sizeof(int32_t));
                         double       *P  = (double *)xalloc((size_t)n * sizeof(double));
                         double       *e  = (double *)xalloc((size_t)n * sizeof(double));
@@ -389,19 +369,18 @@ static void accuracy_softmax(void)
                         for (i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
                         for (i = 0; i < n; i++) sum += (P[i] = exp(((double)x[i] - mx) * S));
                         for (i = 0; i < n; i++) P[i] /= sum;
-                        igq__softmax_u8(&p, 1, n, x, n, c8, n);
-                        for (i = 0; i < n; i++) c[i] = c8[i];
-                        acc_add(&st[0], c, P, n, Q);
-                        for (meth = 1; meth < 3; meth++) {
+                        for (meth = 0; meth < 3; meth++) {
                             double se = 0.0;
                             for (i = 0; i < n; i++) {
                                 const int64_t q = (int64_t)x[i] - mx;
-                                se += (e[i] = meth == 1 ? ibert_exp(q, S) : shift_exp(q, S));
+                                se += (e[i] = meth == 0   ? igq__smx_exp(&p, (uint32_t)mx - (uint32_t)x[i])
+                                              : meth == 1 ? ibert_exp(q, S)
+                                                          : shift_exp(q, S));
                             }
                             for (i = 0; i < n; i++) c[i] = (int32_t)floor(Q * e[i] / se + 0.5);
                             acc_add(&st[meth], c, P, n, Q);
                         }
-                        free(x), free(c8), free(c), free(P), free(e);
+                        free(x), free(c), free(P), free(e);
                     }
                 if (spreads[isp] > 0)
                     printf("  %-2d %-7.0f", bits, spreads[isp]);
@@ -425,8 +404,8 @@ static void accuracy_ln(void)
     static const int64_t Cs[]  = {384, 768, 3072};
     static const double  mag[] = {64.0, 4096.0, 1048576.0}; /* x units per real 1 */
     int                  bits, ic, im, rep;
-    printf("\nLayerNorm accuracy: fused codes vs float LayerNorm (double) + the same per-tensor "
-           "quantizer (rne),\n  row range as the quantizer range; residual-like rows N(0,1) with "
+    printf("\nLayerNorm accuracy: codes (int32 output, then requantized) vs float LayerNorm "
+           "(double) + the same per-tensor quantizer (rne),\n  row range as the quantizer range; residual-like rows N(0,1) with "
            "an outlier channel every 97 (+20), 20 rows per cell\n");
     printf("  %-5s %-6s %-9s | %-10s %-6s %-s\n", "bits", "C", "x/real", "differ", "max", "pre-shift k");
     for (bits = 8; bits >= 4; bits -= 4)
@@ -441,6 +420,7 @@ static void accuracy_ln(void)
                     float        *beta  = (float *)xalloc((size_t)C * sizeof(float));
                     int32_t      *x     = (int32_t *)xalloc((size_t)C * sizeof(int32_t));
                     uint8_t      *code  = (uint8_t *)xalloc((size_t)C);
+                    int32_t      *a     = (int32_t *)xalloc((size_t)C * sizeof(int32_t));
                     double       *y     = (double *)xalloc((size_t)C * sizeof(double));
                     double        mean = 0.0, var = 0.0, lo = 1e300, hi = -1e300, s_out;
                     const double  xs = 1.0 / mag[im];
@@ -466,8 +446,9 @@ static void accuracy_ln(void)
                     zero  = (int32_t)nearbyint(-lo / s_out);
                     igq__ln_params_init(&p, C, (float)xs, 1e-6f, gamma, beta, 1.0f / 65536);
                     igq__requant_multiplier(p.y_scale / s_out, &m, &s);
-                    igq__layernorm_rq(&p, 1, x, C, &m, &s, &zero, 0, 0, qmax, code, C);
-                    igq__i32_ln_stats_ref(&p, x, &row);
+                    igq__i32_layernorm(&p, 1, x, C, a, C);
+                    igq__i32_requant(C, a, &m, &s, &zero, 0, 0, qmax, code);
+                    igq__i32_ln_stats__scalar(&p, x, &row);
                     kmax = row.k > kmax ? row.k : kmax;
                     for (c = 0; c < C; c++) {
                         int64_t ref = (int64_t)nearbyint(y[c] / s_out) + zero, d;
@@ -478,7 +459,7 @@ static void accuracy_ln(void)
                         maxdiff = d > maxdiff ? d : maxdiff;
                     }
                     igq__ln_params_free(&p);
-                    free(gamma), free(beta), free(x), free(code), free(y);
+                    free(gamma), free(beta), free(x), free(code), free(a), free(y);
                 }
                 printf("  %-5d %-6lld %-9.0f | %8.4f%% %-6lld %d\n", bits, (long long)C, mag[im],
                        100.0 * (double)differ / (double)codes, (long long)maxdiff, kmax);
@@ -491,13 +472,14 @@ static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.7071067811865
 
 static void accuracy_gelu_requant(void)
 {
+    const int        F = IGQ_GELU_FRAC;
     igq_gelu_params *p = (igq_gelu_params *)xalloc(sizeof *p);
     double           maxg = 0.0, maxr = 0.0, sum = 0.0;
     int64_t          i, cnt = 0, differ = 0;
     int32_t          u;
     igq__gelu_params_init(p);
-    for (u = -(9 << 16); u <= (9 << 16); u++) {
-        const double e = fabs(igq__gelu_eval(p, u) - ldexp(gelu_d(ldexp((double)u, -16)), 16));
+    for (u = -(9 << F); u <= (9 << F); u++) {
+        const double e = fabs(igq__gelu_eval(p, u) - ldexp(gelu_d(ldexp((double)u, -F)), F));
         maxg = e > maxg ? e : maxg;
         sum += e;
         cnt++;
@@ -506,15 +488,15 @@ static void accuracy_gelu_requant(void)
         const double  sc  = exp2(-14.0 + 10.0 * uniform());
         const int32_t acc = iround(normal() * 3.0 / sc);
         int32_t       m, s, out;
-        igq__requant_multiplier(ldexp(sc, 16), &m, &s);
-        igq__i32_gelu_ref(p, 1, &acc, &m, &s, 0, &out);
-        if (fabs(out - ldexp(gelu_d(acc * sc), 16)) > maxr) maxr = fabs(out - ldexp(gelu_d(acc * sc), 16));
+        igq__requant_multiplier(ldexp(sc, F), &m, &s);
+        igq__i32_gelu__scalar(p, 1, &acc, &m, &s, 0, &out);
+        if (fabs(out - ldexp(gelu_d(acc * sc), F)) > maxr) maxr = fabs(out - ldexp(gelu_d(acc * sc), F));
     }
-    printf("\nGELU (int32 path, 2^12 intervals over [-8, 8), linear interpolation, out at 2^-16):\n"
-           "  every Q16 input in [-9, 9]: max |out - GELU(u)| = %.4f units of 2^-16 (%.2e), mean %.4f; "
-           "bound 1.0998\n  1e6 random accumulators x dyadic scales: max %.4f units (%.2e) against the "
-           "real input\n",
-           maxg, ldexp(maxg, -16), sum / (double)cnt, maxr, ldexp(maxr, -16));
+    printf("\nGELU (int32 path, 2^12 intervals over [-8, 8), linear interpolation, out at 2^-%d):\n"
+           "  every input at 2^-%d in [-9, 9]: max |out - GELU(u)| = %.4f units (%.2e), mean %.4f; "
+           "bound 2.596 (nonlin.h)\n  1e6 random accumulators x dyadic scales: max %.4f units (%.2e) "
+           "against the real input\n",
+           F, F, maxg, ldexp(maxg, -F), sum / (double)cnt, maxr, ldexp(maxr, -F));
     cnt  = 0;
     maxr = 0.0;
     for (i = 0; i < 2000000; i++) { /* |x M| < 2^12 (codes), then |x M| < 2^30 */

@@ -544,7 +544,7 @@ static uint32_t bits_of(float f)
 }
 
 /* Error of the reference at x against double precision: relative where |GELU(x)| > 1e-36
- * (f32_ref.h promises < 6e-7), else absolute (<= 1e-36: x < -13 flushes to -0). */
+ * (kernels.h promises < 6e-7), else absolute (<= 1e-36: x < -13 flushes to -0). */
 typedef struct gelu_err {
     double max_rel, x_rel, max_abs_small;
     long   n;
@@ -554,7 +554,7 @@ static void gelu_check_one(gelu_err *e, float x)
 {
     float  y = x;
     double ref;
-    igq__f32_gelu_erfc_ref(1, &y);
+    igq__f32_gelu__scalar(1, &y);
     ref = gelu_d((double)x);
     e->n++;
     if (fabs(ref) > 1e-36) {
@@ -592,12 +592,12 @@ static void test_gelu_accuracy(void **state)
     assert_true(e.max_abs_small <= 1e-36);
 }
 
-/* Special values of the reference (f32_ref.h). */
+/* Special values of the reference (kernels.h IGQ_F32_GELU_PROTO). */
 static void test_gelu_special(void **state)
 {
     float x[10] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f, 1e-40f, -1e-40f, 1e30f, -1e30f, FLT_MAX};
     (void)state;
-    igq__f32_gelu_erfc_ref(10, x);
+    igq__f32_gelu__scalar(10, x);
     assert_true(x[0] == INFINITY);
     assert_true(x[1] == 0.0f && signbit(x[1]));
     assert_true(isnan(x[2]));
@@ -639,7 +639,7 @@ static void test_gelu_levels(void **state)
         memcpy(y, x, (size_t)(len + 3) * sizeof(float));
         x[0] = y[0] = SENTINEL;
         x[len + 2] = y[len + 2] = SENTINEL;
-        igq__f32_gelu_erfc_ref(len, x + 1);
+        igq__f32_gelu__scalar(len, x + 1);
         igq__f32_gelu(len, y + 1);
         assert_true(y[0] == SENTINEL && y[len + 2] == SENTINEL);
         for (i = 0; i < len + 3; i++) {
@@ -660,10 +660,17 @@ static void test_gelu_levels(void **state)
 
 /* Softmax rows: n of 1..300 and 197 (DeiT tokens), logits of scale 3 and 30 (with a few -inf
  * and very negative entries), scale 1 and 1/8, against double precision on the same float
- * logits v = x * scale: every element within (1e-6 + 6e-8 |v - max|) relative, plus 1e-37
- * absolute for flushed exponentials. The exp itself is within ~2e-7 and the sum adds
- * roundings of 2^-24; the float difference v - max is rounded (half an ulp, 6e-8 |v - max|
- * relative), which the exp turns into that much relative error, as in any float softmax. */
+ * logits v = x * scale (the kernel's first rounding). Derived bound, first order in
+ * u = 2^-24, with Y_i = exp(v_i - max) / sum_j exp(v_j - max):
+ *   e_i = exp(fl(v_i - max)): the difference rounds by u |v_i - max|, which the exp turns into
+ *     that much relative error; the exp itself errs by < 3 u (Horner with positive
+ *     coefficients on |r| <= ln 2 / 2: the fma roundings weigh at most 1 + r + r^2 + ... < 1.54
+ *     u, r's rounding 0.35 u, the final product u; the degree-7 truncation 6e-9 is below u);
+ *   the sum in 16 partials of p = ceil(n / 16) terms: (p + 3) u of the positive sum, and its
+ *     terms carry 3 u + u W, W = sum_j Y_j |v_j - max| (their weighted difference roundings);
+ *   1 / sum and the product: 2 u; so |y_i / Y_i - 1| <= (p + 11) u + u (|v_i - max| + W).
+ * Exponentials of v - max < -87 are flushed to 0 (true value < 1.7e-38 <= Y_i): 1e-37
+ * absolute covers them and the rounding of subnormal outputs. */
 static void test_softmax_accuracy(void **state)
 {
     tu_rng  r;
@@ -681,7 +688,7 @@ static void test_softmax_accuracy(void **state)
         for (rep = 0; rep < 4; rep++) {
             const float scale = rep & 1 ? 0.125f : 1.0f;
             const float mag   = rep < 2 ? 3.0f : 30.0f;
-            double      mx = -INFINITY, sum = 0.0;
+            double      mx = -INFINITY, sum = 0.0, W;
             fill_normal(&r, x, nn);
             for (i = 0; i < nn; i++) {
                 x[i] *= mag;
@@ -690,15 +697,17 @@ static void test_softmax_accuracy(void **state)
             }
             x[tu_rng_next(&r) % nn] = 1.0f; /* not all -inf */
             memcpy(y, x, (size_t)nn * sizeof(float));
-            igq__f32_softmax_scaled_ref(1, nn, scale, y, nn);
+            igq__f32_softmax__scalar(1, nn, scale, y, nn);
             for (i = 0; i < nn; i++) {
                 d[i] = (double)(x[i] * scale);
                 mx   = d[i] > mx ? d[i] : mx;
             }
             for (i = 0; i < nn; i++) sum += exp(d[i] - mx);
+            for (i = 0, W = 0.0; i < nn; i++)
+                if (d[i] > -INFINITY) W += exp(d[i] - mx) / sum * fabs(d[i] - mx);
             for (i = 0; i < nn; i++) {
                 const double ref = exp(d[i] - mx) / sum, err = fabs((double)y[i] - ref);
-                const double rel = 1e-6 + 6e-8 * fabs(d[i] - mx);
+                const double rel = 0x1p-24 * ((double)((nn + 15) / 16) + 11.0 + fabs(d[i] - mx) + W);
                 if (err != 0.0 && !(err <= rel * ref + 1e-37)) {
                     fprintf(stderr, "  n=%lld i=%lld x=%.9g: %.9g vs %.9g\n", (long long)nn,
                             (long long)i, x[i], y[i], ref);
@@ -735,7 +744,7 @@ static void test_softmax_levels(void **state)
             if (i % ld == 0) x[i] = 0.5f;
         }
         memcpy(y, x, (size_t)(rows * ld) * sizeof(float));
-        igq__f32_softmax_scaled_ref(rows, nn, 0.125f, x, ld);
+        igq__f32_softmax__scalar(rows, nn, 0.125f, x, ld);
         igq__f32_softmax(rows, nn, 0.125f, y, ld);
         for (i = 0; i < rows * ld; i++)
             if (bits_of(x[i]) != bits_of(y[i])) {
@@ -760,8 +769,50 @@ static void ln_inputs(tu_rng *r, float *x, int64_t rows, int64_t n, float scale,
     for (i = 0; i < rows * n; i++) x[i] = x[i] * scale + off;
 }
 
-/* The float reference against the double one: |y - y_d| <= 2e-6 (|(x - mean) r| |w| + |b|)
- * + 1e-30, for n in 1..40, 197, 384, 768, 1000 and inputs up to 1e3 offsets. */
+/* Bound of the float LayerNorm (kernels.h IGQ_F32_LAYERNORM_PROTO) against LayerNorm in double,
+ * first order in u = 2^-24, for one row of n values. A sum in the kernel's 16 partials of
+ * p = ceil(n / 16) terms each (p - 1 roundings in a partial, 4 in the tree) errs by at most
+ * (p + 4) u sum |terms|. With mu, s2 the row's exact mean and variance, r0 = 1 / sqrt(s2 + eps),
+ * t0 = (x - mu) r0, y0 = t0 w + b:
+ *   mean m:       |m - mu| <= Em = (p + 4) u mean|x| + u |mu|              (sum, division)
+ *   d = x - m:    rounded once, |d - (x - m)| <= u |x - m| <= u (|x - mu| + Em)
+ *   c = sum d / n: |c - (mu - m)| <= Ec = (p + 6) u A, A = mean|x - mu| + Em (the d roundings,
+ *                 the sum, the division; |c| <= A)
+ *   var v = sum fmaf(d, d, .) / n - c c: the sum of squares errs by (p + 5) u M2 and the
+ *                 squared roundings of d by 2 u M2, M2 = mean (x - m)^2 <= s2 + Em^2; c c against
+ *                 (mu - m)^2 by Ec (2 Em + Ec) + u (Em + Ec)^2; the subtraction by u s2:
+ *                 |v - s2| <= Ev = (p + 7) u (s2 + Em^2) + Ec (2 Em + Ec) + u (Em + Ec)^2 + u s2
+ *   r = 1 / sqrtf(v + eps): |r / r0 - 1| <= Er = Ev / (2 (s2 + eps)) + 3 u  (add, sqrt, divide)
+ *   t = ((x - m) - c) r: |t - t0| <= Et = r0 (u |x - mu| + u (|x - mu| + Em) + Ec) (1 + Er)
+ *                 + |t0| (Er + u)
+ *   y = fmaf(t, w, b): |y - y0| <= |w| Et + u (|y0| + |w| Et)
+ * times 1.01 for the second-order terms left out (each below 1e-3 of its first-order term
+ * for n <= 1000). */
+static void ln_row_bound(int64_t n, const float *x, float eps, double *t0, double *e_t)
+{
+    const double u = 0x1p-24, p = (double)((n + 15) / 16);
+    double       mu = 0.0, s2 = 0.0, ax = 0.0, adev = 0.0, Em, A, Ec, Ev, Er, r0;
+    int64_t      i;
+    for (i = 0; i < n; i++) mu += x[i], ax += fabs(x[i]);
+    mu /= (double)n, ax /= (double)n;
+    for (i = 0; i < n; i++) s2 += (x[i] - mu) * (x[i] - mu), adev += fabs(x[i] - mu);
+    s2 /= (double)n, adev /= (double)n;
+    Em = (p + 4.0) * u * ax + u * fabs(mu);
+    A  = adev + Em;
+    Ec = (p + 6.0) * u * A;
+    Ev = (p + 7.0) * u * (s2 + Em * Em) + Ec * (2.0 * Em + Ec) + u * (Em + Ec) * (Em + Ec) + u * s2;
+    Er = Ev / (2.0 * (s2 + eps)) + 3.0 * u;
+    r0 = 1.0 / sqrt(s2 + eps);
+    for (i = 0; i < n; i++) {
+        const double dev = fabs(x[i] - mu);
+        t0[i]  = (x[i] - mu) * r0;
+        e_t[i] = r0 * (u * dev + u * (dev + Em) + Ec) * (1.0 + Er) + fabs(t0[i]) * (Er + u);
+    }
+}
+
+/* The float reference against LayerNorm in double within the derived bound above, for n in
+ * 1..40, 197, 384, 768, 1000, inputs of scale 1e-3 and 3 with offsets 0 and 1e3 (an offset
+ * 1e6 times the spread: the mean's rounding must be corrected). */
 static void test_layernorm_accuracy(void **state)
 {
     static const int64_t ns[6] = {1, 17, 197, 384, 768, 1000};
@@ -773,29 +824,34 @@ static void test_layernorm_accuracy(void **state)
     tu_rng_seed(&r, 17);
     for (k = 0; k < 46; k++) {
         const int64_t n = k < 40 ? k + 1 : ns[k - 40];
-        float        *x = alloc_f(rows * n), *w = alloc_f(n), *b = alloc_f(n);
-        float        *y = alloc_f(rows * n), *yd = alloc_f(rows * n), *ones = alloc_f(n);
-        float        *zeros = alloc_f(n), *u = alloc_f(rows * n);
+        float        *x = alloc_f(rows * n), *w = alloc_f(n), *b = alloc_f(n), *y = alloc_f(rows * n);
+        double       *t0 = (double *)malloc((size_t)n * sizeof(double));
+        double       *et = (double *)malloc((size_t)n * sizeof(double));
+        int64_t       row;
+        assert_non_null(t0);
+        assert_non_null(et);
         ln_inputs(&r, x, rows, n, k % 3 == 0 ? 1e-3f : 3.0f, k % 2 ? 1e3f : 0.0f);
         ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
         ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
-        for (i = 0; i < n; i++) ones[i] = 1.0f, zeros[i] = 0.0f;
-        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-6f, y);
-        igq__f32_layernorm_ref(rows, n, x, w, b, 1e-6f, yd);
-        igq__f32_layernorm_ref(rows, n, x, ones, zeros, 1e-6f, u); /* (x - mean) r */
-        for (i = 0; i < rows * n; i++) {
-            const double bound = 2e-6 * (fabs(u[i]) * fabs(w[i % n]) + fabs(b[i % n])) + 1e-30;
-            const double err   = fabs((double)y[i] - (double)yd[i]);
-            if (!(err <= bound)) {
-                fprintf(stderr, "  layernorm n=%lld i=%lld: %.9g vs %.9g\n", (long long)n,
-                        (long long)i, y[i], yd[i]);
-                fail();
+        igq__f32_layernorm__scalar(rows, n, x, w, b, 1e-6f, y);
+        for (row = 0; row < rows; row++) {
+            ln_row_bound(n, x + row * n, 1e-6f, t0, et);
+            for (i = 0; i < n; i++) {
+                const double y0    = t0[i] * w[i] + b[i];
+                const double wt    = fabs((double)w[i]) * et[i];
+                const double bound = 1.01 * (wt + 0x1p-24 * (fabs(y0) + wt));
+                const double err   = fabs((double)y[row * n + i] - y0);
+                if (!(err <= bound)) {
+                    fprintf(stderr, "  layernorm n=%lld i=%lld: %.9g vs %.9g (bound %.3g)\n",
+                            (long long)n, (long long)i, y[row * n + i], y0, bound);
+                    fail();
+                }
+                if (err / bound > worst) worst = err / bound;
             }
-            if (err / bound > worst) worst = err / bound;
         }
-        free(x), free(w), free(b), free(y), free(yd), free(ones), free(zeros), free(u);
+        free(x), free(w), free(b), free(y), free(t0), free(et);
     }
-    fprintf(stderr, "  layernorm float vs double: max error / bound %.3g\n", worst);
+    fprintf(stderr, "  layernorm float vs double: max error / derived bound %.3g\n", worst);
 }
 
 /* The active level against the reference bit for bit on every n in 1..70, 197, 384, 768. */
@@ -815,7 +871,7 @@ static void test_layernorm_levels(void **state)
         ln_inputs(&r, w, 1, n, 0.1f, 1.0f);
         ln_inputs(&r, b, 1, n, 0.1f, 0.0f);
         y[rows * n] = z[rows * n] = SENTINEL;
-        igq__f32_layernorm_p16_ref(rows, n, x, w, b, 1e-5f, y);
+        igq__f32_layernorm__scalar(rows, n, x, w, b, 1e-5f, y);
         igq__f32_layernorm(rows, n, x, w, b, 1e-5f, z);
         for (i = 0; i <= rows * n; i++)
             if (bits_of(y[i]) != bits_of(z[i])) {

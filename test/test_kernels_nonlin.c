@@ -11,12 +11,14 @@
  *     the integer algorithm's roundings (see each test's comment), never tuned:
  *     - requant: |r - x M| <= 1/2 + |x| |M' - M| (+ the test's own double rounding), and
  *       |r - round(x M)| <= 1 for |x M| < 2^31 - 2;
- *     - softmax: |code - Q P_i| <= 1/2 + eta_i, eta_i from the table precision (see
- *       softmax_bound);
- *     - LayerNorm: |code - (Y_c / s + z)| <= 1/2 + eta_c (clamped), eta_c from the shifts,
- *       the square root, the reciprocal and the folded multipliers (see ln_bound);
+ *     - softmax: |p - 2^20 P_i| and |code - Q P_i| <= 1/2 + eta_i, eta_i from the table
+ *       precision (see softmax_check_row; codes: the same normalization with Q = 2^A - 1,
+ *       test/support/oracles.c);
+ *     - LayerNorm: |a_c - Y_c / S_y| and, after requantization, |code - (Y_c / s + z)|
+ *       <= 1/2 + eta_c (clamped), eta_c from the shifts, the square root, the reciprocal and
+ *       the folded multipliers (see ln_check_row);
  *     - GELU: |out - GELU(u 2^-F) 2^F| <= 2.596 + 1e-6 units (F = 20; table + interpolation rounding +
- *       interpolation error); the LUT variant is exact up to the output rounding.
+ *       interpolation error).
  *     The measured maxima (and the share of codes differing from the float reference) are
  *     printed; bench_nonlin prints the full tables. */
 #include <math.h>
@@ -31,6 +33,7 @@
 #include "kernels/nonlin.h"
 #include "kernels/nonlin_inl.h"
 #include "quant/quant.h"
+#include "support/oracles.h"
 #include "support/testutil.h"
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -40,7 +43,7 @@
 
 static igq_isa_level g_start;
 
-static const igq_isa_level g_level_values[IGQ_ISA_COUNT] = {
+static igq_isa_level g_level_values[IGQ_ISA_COUNT] = { /* not const: cmocka state is void * */
     IGQ_ISA_SCALAR, IGQ_ISA_AVX2, IGQ_ISA_AVXVNNI, IGQ_ISA_AVX512VNNI};
 
 /* 1..70, 197, 577 (ViT token counts), 1023..1025 (the softmax e buffer), 3072 */
@@ -97,13 +100,16 @@ static int restore_level(void **state)
     return 0;
 }
 
-static void test_initial_level(void **state)
+/* Group setup: the level the once-init chose (IGQ_ISA honoured), restored after each level
+ * test; the size list. */
+static int group_setup(void **state)
 {
     (void)state;
     g_start = igq__isa_active();
     init_sizes();
     fprintf(stderr, "  detected %s, active %s\n", igq__isa_name(igq__isa_detected()),
             igq__isa_name(g_start));
+    return 0;
 }
 
 /* ---- integer square root ----------------------------------------------------------------- */
@@ -331,8 +337,8 @@ static void test_requant_row(void **state)
             int64_t       i;
             rq_fill(&c, &r, n, kind);
             memset(got, SENT8, (size_t)n + GUARD);
-            igq__kernels()->requant(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, got);
-            igq__i32_requant_ref(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, want);
+            igq__kernels()->i32_requant(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, got);
+            igq__i32_requant__scalar(n, c.x, c.m, c.s, c.z, c.per_channel, c.qmin, c.qmax, want);
             for (i = 0; i < n; i++) {
                 const int64_t k = c.per_channel ? i : 0;
                 const uint8_t sp = spec_code(c.x[i], c.m[k], c.s[k], c.z[k], c.qmin, c.qmax);
@@ -347,7 +353,7 @@ static void test_requant_row(void **state)
             rq_free(&c);
             cases++;
         }
-    igq__kernels()->requant(0, NULL, NULL, NULL, NULL, 0, 0, 255, NULL); /* n = 0: no access */
+    igq__kernels()->i32_requant(0, NULL, NULL, NULL, NULL, 0, 0, 255, NULL); /* n = 0: no access */
     free(got);
     free(want);
     fprintf(stderr, "  %d rows bit-exact\n", cases);
@@ -376,66 +382,54 @@ static void fill_logits(tu_rng *r, int32_t *x, int64_t n, int kind, double s_in)
 
 static const double g_smx_scales[] = {1e-3, 3e-5, 1.0 / 1024, 0.5, 1e-9, 1e-13, 20.0};
 
-/* Bit-exact u8 and q20 output, 2 rows with strides, every size, kind, scale and width. */
+/* Bit-exact output, 2 rows with strides, every size, kind and scale. */
 static void test_softmax_exact(void **state)
 {
     const igq_kernel_table *t;
-    igq_softmax_params     *params; /* [scale][bits - 2], made once */
+    igq_softmax_params     *params; /* [scale], made once */
     tu_rng                  r;
     int                     si, kind, sc, cases = 0;
     (void)enter_level(state);
     t      = igq__kernels();
-    params = (igq_softmax_params *)xmalloc(sizeof *params * COUNT(g_smx_scales) * 7);
+    params = (igq_softmax_params *)xmalloc(sizeof *params * COUNT(g_smx_scales));
     for (sc = 0; sc < COUNT(g_smx_scales); sc++)
-        for (si = 0; si < 7; si++)
-            assert_int_equal(igq__softmax_params_init(&params[sc * 7 + si], (float)g_smx_scales[sc], si + 2),
-                             IGQ_OK);
+        assert_int_equal(igq__softmax_params_init(&params[sc], (float)g_smx_scales[sc]), IGQ_OK);
     tu_rng_seed(&r, 31);
     for (si = 0; si < g_nsizes; si++)
         for (kind = 0; kind < SX_KINDS; kind++)
             for (sc = 0; sc < COUNT(g_smx_scales); sc++) {
-                const int64_t      n = g_sizes[si], rows = 2, ldx = n + 3, ldo = n + 5;
-                const int          bits = 2 + (si + kind + sc) % 7;
-                const igq_softmax_params *pp = &params[sc * 7 + bits - 2];
-                int32_t           *x  = (int32_t *)xmalloc((size_t)(rows * ldx) * sizeof(int32_t));
-                uint8_t           *g8 = (uint8_t *)xmalloc((size_t)(rows * ldo + GUARD));
-                uint8_t           *w8 = (uint8_t *)xmalloc((size_t)(rows * ldo + GUARD));
-                int32_t           *g32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
-                int32_t           *w32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
-                int64_t            i, row;
+                const int64_t             n = g_sizes[si], rows = 2, ldx = n + 3, ldo = n + 5;
+                const igq_softmax_params *pp = &params[sc];
+                int32_t *x   = (int32_t *)xmalloc((size_t)(rows * ldx) * sizeof(int32_t));
+                int32_t *g32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
+                int32_t *w32 = (int32_t *)xmalloc((size_t)(rows * ldo + GUARD) * sizeof(int32_t));
+                int64_t  i, row;
                 fill_logits(&r, x, rows * ldx, kind, g_smx_scales[sc]);
-                memset(g8, SENT8, (size_t)(rows * ldo + GUARD));
-                memset(w8, SENT8, (size_t)(rows * ldo + GUARD));
                 for (i = 0; i < rows * ldo + GUARD; i++) g32[i] = w32[i] = SENT32;
-                t->softmax_u8(pp, rows, n, x, ldx, g8, ldo);
-                igq__i32_softmax_u8_ref(pp, rows, n, x, ldx, w8, ldo);
-                t->softmax_q20(pp, rows, n, x, ldx, g32, ldo);
-                igq__i32_softmax_q20_ref(pp, rows, n, x, ldx, w32, ldo);
+                t->i32_softmax(pp, rows, n, x, ldx, g32, ldo);
+                igq__i32_softmax__scalar(pp, rows, n, x, ldx, w32, ldo);
                 for (i = 0; i < rows * ldo + GUARD; i++) {
-                    if (g8[i] != w8[i] || g32[i] != w32[i]) {
-                        fprintf(stderr, "  softmax n %lld kind %d S %g A %d: [%lld] u8 %d vs %d, q20 %d vs %d\n",
-                                (long long)n, kind, g_smx_scales[sc], bits, (long long)i, g8[i], w8[i],
-                                g32[i], w32[i]);
+                    if (g32[i] != w32[i]) {
+                        fprintf(stderr, "  softmax n %lld kind %d S %g: [%lld] %d vs %d\n",
+                                (long long)n, kind, g_smx_scales[sc], (long long)i, g32[i], w32[i]);
                         fail();
                     }
                 }
-                for (row = 0; row < rows; row++) /* padding untouched, codes in range */
+                for (row = 0; row < rows; row++) /* padding untouched, p in range */
                     for (i = 0; i < ldo; i++) {
-                        if (i >= n) {
-                            assert_int_equal(w8[row * ldo + i], SENT8);
+                        if (i >= n)
                             assert_int_equal(w32[row * ldo + i], SENT32);
-                        } else {
-                            assert_true(w8[row * ldo + i] <= pp->q_u8);
+                        else
                             assert_true(w32[row * ldo + i] >= 0 && w32[row * ldo + i] <= (1 << 20));
-                        }
                     }
-                if (kind == SX_EQUAL_MIN || kind == SX_EQUAL_MAX) /* uniform: round(Q / n) */
-                    assert_int_equal(w8[0], (int)floor((double)pp->q_u8 / (double)n + 0.5));
-                free(x), free(g8), free(w8), free(g32), free(w32);
+                /* uniform rows: p = round(2^20 / n - theta), 0 <= theta < 2^(22 - s) */
+                if (kind == SX_EQUAL_MIN || kind == SX_EQUAL_MAX)
+                    assert_true(fabs(w32[0] - ldexp(1.0, 20) / (double)n) <= 0.5 + ldexp(1.0, 22 - pp->s_q20));
+                free(x), free(g32), free(w32);
                 cases++;
             }
     free(params);
-    fprintf(stderr, "  %d row pairs bit-exact (u8 and q20)\n", cases);
+    fprintf(stderr, "  %d row pairs bit-exact\n", cases);
 }
 
 /* Derived bound of one row (nonlin.h, softmax). With E_i = 2^22 exp(-d_i S) (exact reals):
@@ -451,9 +445,11 @@ typedef struct smx_stats {
     double  max_excess; /* max of |code - Q P| - 1/2 */
 } smx_stats;
 
-static void softmax_check_row(const igq_softmax_params *p, int64_t n, const int32_t *x,
+static void softmax_check_row(const igq_softmax_params *p, int bits, int64_t n, const int32_t *x,
                               const uint8_t *code, const int32_t *q20, smx_stats *st)
 {
+    const double  Q  = (double)((1 << bits) - 1);
+    const int32_t s8 = tu_softmax_codes_shift(bits);
     double  *E = (double *)xmalloc((size_t)n * sizeof(double));
     int32_t  mx = x[0];
     double   sumE = 0.0, D = 0.0, rel = p->k0 > 0 ? expm1(p->s_idx / 2.0) : 0.0;
@@ -468,13 +464,13 @@ static void softmax_check_row(const igq_softmax_params *p, int64_t n, const int3
     for (i = 0; i < n; i++) {
         const double P   = E[i] / sumE;
         const double dlt = 1.01 + E[i] * rel;
-        const double b8  = 0.5 + p->q_u8 * (dlt + P * D) / (sumE - D) + ldexp(1.0, 22 - p->s_u8);
+        const double b8  = 0.5 + Q * (dlt + P * D) / (sumE - D) + ldexp(1.0, 22 - s8);
         const double b20 = 0.5 + ldexp((dlt + P * D) / (sumE - D), 20) + ldexp(1.0, 22 - p->s_q20);
-        const double v8 = P * p->q_u8, v20 = ldexp(P, 20);
+        const double v8 = P * Q, v20 = ldexp(P, 20);
         const int64_t ref = (int64_t)floor(v8 + 0.5);
         if (fabs(code[i] - v8) > b8 || fabs(q20[i] - v20) > b20) {
             fprintf(stderr, "  softmax S %g A %d n %lld i %lld: code %d vs Q P = %.6f (bound %.6f); q20 %d vs %.3f (bound %.3f)\n",
-                    p->s_in, p->bits, (long long)n, (long long)i, code[i], v8, b8, q20[i], v20, b20);
+                    p->s_in, bits, (long long)n, (long long)i, code[i], v8, b8, q20[i], v20, b20);
             fail();
         }
         if (fabs(code[i] - v8) - 0.5 > st->max_excess) st->max_excess = fabs(code[i] - v8) - 0.5;
@@ -500,7 +496,7 @@ static void test_softmax_accuracy(void **state)
         smx_stats st = {0, 0, 0, 0.0};
         for (sc = 0; sc < COUNT(scales); sc++) {
             igq_softmax_params p;
-            assert_int_equal(igq__softmax_params_init(&p, (float)scales[sc], bits), IGQ_OK);
+            assert_int_equal(igq__softmax_params_init(&p, (float)scales[sc]), IGQ_OK);
             for (in = 0; in < COUNT(ns); in++)
                 for (sp = 0; sp <= COUNT(spreads); sp++)
                     for (rep = 0; rep < 3; rep++) {
@@ -512,9 +508,9 @@ static void test_softmax_accuracy(void **state)
                         for (i = 0; i < n; i++)
                             x[i] = clamp_i32(tu_rng_normal(&r) * (sp < COUNT(spreads) ? spreads[sp] : 1.0) / p.s_in);
                         if (sp == COUNT(spreads)) x[0] = clamp_i32((6.0 + 2.0 * rep) / p.s_in); /* peaky */
-                        igq__softmax_u8(&p, 1, n, x, n, c, n);
-                        igq__softmax_q20(&p, 1, n, x, n, q, n);
-                        softmax_check_row(&p, n, x, c, q, &st);
+                        tu_i32_softmax_codes(&p, bits, 1, n, x, n, c, n);
+                        igq__i32_softmax(&p, 1, n, x, n, q, n);
+                        softmax_check_row(&p, bits, n, x, c, q, &st);
                         free(x), free(c), free(q);
                     }
         }
@@ -547,9 +543,8 @@ static void fill_ln(tu_rng *r, int32_t *x, int64_t C, int kind)
 }
 
 typedef struct ln_setup {
-    float   *gamma, *beta;
-    float    xs, ys, eps;
-    int32_t *m, *s, *z; /* per-channel requant to codes */
+    float *gamma, *beta;
+    float  xs, ys, eps;
 } ln_setup;
 
 static void ln_setup_make(ln_setup *u, tu_rng *r, int64_t C, int variant)
@@ -557,9 +552,6 @@ static void ln_setup_make(ln_setup *u, tu_rng *r, int64_t C, int variant)
     int64_t c;
     u->gamma = (float *)xmalloc((size_t)C * sizeof(float));
     u->beta  = (float *)xmalloc((size_t)C * sizeof(float));
-    u->m     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
-    u->s     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
-    u->z     = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
     u->xs    = variant & 1 ? 1.0f / 4096 : 0.37f;
     u->ys    = variant & 2 ? 1.0f / 65536 : 1.0f / 512;
     u->eps   = variant & 4 ? 0.0f : 1e-6f;
@@ -567,18 +559,16 @@ static void ln_setup_make(ln_setup *u, tu_rng *r, int64_t C, int variant)
         u->gamma[c] = variant == 7 ? 0.0f : (float)(1.0 + 0.6 * tu_rng_normal(r));
         if (c % 11 == 3) u->gamma[c] = 0.0f;
         u->beta[c] = (float)(variant == 7 ? 40.0 * tu_rng_normal(r) : 0.5 * tu_rng_normal(r));
-        igq__requant_multiplier((double)u->ys / (0.01 + 0.05 * tu_rng_uniform(r)), &u->m[c], &u->s[c]);
-        u->z[c] = rnd_range(r, 0, 255);
     }
 }
 
 static void ln_setup_free(ln_setup *u)
 {
-    free(u->gamma), free(u->beta), free(u->m), free(u->s), free(u->z);
+    free(u->gamma), free(u->beta);
 }
 
-/* Statistics (row constants), int32 output and codes (per-channel and per-tensor, 8 and 4
- * bits) bit-exact against the reference, every C, kind and parameter variant. */
+/* Statistics (row constants) and int32 output bit-exact against the reference, every C, kind
+ * and parameter variant. */
 static void test_ln_exact(void **state)
 {
     const igq_kernel_table *t;
@@ -597,15 +587,12 @@ static void test_ln_exact(void **state)
             int32_t      *x   = (int32_t *)xmalloc((size_t)C * sizeof(int32_t));
             int32_t      *g32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
             int32_t      *w32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
-            uint8_t      *g8  = (uint8_t *)xmalloc((size_t)(C + GUARD));
-            uint8_t      *w8  = (uint8_t *)xmalloc((size_t)(C + GUARD));
             int64_t       i;
-            int           pc;
             ln_setup_make(&u, &r, C, variant);
             assert_int_equal(igq__ln_params_init(&p, C, u.xs, u.eps, u.gamma, u.beta, u.ys), IGQ_OK);
             fill_ln(&r, x, C, kind);
-            t->ln_stats(&p, x, &rg);
-            igq__i32_ln_stats_ref(&p, x, &rw);
+            t->i32_ln_stats(&p, x, &rg);
+            igq__i32_ln_stats__scalar(&p, x, &rw);
             if (memcmp(&rg, &rw, sizeof rg) != 0) {
                 fprintf(stderr, "  ln stats C %lld kind %d: k %d/%d mu %d/%d sy %d/%d rcp %d/%d t %d/%d\n",
                         (long long)C, kind, rg.k, rw.k, rg.mu_k, rw.mu_k, rg.sum_y, rw.sum_y, rg.rcp,
@@ -613,39 +600,23 @@ static void test_ln_exact(void **state)
                 fail();
             }
             for (i = 0; i < C + GUARD; i++) g32[i] = w32[i] = SENT32;
-            t->ln_apply(&p, &rw, x, g32);
-            igq__i32_ln_apply_ref(&p, &rw, x, w32);
+            t->i32_ln_apply(&p, &rw, x, g32);
+            igq__i32_ln_apply__scalar(&p, &rw, x, w32);
             for (i = 0; i < C + GUARD; i++)
                 if (g32[i] != w32[i]) {
                     fprintf(stderr, "  ln apply C %lld kind %d variant %d c %lld: %d vs %d\n",
                             (long long)C, kind, variant, (long long)i, g32[i], w32[i]);
                     fail();
                 }
-            for (pc = 0; pc < 2; pc++) {
-                const int32_t qmax = (kind & 1) ? 15 : 255;
-                memset(g8, SENT8, (size_t)(C + GUARD));
-                memset(w8, SENT8, (size_t)(C + GUARD));
-                t->ln_apply_rq(&p, &rw, x, u.m, u.s, u.z, pc, 0, qmax, g8);
-                igq__i32_ln_apply_rq_ref(&p, &rw, x, u.m, u.s, u.z, pc, 0, qmax, w8);
-                for (i = 0; i < C + GUARD; i++)
-                    if (g8[i] != w8[i]) {
-                        fprintf(stderr, "  ln rq C %lld kind %d pc %d c %lld: %d vs %d\n",
-                                (long long)C, kind, pc, (long long)i, g8[i], w8[i]);
-                        fail();
-                    }
-                for (i = 0; i < C; i++) /* the fused requant = requant of the int32 output */
-                    assert_int_equal(w8[i], spec_code(w32[i], u.m[pc ? i : 0], u.s[pc ? i : 0],
-                                                      u.z[pc ? i : 0], 0, qmax));
-            }
             if (kind == LN_CONST || kind == LN_ALLMIN) /* D = V + E_k; V = 0 */
                 for (i = 0; i < C; i++)
                     assert_int_equal(w32[i], igq__ln_affine(&p, i, 0));
             igq__ln_params_free(&p);
             ln_setup_free(&u);
-            free(x), free(g32), free(w32), free(g8), free(w8);
+            free(x), free(g32), free(w32);
             cases++;
         }
-    fprintf(stderr, "  %d rows bit-exact (stats, int32, codes per-channel and per-tensor)\n", cases);
+    fprintf(stderr, "  %d rows bit-exact (stats, int32 output)\n", cases);
 }
 
 /* Derived bound of one row against LayerNorm in double (nonlin.h, LayerNorm):
@@ -712,7 +683,8 @@ static void ln_check_row(const igq_ln_params *p, const igq_ln_row *row, const in
     }
 }
 
-/* Accuracy of the fused codes against float LayerNorm + the same quantizer (per-tensor scale
+/* Accuracy of the int32 output and of its codes (requantized as the executor does) against
+ * float LayerNorm + the same quantizer (per-tensor scale
  * from the row's float range, as calibration would give), 8 and 4 bits, residual-like inputs
  * at several magnitudes (k = 0 and k > 0) and with outlier channels. */
 static void test_ln_accuracy(void **state)
@@ -747,7 +719,7 @@ static void test_ln_accuracy(void **state)
                     }
                     assert_int_equal(igq__ln_params_init(&p, C, 1.0f / 1024, 1e-6f, gamma, beta, 1.0f / 65536),
                                      IGQ_OK);
-                    igq__layernorm(&p, 1, x, C, a, C); /* int32 at S_y, to find the range */
+                    igq__i32_layernorm(&p, 1, x, C, a, C); /* int32 at S_y */
                     for (c = 0; c < C; c++) {
                         const double y = a[c] * p.y_scale;
                         lo = y < lo ? y : lo;
@@ -756,8 +728,8 @@ static void test_ln_accuracy(void **state)
                     s_out = (hi - lo) / qmax;
                     zero  = (int32_t)nearbyint(-lo / s_out);
                     igq__requant_multiplier(p.y_scale / s_out, &m, &s);
-                    igq__layernorm_rq(&p, 1, x, C, &m, &s, &zero, 0, 0, qmax, code, C);
-                    igq__i32_ln_stats_ref(&p, x, &row);
+                    igq__i32_requant(C, a, &m, &s, &zero, 0, 0, qmax, code); /* the executor's path */
+                    igq__i32_ln_stats__scalar(&p, x, &row);
                     ln_check_row(&p, &row, x, gamma, beta, a, code, s_out, zero, qmax, m, s, &st);
                     igq__ln_params_free(&p);
                     free(gamma), free(beta), free(x), free(a), free(code);
@@ -807,13 +779,13 @@ static void test_gelu_exact(void **state)
                 int64_t       i;
                 fill_gelu(&r, acc, m, s, n, kind);
                 for (i = 0; i < n + GUARD; i++) g[i] = w[i] = SENT32;
-                t->gelu(p, n, acc, m, s, pc, g);
-                igq__i32_gelu_ref(p, n, acc, m, s, pc, w);
+                t->i32_gelu(p, n, acc, m, s, pc, g);
+                igq__i32_gelu__scalar(p, n, acc, m, s, pc, w);
                 /* in place (out == acc, allowed for GELU): the same values */
                 {
                     int32_t *ip = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
                     memcpy(ip, acc, (size_t)n * sizeof(int32_t));
-                    t->gelu(p, n, ip, m, s, pc, ip);
+                    t->i32_gelu(p, n, ip, m, s, pc, ip);
                     for (i = 0; i < n; i++) assert_int_equal(ip[i], w[i]);
                     free(ip);
                 }
@@ -826,20 +798,18 @@ static void test_gelu_exact(void **state)
                 free(acc), free(m), free(s), free(g), free(w);
                 cases++;
             }
-    t->gelu(p, 0, NULL, NULL, NULL, 0, NULL); /* n = 0: no access */
-    t->softmax_u8(NULL, 3, 0, NULL, 0, NULL, 0);
-    t->softmax_q20(NULL, 3, 0, NULL, 0, NULL, 0);
+    t->i32_gelu(p, 0, NULL, NULL, NULL, 0, NULL); /* n = 0: no access */
+    t->i32_softmax(NULL, 3, 0, NULL, 0, NULL, 0);
     free(p);
     fprintf(stderr, "  %d rows bit-exact\n", cases);
 }
 
-/* (b): every fixed-point input u in [-9, 9] (F = IGQ_GELU_FRAC fraction bits; step 1/16 of a
+/* Every fixed-point input u in [-9, 9] (F = IGQ_GELU_FRAC fraction bits; step 1/16 of a
  * table interval, plus all interval ends) within the derived bound
  *   1/2 + 1/2 + 2^-16 / 8 max|GELU''| 2^F  units of 2^-F  (nonlin.h; 2.596 for F = 20)
  * of GELU(u 2^-F) 2^F; outside the table the exact answers 0 and u. Against the real input
  * acc M (before its rounding to the grid) the error adds <= max|GELU'| / 2 = 0.5645 units plus
- * the multiplier's relative error. (a): the LUT equals the quantized exact GELU for every code
- * (several quantizers). */
+ * the multiplier's relative error. */
 static void test_gelu_accuracy(void **state)
 {
     const int        F = IGQ_GELU_FRAC, I = 1 << (IGQ_GELU_FRAC - 8); /* units per interval */
@@ -848,7 +818,7 @@ static void test_gelu_accuracy(void **state)
     double           maxe = 0.0, maxe_real = 0.0;
     int32_t          u;
     tu_rng           r;
-    int              i, q;
+    int              i;
     (void)state;
     igq__gelu_params_init(p);
     for (u = -(9 << F); u <= (9 << F); u += (u % I == 0) ? 1 : I / 16) {
@@ -871,7 +841,7 @@ static void test_gelu_accuracy(void **state)
         int32_t       m, s, out;
         double        e, bound;
         igq__requant_multiplier(ldexp(sc, F), &m, &s);
-        igq__i32_gelu_ref(p, 1, &acc, &m, &s, 0, &out);
+        igq__i32_gelu__scalar(p, 1, &acc, &m, &s, 0, &out);
         e     = fabs(out - ldexp(gelu_d(acc * sc), F));
         bound = B + 1.12899 * (0.5 + fabs((double)acc) * fabs(ldexp((double)m, -s) - ldexp(sc, F)));
         if (e > bound) {
@@ -881,30 +851,8 @@ static void test_gelu_accuracy(void **state)
         }
         if (e > maxe_real) maxe_real = e;
     }
-    fprintf(stderr, "  GELU (b): max |out - GELU(u)| = %.4f units of 2^-%d on the grid (bound %.4f), %.4f against the real input (%.2e absolute)\n",
+    fprintf(stderr, "  GELU: max |out - GELU(u)| = %.4f units of 2^-%d on the grid (bound %.4f), %.4f against the real input (%.2e absolute)\n",
           maxe, F, B, maxe_real, ldexp(maxe_real, -F));
-    for (i = 0; i < 6; i++) { /* (a) */
-        static const float sins[]  = {0.05f, 0.01f, 0.3f, 0.02f, 0.7f, 0.001f};
-        static const int   zins[]  = {128, 200, 7, 250, 3, 0};
-        static const int   obits[] = {8, 4, 8, 6, 4, 8};
-        igq_gelu_lut       lut;
-        uint8_t            in[256], o8[256];
-        int32_t            o16[256];
-        const double       s_out = 0.02 * (i + 1), z_out = 10.0 * i;
-        assert_int_equal(igq__gelu_lut_init(&lut, sins[i], zins[i], (float)s_out, (int32_t)z_out, obits[i]), IGQ_OK);
-        for (q = 0; q < 256; q++) in[q] = (uint8_t)q;
-        igq__gelu_lut_u8(&lut, 256, in, o8);
-        igq__gelu_lut_q16(&lut, 256, in, o16);
-        for (q = 0; q < 256; q++) {
-            const double g  = gelu_d((double)sins[i] * (q - zins[i]));
-            double       v  = nearbyint(g / (float)s_out) + z_out;
-            const double qm = (double)((1 << obits[i]) - 1);
-            v               = v < 0 ? 0 : v > qm ? qm : v;
-            assert_int_equal(o8[q], (int)v);
-            assert_true(fabs(o16[q] - ldexp(g, IGQ_GELU_FRAC)) <= 0.5);
-        }
-    }
-    assert_int_equal(igq__gelu_lut_init(NULL, 1.0f, 0, 1.0f, 0, 8), IGQ_ERR_INVALID_ARGUMENT);
     free(p);
 }
 
@@ -916,18 +864,19 @@ static void test_params(void **state)
     igq_ln_params      lp;
     float              g[4] = {1.0f, 2.0f, -1.0f, 0.0f}, b[4] = {0.0f, 0.5f, 0.0f, 1.0f};
     (void)state;
-    assert_int_equal(igq__softmax_params_init(&sp, 0.0f, 8), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq__softmax_params_init(&sp, -1.0f, 8), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq__softmax_params_init(&sp, NAN, 8), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq__softmax_params_init(&sp, 1.0f, 1), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq__softmax_params_init(&sp, 1.0f, 9), IGQ_ERR_INVALID_ARGUMENT);
-    assert_int_equal(igq__softmax_params_init(&sp, 1e-3f, 8), IGQ_OK);
+    assert_int_equal(igq__softmax_params_init(&sp, 0.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, -1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, NAN), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, INFINITY), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(NULL, 1.0f), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__softmax_params_init(&sp, 1e-3f), IGQ_OK);
     assert_int_equal(sp.k0, 0);
     assert_int_equal(sp.t_hi[0], 1u << 22);
     assert_int_equal(sp.t_lo[0], 1u << 30);
     assert_int_equal(sp.t_hi[IGQ_SMX_HI], 0);
-    assert_int_equal(sp.s_u8, 46);
-    assert_int_equal(igq__softmax_params_init(&sp, 1e-6f, 4), IGQ_OK);
+    assert_int_equal(sp.s_q20, 33);
+    assert_int_equal(tu_softmax_codes_shift(8), 46);
+    assert_int_equal(igq__softmax_params_init(&sp, 1e-6f), IGQ_OK);
     assert_true(sp.k0 > 0 && ldexp(sp.s_idx, 18) >= 23 * log(2.0) && ldexp(sp.s_idx, 17) < 23 * log(2.0));
     memset(&lp, 0, sizeof lp);
     igq__ln_params_free(&lp);
@@ -985,8 +934,8 @@ static void test_fold_exact(void **state)
                         cb[j] = (float)rnd_range(&r, -1000, 1000) * 0.01f;
                     }
                     for (i = 0; i < tot; i++) g[i] = w[i] = o0[i] = (float)rnd_range(&r, -1000, 1000) * 0.125f;
-                    t->fold(rows, n, sc, acc, lda, last ? cs : NULL, cb, g, ldo, first);
-                    igq__i32_fold_ref(rows, n, sc, acc, lda, last ? cs : NULL, cb, w, ldo, first);
+                    t->i32_fold(rows, n, sc, acc, lda, last ? cs : NULL, cb, g, ldo, first);
+                    igq__i32_fold__scalar(rows, n, sc, acc, lda, last ? cs : NULL, cb, w, ldo, first);
                     if (memcmp(g, w, (size_t)tot * sizeof(float)) != 0) {
                         fprintf(stderr, "  fold n %lld rows %lld first %d last %d kind %d differs\n",
                                 (long long)n, (long long)rows, first, last, kind);
@@ -1005,13 +954,15 @@ static void test_fold_exact(void **state)
                                 const double ex = (double)sc * a + (first ? 0.0 : (double)o0[p]);
                                 const float  f  = (float)ex;
                                 assert_true(fabs((double)f - ex) <= fabs(ex) * 0x1p-24);
-                                if (!last) {
-                                    assert_true(fabs((double)w[p] - ex) <= fabs(ex) * 0x1p-23);
+                                if (!last) { /* out = f: the one rounding above */
+                                    assert_true(fabs((double)w[p] - ex) <= fabs(ex) * 0x1p-24);
                                 } else {
-                                    /* the reference's f is within 1/2 ulp of ex; then one more fmaf */
+                                    /* out = fmaf(cs, f, cb): |cs| |f - ex| plus one rounding of
+                                     * cs f + cb, |cs f + cb| <= |ey| + |cs| |f - ex| */
                                     const double ey = (double)cs[j] * ex + cb[j];
+                                    const double ce = fabs((double)cs[j] * ex);
                                     assert_true(fabs((double)w[p] - ey) <=
-                                                (fabs(ey) + fabs((double)cs[j] * ex)) * 0x1p-22);
+                                                (ce + fabs(ey) + ce * 0x1p-24) * 0x1p-24);
                                 }
                             }
                         }
@@ -1024,8 +975,8 @@ static void test_fold_exact(void **state)
 
 /* Integer-executor helpers (exec_inl.h): each level's instantiation against the baseline one,
  * bit for bit, over every size and aligned / offset rows, with extreme inputs (values far
- * outside the clamp range, +-inf, NaN for the Q16 conversion); plus their specs: codes equal
- * igq__quant's for the same quantizer, column min/max, Q16 rounding. */
+ * outside the clamp range, +-inf, NaN for the fixed-point conversion); plus their specs: codes
+ * equal igq__quant's for the same quantizer, column min/max, fixed-point rounding. */
 static void test_exec_helpers(void **state)
 {
     const igq_kernel_table *t;
@@ -1072,12 +1023,12 @@ static void test_exec_helpers(void **state)
             memset(c1, 0xA5, (size_t)n + GUARD);
             memset(c2, 0xA5, (size_t)n + GUARD);
             t->exec.quant_f32(n, xr, mul, lo, hi, z, c1);
-            igq__exec_quant_f32_ref(n, xr, mul, lo, hi, z, c2);
+            igq__exec_quant_f32__scalar(n, xr, mul, lo, hi, z, c2);
             assert_memory_equal(c1, c2, (size_t)n + GUARD);
             for (i = 0; i < n; i++) /* spec: the simulated executor's quantizer */
                 assert_int_equal(c2[i], igq__quant(xr[i], &qp[i % 4]));
             t->exec.quant_i32(n, xir, mul, lo, hi, z, c1);
-            igq__exec_quant_i32_ref(n, xir, mul, lo, hi, z, c2);
+            igq__exec_quant_i32__scalar(n, xir, mul, lo, hi, z, c2);
             assert_memory_equal(c1, c2, (size_t)n + GUARD);
             for (i = 0; i < n; i++)
                 assert_int_equal(c2[i], igq__quant((float)xir[i], &qp[i % 4]));
@@ -1086,10 +1037,10 @@ static void test_exec_helpers(void **state)
             int32_t *mn1 = q1, *mx1 = q1 + n, *mn2 = q2, *mx2 = q2 + n;
             float   *fn1 = f1, *fx1 = f1 + n, *fn2 = f2, *fx2 = f2 + n;
             t->exec.colminmax_i32(rows, n, xi, n, mn1, mx1);
-            igq__exec_colminmax_i32_ref(rows, n, xi, n, mn2, mx2);
+            igq__exec_colminmax_i32__scalar(rows, n, xi, n, mn2, mx2);
             assert_memory_equal(q1, q2, (size_t)(2 * n) * sizeof(int32_t));
             t->exec.colminmax_f32(rows, n, x, n, fn1, fx1);
-            igq__exec_colminmax_f32_ref(rows, n, x, n, fn2, fx2);
+            igq__exec_colminmax_f32__scalar(rows, n, x, n, fn2, fx2);
             assert_memory_equal(f1, f2, (size_t)(2 * n) * sizeof(float));
             for (i = 0; i < n; i++) {
                 int32_t a = xi[i], b = xi[i];
@@ -1104,7 +1055,7 @@ static void test_exec_helpers(void **state)
         for (i = 0; i < rows * n + GUARD; i++) q1[i] = q2[i] = SENT32;
         if (n > 3) x[3] = NAN;
         t->exec.f32_to_fixed(rows * n, x, 65536.0f, q1);
-        igq__exec_f32_to_fixed_ref(rows * n, x, 65536.0f, q2);
+        igq__exec_f32_to_fixed__scalar(rows * n, x, 65536.0f, q2);
         assert_memory_equal(q1, q2, (size_t)(rows * n + GUARD) * sizeof(int32_t));
         for (i = 0; i < rows * n; i++) {
             const double v = (double)x[i] * 65536.0;
@@ -1114,16 +1065,16 @@ static void test_exec_helpers(void **state)
         }
         x[3 < n ? 3 : 0] = 1.0f;
         {
-            const float a1 = t->exec.absmax(rows * n, x), a2 = igq__exec_absmax_ref(rows * n, x);
+            const float a1 = t->exec.absmax(rows * n, x), a2 = igq__exec_absmax__scalar(rows * n, x);
             assert_true(memcmp(&a1, &a2, sizeof a1) == 0);
             for (i = 0; i < rows * n; i++) x[i] = isfinite(x[i]) ? x[i] : 0.5f;
             t->exec.scale_rne(rows * n, x, 0.25f, q1);
-            igq__exec_scale_rne_ref(rows * n, x, 0.25f, q2);
+            igq__exec_scale_rne__scalar(rows * n, x, 0.25f, q2);
             assert_memory_equal(q1, q2, (size_t)(rows * n) * sizeof(int32_t));
             for (i = 0; i < rows * n; i++) assert_true((float)q2[i] == rintf(x[i] * 0.25f));
             for (i = 0; i < rows * n; i++) xi[i] = xi[i] / 4; /* keep x + add in range */
             t->exec.affine_i32(rows * n, xi, -7, 3.5e-4f, f1);
-            igq__exec_affine_i32_ref(rows * n, xi, -7, 3.5e-4f, f2);
+            igq__exec_affine_i32__scalar(rows * n, xi, -7, 3.5e-4f, f2);
             assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
         }
         {
@@ -1134,20 +1085,20 @@ static void test_exec_helpers(void **state)
             for (i = 0; i < n; i++) v[i] = rnd_range(&r, -1000000, 1000000);
             for (i = 0; i < rows * n; i++) xi[i] = q1[i] = q2[i] = rnd_range(&r, -1000000000, 1000000000);
             t->exec.sub_rows_i32(rows, n, q1, n, v);
-            igq__exec_sub_rows_i32_ref(rows, n, q2, n, v);
+            igq__exec_sub_rows_i32__scalar(rows, n, q2, n, v);
             assert_memory_equal(q1, q2, (size_t)(rows * n) * sizeof(int32_t));
             for (r2 = 0; r2 < rows; r2++)
                 for (j2 = 0; j2 < n; j2++) assert_int_equal(q2[r2 * n + j2], xi[r2 * n + j2] - v[j2]);
             mx = q1[0];
             for (i = 1; i < rows * n; i++) mx = q1[i] > mx ? q1[i] : mx;
             assert_int_equal(t->exec.rowmax_i32(rows * n, q1), mx);
-            assert_int_equal(igq__exec_rowmax_i32_ref(rows * n, q1), mx);
+            assert_int_equal(igq__exec_rowmax_i32__scalar(rows * n, q1), mx);
             for (i = 0; i < n; i++) {
                 c1[i] = (uint8_t)tu_rng_next(&r);
                 sum += c1[i];
             }
             assert_int_equal(t->exec.sum_u8(n, c1), (int32_t)sum);
-            assert_int_equal(igq__exec_sum_u8_ref(n, c1), (int32_t)sum);
+            assert_int_equal(igq__exec_sum_u8__scalar(n, c1), (int32_t)sum);
             free(v);
         }
         free(x), free(xi), free(mul), free(lo), free(hi), free(z), free(c1), free(c2);
@@ -1167,7 +1118,6 @@ static void test_exec_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_initial_level),
         cmocka_unit_test(test_isqrt),
         cmocka_unit_test(test_requant_multiplier),
         cmocka_unit_test(test_requant_scalar),
@@ -1182,5 +1132,5 @@ int main(void)
         cmocka_unit_test(test_ln_accuracy),
         cmocka_unit_test(test_gelu_accuracy),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, NULL);
 }

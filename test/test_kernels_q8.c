@@ -711,7 +711,7 @@ static void test_ggemm(void **state)
             if (off[g + 1] <= off[g]) continue;
             (bits == 4 ? t->q4_gemm : t->q8_gemm)(M, N, K, off[g], off[g + 1], A, lda, packed, kp,
                                                   acc, N);
-            t->fold(M, N, gs[g], acc, N, g == last ? cs : NULL, cb, fold, ldy, first);
+            t->i32_fold(M, N, gs[g], acc, N, g == last ? cs : NULL, cb, fold, ldy, first);
             first = 0;
         }
         if (last < 0) /* all groups empty: f = 0, y = colbias */

@@ -14,77 +14,27 @@ static const char *const g_names[IGQ_ISA_COUNT] = {"scalar", "avx2", "avxvnni", 
 static igq_kernel_table g_table;
 static pthread_once_t   g_once = PTHREAD_ONCE_INIT;
 
-/* Integer non-linear kernels: avxvnni adds nothing to them, so it uses the avx2 ones. */
+/* The non-GEMM kernels and executor helpers of one level (names from kernels.h's lists). */
+#define FILL_KERNEL(lvl, name, PROTO, args)        t->name = igq__##name##__##lvl;
+#define FILL_EXEC(lvl, ret, name, params, args, r) t->exec.name = igq__exec_##name##__##lvl;
+#define FILL_LEVEL(lvl)                    \
+    IGQ_F32_KERNELS(FILL_KERNEL, lvl)      \
+    IGQ_I32_KERNELS(FILL_KERNEL, lvl)      \
+    IGQ_EXEC_HELPERS(FILL_EXEC, lvl)
+
+/* avxvnni adds nothing to these kernels, so it uses the avx2 ones. */
 static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
 {
-    t->requant     = igq__i32_requant_ref;
-    t->softmax_u8  = igq__i32_softmax_u8_ref;
-    t->softmax_q20 = igq__i32_softmax_q20_ref;
-    t->ln_stats    = igq__i32_ln_stats_ref;
-    t->ln_apply    = igq__i32_ln_apply_ref;
-    t->ln_apply_rq = igq__i32_ln_apply_rq_ref;
-    t->gelu        = igq__i32_gelu_ref;
-    t->fold        = igq__i32_fold_ref;
-    t->exec.quant_f32 = igq__exec_quant_f32_ref;
-    t->exec.quant_i32 = igq__exec_quant_i32_ref;
-    t->exec.affine_i32 = igq__exec_affine_i32_ref;
-    t->exec.colminmax_i32 = igq__exec_colminmax_i32_ref;
-    t->exec.colminmax_f32 = igq__exec_colminmax_f32_ref;
-    t->exec.f32_to_fixed = igq__exec_f32_to_fixed_ref;
-    t->exec.absmax = igq__exec_absmax_ref;
-    t->exec.scale_rne = igq__exec_scale_rne_ref;
-    t->exec.sub_rows_i32 = igq__exec_sub_rows_i32_ref;
-    t->exec.rowmax_i32 = igq__exec_rowmax_i32_ref;
-    t->exec.sum_u8 = igq__exec_sum_u8_ref;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
-    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_SCALAR: FILL_LEVEL(scalar) break;
     case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI:
-        t->requant     = igq_i32_requant__avx2;
-        t->softmax_u8  = igq_i32_softmax_u8__avx2;
-        t->softmax_q20 = igq_i32_softmax_q20__avx2;
-        t->ln_stats    = igq_i32_ln_stats__avx2;
-        t->ln_apply    = igq_i32_ln_apply__avx2;
-        t->ln_apply_rq = igq_i32_ln_apply_rq__avx2;
-        t->gelu        = igq_i32_gelu__avx2;
-        t->fold        = igq_i32_fold__avx2;
-        t->exec.quant_f32 = igq_exec_quant_f32__avx2;
-        t->exec.quant_i32 = igq_exec_quant_i32__avx2;
-        t->exec.affine_i32 = igq_exec_affine_i32__avx2;
-        t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx2;
-        t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx2;
-        t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx2;
-        t->exec.absmax = igq_exec_absmax__avx2;
-        t->exec.scale_rne = igq_exec_scale_rne__avx2;
-        t->exec.sub_rows_i32 = igq_exec_sub_rows_i32__avx2;
-        t->exec.rowmax_i32 = igq_exec_rowmax_i32__avx2;
-        t->exec.sum_u8 = igq_exec_sum_u8__avx2;
-        break;
-    case IGQ_ISA_AVX512VNNI:
-        t->requant     = igq_i32_requant__avx512;
-        t->softmax_u8  = igq_i32_softmax_u8__avx512;
-        t->softmax_q20 = igq_i32_softmax_q20__avx512;
-        t->ln_stats    = igq_i32_ln_stats__avx512;
-        t->ln_apply    = igq_i32_ln_apply__avx512;
-        t->ln_apply_rq = igq_i32_ln_apply_rq__avx512;
-        t->gelu        = igq_i32_gelu__avx512;
-        t->fold        = igq_i32_fold__avx512;
-        t->exec.quant_f32 = igq_exec_quant_f32__avx512;
-        t->exec.quant_i32 = igq_exec_quant_i32__avx512;
-        t->exec.affine_i32 = igq_exec_affine_i32__avx512;
-        t->exec.colminmax_i32 = igq_exec_colminmax_i32__avx512;
-        t->exec.colminmax_f32 = igq_exec_colminmax_f32__avx512;
-        t->exec.f32_to_fixed = igq_exec_f32_to_fixed__avx512;
-        t->exec.absmax = igq_exec_absmax__avx512;
-        t->exec.scale_rne = igq_exec_scale_rne__avx512;
-        t->exec.sub_rows_i32 = igq_exec_sub_rows_i32__avx512;
-        t->exec.rowmax_i32 = igq_exec_rowmax_i32__avx512;
-        t->exec.sum_u8 = igq_exec_sum_u8__avx512;
-        break;
+    case IGQ_ISA_AVXVNNI: FILL_LEVEL(avx2) break;
+    case IGQ_ISA_AVX512VNNI: FILL_LEVEL(avx512) break;
     }
 #else
     (void)level;
+    FILL_LEVEL(scalar)
 #endif
 }
 
@@ -94,9 +44,6 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
 {
     t->level    = level;
     t->f32_gemm = igq__f32_gemm_ref;
-    t->f32_gelu = igq__f32_gelu_erfc_ref;
-    t->f32_softmax = igq__f32_softmax_scaled_ref;
-    t->f32_layernorm = igq__f32_layernorm_p16_ref;
     t->q8_pack  = igq__qs8_pack;
     t->q4_pack  = igq__qs4_pack;
     t->q8_gemm  = igq__qs8_gemm_ref;
@@ -110,24 +57,6 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: t->f32_gemm = igq_f32_gemm_6x16__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_gemm = igq_f32_gemm_12x32__avx512; break;
-    }
-    switch (level) {
-    case IGQ_ISA_SCALAR: break;
-    case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI: t->f32_gelu = igq_f32_gelu__avx2; break;
-    case IGQ_ISA_AVX512VNNI: t->f32_gelu = igq_f32_gelu__avx512; break;
-    }
-    switch (level) {
-    case IGQ_ISA_SCALAR: break;
-    case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI: t->f32_softmax = igq_f32_softmax__avx2; break;
-    case IGQ_ISA_AVX512VNNI: t->f32_softmax = igq_f32_softmax__avx512; break;
-    }
-    switch (level) {
-    case IGQ_ISA_SCALAR: break;
-    case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI: t->f32_layernorm = igq_f32_layernorm__avx2; break;
-    case IGQ_ISA_AVX512VNNI: t->f32_layernorm = igq_f32_layernorm__avx512; break;
     }
     switch (level) {
     case IGQ_ISA_SCALAR: break;
@@ -260,60 +189,40 @@ void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, vo
     igq__kernels()->q4_pack(N, K, W, perm, packed, rowsum);
 }
 
-void igq__requant_row(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
+void igq__i32_requant(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
                       const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
                       uint8_t *out)
 {
-    igq__kernels()->requant(n, x, mult, shift, zero, per_channel, qmin, qmax, out);
+    igq__kernels()->i32_requant(n, x, mult, shift, zero, per_channel, qmin, qmax, out);
 }
 
-void igq__softmax_u8(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
-                     int64_t ldx, uint8_t *out, int64_t ldo)
-{
-    igq__kernels()->softmax_u8(p, rows, n, x, ldx, out, ldo);
-}
-
-void igq__softmax_q20(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+void igq__i32_softmax(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
                       int64_t ldx, int32_t *out, int64_t ldo)
 {
-    igq__kernels()->softmax_q20(p, rows, n, x, ldx, out, ldo);
+    igq__kernels()->i32_softmax(p, rows, n, x, ldx, out, ldo);
 }
 
-void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
-                    int32_t *out, int64_t ldo)
+void igq__i32_layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                        int32_t *out, int64_t ldo)
 {
     const igq_kernel_table *t = igq__kernels();
     int64_t                 r;
     for (r = 0; r < rows; r++) {
         igq_ln_row row;
-        t->ln_stats(p, x + r * ldx, &row);
-        t->ln_apply(p, &row, x + r * ldx, out + r * ldo);
+        t->i32_ln_stats(p, x + r * ldx, &row);
+        t->i32_ln_apply(p, &row, x + r * ldx, out + r * ldo);
     }
 }
 
-void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
-                       const int32_t *mult, const int32_t *shift, const int32_t *zero,
-                       int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo)
-{
-    const igq_kernel_table *t = igq__kernels();
-    int64_t                 r;
-    for (r = 0; r < rows; r++) {
-        igq_ln_row row;
-        t->ln_stats(p, x + r * ldx, &row);
-        t->ln_apply_rq(p, &row, x + r * ldx, mult, shift, zero, per_channel, qmin, qmax,
-                       out + r * ldo);
-    }
-}
-
-void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out)
 {
-    igq__kernels()->gelu(p, n, acc, mult, shift, per_channel, out);
+    igq__kernels()->i32_gelu(p, n, acc, mult, shift, per_channel, out);
 }
 
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                    const float *colscale, const float *colbias, float *out, int64_t ldo,
                    int first)
 {
-    igq__kernels()->fold(rows, n, s, acc, lda, colscale, colbias, out, ldo, first);
+    igq__kernels()->i32_fold(rows, n, s, acc, lda, colscale, colbias, out, ldo, first);
 }

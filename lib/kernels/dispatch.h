@@ -26,23 +26,15 @@ typedef struct igq_kernel_table {
     igq_q8_ggemm_fn q4_ggemm;
     int32_t         q8_mr, q8_nr, q8_kr; /* register tile of q8_gemm / q4_gemm: rows,
                                             columns, k per lane (informational) */
-    /* Integer non-linear kernels (nonlin.h; bit-exact with the scalar references at every
-     * level). scalar: igq__i32_*_ref; avx2 and avxvnni: *__avx2; avx512vnni: *__avx512. */
-    igq_i32_requant_fn     requant;     /* int32 row -> codes, (mult, shift, zero) */
-    igq_i32_softmax_u8_fn  softmax_u8;  /* rows of logits -> A-bit codes, scale 1/(2^A-1) */
-    igq_i32_softmax_q20_fn softmax_q20; /* rows of logits -> p at scale 2^-20 */
-    igq_i32_ln_stats_fn    ln_stats;    /* LayerNorm row statistics -> igq_ln_row */
-    igq_i32_ln_apply_fn    ln_apply;    /* -> int32 at S_y */
-    igq_i32_ln_apply_rq_fn ln_apply_rq; /* -> codes through (mult, shift, zero) */
-    igq_i32_gelu_fn        gelu;        /* int32 accumulators -> GELU at 2^-16 */
-    igq_exec_fns           exec;        /* integer-executor helpers (exec_inl.h) */
-    igq_i32_fold_fn        fold;        /* grouped-GEMM epilogue: out = fma(s, acc, out) */
-    igq_f32_gelu_fn        f32_gelu;    /* fp32 GELU; scalar: igq__f32_gelu_erfc_ref; avx2 and
-                                           avxvnni: *__avx2; avx512vnni: *__avx512 */
-    igq_f32_softmax_fn     f32_softmax; /* fp32 softmax of scaled rows; scalar:
-                                           igq__f32_softmax_scaled_ref; others as f32_gelu */
-    igq_f32_layernorm_fn   f32_layernorm; /* fp32 LayerNorm; scalar:
-                                             igq__f32_layernorm_p16_ref; others as f32_gelu */
+    /* The non-GEMM kernels (kernels.h IGQ_F32_KERNELS / IGQ_I32_KERNELS: f32_gelu,
+     * f32_softmax, f32_layernorm, i32_fold, i32_requant, i32_softmax, i32_ln_stats,
+     * i32_ln_apply, i32_gelu), each the same bits at every level: scalar: *__scalar; avx2
+     * and avxvnni: *__avx2 (avxvnni adds nothing to them); avx512vnni: *__avx512. */
+#define IGQ_TABLE_FIELD(lvl, name, PROTO, args) igq_##name##_fn name;
+    IGQ_F32_KERNELS(IGQ_TABLE_FIELD, )
+    IGQ_I32_KERNELS(IGQ_TABLE_FIELD, )
+#undef IGQ_TABLE_FIELD
+    igq_exec_fns exec; /* integer-executor helpers (exec_inl.h), chosen as the kernels */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills
@@ -81,16 +73,16 @@ void igq__dispatch_force(igq_isa_level level);
 void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc);
 
-/* fp32 GELU in place through the active table (igq_f32_gelu_fn; the same bits at every
- * level). Thread safety: any thread. */
+/* fp32 GELU in place through the active table (kernels.h IGQ_F32_GELU_PROTO; the same bits
+ * at every level). Thread safety: any thread. */
 void igq__f32_gelu(int64_t n, float *x);
 
-/* fp32 softmax of scale * x in place over rows through the active table (igq_f32_softmax_fn;
- * the same bits at every level). Thread safety: any thread. */
+/* fp32 softmax of scale * x in place over rows through the active table (kernels.h
+ * IGQ_F32_SOFTMAX_PROTO; the same bits at every level). Thread safety: any thread. */
 void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
 
-/* fp32 LayerNorm of contiguous rows through the active table (igq_f32_layernorm_fn; the same
- * bits at every level). Thread safety: any thread. */
+/* fp32 LayerNorm of contiguous rows through the active table (kernels.h
+ * IGQ_F32_LAYERNORM_PROTO; the same bits at every level). Thread safety: any thread. */
 void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
                         const float *b, float eps, float *y);
 
@@ -108,24 +100,19 @@ void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, vo
                   int32_t *rowsum);
 
 /* Integer non-linear kernels through the active table (semantics in nonlin.h). The LayerNorm
- * wrappers run stats + apply on each of `rows` rows of p->C values. Thread safety: any
+ * wrapper runs stats + apply on each of `rows` rows of p->C values. Thread safety: any
  * thread. */
-void igq__requant_row(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
+void igq__i32_requant(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,
                       const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
                       uint8_t *out);
-void igq__softmax_u8(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
-                     int64_t ldx, uint8_t *out, int64_t ldo);
-void igq__softmax_q20(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
+void igq__i32_softmax(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,
                       int64_t ldx, int32_t *out, int64_t ldo);
-void igq__layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
-                    int32_t *out, int64_t ldo);
-void igq__layernorm_rq(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
-                       const int32_t *mult, const int32_t *shift, const int32_t *zero,
-                       int per_channel, int32_t qmin, int32_t qmax, uint8_t *out, int64_t ldo);
+void igq__i32_layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, int64_t ldx,
+                        int32_t *out, int64_t ldo);
+void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
+                   const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                    const float *colscale, const float *colbias, float *out, int64_t ldo,
                    int first);
-void igq__gelu_q16(const igq_gelu_params *p, int64_t n, const int32_t *acc,
-                   const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
 
 #endif

@@ -1,10 +1,11 @@
-/* Element-wise helpers of the integer executor (quantize f32 rows to codes, column min/max,
- * f32 -> Q16, LayerNorm input conversion), written once as plain C loops. Private header,
- * static inline only: lib/kernels/scalar/exec_ref.c instantiates them for the baseline target
- * and lib/kernels/x86_avx2|x86_avx512/exec_*.c for their ISA (built with -O3 so the compiler
- * vectorizes the loops). Only exact operations are used (float multiply, compare, the
- * add/subtract rounding of igq__rne, conversions of integral floats; no contraction under
- * -std=c99), so every instantiation gives the same bits. */
+/* Element-wise helpers of the integer executor (quantize f32 / int32 rows to codes, column
+ * min/max, f32 -> fixed point, LayerNorm input conversion, attention row helpers), written
+ * once as plain C loops. Private header, static inline only: kernels.h's IGQ_EXEC_HELPERS list
+ * defines igq__exec_<name>__<isa> from them in lib/kernels/scalar/exec_scalar.c for the
+ * baseline target and in lib/kernels/x86_avx2|x86_avx512/exec_*.c for their ISA (built with
+ * -O3 so the compiler vectorizes the loops). Only exact operations are used (float multiply,
+ * compare, the add/subtract rounding of igq__rne, conversions of integral floats; no
+ * contraction under -std=c99), so every instantiation gives the same bits. */
 #ifndef IGQ_KERNELS_EXEC_INL_H
 #define IGQ_KERNELS_EXEC_INL_H
 
@@ -49,34 +50,31 @@ static inline void exec_affine_i32(int64_t n, const int32_t *x, int32_t add, flo
     for (i = 0; i < n; i++) out[i] = scale * (float)(x[i] + add);
 }
 
-/* mn[c], mx[c] over rows of a [rows][C] (row stride ld); rows >= 1. */
+/* mn[c], mx[c] over rows of a [rows][C] (row stride ld); rows >= 1. One body for the int32
+ * and the float rows (exact: comparisons only). */
+#define EXEC_COLMINMAX_BODY(T)                                                         \
+    int64_t r, c;                                                                      \
+    for (c = 0; c < C; c++) mn[c] = mx[c] = a[c];                                      \
+    for (r = 1; r < rows; r++) {                                                       \
+        const T *ar = a + r * ld;                                                      \
+        for (c = 0; c < C; c++) {                                                      \
+            mn[c] = ar[c] < mn[c] ? ar[c] : mn[c];                                     \
+            mx[c] = ar[c] > mx[c] ? ar[c] : mx[c];                                     \
+        }                                                                              \
+    }
+
 static inline void exec_colminmax_i32(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
                                       int32_t *mn, int32_t *mx)
 {
-    int64_t r, c;
-    for (c = 0; c < C; c++) mn[c] = mx[c] = a[c];
-    for (r = 1; r < rows; r++) {
-        const int32_t *ar = a + r * ld;
-        for (c = 0; c < C; c++) {
-            mn[c] = ar[c] < mn[c] ? ar[c] : mn[c];
-            mx[c] = ar[c] > mx[c] ? ar[c] : mx[c];
-        }
-    }
+    EXEC_COLMINMAX_BODY(int32_t)
 }
 
-static inline void exec_colminmax_f32(int64_t rows, int64_t C, const float *x, int64_t ld,
+static inline void exec_colminmax_f32(int64_t rows, int64_t C, const float *a, int64_t ld,
                                       float *mn, float *mx)
 {
-    int64_t r, c;
-    for (c = 0; c < C; c++) mn[c] = mx[c] = x[c];
-    for (r = 1; r < rows; r++) {
-        const float *xr = x + r * ld;
-        for (c = 0; c < C; c++) {
-            mn[c] = xr[c] < mn[c] ? xr[c] : mn[c];
-            mx[c] = xr[c] > mx[c] ? xr[c] : mx[c];
-        }
-    }
+    EXEC_COLMINMAX_BODY(float)
 }
+#undef EXEC_COLMINMAX_BODY
 
 /* out[i] = x[i] mul rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0); mul
  * is a power of two (the fixed-point scale), so the product is exact. */

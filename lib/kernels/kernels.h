@@ -21,19 +21,57 @@
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
 
-/* fp32 GELU in place on x[0..n): the formula, accuracy and special values of
- * igq__f32_gelu_erfc_ref (f32_ref.h); every level gives the bits of that reference. */
-typedef void (*igq_f32_gelu_fn)(int64_t n, float *x);
+/* ---- Non-GEMM kernels ------------------------------------------------------------------
+ * Each family has a prototype macro IGQ_<FAMILY>_PROTO(fn) (the parameter list written once:
+ * it makes the function-pointer typedef, the declaration of every level's kernel and the
+ * kernels' definitions) and a kernel igq__<dtype>_<op>__<isa> per level: scalar (the
+ * reference; every other level gives its bits), avx2 (also used by avxvnni), avx512 (used
+ * by avx512vnni). The generic SIMD bodies are in lib/kernels/simd/. */
 
-/* fp32 softmax of scale * x in place over rows of n >= 1 floats (row stride ldx): the
- * operations, summation order and exp of igq__f32_softmax_scaled_ref (f32_ref.h); every level
- * gives the bits of that reference. */
-typedef void (*igq_f32_softmax_fn)(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+/* fp32 GELU in place on x[0..n): x Phi(x) = 0.5 x erfc(-x / sqrt 2), computed from erfc with
+ * its own approximation (no libm erff; simd/f32_math_impl.h). With t = min(|x|, 13):
+ *   E = exp(-t^2 / 2) u P(u),  u = 1 / (1 + t / 2),  P the degree-10 polynomial of
+ *   f32_math_impl.h (a Chebyshev fit of erfc(t / sqrt 2) exp(t^2 / 2) / u on t in [0, 13],
+ *   our own); h = E / 2 (= Phi(-|x|)), or 0 when |x| > 13;
+ *   gelu(x) = x (1 - h) for x >= 0, max(x, -14) h for x < 0 (no cancellation either side).
+ * exp(-t^2/2): t^2 is split exactly into hi + lo with an fma; exp(-hi/2) = 2^n exp(r) with
+ * n = round((-hi/2) log2 e), r reduced with a two-part ln 2 and a degree-7 Taylor polynomial;
+ * the lo part enters as the factor (1 - lo/2).
+ * Accuracy against the double-precision 0.5 x (1 + erf(x / sqrt 2)): relative error below
+ * 6e-7 for every finite x whose GELU is above 1e-36 in magnitude (the fit and the float
+ * evaluation; measured 4.3e-7 over every 7th float of both signs; the libm form
+ * 0.5 x (1 + erff) loses all digits for x < -5); below that, absolute error <= 1e-37
+ * (x < -13 gives -0). Special values: gelu(+inf) = +inf, gelu(-inf) = -0, NaN -> NaN,
+ * gelu(-0) = -0, denormals -> x / 2. */
+#define IGQ_F32_GELU_PROTO(fn) void fn(int64_t n, float *x)
 
-/* fp32 LayerNorm of contiguous rows: the operations and summation order of
- * igq__f32_layernorm_p16_ref (f32_ref.h); every level gives the bits of that reference. */
-typedef void (*igq_f32_layernorm_fn)(int64_t rows, int64_t n, const float *x, const float *w,
-                                     const float *b, float eps, float *y);
+/* fp32 softmax of scale * x in place over `rows` rows of n >= 1 floats (row stride ldx), with
+ * the library's own exp. Per row:
+ *   v[i] = x[i] * scale; m = max v; e[i] = exp(v[i] - m); the sum of e runs in 16
+ *   interleaved partial sums (partial j adds e[i] for i = j mod 16 in increasing i), reduced
+ *   as (p[j] + p[j+8]) for j < 8, then halves again (4, 2, 1); y[i] = e[i] * (1 / sum).
+ * exp(d), d <= 0: the exp of the GELU on max(d, -87) (n = round(d log2 e) >= -126, so 2^n is
+ * normal; relative error below 3 u = 1.8e-7, derived in test_kernels_f32), and 0 for
+ * d < -87 (true value < 1.7e-38). Rows with NaN give unspecified values; -inf entries give 0
+ * (unless the whole row is -inf). */
+#define IGQ_F32_SOFTMAX_PROTO(fn) \
+    void fn(int64_t rows, int64_t n, float scale, float *x, int64_t ldx)
+
+/* fp32 LayerNorm of `rows` contiguous rows of n >= 1 floats (x and y row stride n), in float
+ * with a fixed summation order. Per row, every sum in the 16 interleaved partials of the
+ * softmax (partial j adds the terms i = j mod 16; then 8, 4, 2, 1):
+ *   mean = (sum x) / n; d[i] = x[i] - mean; c = (sum d) / n; var = (sum of fmaf(d, d, .)) / n
+ *   - c * c; r = 1 / sqrtf(var + eps); y[i] = fmaf(((x[i] - mean) - c) * r, w[i], b[i]).
+ * c corrects the rounding of the float mean (the corrected two-pass algorithm; x - mean is
+ * exact near the mean), so rows with a large offset keep their accuracy (test_kernels_f32
+ * derives the error bound against LayerNorm in double). */
+#define IGQ_F32_LAYERNORM_PROTO(fn)                                                           \
+    void fn(int64_t rows, int64_t n, const float *x, const float *w, const float *b, float eps, \
+            float *y)
+
+typedef IGQ_F32_GELU_PROTO((*igq_f32_gelu_fn));
+typedef IGQ_F32_SOFTMAX_PROTO((*igq_f32_softmax_fn));
+typedef IGQ_F32_LAYERNORM_PROTO((*igq_f32_layernorm_fn));
 
 /* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
@@ -70,144 +108,131 @@ typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, cons
                                 const void *packed, const int32_t *kperm, const float *colscale,
                                 const float *colbias, float *Y, int64_t ldy, void *ws);
 
-/* Element-wise helpers of the integer executor (semantics in exec_inl.h; one plain-C source
- * compiled per level, so all levels give the same bits). */
-typedef struct igq_exec_fns {
-    void (*quant_f32)(int64_t n, const float *x, const float *mul, const float *lo,
-                      const float *hi, const int32_t *zero, uint8_t *out);
-    void (*quant_i32)(int64_t n, const int32_t *x, const float *mul, const float *lo,
-                      const float *hi, const int32_t *zero, uint8_t *out);
-    void (*affine_i32)(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
-    void (*colminmax_i32)(int64_t rows, int64_t C, const int32_t *a, int64_t ld, int32_t *mn,
-                          int32_t *mx);
-    void (*colminmax_f32)(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
-                          float *mx);
-    void (*f32_to_fixed)(int64_t n, const float *x, float mul, int32_t *out);
-    float (*absmax)(int64_t n, const float *x);
-    void (*scale_rne)(int64_t n, const float *x, float f, int32_t *out);
-    void (*sub_rows_i32)(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
-    int32_t (*rowmax_i32)(int64_t n, const int32_t *x);
-    int32_t (*sum_u8)(int64_t n, const uint8_t *x);
-} igq_exec_fns;
-void igq__exec_quant_f32_ref(int64_t n, const float *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq__exec_quant_i32_ref(int64_t n, const int32_t *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq__exec_affine_i32_ref(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
-void igq__exec_colminmax_i32_ref(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
-                             int32_t *mn, int32_t *mx);
-void igq__exec_colminmax_f32_ref(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
-                             float *mx);
-void igq__exec_f32_to_fixed_ref(int64_t n, const float *x, float mul, int32_t *out);
-float igq__exec_absmax_ref(int64_t n, const float *x);
-void igq__exec_scale_rne_ref(int64_t n, const float *x, float f, int32_t *out);
-void igq__exec_sub_rows_i32_ref(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
-int32_t igq__exec_rowmax_i32_ref(int64_t n, const int32_t *x);
-int32_t igq__exec_sum_u8_ref(int64_t n, const uint8_t *x);
+/* Element-wise helpers of the integer executor (semantics in exec_inl.h). One plain-C source
+ * compiled once per level (lib/kernels/{scalar,x86_avx2,x86_avx512}/exec_*.c), so all levels
+ * give the same bits. The list below makes the igq_exec_fns table, every level's declarations
+ * (igq__exec_<name>__<isa>), their definitions and the dispatch assignments:
+ *   X(lvl, return type, name, (parameters), (arguments), `return` or nothing) */
+#define IGQ_EXEC_HELPERS(X, lvl)                                                                  \
+    X(lvl, void, quant_f32,                                                                      \
+      (int64_t n, const float *x, const float *mul, const float *lo, const float *hi,            \
+       const int32_t *zero, uint8_t *out),                                                       \
+      (n, x, mul, lo, hi, zero, out), )                                                          \
+    X(lvl, void, quant_i32,                                                                      \
+      (int64_t n, const int32_t *x, const float *mul, const float *lo, const float *hi,          \
+       const int32_t *zero, uint8_t *out),                                                       \
+      (n, x, mul, lo, hi, zero, out), )                                                          \
+    X(lvl, void, affine_i32, (int64_t n, const int32_t *x, int32_t add, float scale, float *out), \
+      (n, x, add, scale, out), )                                                                 \
+    X(lvl, void, colminmax_i32,                                                                  \
+      (int64_t rows, int64_t C, const int32_t *a, int64_t ld, int32_t *mn, int32_t *mx),         \
+      (rows, C, a, ld, mn, mx), )                                                                \
+    X(lvl, void, colminmax_f32,                                                                  \
+      (int64_t rows, int64_t C, const float *a, int64_t ld, float *mn, float *mx),               \
+      (rows, C, a, ld, mn, mx), )                                                                \
+    X(lvl, void, f32_to_fixed, (int64_t n, const float *x, float mul, int32_t *out),             \
+      (n, x, mul, out), )                                                                        \
+    X(lvl, float, absmax, (int64_t n, const float *x), (n, x), return)                           \
+    X(lvl, void, scale_rne, (int64_t n, const float *x, float f, int32_t *out), (n, x, f, out), ) \
+    X(lvl, void, sub_rows_i32, (int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v), \
+      (rows, n, x, ld, v), )                                                                     \
+    X(lvl, int32_t, rowmax_i32, (int64_t n, const int32_t *x), (n, x), return)                   \
+    X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)
 
-/* Integer non-linear kernels (semantics, parameter structs and scalar references in nonlin.h;
- * every level gives the same bits as the reference). */
+#define IGQ_EXEC_FIELD(lvl, ret, name, params, args, r) ret(*name) params;
+typedef struct igq_exec_fns {
+    IGQ_EXEC_HELPERS(IGQ_EXEC_FIELD, )
+} igq_exec_fns;
+#undef IGQ_EXEC_FIELD
+
+#define IGQ_EXEC_DECLARE(lvl, ret, name, params, args, r) ret igq__exec_##name##__##lvl params;
+/* Definitions, for the per-level exec files (after exec_inl.h). */
+#define IGQ_EXEC_DEFINE(lvl, ret, name, params, args, r) \
+    ret igq__exec_##name##__##lvl params { r exec_##name args; }
+
+/* Integer non-linear kernels (semantics, parameter structs and their init in nonlin.h). */
 #include "nonlin.h"
 
 /* int32 row -> unsigned codes, per-channel or per-tensor (mult, shift, zero). */
-typedef void (*igq_i32_requant_fn)(int64_t n, const int32_t *x, const int32_t *mult,
-                                   const int32_t *shift, const int32_t *zero, int per_channel,
-                                   int32_t qmin, int32_t qmax, uint8_t *out);
-/* Softmax over rows x n int32 logits -> A-bit codes / p at scale 2^-20. */
-typedef void (*igq_i32_softmax_u8_fn)(const igq_softmax_params *p, int64_t rows, int64_t n,
-                                      const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
-typedef void (*igq_i32_softmax_q20_fn)(const igq_softmax_params *p, int64_t rows, int64_t n,
-                                       const int32_t *x, int64_t ldx, int32_t *out,
-                                       int64_t ldo);
-/* LayerNorm of one row of p->C values: statistics, then apply (int32 at S_y, or codes). */
-typedef void (*igq_i32_ln_stats_fn)(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
-typedef void (*igq_i32_ln_apply_fn)(const igq_ln_params *p, const igq_ln_row *row,
-                                    const int32_t *x, int32_t *out);
-typedef void (*igq_i32_ln_apply_rq_fn)(const igq_ln_params *p, const igq_ln_row *row,
-                                       const int32_t *x, const int32_t *mult,
-                                       const int32_t *shift, const int32_t *zero,
-                                       int per_channel, int32_t qmin, int32_t qmax,
-                                       uint8_t *out);
+#define IGQ_I32_REQUANT_PROTO(fn)                                                             \
+    void fn(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,         \
+            const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax, uint8_t *out)
+/* Softmax over rows x n int32 logits -> int32 p at scale 2^-20. */
+#define IGQ_I32_SOFTMAX_PROTO(fn)                                                             \
+    void fn(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,          \
+            int64_t ldx, int32_t *out, int64_t ldo)
+/* LayerNorm of one row of p->C values: statistics, then apply (int32 at S_y). */
+#define IGQ_I32_LN_STATS_PROTO(fn) void fn(const igq_ln_params *p, const int32_t *x, igq_ln_row *row)
+#define IGQ_I32_LN_APPLY_PROTO(fn)                                                            \
+    void fn(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x, int32_t *out)
 /* GELU of int32 accumulators with a dyadic scale -> int32 at 2^-IGQ_GELU_FRAC. */
-typedef void (*igq_i32_gelu_fn)(const igq_gelu_params *p, int64_t n, const int32_t *acc,
-                                const int32_t *mult, const int32_t *shift, int per_channel,
-                                int32_t *out);
-
+#define IGQ_I32_GELU_PROTO(fn)                                                                \
+    void fn(const igq_gelu_params *p, int64_t n, const int32_t *acc, const int32_t *mult,    \
+            const int32_t *shift, int per_channel, int32_t *out)
 /* Grouped-GEMM fold over rows x n: for every row r and column j,
  *   f = fmaf(s, (float)acc[r][j], first ? 0 : out[r][j]);
  *   out[r][j] = colscale != NULL ? fmaf(colscale[j], f, colbias[j]) : f
- * (int32 -> float rounds to nearest even; fmaf rounds once). Every level gives the bits of the
- * scalar reference. Used by the integer executor to sum IGQ's per-group int32 partial sums
- * with the groups' scales and, at the last group, apply the per-output-channel weight scale
- * and the bias (ALGORITHMS.md 1.8); the fused grouped GEMM (igq_q8_ggemm_fn) follows the same
+ * (int32 -> float rounds to nearest even; fmaf rounds once; colbias is read only with
+ * colscale). Used by the integer executor to sum IGQ's per-group int32 partial sums with the
+ * groups' scales and, at the last group, apply the per-output-channel weight scale and the
+ * bias (ALGORITHMS.md 1.8); the fused grouped GEMM (igq_q8_ggemm_fn) follows the same
  * operation order. out must not overlap acc. */
-typedef void (*igq_i32_fold_fn)(int64_t rows, int64_t n, float s, const int32_t *acc,
-                                int64_t lda, const float *colscale, const float *colbias,
-                                float *out, int64_t ldo, int first);
-void igq__i32_fold_ref(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
-                       const float *colscale, const float *colbias, float *out, int64_t ldo,
-                       int first);
+#define IGQ_I32_FOLD_PROTO(fn)                                                                \
+    void fn(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,               \
+            const float *colscale, const float *colbias, float *out, int64_t ldo, int first)
+
+typedef IGQ_I32_REQUANT_PROTO((*igq_i32_requant_fn));
+typedef IGQ_I32_SOFTMAX_PROTO((*igq_i32_softmax_fn));
+typedef IGQ_I32_LN_STATS_PROTO((*igq_i32_ln_stats_fn));
+typedef IGQ_I32_LN_APPLY_PROTO((*igq_i32_ln_apply_fn));
+typedef IGQ_I32_GELU_PROTO((*igq_i32_gelu_fn));
+typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
+
+/* The non-GEMM kernels, X(lvl, name, PROTO, (arguments)): kernel igq__<name>__<lvl>, dispatch
+ * table field <name>, generic body <name>_impl (lib/kernels/simd/<name>_impl.h).
+ * Float kernels: the generic body is also the scalar reference (width 1, simd_scalar.h). */
+#define IGQ_F32_KERNELS(X, lvl)                                                               \
+    X(lvl, f32_gelu, IGQ_F32_GELU_PROTO, (n, x))                                              \
+    X(lvl, f32_softmax, IGQ_F32_SOFTMAX_PROTO, (rows, n, scale, x, ldx))                      \
+    X(lvl, f32_layernorm, IGQ_F32_LAYERNORM_PROTO, (rows, n, x, w, b, eps, y))                \
+    X(lvl, i32_fold, IGQ_I32_FOLD_PROTO, (rows, n, s, acc, lda, colscale, colbias, out, ldo, first))
+/* Integer kernels: the scalar references are written out in lib/kernels/scalar/i32_*.c. */
+#define IGQ_I32_KERNELS(X, lvl)                                                               \
+    X(lvl, i32_requant, IGQ_I32_REQUANT_PROTO,                                                \
+      (n, x, mult, shift, zero, per_channel, qmin, qmax, out))                                \
+    X(lvl, i32_softmax, IGQ_I32_SOFTMAX_PROTO, (p, rows, n, x, ldx, out, ldo))               \
+    X(lvl, i32_ln_stats, IGQ_I32_LN_STATS_PROTO, (p, x, row))                                 \
+    X(lvl, i32_ln_apply, IGQ_I32_LN_APPLY_PROTO, (p, row, x, out))                            \
+    X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))
+
+#define IGQ_KERNEL_DECLARE(lvl, name, PROTO, args) PROTO(igq__##name##__##lvl);
+/* Definition of a kernel by its generic body, for the per-level files (after the bodies). */
+#define IGQ_KERNEL_DEFINE(lvl, name, PROTO, args) \
+    PROTO(igq__##name##__##lvl) { name##_impl args; }
+#define IGQ_SIMD_KERNELS_DEFINE(lvl)                                                          \
+    IGQ_F32_KERNELS(IGQ_KERNEL_DEFINE, lvl)                                                   \
+    IGQ_I32_KERNELS(IGQ_KERNEL_DEFINE, lvl)
+
+/* Every level's kernels and executor helpers. */
+#define IGQ_LEVEL_DECLARE(lvl)                                                                \
+    IGQ_F32_KERNELS(IGQ_KERNEL_DECLARE, lvl)                                                  \
+    IGQ_I32_KERNELS(IGQ_KERNEL_DECLARE, lvl)                                                  \
+    IGQ_EXEC_HELPERS(IGQ_EXEC_DECLARE, lvl)
+
+IGQ_LEVEL_DECLARE(scalar)
 
 #ifdef IGQ_X86_KERNELS
-/* lib/kernels/x86_avx2/exec_avx2.c, lib/kernels/x86_avx512/exec_avx512.c */
-void igq_exec_quant_f32__avx2(int64_t n, const float *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_quant_i32__avx2(int64_t n, const int32_t *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_affine_i32__avx2(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
-void igq_exec_colminmax_i32__avx2(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
-                             int32_t *mn, int32_t *mx);
-void igq_exec_colminmax_f32__avx2(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
-                             float *mx);
-void igq_exec_f32_to_fixed__avx2(int64_t n, const float *x, float mul, int32_t *out);
-float igq_exec_absmax__avx2(int64_t n, const float *x);
-void igq_exec_scale_rne__avx2(int64_t n, const float *x, float f, int32_t *out);
-void igq_exec_sub_rows_i32__avx2(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
-int32_t igq_exec_rowmax_i32__avx2(int64_t n, const int32_t *x);
-int32_t igq_exec_sum_u8__avx2(int64_t n, const uint8_t *x);
-void igq_exec_quant_f32__avx512(int64_t n, const float *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_quant_i32__avx512(int64_t n, const int32_t *x, const float *mul, const float *lo,
-                         const float *hi, const int32_t *zero, uint8_t *out);
-void igq_exec_affine_i32__avx512(int64_t n, const int32_t *x, int32_t add, float scale, float *out);
-void igq_exec_colminmax_i32__avx512(int64_t rows, int64_t C, const int32_t *a, int64_t ld,
-                             int32_t *mn, int32_t *mx);
-void igq_exec_colminmax_f32__avx512(int64_t rows, int64_t C, const float *x, int64_t ld, float *mn,
-                             float *mx);
-void igq_exec_f32_to_fixed__avx512(int64_t n, const float *x, float mul, int32_t *out);
-float igq_exec_absmax__avx512(int64_t n, const float *x);
-void igq_exec_scale_rne__avx512(int64_t n, const float *x, float f, int32_t *out);
-void igq_exec_sub_rows_i32__avx512(int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v);
-int32_t igq_exec_rowmax_i32__avx512(int64_t n, const int32_t *x);
-int32_t igq_exec_sum_u8__avx512(int64_t n, const uint8_t *x);
-/* lib/kernels/x86_avx2/fold_avx2.c, lib/kernels/x86_avx512/fold_avx512.c */
-void igq_i32_fold__avx2(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
-                        const float *colscale, const float *colbias, float *out, int64_t ldo,
-                        int first);
-void igq_i32_fold__avx512(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
-                          const float *colscale, const float *colbias, float *out, int64_t ldo,
-                          int first);
+/* lib/kernels/x86_avx2/{nonlin,exec}_avx2.c: 8 lanes (ymm);
+ * lib/kernels/x86_avx512/{nonlin,exec}_avx512.c: 16 lanes (zmm), F/BW/VL only. */
+IGQ_LEVEL_DECLARE(avx2)
+IGQ_LEVEL_DECLARE(avx512)
+
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                              const float *B, const float *bias, float *C, int64_t ldc);
 /* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
 void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
-/* lib/kernels/x86_avx2/f32_gelu_avx2.c (8 lanes), lib/kernels/x86_avx512/f32_gelu_avx512.c
- * (16 lanes, masked tail): igq_f32_gelu_fn. */
-void igq_f32_gelu__avx2(int64_t n, float *x);
-void igq_f32_gelu__avx512(int64_t n, float *x);
-/* lib/kernels/x86_avx2/f32_softmax_avx2.c, lib/kernels/x86_avx512/f32_softmax_avx512.c:
- * igq_f32_softmax_fn. */
-void igq_f32_softmax__avx2(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
-void igq_f32_softmax__avx512(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
-/* lib/kernels/x86_avx2/f32_layernorm_avx2.c, lib/kernels/x86_avx512/f32_layernorm_avx512.c:
- * igq_f32_layernorm_fn. */
-void igq_f32_layernorm__avx2(int64_t rows, int64_t n, const float *x, const float *w,
-                             const float *b, float eps, float *y);
-void igq_f32_layernorm__avx512(int64_t rows, int64_t n, const float *x, const float *w,
-                               const float *b, float eps, float *y);
-
 /* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
  * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
 void igq_qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
@@ -242,45 +267,6 @@ void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0
                                      const uint8_t *A, int64_t lda, const void *packed,
                                      const int32_t *kperm, int32_t *C, int64_t ldc);
 
-/* Integer non-linear kernels (nonlin.h), one file per op and level:
- * lib/kernels/x86_avx2/{requant,softmax,layernorm,gelu}_avx2.c: 8 int32 lanes (ymm), 64-bit
- * products on 4-lane halves, vpgatherdd for the tables, scalar tails through nonlin_inl.h. */
-void igq_i32_requant__avx2(int64_t n, const int32_t *x, const int32_t *mult,
-                           const int32_t *shift, const int32_t *zero, int per_channel,
-                           int32_t qmin, int32_t qmax, uint8_t *out);
-void igq_i32_softmax_u8__avx2(const igq_softmax_params *p, int64_t rows, int64_t n,
-                              const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
-void igq_i32_softmax_q20__avx2(const igq_softmax_params *p, int64_t rows, int64_t n,
-                               const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
-void igq_i32_ln_stats__avx2(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
-void igq_i32_ln_apply__avx2(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
-                            int32_t *out);
-void igq_i32_ln_apply_rq__avx2(const igq_ln_params *p, const igq_ln_row *row,
-                               const int32_t *x, const int32_t *mult, const int32_t *shift,
-                               const int32_t *zero, int per_channel, int32_t qmin,
-                               int32_t qmax, uint8_t *out);
-void igq_i32_gelu__avx2(const igq_gelu_params *p, int64_t n, const int32_t *acc,
-                        const int32_t *mult, const int32_t *shift, int per_channel,
-                        int32_t *out);
-/* lib/kernels/x86_avx512/{requant,softmax,layernorm,gelu}_avx512.c: 16 int32 lanes (zmm) or 8
- * 64-bit lanes, masked tails (AVX-512 F/BW/VL only; used by the avx512vnni level). */
-void igq_i32_requant__avx512(int64_t n, const int32_t *x, const int32_t *mult,
-                             const int32_t *shift, const int32_t *zero, int per_channel,
-                             int32_t qmin, int32_t qmax, uint8_t *out);
-void igq_i32_softmax_u8__avx512(const igq_softmax_params *p, int64_t rows, int64_t n,
-                                const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
-void igq_i32_softmax_q20__avx512(const igq_softmax_params *p, int64_t rows, int64_t n,
-                                 const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
-void igq_i32_ln_stats__avx512(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
-void igq_i32_ln_apply__avx512(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
-                              int32_t *out);
-void igq_i32_ln_apply_rq__avx512(const igq_ln_params *p, const igq_ln_row *row,
-                                 const int32_t *x, const int32_t *mult, const int32_t *shift,
-                                 const int32_t *zero, int per_channel, int32_t qmin,
-                                 int32_t qmax, uint8_t *out);
-void igq_i32_gelu__avx512(const igq_gelu_params *p, int64_t n, const int32_t *acc,
-                          const int32_t *mult, const int32_t *shift, int per_channel,
-                          int32_t *out);
 #endif
 
 #endif

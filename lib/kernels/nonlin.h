@@ -1,7 +1,9 @@
 /* Integer-only non-linear kernels for the integer executor: dyadic requantization, softmax,
- * LayerNorm, GELU. Parameter structs (made once per site by the *_params_init functions from
- * the float scales fixed at calibration time), the scalar reference kernels (the spec every
- * SIMD level matches bit for bit) and their constants. Private header; types and declarations
+ * LayerNorm, GELU: their algorithms, parameter structs (made once per site by the
+ * *_params_init functions from the float scales fixed at calibration time) and constants.
+ * The kernels (kernels.h: igq__i32_{requant,softmax,ln_stats,ln_apply,gelu}__<isa>) are
+ * declared with the other kernels in kernels.h; the scalar ones (lib/kernels/scalar/i32_*.c)
+ * are the spec every SIMD level matches bit for bit. Private header; types and declarations
  * only (it is included from ISA files through kernels.h). Integer helpers shared by the scalar
  * and SIMD kernels are in nonlin_inl.h.
  *
@@ -34,14 +36,11 @@
  * 2^-30), so r is within 1 of round(x M) whenever |x M| < 2^31 - 2 (not saturating). */
 #define IGQ_RQ_MAX_SHIFT 62
 
-/* Requantize a row of int32 values to unsigned codes (igq_i32_requant_fn, kernels.h):
+/* Requantize a row of int32 values to unsigned codes (igq__i32_requant__<isa>, kernels.h):
  *   out[i] = clamp(r_i + zero_c, qmin, qmax),  r_i = requant64(x[i], mult[c], shift[c])
  * with c = i when per_channel, else c = 0 (per-tensor: mult, shift, zero point to one value).
  * r_i + zero_c is formed in int64 (no intermediate saturation), so any int32 zero point is
  * exact. Requires 0 <= qmin <= qmax <= 255, mult[c] in [0, 2^31), shift[c] in [0, 62]. */
-void igq__i32_requant_ref(int64_t n, const int32_t *x, const int32_t *mult,
-                          const int32_t *shift, const int32_t *zero, int per_channel,
-                          int32_t qmin, int32_t qmax, uint8_t *out);
 
 /* (mult, shift) for a real M as described above. Pure; any thread. */
 void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
@@ -65,16 +64,14 @@ void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
  *     T_hi[h] = round(exp(-h 1024 S') 2^22) (h < 256), T_hi[256] = 0 (distances past the
  *     table), T_lo[l] = round(exp(-l S') 2^30); e of the row max is exactly 2^22.
  *   sum = sum_i e_i (uint64, >= 2^22); factor = floor(Q 2^s / sum) < 2^32,
- *     s = 54 - bitlen(Q)
+ *     Q = 2^20, s = 54 - bitlen(Q) = 33
  *   out_i = (e_i factor + 2^(s-1)) >> s = round(Q e_i / sum - theta), 0 <= theta <
- *     e_i / 2^s <= 2^(22-s) (2^-24 for u8, 2^-11 for q20); never above Q.
- * Output u8 (igq_i32_softmax_u8_fn): Q = 2^A - 1, codes in [0, 2^A - 1] with scale
- *   1 / (2^A - 1), i.e. the asymmetric A-bit quantizer of [0, 1] (l = 0, u = 1, z = 0):
- *   p = 1 is code 2^A - 1 (a scale of 2^-A could not represent it in A bits). Each code is
- *   rounded on its own, so a row's codes sum to 2^A - 1 only approximately (within n / 2).
- * Output q20 (igq_i32_softmax_q20_fn): Q = 2^20, int32 p at scale 2^-20, for the executor's
- *   per-row IGQ group quantizers (rows are assigned to groups by their max p, then
- *   requantized with igq_i32_requant_fn at the group's scale).
+ *     e_i / 2^s <= 2^(22-s) = 2^-11; never above Q.
+ * Output (igq__i32_softmax__<isa>): int32 p at scale 2^-20, for the executor's per-row IGQ
+ *   group quantizers (rows are assigned to groups by their max p, then requantized with
+ *   igq__i32_requant__<isa> at the group's scale). The same normalization with Q = 2^A - 1
+ *   gives A-bit codes of [0, 1] directly (test/support/oracles.c does that for the accuracy
+ *   tables).
  * Rows may have any length n >= 1 (n = 0: nothing is written); sum < n 2^22 + 1 needs no
  * limit on n in uint64. */
 #define IGQ_SMX_F     22 /* fraction bits of e (e of the row max = 2^22) */
@@ -82,38 +79,27 @@ void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
 #define IGQ_SMX_LBITS 10 /* T_lo entries = 2^LBITS */
 #define IGQ_SMX_HI    256 /* T_hi entries before the zero sentinel */
 #define IGQ_SMX_IDX_MAX (IGQ_SMX_HI << IGQ_SMX_LBITS) /* 2^18: the sentinel's index */
-#define IGQ_SMX_Q20_BITS 20 /* q20 output: p at scale 2^-20 */
+#define IGQ_SMX_Q20_BITS 20 /* output: p at scale 2^-20 */
 
 typedef struct igq_softmax_params {
     uint32_t t_lo[1 << IGQ_SMX_LBITS]; /* exp(-l S') 2^30 */
     uint32_t t_hi[IGQ_SMX_HI + 8];     /* exp(-h 2^10 S') 2^22; [256..263] = 0 */
     uint32_t k0;                       /* index pre-shift */
     uint32_t rsh, rbit;                /* rounding bit of the pre-shift: (d >> rsh) & rbit */
-    uint32_t q_u8;                     /* 2^A - 1 */
-    int32_t  s_u8, s_q20;              /* normalization shifts: 54 - bitlen(Q) */
-    int32_t  bits;                     /* A */
+    int32_t  s_q20;                    /* normalization shift: 54 - bitlen(2^20) */
     double   s_in;                     /* S (as given) */
     double   s_idx;                    /* S' = S 2^k0: the real distance of one index step */
 } igq_softmax_params;
 
-/* Fills p for input scale s_in > 0 (finite) and output width out_bits in [2, 8].
- * Returns IGQ_OK or IGQ_ERR_INVALID_ARGUMENT (p is then unchanged). */
-igq_status igq__softmax_params_init(igq_softmax_params *p, float s_in, int out_bits);
-
-/* rows x n logits (row stride ldx) -> codes (row stride ldo). */
-void igq__i32_softmax_u8_ref(const igq_softmax_params *p, int64_t rows, int64_t n,
-                             const int32_t *x, int64_t ldx, uint8_t *out, int64_t ldo);
-void igq__i32_softmax_q20_ref(const igq_softmax_params *p, int64_t rows, int64_t n,
-                              const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo);
+/* Fills p for input scale s_in > 0 (finite). Returns IGQ_OK or IGQ_ERR_INVALID_ARGUMENT (p is
+ * then unchanged). */
+igq_status igq__softmax_params_init(igq_softmax_params *p, float s_in);
 
 /* ---- Integer LayerNorm -------------------------------------------------------------------
  * Input: one row of C int32 values x (the residual stream at a fixed-point scale S_x), any
- * int32 values. Output of the plain variant: a_c = round((gamma_c nhat_c + beta_c) / S_y),
- * int32 at the caller's fixed scale S_y (the caller applies the per-image IGQ group
- * quantizers); the rq variant requantizes a_c in registers with a per-channel or per-tensor
- * (mult, shift, zero) list to unsigned codes, exactly as igq_i32_requant_fn does (for a
- * next-site quantizer (s, z): mult/shift of S_y / s).
- * Statistics (igq_i32_ln_stats_fn), all integer:
+ * int32 values. Output: a_c = round((gamma_c nhat_c + beta_c) / S_y), int32 at the caller's
+ * fixed scale S_y (the caller applies the per-image IGQ group quantizers).
+ * Statistics (igq__i32_ln_stats__<isa>), all integer:
  *   pass 1: S1 = sum x (int64), mn = min x, mx = max x
  *   mu = round(S1 / C) (int64 floor division), R = max(mx - mu, mu - mn) < 2^32
  *   B = 30 - bitlen(C); k = max(0, bitlen(R) - B)        (data-dependent pre-shift)
@@ -125,7 +111,7 @@ void igq__i32_softmax_q20_ref(const igq_softmax_params *p, int64_t rows, int64_t
  *     up to E_k's rounding
  *   j = (62 - bitlen(D)) / 2, sigma = isqrt(D 4^j) in [2^30, 2^31) (exact floor square root,
  *     igq__isqrt64), rcp = round(2^60 / sigma) in [2^29, 2^30], t = 44 - j
- * Apply (igq_i32_ln_apply_fn), per channel:
+ * Apply (igq__i32_ln_apply__<isa>), per channel:
  *   z_c = C y_c - Sy (= C^2 (y_c - mean y) / C; |z_c| < 2^31)
  *   n_c = (z_c rcp + 2^(t-1)) >> t    = z_c / sqrt(D) at scale 2^-N, N = IGQ_LN_NBITS = 22
  *     (|n_c| <= sqrt(C-1) 2^22 < 2^30; t = 60 - N - j in [8, 38]; |z_c rcp| < 2^61)
@@ -175,25 +161,11 @@ void igq__ln_params_set_x_scale(igq_ln_params *p, float x_scale);
 /* Frees what init allocated; p may be zeroed memory or NULL. */
 void igq__ln_params_free(igq_ln_params *p);
 
-void igq__i32_ln_stats_ref(const igq_ln_params *p, const int32_t *x, igq_ln_row *row);
-void igq__i32_ln_apply_ref(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
-                           int32_t *out);
-void igq__i32_ln_apply_rq_ref(const igq_ln_params *p, const igq_ln_row *row,
-                              const int32_t *x, const int32_t *mult, const int32_t *shift,
-                              const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
-                              uint8_t *out);
-
 /* ---- Integer GELU ------------------------------------------------------------------------
- * (a) Input: b-bit codes (b <= 8). GELU(x) = x Phi(x) is tabulated at init for all 2^b codes
- * from the exact erf form and quantized to the output (igq_gelu_lut): exact up to the output
- * rounding, at the cost of one byte load per element (plain C at every level, called
- * directly, not through the dispatch table: a 256-entry byte lookup is load-bound; vpermb /
- * vpshufb versions would need AVX-512 VBMI, which no level here requires). A polynomial such as I-BERT's i-GELU
- * is unnecessary here: with <= 256 possible inputs every input can be tabulated exactly once,
- * which is both cheaper per element than evaluating a polynomial and free of its erf
- * approximation error (~1e-2 absolute for i-GELU). i-GELU only pays off when the input has
- * too many levels to tabulate, i.e. the int32 case (b), and there a fine table does better.
- * (b) Input: int32 fc1 accumulators with a per-channel (or per-tensor) dyadic scale
+ * A table with linear interpolation rather than a polynomial such as I-BERT's i-GELU (whose
+ * erf approximation is off by ~1e-2 absolute): the table's error is below 3e-6 (derived
+ * below) at two gathers and one multiply per element.
+ * Input: int32 fc1 accumulators with a per-channel (or per-tensor) dyadic scale
  * (mult, shift) that maps them to the real input at scale 2^-F, F = IGQ_GELU_FRAC = 20
  * (inputs |x| < 2048; beyond that the int32 saturates):
  *   u = sat32(requant64(acc, mult_c, shift_c))       (real input u 2^-F)
@@ -209,34 +181,18 @@ void igq__i32_ln_apply_rq_ref(const igq_ln_params *p, const igq_ln_row *row,
  * (2.5e-6). F was 16 at first; at 4-bit activations the 2^-16 error (2.2e-5) moved enough
  * fc2 inputs across a rounding boundary to be the main difference between the integer and
  * the simulated executor (measured in bench_int), hence 20. */
-#define IGQ_GELU_FRAC  20 /* input and output fixed point of (b) */
+#define IGQ_GELU_FRAC  20 /* input and output fixed point */
 #define IGQ_GELU_ISHIFT (IGQ_GELU_FRAC - 8) /* fraction bits within a table interval */
 #define IGQ_GELU_TBITS 12 /* table intervals */
-
-typedef struct igq_gelu_lut {
-    uint8_t u8[256];   /* code -> output code */
-    int32_t q16[256];  /* code -> round(GELU 2^IGQ_GELU_FRAC) (the (b) output scale) */
-} igq_gelu_lut;
 
 typedef struct igq_gelu_params {
     int32_t t[(1 << IGQ_GELU_TBITS) + 8]; /* [0..4096] as above, the rest = T[4096] */
 } igq_gelu_params;
 
-/* All 256 codes q: x = s_in (q - z_in); u8[q] = clamp(rne(GELU(x) / s_out) + z_out, 0,
- * 2^out_bits - 1), q16[q] = round(GELU(x) 2^IGQ_GELU_FRAC) saturated to int32. s_in, s_out > 0,
- * out_bits in [1, 8]; IGQ_OK or IGQ_ERR_INVALID_ARGUMENT. */
-igq_status igq__gelu_lut_init(igq_gelu_lut *lut, float s_in, int32_t z_in, float s_out,
-                              int32_t z_out, int out_bits);
-void igq__gelu_lut_u8(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, uint8_t *out);
-void igq__gelu_lut_q16(const igq_gelu_lut *lut, int64_t n, const uint8_t *q, int32_t *out);
-
 void igq__gelu_params_init(igq_gelu_params *p);
-/* (b) over n accumulators: out[i] = GELU at 2^-IGQ_GELU_FRAC (igq_i32_gelu_fn). Element-wise:
- * unlike the other kernels here, out may equal acc (in place; every level reads a block of
- * acc before it writes the same block of out). mult/shift indexed by i
- * when per_channel, else [0]. */
-void igq__i32_gelu_ref(const igq_gelu_params *p, int64_t n, const int32_t *acc,
-                       const int32_t *mult, const int32_t *shift, int per_channel,
-                       int32_t *out);
+/* The kernel (igq__i32_gelu__<isa>) over n accumulators: out[i] = GELU at 2^-IGQ_GELU_FRAC.
+ * Element-wise: unlike the other kernels here, out may equal acc (in place; every level reads
+ * a block of acc before it writes the same block of out). mult/shift indexed by i when
+ * per_channel, else [0]. */
 
 #endif

@@ -114,7 +114,7 @@ static void layernorm_f32in(igq_ictx *c, const igq_ln_params *p, const float *x,
         }
         for (k = 0; k <= 32; k++)
             local.eps_k[k] = c->x->ln_eps_tab[IGQ__LN_IN_BITS - e - k + IGQ__LN_TAB_OFF];
-        igq__layernorm(&local, 1, xo, C, out + r * C, C);
+        igq__i32_layernorm(&local, 1, xo, C, out + r * C, C);
     }
     IGQ__PROF_END(c, IGQ__PROF_LAYERNORM);
 }
@@ -191,7 +191,7 @@ static void block(igq_ictx *c, int32_t b)
         /* in place: both are element-wise (same index read, then written) */
         c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)c->yf);
         /* GELU output over the (no longer needed) f32 fc1 output */
-        igq__gelu_q16(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
+        igq__i32_gelu(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
                       (int32_t *)c->yf);
         IGQ__PROF_END(c, IGQ__PROF_GELU);
     }

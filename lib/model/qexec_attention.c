@@ -101,7 +101,7 @@ void igq__qexec_attention(igq_ictx *c, const igq_qblk *xb)
                     }
                 }
             }
-            igq__softmax_q20(&xb->smx, T, T, c->lg, T, c->p20, T);
+            igq__i32_softmax(&xb->smx, T, T, c->lg, T, c->p20, T);
             IGQ__PROF_END(c, IGQ__PROF_SOFTMAX);
         }
         {
@@ -117,7 +117,7 @@ void igq__qexec_attention(igq_ictx *c, const igq_qblk *xb)
                 if (c->cap_assign != NULL && c->cur_block == c->cap_block &&
                     c->cap_site == IGQ__SITE_ATTN)
                     c->cap_assign[h * T + i] = g;
-                igq__requant_row(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
+                igq__i32_requant(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
                                  qa->qmax, c->pc + i * T);
                 c->rsp[i] = c->kt->exec.sum_u8(T, c->pc + i * T);
             }

@@ -240,8 +240,7 @@ static igq_status build(const struct igq_model *m, igq_qexec **out)
         TRY(build_ln(mb->ln2_w, mb->ln2_b, d->dim, d->ln_eps, s2, "norm2", b, &xb->ln2));
         if (s == IGQ_OK) {
             const double sin = (double)xb->q.s[0] * (double)xb->k.s[0] / sqrt((double)d->head_dim);
-            const int    ab  = xb->attn.z->bits;
-            if (igq__softmax_params_init(&xb->smx, (float)sin, ab < 2 ? 2 : ab) != IGQ_OK)
+            if (igq__softmax_params_init(&xb->smx, (float)sin) != IGQ_OK)
                 s = igq__set_error(IGQ_ERR_UNSUPPORTED,
                                    "igq_quantize_model: integer softmax of block %d: input "
                                    "scale %g", (int)b, sin);

@@ -5,7 +5,7 @@
 
 #include "../../core/alloc.h"
 #include "../../core/error.h"
-#include "../nonlin.h"
+#include "../kernels.h"
 #include "../nonlin_inl.h"
 
 igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float eps,
@@ -35,7 +35,7 @@ igq_status igq__ln_params_init(igq_ln_params *p, int64_t C, float x_scale, float
     for (gs = 62; gs >= 1; gs--)
         if (ldexp(gmax, gs) < two31 - 1.0 && ldexp(bmax, gs) < two61 - 1.0) break;
     IGQ_CHECK(gs >= 1, IGQ_ERR_OUT_OF_RANGE,
-              "layernorm params: output scale %g too fine for gamma/beta (max |gamma| 2^-16 / "
+              "layernorm params: output scale %g too fine for gamma/beta (max |gamma| 2^-22 / "
               "S_y = %g, max |beta| / S_y = %g)",
               (double)y_scale, gmax, bmax);
     mem = igq__malloc((size_t)C * (sizeof(int64_t) + sizeof(int32_t)));
@@ -79,7 +79,7 @@ void igq__ln_params_free(igq_ln_params *p)
     p->mem = NULL, p->gm = NULL, p->gb = NULL;
 }
 
-void igq__i32_ln_stats_ref(const igq_ln_params *p, const int32_t *x, igq_ln_row *row)
+IGQ_I32_LN_STATS_PROTO(igq__i32_ln_stats__scalar)
 {
     const int64_t C  = p->C;
     int64_t       S1 = 0, Sy = 0, Syy = 0, c;
@@ -98,22 +98,8 @@ void igq__i32_ln_stats_ref(const igq_ln_params *p, const int32_t *x, igq_ln_row 
     igq__ln_row_finish(p, k, mu_k, Sy, Syy, row);
 }
 
-void igq__i32_ln_apply_ref(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x,
-                           int32_t *out)
+IGQ_I32_LN_APPLY_PROTO(igq__i32_ln_apply__scalar)
 {
     int64_t c;
     for (c = 0; c < p->C; c++) out[c] = igq__ln_affine(p, c, igq__ln_norm(p, row, x[c]));
-}
-
-void igq__i32_ln_apply_rq_ref(const igq_ln_params *p, const igq_ln_row *row,
-                              const int32_t *x, const int32_t *mult, const int32_t *shift,
-                              const int32_t *zero, int per_channel, int32_t qmin, int32_t qmax,
-                              uint8_t *out)
-{
-    int64_t c;
-    for (c = 0; c < p->C; c++) {
-        const int32_t a = igq__ln_affine(p, c, igq__ln_norm(p, row, x[c]));
-        const int64_t q = per_channel ? c : 0;
-        out[c]          = igq__rq_code(igq__requant64(a, mult[q], shift[q]), zero[q], qmin, qmax);
-    }
 }

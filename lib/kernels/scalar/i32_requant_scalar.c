@@ -2,7 +2,7 @@
  * row kernel int32 -> unsigned codes with a per-channel or per-tensor (mult, shift, zero). */
 #include <math.h>
 
-#include "../nonlin.h"
+#include "../kernels.h"
 #include "../nonlin_inl.h"
 
 void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift)
@@ -36,9 +36,7 @@ void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift)
     *shift = 31 - e;
 }
 
-void igq__i32_requant_ref(int64_t n, const int32_t *x, const int32_t *mult,
-                          const int32_t *shift, const int32_t *zero, int per_channel,
-                          int32_t qmin, int32_t qmax, uint8_t *out)
+IGQ_I32_REQUANT_PROTO(igq__i32_requant__scalar)
 {
     int64_t i;
     for (i = 0; i < n; i++) {
