@@ -4,7 +4,7 @@
  * Each ISA test forces its level with igq__dispatch_force() and calls igq__f32_gemm(); levels
  * the CPU cannot run are skipped (cmocka skip()) and counted.
  *
- * Tolerance against igq__f32_gemm_ref (derived, not tuned). With u = 2^-24 and
+ * Tolerance against igq__f32_gemm__scalar (derived, not tuned). With u = 2^-24 and
  * S = |bias[n]| + sum_k |A[m][k] B[k][n]|:
  *   - the reference does s = s + fl(a*b) K times: two roundings per step, so by the standard
  *     recursive-summation bound (Higham, Accuracy and Stability, 3.1 and 4.2)
@@ -116,7 +116,7 @@ static void case_init(gemm_case *g, int64_t M, int64_t N, int64_t K, int64_t pad
         fill(&r, g->bias, N, extreme, 2);
     }
     g->ref = alloc_f(c_size(g));
-    igq__f32_gemm_ref(M, N, K, g->A, g->lda, g->B, g->bias, g->ref, g->ldc);
+    igq__f32_gemm__scalar(M, N, K, g->A, g->lda, g->B, g->bias, g->ref, g->ldc);
     if (need_bound) {
         float *aa = alloc_f(a_size(g)), *ab = alloc_f(K * N), *abias = NULL;
         for (i = 0; i < a_size(g); i++) aa[i] = fabsf(g->A[i]);
@@ -126,7 +126,7 @@ static void case_init(gemm_case *g, int64_t M, int64_t N, int64_t K, int64_t pad
             for (n = 0; n < N; n++) abias[n] = fabsf(g->bias[n]);
         }
         g->bound = alloc_f(c_size(g));
-        igq__f32_gemm_ref(M, N, K, aa, g->lda, ab, abias, g->bound, g->ldc);
+        igq__f32_gemm__scalar(M, N, K, aa, g->lda, ab, abias, g->bound, g->ldc);
         free(aa);
         free(ab);
         free(abias);

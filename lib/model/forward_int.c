@@ -34,7 +34,7 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 #include "../kernels/dispatch.h"
-#include "../kernels/q8_layout.h"
+#include "../kernels/qs8_layout.h"
 #include "qexec.h"
 
 /* LayerNorm input: rows converted to |x_int| < 2^IGQ__LN_IN_BITS (igq__rne needs < 2^22). */
@@ -145,7 +145,7 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
     o->out = (int32_t)N;
     o->q4  = z->bits <= 4;
     o->b   = l->b;
-    o->packed = xalloc(x, igq__q8_packed_size(N, K, o->q4 ? 4 : 8));
+    o->packed = xalloc(x, igq__qs8_packed_size(N, K, o->q4 ? 4 : 8));
     o->rowsum = (int32_t *)xalloc(x, (size_t)N * sizeof(int32_t));
     o->t      = (float *)xalloc(x, (size_t)N * sizeof(float));
     w         = (int8_t *)igq__malloc((size_t)(N * K));
@@ -165,9 +165,9 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
         }
     }
     if (o->q4)
-        igq__q4_pack(N, K, w, NULL, o->packed, o->rowsum);
+        igq__qs4_pack(N, K, w, NULL, o->packed, o->rowsum);
     else
-        igq__q8_pack(N, K, w, NULL, o->packed, o->rowsum);
+        igq__qs8_pack(N, K, w, NULL, o->packed, o->rowsum);
     igq__free(w);
     return IGQ_OK;
 }
@@ -386,7 +386,7 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(logit2, float, 2 * d->classes);
     TAKE(xi, int32_t, D);
     /* per-group int32 results: only where no fused grouped GEMM exists at this ISA level */
-    TAKE(acc, int32_t, igq__kernels()->q8_ggemm != NULL ? 0 : R * Nm);
+    TAKE(acc, int32_t, igq__kernels()->qs8_ggemm != NULL ? 0 : R * Nm);
     TAKE(lg, int32_t, T * T);
     TAKE(p20, int32_t, T * T);
     TAKE(oi, int32_t, T * hd);
@@ -406,9 +406,9 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
-    TAKE(ws, unsigned char, igq__q8_ggemm_ws_size(Cm, (int32_t)G));
-    TAKE(pk, unsigned char, imax((int64_t)igq__q8_packed_size(T, hd, 8),
-                                 (int64_t)igq__q8_packed_size(hd, T, 8)));
+    TAKE(ws, unsigned char, igq__qs8_ggemm_ws_size(Cm, (int32_t)G));
+    TAKE(pk, unsigned char, imax((int64_t)igq__qs8_packed_size(T, hd, 8),
+                                 (int64_t)igq__qs8_packed_size(hd, T, 8)));
     return off;
 }
 #undef TAKE
@@ -574,9 +574,9 @@ static void lin_gemm(const qlin *L, int64_t M, int64_t k0, int64_t k1, const uin
                      const int32_t *perm, int32_t *C)
 {
     if (L->q4)
-        igq__q4_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
+        igq__qs4_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
     else
-        igq__q8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
+        igq__qs8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
 }
 
 /* y [rows][out] = the layer on codes A [rows][in] (group order of c's group state, site qs):
@@ -622,7 +622,7 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
     }
     {
         const igq_kernel_table *kt = igq__kernels();
-        const igq_q8_ggemm_fn   gg = L->q4 ? kt->q4_ggemm : kt->q8_ggemm;
+        const igq_qggemm_fn   gg = L->q4 ? kt->qs4_ggemm : kt->qs8_ggemm;
         if (gg != NULL) {
             /* fused: per-group sums stay in registers (same bits as the loop below) */
             PROF_BEGIN(c);
@@ -684,22 +684,22 @@ static void layernorm_f32in(ictx *c, const igq_ln_params *p, const float *x, int
 /* ---- attention ---------------------------------------------------------------------------- */
 
 /* K codes of one head (T rows of hd at stride ld) as the "weights" of Q K^T (N = T output
- * columns, K = hd rows), offset by -ok to int8, straight into the packed layout (q8_layout.h:
+ * columns, K = hd rows), offset by -ok to int8, straight into the packed layout (qs8_layout.h:
  * byte (b hd + k) 64 + pos(c) = key 64 b + c, channel k; padding columns zero), with
- * rs[j] = sum_k (K[j][k] - ok). Same bytes as igq__q8_pack of the offset [T][hd] matrix. */
+ * rs[j] = sum_k (K[j][k] - ok). Same bytes as igq__qs8_pack of the offset [T][hd] matrix. */
 static void pack_keys(const uint8_t *kh, int64_t ld, int64_t T, int64_t hd, int32_t ok,
                       uint8_t *pk, int32_t *rs)
 {
     int64_t j, k;
-    if (T % IGQ_Q8_NR != 0) /* zero the last panel's padding columns */
-        memset(pk + (T / IGQ_Q8_NR) * hd * IGQ_Q8_NR, 0, (size_t)(hd * IGQ_Q8_NR));
+    if (T % IGQ_QS8_NR != 0) /* zero the last panel's padding columns */
+        memset(pk + (T / IGQ_QS8_NR) * hd * IGQ_QS8_NR, 0, (size_t)(hd * IGQ_QS8_NR));
     for (j = 0; j < T; j++) {
         const uint8_t *src = kh + j * ld;
-        uint8_t       *dst = pk + (j / IGQ_Q8_NR) * hd * IGQ_Q8_NR + igq__q8_pos((int)(j % IGQ_Q8_NR));
+        uint8_t       *dst = pk + (j / IGQ_QS8_NR) * hd * IGQ_QS8_NR + igq__qs8_pos((int)(j % IGQ_QS8_NR));
         int32_t        sum = 0;
         for (k = 0; k < hd; k++) {
             const int32_t v     = (int32_t)src[k] - ok;
-            dst[k * IGQ_Q8_NR] = (uint8_t)(int8_t)v;
+            dst[k * IGQ_QS8_NR] = (uint8_t)(int8_t)v;
             sum += v;
         }
         rs[j] = sum;
@@ -708,23 +708,23 @@ static void pack_keys(const uint8_t *kh, int64_t ld, int64_t T, int64_t hd, int3
 
 /* V codes of one head as the "weights" of P V (N = hd output columns, K = T rows): packed row
  * j of panel b holds V[j][64 b .. 64 b + 63] - ov in pos() order; rs[c] = sum_j (V[j][c] - ov).
- * Same bytes as igq__q8_pack of the offset, transposed [hd][T] matrix, without the transpose. */
+ * Same bytes as igq__qs8_pack of the offset, transposed [hd][T] matrix, without the transpose. */
 static void pack_values(const uint8_t *vh, int64_t ld, int64_t T, int64_t hd, int32_t ov,
                         uint8_t *pk, int32_t *rs)
 {
     int64_t b, j, cc;
     for (cc = 0; cc < hd; cc++) rs[cc] = 0;
-    for (b = 0; b * IGQ_Q8_NR < hd; b++) {
-        const int64_t nn = hd - b * IGQ_Q8_NR < IGQ_Q8_NR ? hd - b * IGQ_Q8_NR : IGQ_Q8_NR;
+    for (b = 0; b * IGQ_QS8_NR < hd; b++) {
+        const int64_t nn = hd - b * IGQ_QS8_NR < IGQ_QS8_NR ? hd - b * IGQ_QS8_NR : IGQ_QS8_NR;
         for (j = 0; j < T; j++) {
-            const uint8_t *src = vh + j * ld + b * IGQ_Q8_NR;
-            uint8_t       *dst = pk + (b * T + j) * IGQ_Q8_NR;
+            const uint8_t *src = vh + j * ld + b * IGQ_QS8_NR;
+            uint8_t       *dst = pk + (b * T + j) * IGQ_QS8_NR;
             int            cq;
-            if (nn < IGQ_Q8_NR) memset(dst, 0, IGQ_Q8_NR);
+            if (nn < IGQ_QS8_NR) memset(dst, 0, IGQ_QS8_NR);
             for (cq = 0; cq < nn; cq++) {
                 const int32_t v        = (int32_t)src[cq] - ov;
-                dst[igq__q8_pos(cq)] = (uint8_t)(int8_t)v;
-                rs[b * IGQ_Q8_NR + cq] += v;
+                dst[igq__qs8_pos(cq)] = (uint8_t)(int8_t)v;
+                rs[b * IGQ_QS8_NR + cq] += v;
             }
         }
     }
@@ -747,7 +747,7 @@ static void attention(ictx *c, const qblk *xb)
             PROF_BEGIN(c);
             /* logits: sum_c qQ (qK - ok) - zQ sum_c (qK - ok) (+ terms constant in a row) */
             pack_keys(kh, 3 * D, T, hd, ok, (uint8_t *)c->pk, c->rs);
-            igq__q8_gemm(T, T, hd, 0, hd, qh, 3 * D, c->pk, NULL, c->lg, T);
+            igq__qs8_gemm(T, T, hd, 0, hd, qh, 3 * D, c->pk, NULL, c->lg, T);
             PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }
         {
@@ -801,7 +801,7 @@ static void attention(ictx *c, const qblk *xb)
             PROF_BEGIN(c);
             /* P V: V^T codes offset to int8, packed per head; column sums cs = rowsum */
             pack_values(vh, 3 * D, T, hd, ov, (uint8_t *)c->pk, c->rs);
-            igq__q8_gemm(T, hd, T, 0, T, c->pc, T, c->pk, NULL, c->oi, hd);
+            igq__qs8_gemm(T, hd, T, 0, T, c->pc, T, c->pk, NULL, c->oi, hd);
             PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }
         {

@@ -701,7 +701,7 @@ static igq_status mixed_precision(ptq *p, int *bits_out)
             s = igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory");
             break;
         }
-        igq__f32_gemm_ref(o->keep_rows, lin->out, lin->in, o->keep, lin->in, lin->wt, NULL, Y,
+        igq__f32_gemm__scalar(o->keep_rows, lin->out, lin->in, o->keep, lin->in, lin->wt, NULL, Y,
                                  lin->out);
         nuc = nuclear_norm(Y, o->keep_rows, lin->out);
         igq__free(Y);

@@ -151,7 +151,7 @@ static void pack_panel(int64_t kc, int64_t nn, const float *src, int64_t lds, fl
     }
 }
 
-void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+void igq__f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                              const float *B, const float *bias, float *C, int64_t ldc)
 {
     float         bpack[KC * NR] __attribute__((aligned(64)));

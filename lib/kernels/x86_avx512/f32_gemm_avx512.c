@@ -179,7 +179,7 @@ static void pack_a(int64_t mc, int64_t kext, const float *a, int64_t lda, float 
     }
 }
 
-void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+void igq__f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc)
 {
     float         bpack[KC * NR] __attribute__((aligned(64)));

@@ -1,12 +1,12 @@
 /* Integer GEMM, AVX-VNNI (built with -mavx2 -mfma -mavxvnni; reached only through the dispatch
- * table): u8 activations x qs8 / qs4 packed weights -> int32, semantics of igq_q8_gemm_fn
- * (kernels.h), bit-exact with igq__qs8_gemm_ref.
+ * table): u8 activations x qs8 / qs4 packed weights -> int32, semantics of igq_qgemm_fn
+ * (kernels.h), bit-exact with igq__qs8_gemm__scalar.
  *
  * Tile: MR = 6 rows x 16 columns (2 ymm) x KR = 4: 12 ymm accumulators, 2 weight vectors,
  * 1 broadcast (16 ymm registers). Per k quad: 2 loads, 6 vpbroadcastd (load-port only), 12 VEX
  * vpdpbusd (u8 x s8, 4 products per int32 lane, no saturation).
  *
- * Weights: k-row panels (q8_layout.h), staged per 64-column panel and k block (KC = 384) into
+ * Weights: k-row panels (qs8_layout.h), staged per 64-column panel and k block (KC = 384) into
  * the same 16c4 byte order as the AVX-512 kernel (24 KiB stack buffer): each 32-byte half of
  * 4 gathered rows is interleaved by unpack{lo,hi}_epi8 + unpack{lo,hi}_epi16, which by the
  * pos() swizzle gives 8 consecutive columns per ymm. qs4 rows (32 B): one load, low half
@@ -20,7 +20,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "../q8_layout.h"
+#include "../qs8_layout.h"
 
 #define MR 6
 #define KC 384
@@ -44,9 +44,9 @@ ALWAYS_INLINE int32_t ld_tail(const uint8_t *p, int t)
 }
 
 /* Half h (positions 32h .. 32h + 31) of a packed row as 32 int8 (qs4: 16 w). */
-ALWAYS_INLINE __m256i load_half(const int q4, const uint8_t *row, int h)
+ALWAYS_INLINE __m256i load_half(const int qs4, const uint8_t *row, int h)
 {
-    if (!q4) return _mm256_loadu_si256((const __m256i *)(row + 32 * h));
+    if (!qs4) return _mm256_loadu_si256((const __m256i *)(row + 32 * h));
     {
         const __m256i x = _mm256_loadu_si256((const __m256i *)row);
         const __m256i y = h == 0 ? _mm256_slli_epi16(x, 4) : x;
@@ -69,10 +69,10 @@ ALWAYS_INLINE void interleave4(__m256i r0, __m256i r1, __m256i r2, __m256i r3, i
 /* Same staged order as the AVX-512 kernel: quad q, columns 8v .. 8v + 7 at dst + 256 q + 32 v.
  * perm: kperm != NULL (compile-time); whole quads branch-free, rows two quads ahead
  * prefetched; rows past kc are zeros. */
-ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
+ALWAYS_INLINE void stage(const int qs4, const int perm, const uint8_t *panel,
                          const int32_t *kperm, int64_t kb, int64_t kc, uint8_t *dst)
 {
-    const int64_t  rb = q4 ? 32 : 64;
+    const int64_t  rb = qs4 ? 32 : 64;
     const int64_t  nq = kc / 4;
     const int32_t *kp = perm ? kperm + kb : NULL;
     const __m256i  z  = _mm256_setzero_si256();
@@ -89,16 +89,16 @@ ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
             _mm_prefetch((const char *)ROW(k + 11), _MM_HINT_T0);
         }
         for (h = 0; h < 2; h++)
-            interleave4(load_half(q4, p0, h), load_half(q4, p1, h), load_half(q4, p2, h),
-                        load_half(q4, p3, h), h, dst);
+            interleave4(load_half(qs4, p0, h), load_half(qs4, p1, h), load_half(qs4, p2, h),
+                        load_half(qs4, p3, h), h, dst);
     }
     if (kc % 4) {
         const int64_t  k  = 4 * nq;
         const uint8_t *p0 = ROW(k), *p1 = k + 1 < kc ? ROW(k + 1) : NULL;
         const uint8_t *p2 = k + 2 < kc ? ROW(k + 2) : NULL;
         for (h = 0; h < 2; h++)
-            interleave4(load_half(q4, p0, h), p1 ? load_half(q4, p1, h) : z,
-                        p2 ? load_half(q4, p2, h) : z, z, h, dst);
+            interleave4(load_half(qs4, p0, h), p1 ? load_half(qs4, p1, h) : z,
+                        p2 ? load_half(qs4, p2, h) : z, z, h, dst);
     }
 #undef ROW
 }
@@ -111,7 +111,7 @@ ALWAYS_INLINE __m256i lanes(int n)
 
 /* One mr x 16 tile (nn <= 16 valid columns) of staged block b (already offset to the group). */
 ALWAYS_INLINE void tile(const int mr, int64_t nq, int t, const uint8_t *a, int64_t lda,
-                        const uint8_t *b, int32_t *c, int64_t ldc, int first, int q4, int nn)
+                        const uint8_t *b, int32_t *c, int64_t ldc, int first, int qs4, int nn)
 {
     const __m256i  z = _mm256_setzero_si256();
     __m256i        c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
@@ -158,7 +158,7 @@ ALWAYS_INLINE void tile(const int mr, int64_t nq, int t, const uint8_t *a, int64
     if (mr > i) {                                                                      \
         int32_t *p = c + (i) * ldc;                                                    \
         __m256i  x0 = c##i##0, x1 = c##i##1;                                           \
-        if (q4) x0 = _mm256_srai_epi32(x0, 4), x1 = _mm256_srai_epi32(x1, 4);          \
+        if (qs4) x0 = _mm256_srai_epi32(x0, 4), x1 = _mm256_srai_epi32(x1, 4);          \
         if (!first) {                                                                  \
             x0 = _mm256_add_epi32(x0, _mm256_loadu_si256((const __m256i *)p));         \
             x1 = _mm256_add_epi32(x1, _mm256_loadu_si256((const __m256i *)(p + 8)));   \
@@ -174,7 +174,7 @@ ALWAYS_INLINE void tile(const int mr, int64_t nq, int t, const uint8_t *a, int64
     if (mr > i) {                                                                      \
         int32_t *p = c + (i) * ldc;                                                    \
         __m256i  x0 = c##i##0, x1 = c##i##1;                                           \
-        if (q4) x0 = _mm256_srai_epi32(x0, 4), x1 = _mm256_srai_epi32(x1, 4);          \
+        if (qs4) x0 = _mm256_srai_epi32(x0, 4), x1 = _mm256_srai_epi32(x1, 4);          \
         if (!first) {                                                                  \
             x0 = _mm256_add_epi32(x0, _mm256_maskload_epi32((const int *)p, m0));      \
             x1 = _mm256_add_epi32(x1, _mm256_maskload_epi32((const int *)(p + 8), m1)); \
@@ -189,45 +189,45 @@ ALWAYS_INLINE void tile(const int mr, int64_t nq, int t, const uint8_t *a, int64
 
 /* All 16-column groups of a panel (nn valid columns) for one row tile of mr rows. */
 ALWAYS_INLINE void row_tile(const int mr, int64_t nq, int t, const uint8_t *a, int64_t lda,
-                            const uint8_t *b, int32_t *c, int64_t ldc, int first, int q4, int nn)
+                            const uint8_t *b, int32_t *c, int64_t ldc, int first, int qs4, int nn)
 {
     int g;
     for (g = 0; 16 * g < nn; g++)
-        tile(mr, nq, t, a, lda, b + 64 * g, c + 16 * g, ldc, first, q4,
+        tile(mr, nq, t, a, lda, b + 64 * g, c + 16 * g, ldc, first, qs4,
              nn - 16 * g < 16 ? nn - 16 * g : 16);
 }
 
 static void row_tile_any(int mr, int64_t nq, int t, const uint8_t *a, int64_t lda,
-                         const uint8_t *b, int32_t *c, int64_t ldc, int first, int q4, int nn)
+                         const uint8_t *b, int32_t *c, int64_t ldc, int first, int qs4, int nn)
 {
     switch (mr) {
-    case 1: row_tile(1, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
-    case 2: row_tile(2, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
-    case 3: row_tile(3, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
-    case 4: row_tile(4, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
-    case 5: row_tile(5, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
-    default: row_tile(6, nq, t, a, lda, b, c, ldc, first, q4, nn); break;
+    case 1: row_tile(1, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
+    case 2: row_tile(2, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
+    case 3: row_tile(3, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
+    case 4: row_tile(4, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
+    case 5: row_tile(5, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
+    default: row_tile(6, nq, t, a, lda, b, c, ldc, first, qs4, nn); break;
     }
 }
 
-static void stage_any(int q4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
+static void stage_any(int qs4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
                       int64_t kc, uint8_t *dst)
 {
     if (kperm != NULL) {
-        if (q4) stage(1, 1, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 1, panel, kperm, kb, kc, dst);
         else stage(0, 1, panel, kperm, kb, kc, dst);
     } else {
-        if (q4) stage(1, 0, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 0, panel, kperm, kb, kc, dst);
         else stage(0, 0, panel, kperm, kb, kc, dst);
     }
 }
 
-static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+static void gemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                  const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
                  int32_t *C, int64_t ldc)
 {
-    uint8_t       buf[KC * IGQ_Q8_NR] __attribute__((aligned(64)));
-    const int64_t rb = q4 ? 32 : 64;
+    uint8_t       buf[KC * IGQ_QS8_NR] __attribute__((aligned(64)));
+    const int64_t rb = qs4 ? 32 : 64;
     int64_t       klen, nkb, kcb, m0, nb, kb, i;
 
     if (M <= 0 || N <= 0) return;
@@ -240,29 +240,29 @@ static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1
     kcb  = ((klen + nkb - 1) / nkb + 3) & ~(int64_t)3;
     for (m0 = 0; m0 < M; m0 += MC) {
         const int64_t mc = M - m0 < MC ? M - m0 : MC;
-        for (nb = 0; nb * IGQ_Q8_NR < N; nb++) {
+        for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
             const uint8_t *panel = (const uint8_t *)packed + nb * K * rb;
-            const int nn = (int)(N - nb * IGQ_Q8_NR < IGQ_Q8_NR ? N - nb * IGQ_Q8_NR : IGQ_Q8_NR);
+            const int nn = (int)(N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR);
             for (kb = k0; kb < k1; kb += kcb) {
                 const int64_t kc = k1 - kb < kcb ? k1 - kb : kcb;
-                stage_any(q4, panel, kperm, kb, kc, buf);
+                stage_any(qs4, panel, kperm, kb, kc, buf);
                 for (i = 0; i < mc; i += MR)
                     row_tile_any(mc - i < MR ? (int)(mc - i) : MR, kc / 4, (int)(kc % 4),
                                  A + (m0 + i) * lda + kb, lda, buf,
-                                 C + (m0 + i) * ldc + nb * IGQ_Q8_NR, ldc, kb == k0, q4, nn);
+                                 C + (m0 + i) * ldc + nb * IGQ_QS8_NR, ldc, kb == k0, qs4, nn);
             }
         }
     }
 }
 
-void igq_qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                   const uint8_t *A, int64_t lda, const void *packed,
                                   const int32_t *kperm, int32_t *C, int64_t ldc)
 {
     gemm(0, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
-void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                   const uint8_t *A, int64_t lda, const void *packed,
                                   const int32_t *kperm, int32_t *C, int64_t ldc)
 {
@@ -270,5 +270,5 @@ void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, i
 }
 
 #else
-typedef int igq_q8_gemm_avxvnni_empty; /* ISO C forbids an empty translation unit */
+typedef int igq_qs8_gemm_avxvnni_empty; /* ISO C forbids an empty translation unit */
 #endif

@@ -1,6 +1,6 @@
 /* Integer GEMM, AVX2 (built with -mavx2 -mfma; reached only through the dispatch table):
- * u8 activations x qs8 / qs4 packed weights -> int32, semantics of igq_q8_gemm_fn (kernels.h),
- * bit-exact with igq__qs8_gemm_ref.
+ * u8 activations x qs8 / qs4 packed weights -> int32, semantics of igq_qgemm_fn (kernels.h),
+ * bit-exact with igq__qs8_gemm__scalar.
  *
  * Arithmetic: vpmaddwd on int16 pairs, exact. Weights are sign-extended (vpmovsxbw) and A
  * zero-extended (vpmovzxbw) to int16; vpmaddwd gives a0 w0 + a1 w1 in int32 (|.| <= 65280, no
@@ -11,7 +11,7 @@
  * Tile: MR = 6 rows x 16 columns (2 ymm) x KR = 2: 12 ymm accumulators, 2 weight vectors,
  * 1 broadcast. Per k pair: 2 loads, 6 vpbroadcastd (load-port only), 12 vpmaddwd + 12 vpaddd.
  *
- * Weights: k-row panels (q8_layout.h), staged per 64-column panel and k block (KC = 192) as
+ * Weights: k-row panels (qs8_layout.h), staged per 64-column panel and k block (KC = 192) as
  * int16 pairs into a 24 KiB stack buffer: pair p (k = 2p, 2p + 1), columns 8v .. 8v + 7 at
  * byte 256 p + 32 v, lane d = (w[8v + d][2p], w[8v + d][2p + 1]). From the pos() order, each
  * 16-byte chunk of two rows goes through vpmovsxbw + unpack{lo,hi}_epi16, and vperm2i128 of two
@@ -27,7 +27,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "../q8_layout.h"
+#include "../qs8_layout.h"
 
 #define MR 6
 #define KC 192 /* k block: 96 pairs x 256 B = 24 KiB staged */
@@ -43,9 +43,9 @@ ALWAYS_INLINE int32_t ld32(const uint16_t *p)
 }
 
 /* 16-byte chunk L (positions 16L .. 16L + 15) of a packed row, as int16 weights. */
-ALWAYS_INLINE __m256i load_chunk(const int q4, const uint8_t *row, int L)
+ALWAYS_INLINE __m256i load_chunk(const int qs4, const uint8_t *row, int L)
 {
-    if (!q4) return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + 16 * L)));
+    if (!qs4) return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + 16 * L)));
     {
         const __m128i x = _mm_loadu_si128((const __m128i *)(row + 16 * (L & 1)));
         const __m128i y = L < 2 ? _mm_slli_epi16(x, 4) : x; /* low nibbles: positions 0..31 */
@@ -55,13 +55,13 @@ ALWAYS_INLINE __m256i load_chunk(const int q4, const uint8_t *row, int L)
 }
 
 /* Interleaves rows k = 2p, 2p + 1 (p1 NULL: zeros) into 8 vectors of int16 pairs at dst. */
-ALWAYS_INLINE void interleave2(const int q4, const uint8_t *p0, const uint8_t *p1, uint8_t *dst)
+ALWAYS_INLINE void interleave2(const int qs4, const uint8_t *p0, const uint8_t *p1, uint8_t *dst)
 {
     __m256i lo[4], hi[4];
     int     L, e;
     for (L = 0; L < 4; L++) {
-        const __m256i s0 = load_chunk(q4, p0, L);
-        const __m256i s1 = p1 != NULL ? load_chunk(q4, p1, L) : _mm256_setzero_si256();
+        const __m256i s0 = load_chunk(qs4, p0, L);
+        const __m256i s1 = p1 != NULL ? load_chunk(qs4, p1, L) : _mm256_setzero_si256();
         lo[L]            = _mm256_unpacklo_epi16(s0, s1); /* cols 4L+i | 32+4L+i */
         hi[L]            = _mm256_unpackhi_epi16(s0, s1); /* cols 16+4L+i | 48+4L+i */
     }
@@ -75,10 +75,10 @@ ALWAYS_INLINE void interleave2(const int q4, const uint8_t *p0, const uint8_t *p
 
 /* perm: kperm != NULL (compile-time); whole pairs branch-free, rows of 4 pairs ahead
  * prefetched; an odd last row is paired with zeros. */
-ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
+ALWAYS_INLINE void stage(const int qs4, const int perm, const uint8_t *panel,
                          const int32_t *kperm, int64_t kb, int64_t kc, uint8_t *dst)
 {
-    const int64_t  rb = q4 ? 32 : 64;
+    const int64_t  rb = qs4 ? 32 : 64;
     const int64_t  np = kc / 2;
     const int32_t *kp = perm ? kperm + kb : NULL;
     int64_t        p;
@@ -89,9 +89,9 @@ ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
             _mm_prefetch((const char *)ROW(k + 8), _MM_HINT_T0);
             _mm_prefetch((const char *)ROW(k + 9), _MM_HINT_T0);
         }
-        interleave2(q4, ROW(k), ROW(k + 1), dst);
+        interleave2(qs4, ROW(k), ROW(k + 1), dst);
     }
-    if (kc % 2) interleave2(q4, ROW(2 * np), NULL, dst);
+    if (kc % 2) interleave2(qs4, ROW(2 * np), NULL, dst);
 #undef ROW
 }
 
@@ -190,25 +190,25 @@ static void row_tile_any(int mr, int64_t np, const uint16_t *a16, const uint8_t 
     }
 }
 
-static void stage_any(int q4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
+static void stage_any(int qs4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
                       int64_t kc, uint8_t *dst)
 {
     if (kperm != NULL) {
-        if (q4) stage(1, 1, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 1, panel, kperm, kb, kc, dst);
         else stage(0, 1, panel, kperm, kb, kc, dst);
     } else {
-        if (q4) stage(1, 0, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 0, panel, kperm, kb, kc, dst);
         else stage(0, 0, panel, kperm, kb, kc, dst);
     }
 }
 
-static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+static void gemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                  const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
                  int32_t *C, int64_t ldc)
 {
     uint8_t       buf[KC / 2 * 256] __attribute__((aligned(64)));
     uint16_t      a16[MR * KC] __attribute__((aligned(64)));
-    const int64_t rb = q4 ? 32 : 64;
+    const int64_t rb = qs4 ? 32 : 64;
     int64_t       klen, nkb, kcb, m0, nb, kb, i;
 
     if (M <= 0 || N <= 0) return;
@@ -221,16 +221,16 @@ static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1
     kcb  = ((klen + nkb - 1) / nkb + 3) & ~(int64_t)3;
     for (m0 = 0; m0 < M; m0 += MC) {
         const int64_t mc = M - m0 < MC ? M - m0 : MC;
-        for (nb = 0; nb * IGQ_Q8_NR < N; nb++) {
+        for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
             const uint8_t *panel = (const uint8_t *)packed + nb * K * rb;
-            const int nn = (int)(N - nb * IGQ_Q8_NR < IGQ_Q8_NR ? N - nb * IGQ_Q8_NR : IGQ_Q8_NR);
+            const int nn = (int)(N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR);
             for (kb = k0; kb < k1; kb += kcb) {
                 const int64_t kc = k1 - kb < kcb ? k1 - kb : kcb;
-                stage_any(q4, panel, kperm, kb, kc, buf);
+                stage_any(qs4, panel, kperm, kb, kc, buf);
                 for (i = 0; i < mc; i += MR) {
                     const int mr = mc - i < MR ? (int)(mc - i) : MR;
                     expand_a(mr, kc, A + (m0 + i) * lda + kb, lda, a16);
-                    row_tile_any(mr, (kc + 1) / 2, a16, buf, C + (m0 + i) * ldc + nb * IGQ_Q8_NR,
+                    row_tile_any(mr, (kc + 1) / 2, a16, buf, C + (m0 + i) * ldc + nb * IGQ_QS8_NR,
                                  ldc, kb == k0, nn);
                 }
             }
@@ -238,14 +238,14 @@ static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1
     }
 }
 
-void igq_qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                const uint8_t *A, int64_t lda, const void *packed,
                                const int32_t *kperm, int32_t *C, int64_t ldc)
 {
     gemm(0, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
-void igq_qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                const uint8_t *A, int64_t lda, const void *packed,
                                const int32_t *kperm, int32_t *C, int64_t ldc)
 {
@@ -253,5 +253,5 @@ void igq_qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int6
 }
 
 #else
-typedef int igq_q8_gemm_avx2_empty; /* ISO C forbids an empty translation unit */
+typedef int igq_qs8_gemm_avx2_empty; /* ISO C forbids an empty translation unit */
 #endif

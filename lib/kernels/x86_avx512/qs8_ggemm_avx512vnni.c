@@ -1,6 +1,6 @@
 /* Grouped integer GEMM with the f32 group epilogue fused, AVX-512 VNNI (reached only through
- * the dispatch table). Semantics: igq_q8_ggemm_fn (kernels.h), bit-exact with
- * igq__qs8_ggemm_ref.
+ * the dispatch table). Semantics: igq_qggemm_fn (kernels.h), bit-exact with
+ * igq__qs8_ggemm__scalar.
  *
  * IGQ's linear layer: the input channels come in G groups (k-ranges of A, in group order; the
  * weights are read through kperm), each with its own scale. The plain GEMM needs one call per
@@ -14,7 +14,7 @@
  *
  * Staging: for each 64-column panel all of K is staged once (every group's rows gathered
  * through kperm into 16c4 order, each group starting on a fresh quad, its partial last quad
- * zero-filled) into the caller's workspace (igq__q8_ggemm_ws_size bytes: up to ~200 KiB for
+ * zero-filled) into the caller's workspace (igq__qs8_ggemm_ws_size bytes: up to ~200 KiB for
  * K = 3072, held in L2), then every row tile runs over it. */
 #include "../kernels.h"
 
@@ -23,8 +23,8 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "../q8_layout.h"
-#include "q8_avx512_inl.h"
+#include "../qs8_layout.h"
+#include "qs8_avx512_inl.h"
 
 #define MR 6
 
@@ -33,7 +33,7 @@
  * (not inlined) function per group keeps the 24 accumulators in registers: with the group
  * loop around the k loop in one function gcc spilled them (half the speed, measured). */
 ALWAYS_INLINE void gdot(const int mr, const int nv, int64_t nq, int t, const uint8_t *a,
-                        int64_t lda, const uint8_t *b, float *ft, float scale, int first, int q4)
+                        int64_t lda, const uint8_t *b, float *ft, float scale, int first, int qs4)
 {
     int32_t        ct[MR * 64] __attribute__((aligned(64)));
     const __m512i  zi = _mm512_setzero_si512();
@@ -83,7 +83,7 @@ ALWAYS_INLINE void gdot(const int mr, const int nv, int64_t nq, int t, const uin
 #define ST(i, v)                                                                       \
     if (mr > i && nv > v) {                                                            \
         __m512i x = c##i##v;                                                           \
-        if (q4) x = _mm512_srai_epi32(x, 4);                                           \
+        if (qs4) x = _mm512_srai_epi32(x, 4);                                           \
         _mm512_store_si512((void *)(ct + (i) * 64 + 16 * (v)), x);                     \
     }
 #define ST_ROW(i) ST(i, 0) ST(i, 1) ST(i, 2) ST(i, 3)
@@ -105,15 +105,15 @@ ALWAYS_INLINE void gdot(const int mr, const int nv, int64_t nq, int t, const uin
 
 static __attribute__((noinline)) void gdot_any(int mr, int nv, int64_t nq, int t,
                                                const uint8_t *a, int64_t lda, const uint8_t *b,
-                                               float *ft, float scale, int first, int q4)
+                                               float *ft, float scale, int first, int qs4)
 {
 #define CASE(r)                                                                        \
     case r:                                                                            \
         switch (nv) {                                                                  \
-        case 1: gdot(r, 1, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
-        case 2: gdot(r, 2, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
-        case 3: gdot(r, 3, nq, t, a, lda, b, ft, scale, first, q4); break;                           \
-        default: gdot(r, 4, nq, t, a, lda, b, ft, scale, first, q4); break;                          \
+        case 1: gdot(r, 1, nq, t, a, lda, b, ft, scale, first, qs4); break;                           \
+        case 2: gdot(r, 2, nq, t, a, lda, b, ft, scale, first, qs4); break;                           \
+        case 3: gdot(r, 3, nq, t, a, lda, b, ft, scale, first, qs4); break;                           \
+        default: gdot(r, 4, nq, t, a, lda, b, ft, scale, first, qs4); break;                          \
         }                                                                              \
         break;
     switch (mr) {
@@ -127,7 +127,7 @@ static __attribute__((noinline)) void gdot_any(int mr, int nv, int64_t nq, int t
  * folds into ft), then y = fma(colscale, f, colbias). */
 static void gtile(int mr, int nv, int32_t G, const int32_t *off, const int64_t *qoff,
                   const float *gs, const uint8_t *a, int64_t lda, const uint8_t *ws,
-                  const float *cs, const float *cb, float *y, int64_t ldy, int q4,
+                  const float *cs, const float *cb, float *y, int64_t ldy, int qs4,
                   __mmask16 mlast)
 {
     float   ft[MR * 64] __attribute__((aligned(64)));
@@ -137,7 +137,7 @@ static void gtile(int mr, int nv, int32_t G, const int32_t *off, const int64_t *
         const int64_t len = (int64_t)off[g + 1] - off[g];
         if (len <= 0) continue;
         gdot_any(mr, nv, len / 4, (int)(len % 4), a + off[g], lda, ws + qoff[g] * 256, ft, gs[g],
-                 first, q4);
+                 first, qs4);
         first = 0;
     }
     for (i = 0; i < mr; i++)
@@ -150,12 +150,12 @@ static void gtile(int mr, int nv, int32_t G, const int32_t *off, const int64_t *
         }
 }
 
-static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+static void ggemm(int qs4, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
                   const float *gs, const uint8_t *A, int64_t lda, const void *packed,
                   const int32_t *kperm, const float *colscale, const float *colbias, float *Y,
                   int64_t ldy, void *ws)
 {
-    const int64_t rb = q4 ? 32 : 64;
+    const int64_t rb = qs4 ? 32 : 64;
     uint8_t      *buf = (uint8_t *)ws;
     int64_t       qoff_small[65], *qoff = qoff_small;
     int64_t       nb, i;
@@ -163,23 +163,23 @@ static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int3
     if (M <= 0 || N <= 0) return;
     /* quad offsets of the groups in the staged panel (kept after the staged bytes when G is
      * large) */
-    if (G > 64) qoff = (int64_t *)(buf + igq__q8_ggemm_ws_size(K, G) - (size_t)(G + 1) * sizeof(int64_t));
+    if (G > 64) qoff = (int64_t *)(buf + igq__qs8_ggemm_ws_size(K, G) - (size_t)(G + 1) * sizeof(int64_t));
     qoff[0] = 0;
     for (g = 0; g < G; g++) {
         const int64_t len = off[g + 1] > off[g] ? (int64_t)off[g + 1] - off[g] : 0;
         qoff[g + 1]       = qoff[g] + (len + 3) / 4;
     }
-    for (nb = 0; nb * IGQ_Q8_NR < N; nb++) {
+    for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
         const uint8_t *panel = (const uint8_t *)packed + nb * K * rb;
-        const int64_t  nn    = N - nb * IGQ_Q8_NR < IGQ_Q8_NR ? N - nb * IGQ_Q8_NR : IGQ_Q8_NR;
+        const int64_t  nn    = N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR;
         for (g = 0; g < G; g++) {
             const int64_t len = (int64_t)off[g + 1] - off[g];
             if (len <= 0) continue;
             if (kperm != NULL) {
-                if (q4) stage(1, 1, panel, kperm, off[g], len, buf + qoff[g] * 256);
+                if (qs4) stage(1, 1, panel, kperm, off[g], len, buf + qoff[g] * 256);
                 else stage(0, 1, panel, kperm, off[g], len, buf + qoff[g] * 256);
             } else {
-                if (q4) stage(1, 0, panel, kperm, off[g], len, buf + qoff[g] * 256);
+                if (qs4) stage(1, 0, panel, kperm, off[g], len, buf + qoff[g] * 256);
                 else stage(0, 0, panel, kperm, off[g], len, buf + qoff[g] * 256);
             }
         }
@@ -187,17 +187,17 @@ static void ggemm(int q4, int64_t M, int64_t N, int64_t K, int32_t G, const int3
             const int       nv    = (int)((nn + 15) / 16);
             const int       nlast = (int)(nn - 16 * (nv - 1));
             const __mmask16 mlast = (__mmask16)(nlast == 16 ? 0xffff : (1u << nlast) - 1);
-            const int64_t   n0    = nb * IGQ_Q8_NR;
+            const int64_t   n0    = nb * IGQ_QS8_NR;
             for (i = 0; i < M; i += MR) {
                 const int mr = M - i < MR ? (int)(M - i) : MR;
                 gtile(mr, nv, G, off, qoff, gs, A + i * lda, lda, buf, colscale + n0,
-                          colbias + n0, Y + i * ldy + n0, ldy, q4, mlast);
+                          colbias + n0, Y + i * ldy + n0, ldy, qs4, mlast);
             }
         }
     }
 }
 
-void igq_qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+void igq__qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,
@@ -206,7 +206,7 @@ void igq_qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G
     ggemm(0, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws);
 }
 
-void igq_qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
+void igq__qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
                                       const int32_t *off, const float *gs, const uint8_t *A,
                                       int64_t lda, const void *packed, const int32_t *kperm,
                                       const float *colscale, const float *colbias, float *Y,
@@ -216,5 +216,5 @@ void igq_qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G
 }
 
 #else
-typedef int igq_q8_ggemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */
+typedef int igq_qs8_ggemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */
 #endif

@@ -1,12 +1,12 @@
 /* Integer GEMM, AVX-512 VNNI (built with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma;
  * reached only through the dispatch table): u8 activations x qs8 / qs4 packed weights ->
- * int32, semantics of igq_q8_gemm_fn (kernels.h), bit-exact with igq__qs8_gemm_ref.
+ * int32, semantics of igq_qgemm_fn (kernels.h), bit-exact with igq__qs8_gemm__scalar.
  *
  * Tile: MR = 6 rows x 64 columns (4 zmm) x KR = 4: 24 zmm accumulators, 4 weight vectors,
  * 1 broadcast. Per k quad: 4 loads of staged weights, 6 vpbroadcastd of A (load-port only),
  * 24 vpdpbusd (u8 A x s8 W, 4 products summed into each int32 lane, no saturation).
  *
- * Weights come in the k-row panel layout (q8_layout.h). For each 64-column panel and each
+ * Weights come in the k-row panel layout (qs8_layout.h). For each 64-column panel and each
  * k block of up to KC = 384 A columns, the block is staged in 16c4 order into a 24 KiB stack
  * buffer (L1): 4 packed rows, gathered through kperm (the per-image IGQ channel order) or
  * consecutive, become 4 zmm by unpack{lo,hi}_epi8 + unpack{lo,hi}_epi16 (the pos() swizzle of
@@ -34,18 +34,18 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "../q8_layout.h"
-#include "q8_avx512_inl.h"
+#include "../qs8_layout.h"
+#include "qs8_avx512_inl.h"
 
 #define MR 6
 #define KC 384  /* k block: staged 96 quads x 256 B = 24 KiB */
 #define MC 1536 /* row block: A block MC x KC = 576 KiB in L2 */
 
 /* One mr x (16 nv) tile over nq whole quads plus a partial quad of t = 0..3 columns; b is the
- * staged block. first: store, else add to C. q4: shift the sums right by 4. The last vector is
+ * staged block. first: store, else add to C. qs4: shift the sums right by 4. The last vector is
  * stored with mlast. mr and nv are compile-time constants at every call. */
 ALWAYS_INLINE void tile(const int mr, const int nv, int64_t nq, int t, const uint8_t *a,
-                        int64_t lda, const uint8_t *b, int32_t *c, int64_t ldc, int first, int q4,
+                        int64_t lda, const uint8_t *b, int32_t *c, int64_t ldc, int first, int qs4,
                         __mmask16 mlast)
 {
     const __m512i  z = _mm512_setzero_si512();
@@ -100,7 +100,7 @@ ALWAYS_INLINE void tile(const int mr, const int nv, int64_t nq, int t, const uin
         int32_t        *p = c + (i) * ldc + 16 * (v);                                  \
         const __mmask16 m = (v) == nv - 1 ? mlast : (__mmask16)0xffff;                 \
         __m512i         x = c##i##v;                                                   \
-        if (q4) x = _mm512_srai_epi32(x, 4);                                           \
+        if (qs4) x = _mm512_srai_epi32(x, 4);                                           \
         if (!first) x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(m, p));           \
         _mm512_mask_storeu_epi32(p, m, x);                                             \
     }
@@ -112,15 +112,15 @@ ALWAYS_INLINE void tile(const int mr, const int nv, int64_t nq, int t, const uin
 
 /* Instantiates tile() for the runtime row count (1..MR) and vector count (1..4). */
 static void tile_any(int mr, int nv, int64_t nq, int t, const uint8_t *a, int64_t lda,
-                     const uint8_t *b, int32_t *c, int64_t ldc, int first, int q4, __mmask16 mlast)
+                     const uint8_t *b, int32_t *c, int64_t ldc, int first, int qs4, __mmask16 mlast)
 {
 #define CASE(r)                                                                        \
     case r:                                                                            \
         switch (nv) {                                                                  \
-        case 1: tile(r, 1, nq, t, a, lda, b, c, ldc, first, q4, mlast); break;         \
-        case 2: tile(r, 2, nq, t, a, lda, b, c, ldc, first, q4, mlast); break;         \
-        case 3: tile(r, 3, nq, t, a, lda, b, c, ldc, first, q4, mlast); break;         \
-        default: tile(r, 4, nq, t, a, lda, b, c, ldc, first, q4, mlast); break;        \
+        case 1: tile(r, 1, nq, t, a, lda, b, c, ldc, first, qs4, mlast); break;         \
+        case 2: tile(r, 2, nq, t, a, lda, b, c, ldc, first, qs4, mlast); break;         \
+        case 3: tile(r, 3, nq, t, a, lda, b, c, ldc, first, qs4, mlast); break;         \
+        default: tile(r, 4, nq, t, a, lda, b, c, ldc, first, qs4, mlast); break;        \
         }                                                                              \
         break;
     switch (mr) {
@@ -130,24 +130,24 @@ static void tile_any(int mr, int nv, int64_t nq, int t, const uint8_t *a, int64_
 #undef CASE
 }
 
-static void stage_any(int q4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
+static void stage_any(int qs4, const uint8_t *panel, const int32_t *kperm, int64_t kb,
                       int64_t kc, uint8_t *dst)
 {
     if (kperm != NULL) {
-        if (q4) stage(1, 1, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 1, panel, kperm, kb, kc, dst);
         else stage(0, 1, panel, kperm, kb, kc, dst);
     } else {
-        if (q4) stage(1, 0, panel, kperm, kb, kc, dst);
+        if (qs4) stage(1, 0, panel, kperm, kb, kc, dst);
         else stage(0, 0, panel, kperm, kb, kc, dst);
     }
 }
 
-static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+static void gemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                  const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
                  int32_t *C, int64_t ldc)
 {
-    uint8_t       buf[KC * IGQ_Q8_NR] __attribute__((aligned(64)));
-    const int64_t rb = q4 ? 32 : 64;
+    uint8_t       buf[KC * IGQ_QS8_NR] __attribute__((aligned(64)));
+    const int64_t rb = qs4 ? 32 : 64;
     int64_t       klen, nkb, kcb, m0, nb, kb, i;
 
     if (M <= 0 || N <= 0) return;
@@ -161,33 +161,33 @@ static void gemm(int q4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1
     kcb  = ((klen + nkb - 1) / nkb + 3) & ~(int64_t)3;
     for (m0 = 0; m0 < M; m0 += MC) {
         const int64_t mc = M - m0 < MC ? M - m0 : MC;
-        for (nb = 0; nb * IGQ_Q8_NR < N; nb++) {
+        for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
             const uint8_t  *panel = (const uint8_t *)packed + nb * K * rb;
-            const int64_t   nn    = N - nb * IGQ_Q8_NR < IGQ_Q8_NR ? N - nb * IGQ_Q8_NR : IGQ_Q8_NR;
+            const int64_t   nn    = N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR;
             const int       nv    = (int)((nn + 15) / 16);
             const int       nlast = (int)(nn - 16 * (nv - 1));
             const __mmask16 mlast = (__mmask16)(nlast == 16 ? 0xffff : (1u << nlast) - 1);
             for (kb = k0; kb < k1; kb += kcb) {
                 const int64_t kc = k1 - kb < kcb ? k1 - kb : kcb;
-                stage_any(q4, panel, kperm, kb, kc, buf);
+                stage_any(qs4, panel, kperm, kb, kc, buf);
                 for (i = 0; i < mc; i += MR) {
                     const int mr = mc - i < MR ? (int)(mc - i) : MR;
                     tile_any(mr, nv, kc / 4, (int)(kc % 4), A + (m0 + i) * lda + kb, lda, buf,
-                             C + (m0 + i) * ldc + nb * IGQ_Q8_NR, ldc, kb == k0, q4, mlast);
+                             C + (m0 + i) * ldc + nb * IGQ_QS8_NR, ldc, kb == k0, qs4, mlast);
                 }
             }
         }
     }
 }
 
-void igq_qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                      const uint8_t *A, int64_t lda, const void *packed,
                                      const int32_t *kperm, int32_t *C, int64_t ldc)
 {
     gemm(0, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
-void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+void igq__qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                                      const uint8_t *A, int64_t lda, const void *packed,
                                      const int32_t *kperm, int32_t *C, int64_t ldc)
 {
@@ -195,5 +195,5 @@ void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0
 }
 
 #else
-typedef int igq_q8_gemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */
+typedef int igq_qs8_gemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */
 #endif

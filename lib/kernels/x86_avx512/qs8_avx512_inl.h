@@ -1,8 +1,8 @@
-/* Weight staging and A loads shared by the AVX-512 VNNI integer GEMMs (q8_gemm_avx512vnni.c,
- * q8_ggemm_avx512vnni.c). Static inline only (STYLE 2.6); included from files built with the
+/* Weight staging and A loads shared by the AVX-512 VNNI integer GEMMs (qs8_gemm_avx512vnni.c,
+ * qs8_ggemm_avx512vnni.c). Static inline only (STYLE 2.6); included from files built with the
  * AVX-512 flags. */
-#ifndef IGQ_KERNELS_X86_AVX512_Q8_AVX512_INL_H
-#define IGQ_KERNELS_X86_AVX512_Q8_AVX512_INL_H
+#ifndef IGQ_KERNELS_X86_AVX512_QS8_AVX512_INL_H
+#define IGQ_KERNELS_X86_AVX512_QS8_AVX512_INL_H
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -27,9 +27,9 @@ ALWAYS_INLINE int32_t ld_tail(const uint8_t *p, int t)
 }
 
 /* A packed row as 64 int8: qs8 as stored, qs4 as 16 w. */
-ALWAYS_INLINE __m512i load_row(const int q4, const uint8_t *row)
+ALWAYS_INLINE __m512i load_row(const int qs4, const uint8_t *row)
 {
-    if (!q4) return _mm512_loadu_si512((const void *)row);
+    if (!qs4) return _mm512_loadu_si512((const void *)row);
     {
         const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)row));
         const __m512i y = _mm512_mask_slli_epi16(x, (__mmask32)0xffff, x, 4);
@@ -53,10 +53,10 @@ ALWAYS_INLINE void interleave4(__m512i r0, __m512i r1, __m512i r2, __m512i r3, u
  * 16v + d. Rows past kc are zeros. perm: kperm != NULL (compile-time). Whole quads run
  * branch-free with the 4 rows of two quads ahead prefetched (rows gathered through kperm
  * defeat the hardware prefetcher). */
-ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
+ALWAYS_INLINE void stage(const int qs4, const int perm, const uint8_t *panel,
                          const int32_t *kperm, int64_t kb, int64_t kc, uint8_t *dst)
 {
-    const int64_t  rb = q4 ? 32 : 64;
+    const int64_t  rb = qs4 ? 32 : 64;
     const int64_t  nq = kc / 4;
     const int32_t *kp = perm ? kperm + kb : NULL;
     int64_t        q, i;
@@ -69,13 +69,13 @@ ALWAYS_INLINE void stage(const int q4, const int perm, const uint8_t *panel,
             _mm_prefetch((const char *)ROW(k + 10), _MM_HINT_T0);
             _mm_prefetch((const char *)ROW(k + 11), _MM_HINT_T0);
         }
-        interleave4(load_row(q4, ROW(k)), load_row(q4, ROW(k + 1)), load_row(q4, ROW(k + 2)),
-                    load_row(q4, ROW(k + 3)), dst);
+        interleave4(load_row(qs4, ROW(k)), load_row(qs4, ROW(k + 1)), load_row(qs4, ROW(k + 2)),
+                    load_row(qs4, ROW(k + 3)), dst);
     }
     if (kc % 4) {
         __m512i r[3];
         for (i = 0; i < 3; i++)
-            r[i] = 4 * nq + i < kc ? load_row(q4, ROW(4 * nq + i)) : _mm512_setzero_si512();
+            r[i] = 4 * nq + i < kc ? load_row(qs4, ROW(4 * nq + i)) : _mm512_setzero_si512();
         interleave4(r[0], r[1], r[2], _mm512_setzero_si512(), dst);
     }
 #undef ROW
