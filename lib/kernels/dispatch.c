@@ -88,15 +88,12 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
 #endif
 }
 
-/* The table for a level the CPU supports. Levels share kernels until they have their own:
- * avxvnni has no fp32 instructions of its own, so it uses the avx2 fp32 GEMM. */
-static void fill(igq_kernel_table *t, igq_isa_level level)
+/* The GEMMs of a level. avxvnni has no fp32 instructions of its own, so it uses the avx2 fp32
+ * GEMM; the packed integer layout is the same at every level, so one plain-C packer serves
+ * them all. */
+static void fill_gemm(igq_kernel_table *t, igq_isa_level level)
 {
-    t->level    = level;
-    t->f32_gemm = igq__f32_gemm__scalar;
-    t->f32_gelu = igq__f32_gelu_erfc_ref;
-    t->f32_softmax = igq__f32_softmax_scaled_ref;
-    t->f32_layernorm = igq__f32_layernorm_p16_ref;
+    t->f32_gemm  = igq__f32_gemm__scalar;
     t->qs8_pack  = igq__qs8_pack__scalar;
     t->qs4_pack  = igq__qs4_pack__scalar;
     t->qs8_gemm  = igq__qs8_gemm__scalar;
@@ -108,9 +105,37 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     switch (level) {
     case IGQ_ISA_SCALAR: break;
     case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI: t->f32_gemm = igq__f32_gemm_6x16__avx2; break;
-    case IGQ_ISA_AVX512VNNI: t->f32_gemm = igq__f32_gemm_12x32__avx512; break;
+        t->f32_gemm = igq__f32_gemm_6x16__avx2;
+        t->qs8_gemm = igq__qs8_gemm_6x16c2__avx2;
+        t->qs4_gemm = igq__qs4_gemm_6x16c2__avx2;
+        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 2;
+        break;
+    case IGQ_ISA_AVXVNNI:
+        t->f32_gemm = igq__f32_gemm_6x16__avx2;
+        t->qs8_gemm = igq__qs8_gemm_6x16c4__avxvnni;
+        t->qs4_gemm = igq__qs4_gemm_6x16c4__avxvnni;
+        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 4;
+        break;
+    case IGQ_ISA_AVX512VNNI:
+        t->f32_gemm  = igq__f32_gemm_12x32__avx512;
+        t->qs8_gemm  = igq__qs8_gemm_6x64c4__avx512vnni;
+        t->qs4_gemm  = igq__qs4_gemm_6x64c4__avx512vnni;
+        t->qs8_ggemm = igq__qs8_ggemm_6x64c4__avx512vnni;
+        t->qs4_ggemm = igq__qs4_ggemm_6x64c4__avx512vnni;
+        t->qs8_mr = 6, t->qs8_nr = 64, t->qs8_kr = 4;
+        break;
     }
+#endif
+}
+
+/* The table for a level the CPU supports. Levels share kernels until they have their own. */
+static void fill(igq_kernel_table *t, igq_isa_level level)
+{
+    t->level    = level;
+    t->f32_gelu = igq__f32_gelu_erfc_ref;
+    t->f32_softmax = igq__f32_softmax_scaled_ref;
+    t->f32_layernorm = igq__f32_layernorm_p16_ref;
+#ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
     case IGQ_ISA_AVX2:
@@ -129,27 +154,8 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_AVXVNNI: t->f32_layernorm = igq_f32_layernorm__avx2; break;
     case IGQ_ISA_AVX512VNNI: t->f32_layernorm = igq_f32_layernorm__avx512; break;
     }
-    switch (level) {
-    case IGQ_ISA_SCALAR: break;
-    case IGQ_ISA_AVX2:
-        t->qs8_gemm = igq__qs8_gemm_6x16c2__avx2;
-        t->qs4_gemm = igq__qs4_gemm_6x16c2__avx2;
-        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 2;
-        break;
-    case IGQ_ISA_AVXVNNI:
-        t->qs8_gemm = igq__qs8_gemm_6x16c4__avxvnni;
-        t->qs4_gemm = igq__qs4_gemm_6x16c4__avxvnni;
-        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 4;
-        break;
-    case IGQ_ISA_AVX512VNNI:
-        t->qs8_gemm = igq__qs8_gemm_6x64c4__avx512vnni;
-        t->qs4_gemm = igq__qs4_gemm_6x64c4__avx512vnni;
-        t->qs8_ggemm = igq__qs8_ggemm_6x64c4__avx512vnni;
-        t->qs4_ggemm = igq__qs4_ggemm_6x64c4__avx512vnni;
-        t->qs8_mr = 6, t->qs8_nr = 64, t->qs8_kr = 4;
-        break;
-    }
 #endif
+    fill_gemm(t, level);
     fill_nonlin(t, level);
 }
 
@@ -237,25 +243,27 @@ void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
 }
 
 void igq__qs8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc)
 {
     igq__kernels()->qs8_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
 void igq__qs4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc)
 {
     igq__kernels()->qs4_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
 void igq__qs8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum)
+                   int32_t *rowsum)
 {
     igq__kernels()->qs8_pack(N, K, W, perm, packed, rowsum);
 }
 
 void igq__qs4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum)
+                   int32_t *rowsum)
 {
     igq__kernels()->qs4_pack(N, K, W, perm, packed, rowsum);
 }

@@ -97,15 +97,15 @@ void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
 /* Integer GEMM / packing through the active table (see igq_qgemm_fn, igq_qpack_fn in
  * kernels.h; sizes from igq__qs8_packed_size() in qs8_layout.h). Thread safety: any thread. */
 void igq__qs8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
-                  int64_t ldc);
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc);
 void igq__qs4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
-                  int64_t ldc);
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc);
 void igq__qs8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum);
+                   int32_t *rowsum);
 void igq__qs4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum);
+                   int32_t *rowsum);
 
 /* Integer non-linear kernels through the active table (semantics in nonlin.h). The LayerNorm
  * wrappers run stats + apply on each of `rows` rows of p->C values. Thread safety: any

@@ -9,7 +9,7 @@
  * B is [K][N] contiguous. Every element is the fmaf chain c = bias (or 0); c = fmaf(A[m][k],
  * B[k][n], c) for k = 0..K-1: the specification of every SIMD fp32 GEMM. */
 void igq__f32_gemm__scalar(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                       const float *B, const float *bias, float *C, int64_t ldc);
+                           const float *B, const float *bias, float *C, int64_t ldc);
 
 /* y[t][:] = (x[t][:] - mean) / sqrt(var + eps) * w + b, over rows of length n. */
 void igq__f32_layernorm_ref(int64_t rows, int64_t n, const float *x, const float *w,

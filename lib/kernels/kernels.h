@@ -46,15 +46,15 @@ typedef void (*igq_f32_layernorm_fn)(int64_t rows, int64_t n, const float *x, co
  * Exact (no saturation, no rounding) while k1 - k0 <= IGQ_QS8_MAX_K = 65793; every level gives
  * the same bits as the scalar reference. Thread safety: any thread (stack scratch only). */
 typedef void (*igq_qgemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
+                             const uint8_t *A, int64_t lda, const void *packed,
+                             const int32_t *kperm, int32_t *C, int64_t ldc);
 
 /* Weight packing for igq_qgemm_fn: W is [N][K] int8 row-major (qs4: values -8..7; only the
  * low 4 bits are stored). packed row j = W[:, perm[j]] (perm NULL = identity; entries in
  * [0, K)). packed: igq__qs8_packed_size(N, K, 8 or 4) bytes (64-byte alignment recommended),
  * padding columns are written as zeros. rowsum (may be NULL): rowsum[n] = sum_j Wp[n][j]. */
 typedef void (*igq_qpack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
-                               void *packed, int32_t *rowsum);
+                             void *packed, int32_t *rowsum);
 
 /* Grouped integer GEMM with the f32 group epilogue fused (IGQ's linear layer, ALGORITHMS.md
  * 1.8). The K columns of A are in G groups, group g = A columns off[g] .. off[g+1] - 1
@@ -66,9 +66,32 @@ typedef void (*igq_qpack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_
  * by igq_i32_fold_fn, so the two paths give the same bits. ws: igq__qs8_ggemm_ws_size(K, G)
  * bytes of 64-byte aligned scratch (qs8_layout.h). Y must not overlap the inputs. */
 typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
-                                const float *gs, const uint8_t *A, int64_t lda,
-                                const void *packed, const int32_t *kperm, const float *colscale,
-                                const float *colbias, float *Y, int64_t ldy, void *ws);
+                              const float *gs, const uint8_t *A, int64_t lda,
+                              const void *packed, const int32_t *kperm, const float *colscale,
+                              const float *colbias, float *Y, int64_t ldy, void *ws);
+
+/* Prototypes of igq_qgemm_fn / igq_qggemm_fn kernels, and the definitions of a level's two
+ * entry points (qs8 and qs4 weights) from one function taking the weight bits (8 or 4) first,
+ * then the entry's arguments. */
+#define IGQ_QGEMM_DECL(fn)                                                                 \
+    void fn(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,     \
+            int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+#define IGQ_QGGEMM_DECL(fn)                                                                \
+    void fn(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off, const float *gs, \
+            const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,       \
+            const float *colscale, const float *colbias, float *Y, int64_t ldy, void *ws)
+#define IGQ_QGEMM_ENTRIES(qs8_fn, qs4_fn, impl)                                            \
+    IGQ_QGEMM_DECL(qs8_fn) { impl(8, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc); }    \
+    IGQ_QGEMM_DECL(qs4_fn) { impl(4, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc); }
+#define IGQ_QGGEMM_ENTRIES(qs8_fn, qs4_fn, impl)                                           \
+    IGQ_QGGEMM_DECL(qs8_fn)                                                                \
+    {                                                                                      \
+        impl(8, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws); \
+    }                                                                                      \
+    IGQ_QGGEMM_DECL(qs4_fn)                                                                \
+    {                                                                                      \
+        impl(4, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws); \
+    }
 
 /* Element-wise helpers of the integer executor (semantics in exec_inl.h; one plain-C source
  * compiled per level, so all levels give the same bits). */
@@ -189,10 +212,10 @@ void igq_i32_fold__avx512(int64_t rows, int64_t n, float s, const int32_t *acc, 
                           int first);
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
 void igq__f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                             const float *B, const float *bias, float *C, int64_t ldc);
+                              const float *B, const float *bias, float *C, int64_t ldc);
 /* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
 void igq__f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                const float *B, const float *bias, float *C, int64_t ldc);
+                                 const float *B, const float *bias, float *C, int64_t ldc);
 /* lib/kernels/x86_avx2/f32_gelu_avx2.c (8 lanes), lib/kernels/x86_avx512/f32_gelu_avx512.c
  * (16 lanes, masked tail): igq_f32_gelu_fn. */
 void igq_f32_gelu__avx2(int64_t n, float *x);
@@ -208,39 +231,21 @@ void igq_f32_layernorm__avx2(int64_t rows, int64_t n, const float *x, const floa
 void igq_f32_layernorm__avx512(int64_t rows, int64_t n, const float *x, const float *w,
                                const float *b, float eps, float *y);
 
-/* Integer GEMMs (igq_qgemm_fn), one file per level; qs4 = int4 weights.
+/* Integer GEMMs (igq_qgemm_fn), one file per level, all instances of qgemm_driver.h;
+ * qs4 = int4 weights.
  * lib/kernels/x86_avx2/qs8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
-void igq__qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq__qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c2__avx2);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c2__avx2);
 /* lib/kernels/x86_avxvnni/qs8_gemm_avxvnni.c: 6 x 16, ymm vpdpbusd (VEX) on k quads. */
-void igq__qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                  const uint8_t *A, int64_t lda, const void *packed,
-                                  const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq__qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                  const uint8_t *A, int64_t lda, const void *packed,
-                                  const int32_t *kperm, int32_t *C, int64_t ldc);
-/* lib/kernels/x86_avx512/qs8_ggemm_avx512vnni.c: grouped, 6 x 64 tiles, f32 sums in L1. */
-void igq__qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                      const int32_t *off, const float *gs, const uint8_t *A,
-                                      int64_t lda, const void *packed, const int32_t *kperm,
-                                      const float *colscale, const float *colbias, float *Y,
-                                      int64_t ldy, void *ws);
-void igq__qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                      const int32_t *off, const float *gs, const uint8_t *A,
-                                      int64_t lda, const void *packed, const int32_t *kperm,
-                                      const float *colscale, const float *colbias, float *Y,
-                                      int64_t ldy, void *ws);
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c4__avxvnni);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c4__avxvnni);
 /* lib/kernels/x86_avx512/qs8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
-void igq__qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                     const uint8_t *A, int64_t lda, const void *packed,
-                                     const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq__qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                     const uint8_t *A, int64_t lda, const void *packed,
-                                     const int32_t *kperm, int32_t *C, int64_t ldc);
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x64c4__avx512vnni);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x64c4__avx512vnni);
+/* lib/kernels/x86_avx512/qs8_ggemm_avx512vnni.c: grouped (igq_qggemm_fn), 6 x 64 tiles, f32
+ * sums in L1. */
+IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x64c4__avx512vnni);
+IGQ_QGGEMM_DECL(igq__qs4_ggemm_6x64c4__avx512vnni);
 
 /* Integer non-linear kernels (nonlin.h), one file per op and level:
  * lib/kernels/x86_avx2/{requant,softmax,layernorm,gelu}_avx2.c: 8 int32 lanes (ymm), 64-bit

@@ -1,10 +1,10 @@
 /* The integer GEMM of every SIMD level (igq_qgemm_fn, kernels.h), written once: blocking,
  * k-block sizing, staging of the weight panels (rows gathered through kperm, qs4 nibbles
- * unpacked on the way), the register-tile microkernel, the M / N / K tails and the qs8 / qs4
- * entry points. Private header, static inline functions and macros only (STYLE 2.6): an ISA
- * file defines the parameters and vector operations below, includes this header, and
- * instantiates the entry points with IGQ_QGEMM_ENTRIES. Every level computes exact int32 sums,
- * so the blocking never changes a result bit.
+ * unpacked on the way), the register-tile microkernel and the M / N / K tails. Private header,
+ * static inline functions and macros only (STYLE 2.6): an ISA file defines the parameters and
+ * vector operations below, includes this header, and defines its entry points with
+ * IGQ_QGEMM_ENTRIES(..., qgemm) (kernels.h). Every level computes exact int32 sums, so the
+ * blocking never changes a result bit.
  *
  * Parameters (macros):
  *   QGEMM_KR     k values per 4-byte lane of the dot instruction: 4 for vpdpbusd (u8 A x s8 W,
@@ -232,8 +232,8 @@ static inline void qgemm_row_tile(int mr, int64_t ns, int t, const uint8_t *a, i
     }
 }
 
-/* The GEMM of igq_qgemm_fn for qs8 (qs4 = 0) or qs4 weights. */
-static inline void qgemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+/* The GEMM of igq_qgemm_fn for qs8 (bits 8) or qs4 (bits 4) weights. */
+static inline void qgemm(int bits, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
                          const uint8_t *A, int64_t lda, const void *packed,
                          const int32_t *kperm, int32_t *C, int64_t ldc)
 {
@@ -241,7 +241,8 @@ static inline void qgemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, i
 #if QGEMM_KR == 2
     uint16_t      a16[QGEMM_MR * QGEMM_KC] __attribute__((aligned(64)));
 #endif
-    const int64_t rb    = igq__qs8_row_bytes(qs4 ? 4 : 8);
+    const int     qs4   = bits == 4;
+    const int64_t rb    = igq__qs8_row_bytes(bits);
     const int     shift = qs4 && QGEMM_QS4_X16;
     int64_t       kcb, m0, nb, kb, i;
 
@@ -254,14 +255,15 @@ static inline void qgemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, i
     for (m0 = 0; m0 < M; m0 += QGEMM_MC) {
         const int64_t mc = M - m0 < QGEMM_MC ? M - m0 : QGEMM_MC;
         for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
+            const int64_t  n0    = nb * IGQ_QS8_NR;
             const uint8_t *panel = (const uint8_t *)packed + nb * K * rb;
-            const int nn = (int)(N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR);
+            const int      nn    = (int)(N - n0 < IGQ_QS8_NR ? N - n0 : IGQ_QS8_NR);
             for (kb = k0; kb < k1; kb += kcb) {
                 const int64_t kc = k1 - kb < kcb ? k1 - kb : kcb;
                 qgemm_stage_any(qs4, panel, kperm, kb, kc, buf);
                 for (i = 0; i < mc; i += QGEMM_MR) {
                     const int      mr = mc - i < QGEMM_MR ? (int)(mc - i) : QGEMM_MR;
-                    int32_t       *c  = C + (m0 + i) * ldc + nb * IGQ_QS8_NR;
+                    int32_t       *c  = C + (m0 + i) * ldc + n0;
 #if QGEMM_KR == 2
                     /* int16 pairs: widen the tile's A block once for the panel's groups */
                     QGEMM_EXPAND_A(mr, kc, A + (m0 + i) * lda + kb, lda, a16);
@@ -276,20 +278,5 @@ static inline void qgemm(int qs4, int64_t M, int64_t N, int64_t K, int64_t k0, i
         }
     }
 }
-
-/* Defines the two entry points (igq_qgemm_fn) of a level: qs8 and qs4 weights. */
-#define IGQ_QGEMM_ENTRIES(qs8_fn, qs4_fn)                                                  \
-    void qs8_fn(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A, \
-                int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,         \
-                int64_t ldc)                                                               \
-    {                                                                                      \
-        qgemm(0, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);                          \
-    }                                                                                      \
-    void qs4_fn(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A, \
-                int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,         \
-                int64_t ldc)                                                               \
-    {                                                                                      \
-        qgemm(1, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);                          \
-    }
 
 #endif

@@ -64,14 +64,14 @@ static void pack(int bits, int64_t N, int64_t K, const int8_t *W, const int32_t 
         }
 }
 
-void igq__qs8_pack__scalar(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                   int32_t *rowsum)
+void igq__qs8_pack__scalar(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
+                           void *packed, int32_t *rowsum)
 {
     pack(8, N, K, W, perm, packed, rowsum);
 }
 
-void igq__qs4_pack__scalar(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                   int32_t *rowsum)
+void igq__qs4_pack__scalar(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
+                           void *packed, int32_t *rowsum)
 {
     pack(4, N, K, W, perm, packed, rowsum);
 }

@@ -1,4 +1,5 @@
-/* Integer GEMM reference (the spec): u8 activations x qs8 / qs4 packed weights -> int32.
+/* Integer GEMM, scalar: the specification of every level (igq_qgemm_fn, igq_qggemm_fn in
+ * kernels.h), u8 activations x qs8 / qs4 packed weights -> int32.
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm ? kperm[k] : k]
  * Wp is read through igq__qs8_w() / igq__qs4_w() (qs8_layout.h). Products are < 2^15 in
  * magnitude and the sum is exact in int32 for k1 - k0 <= IGQ_QS8_MAX_K; it is accumulated in
@@ -33,9 +34,9 @@ static void panel_sums(int bits, const uint8_t *panel, const uint8_t *a, int64_t
     }
 }
 
-static void gemm_ref(int bits, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                     const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
-                     int32_t *C, int64_t ldc)
+static void gemm_scalar(int bits, int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                        const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
+                        int32_t *C, int64_t ldc)
 {
     const int64_t rb = igq__qs8_row_bytes(bits);
     int64_t       m, nb, c;
@@ -51,16 +52,17 @@ static void gemm_ref(int bits, int64_t M, int64_t N, int64_t K, int64_t k0, int6
     }
 }
 
-/* Grouped GEMM with the f32 epilogue (igq_qggemm_fn): the group sums of gemm_ref folded with
- * fmaf in group order, then fmaf(colscale, f, colbias). */
-static void ggemm_ref(int bits, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
-                      const float *gs, const uint8_t *A, int64_t lda, const void *packed,
-                      const int32_t *kperm, const float *colscale, const float *colbias,
-                      float *Y, int64_t ldy)
+/* Grouped GEMM with the f32 epilogue (igq_qggemm_fn): the group sums of gemm_scalar folded
+ * with fmaf in group order, then fmaf(colscale, f, colbias); ws is not used. */
+static void ggemm_scalar(int bits, int64_t M, int64_t N, int64_t K, int32_t G,
+                         const int32_t *off, const float *gs, const uint8_t *A, int64_t lda,
+                         const void *packed, const int32_t *kperm, const float *colscale,
+                         const float *colbias, float *Y, int64_t ldy, void *ws)
 {
     const int64_t rb = igq__qs8_row_bytes(bits);
     int64_t       m, nb, c;
     int32_t       g;
+    (void)ws;
     for (m = 0; m < M; m++)
         for (nb = 0; nb * IGQ_QS8_NR < N; nb++) {
             const int64_t nn = N - nb * IGQ_QS8_NR < IGQ_QS8_NR ? N - nb * IGQ_QS8_NR : IGQ_QS8_NR;
@@ -81,34 +83,5 @@ static void ggemm_ref(int bits, int64_t M, int64_t N, int64_t K, int32_t G, cons
         }
 }
 
-void igq__qs8_ggemm__scalar(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
-                        const float *gs, const uint8_t *A, int64_t lda, const void *packed,
-                        const int32_t *kperm, const float *colscale, const float *colbias,
-                        float *Y, int64_t ldy, void *ws)
-{
-    (void)ws;
-    ggemm_ref(8, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy);
-}
-
-void igq__qs4_ggemm__scalar(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
-                        const float *gs, const uint8_t *A, int64_t lda, const void *packed,
-                        const int32_t *kperm, const float *colscale, const float *colbias,
-                        float *Y, int64_t ldy, void *ws)
-{
-    (void)ws;
-    ggemm_ref(4, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy);
-}
-
-void igq__qs8_gemm__scalar(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                       const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
-                       int32_t *C, int64_t ldc)
-{
-    gemm_ref(8, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
-}
-
-void igq__qs4_gemm__scalar(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                       const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,
-                       int32_t *C, int64_t ldc)
-{
-    gemm_ref(4, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
-}
+IGQ_QGGEMM_ENTRIES(igq__qs8_ggemm__scalar, igq__qs4_ggemm__scalar, ggemm_scalar)
+IGQ_QGEMM_ENTRIES(igq__qs8_gemm__scalar, igq__qs4_gemm__scalar, gemm_scalar)

@@ -83,7 +83,7 @@ static void expand_a(int mr, int64_t kc, const uint8_t *A, int64_t lda, uint16_t
 
 #include "../qgemm_driver.h"
 
-IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c2__avx2, igq__qs4_gemm_6x16c2__avx2)
+IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c2__avx2, igq__qs4_gemm_6x16c2__avx2, qgemm)
 
 #else
 typedef int igq_qs8_gemm_avx2_empty; /* ISO C forbids an empty translation unit */

@@ -15,7 +15,7 @@
 
 #include "qs8_avx512_inl.h"
 
-IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x64c4__avx512vnni, igq__qs4_gemm_6x64c4__avx512vnni)
+IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x64c4__avx512vnni, igq__qs4_gemm_6x64c4__avx512vnni, qgemm)
 
 #else
 typedef int igq_qs8_gemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */

@@ -78,12 +78,13 @@ static void gtile(int mr, int nv, int32_t G, const int32_t *off, const int64_t *
         }
 }
 
-static void ggemm(int qs4, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+static void ggemm(int bits, int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
                   const float *gs, const uint8_t *A, int64_t lda, const void *packed,
                   const int32_t *kperm, const float *colscale, const float *colbias, float *Y,
                   int64_t ldy, void *ws)
 {
-    const int64_t rb    = igq__qs8_row_bytes(qs4 ? 4 : 8);
+    const int     qs4   = bits == 4;
+    const int64_t rb    = igq__qs8_row_bytes(bits);
     const int     shift = qs4 && QGEMM_QS4_X16;
     uint8_t      *buf   = (uint8_t *)ws;
     int64_t       qoff_small[65], *qoff = qoff_small;
@@ -116,23 +117,7 @@ static void ggemm(int qs4, int64_t M, int64_t N, int64_t K, int32_t G, const int
     }
 }
 
-void igq__qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                       const int32_t *off, const float *gs, const uint8_t *A,
-                                       int64_t lda, const void *packed, const int32_t *kperm,
-                                       const float *colscale, const float *colbias, float *Y,
-                                       int64_t ldy, void *ws)
-{
-    ggemm(0, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws);
-}
-
-void igq__qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                       const int32_t *off, const float *gs, const uint8_t *A,
-                                       int64_t lda, const void *packed, const int32_t *kperm,
-                                       const float *colscale, const float *colbias, float *Y,
-                                       int64_t ldy, void *ws)
-{
-    ggemm(1, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws);
-}
+IGQ_QGGEMM_ENTRIES(igq__qs8_ggemm_6x64c4__avx512vnni, igq__qs4_ggemm_6x64c4__avx512vnni, ggemm)
 
 #else
 typedef int igq_qs8_ggemm_avx512vnni_empty; /* ISO C forbids an empty translation unit */

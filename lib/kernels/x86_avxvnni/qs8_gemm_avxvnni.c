@@ -59,7 +59,7 @@ QGEMM_INLINE void qgemm_stage_step(const int qs4, int nrows, const uint8_t *p0,
 
 #include "../qgemm_driver.h"
 
-IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c4__avxvnni, igq__qs4_gemm_6x16c4__avxvnni)
+IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c4__avxvnni, igq__qs4_gemm_6x16c4__avxvnni, qgemm)
 
 #else
 typedef int igq_qs8_gemm_avxvnni_empty; /* ISO C forbids an empty translation unit */
