@@ -1,26 +1,20 @@
-/* fp32 GEMM, AVX2 + FMA (built with -mavx2 -mfma; reached only through the dispatch table).
- *
- * Same blocking as the AVX-512 kernel with a 6 x 16 register tile (12 ymm accumulators,
- * 2 B vectors, 1 broadcast = 15 of the 16 ymm registers):
- *   for each block of MC rows / KC values of k / panel of NR = 16 columns:
- *     copy B[k0:k0+KC][n0:n0+16] into a KC x 16 stack buffer (16 KiB), zero-padded on the
- *     right for an N tail so the k loop never needs a masked load, then run every 6-row tile.
- * The accumulators start from bias (first k block) or C (later k blocks), so each output is
- * the one fmaf chain of kernels.h. N tails store with vmaskmovps. The row tiles prefetch the
- * next panel into L2 while they run (one row every 4 k steps). Small M (< 48) reads B in
- * place (stride N, masked loads for the tail) in 64-deep k blocks, as in the AVX-512 kernel. */
+/* fp32 GEMM, AVX2 + FMA (built with -mavx2 -mfma; reached only through the dispatch table):
+ * igq_f32_gemm_fn (kernels.h), the bits of igq__f32_gemm__scalar. The blocking and packing
+ * are f32_gemm_driver.h (always the GotoBLAS order, A read in place); this file gives it a
+ * 6 x 16 register tile: 12 ymm accumulators, 2 B vectors, 1 broadcast = 15 of the 16 ymm
+ * registers. A packed B panel (KC x 16, 16 KiB) is zero-padded on the right for an N tail, so
+ * the k loop never needs a masked load there; C, bias and B read in place are masked
+ * (vmaskmovps) in the last vector of a tail. */
 #include "../kernels.h"
 
 #if defined(IGQ_X86_KERNELS)
 
 #include <immintrin.h>
 
-#define MR 6
-#define NR 16
-#define KC 256        /* k block: a packed B panel is KC x NR floats = 16 KiB of stack */
-#define MC 480        /* row block: the A block MC x KC (480 KiB) stays in L2 */
-#define PACK_MIN_M 48 /* pack B only when at least this many rows share a panel */
-#define KC_DIRECT 64  /* k block when B is read in place */
+#define F32G_MR 6
+#define F32G_NR 16
+#define F32G_PANEL_OUTER 0
+#define F32G_PACK_A 0
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -106,11 +100,19 @@ ALWAYS_INLINE void tile(const int mr, const int two, const int mode, int64_t kc,
 #undef STORE_LAST
 }
 
-/* Instantiates tile() for the runtime row count (1..MR), width and tail mode. */
-static void tile_any(int mr, int two, int mode, int64_t kc, const float *a, int64_t lda,
-                     const float *b, int64_t ldb, float *c, int64_t ldc, const float *init,
-                     int64_t ldi, __m256i mask, const float *pf, int64_t pf_ld, int64_t pf_n)
+/* The driver's tile (f32_gemm_driver.h): tile() instantiated for the runtime row count
+ * (1..6), width (8 or 16 columns) and tail mode. */
+static void f32g_tile_any(int mr, int nn, int packb, int pa, int64_t kc, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                          const float *init, int64_t ldi, const float *pf, int64_t pf_ld,
+                          int64_t pf_n)
 {
+    const int     two   = nn > 8;
+    const int     nlast = two ? nn - 8 : nn;
+    const __m256i mask  = _mm256_cmpgt_epi32(_mm256_set1_epi32(nlast),
+                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const int     mode  = nlast == 8 ? FULL : packb ? TAIL_C : TAIL_BC;
+    (void)pa; /* F32G_PACK_A is 0 */
 #define ARGS kc, a, lda, b, ldb, c, ldc, init, ldi, mask, pf, pf_ld, pf_n
 #define CASE(r)                                                                      \
     case r:                                                                          \
@@ -133,86 +135,30 @@ static void tile_any(int mr, int two, int mode, int64_t kc, const float *a, int6
 #undef ARGS
 }
 
-/* dst[k][0:NR] = src[k*lds + 0:nn], zero beyond nn, for k < kc. */
-static void pack_panel(int64_t kc, int64_t nn, const float *src, int64_t lds, float *dst)
+/* The driver's B panel copy: dst[k][0:16] = src[k*lds + 0:nn], zero beyond nn, for k < kc. */
+static void f32g_pack_panel(int64_t kc, int64_t nn, const float *src, int64_t lds, float *dst)
 {
     int64_t k;
-    if (nn == NR) {
-        for (k = 0; k < kc; k++, src += lds, dst += NR) {
+    if (nn == F32G_NR) {
+        for (k = 0; k < kc; k++, src += lds, dst += F32G_NR) {
             _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
             _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
         }
     } else {
-        for (k = 0; k < kc; k++, src += lds, dst += NR) {
+        for (k = 0; k < kc; k++, src += lds, dst += F32G_NR) {
             int64_t n;
             for (n = 0; n < nn; n++) dst[n] = src[n];
-            for (; n < NR; n++) dst[n] = 0.0f;
+            for (; n < F32G_NR; n++) dst[n] = 0.0f;
         }
     }
 }
 
-void igq__f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                             const float *B, const float *bias, float *C, int64_t ldc)
-{
-    float         bpack[KC * NR] __attribute__((aligned(64)));
-    const int     packb = M >= PACK_MIN_M;
-    const int64_t kcb   = packb ? KC : KC_DIRECT;
-    int64_t       m0, k0, n0, i;
+#include "../f32_gemm_driver.h"
 
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        for (i = 0; i < M; i++) {
-            float  *c = C + i * ldc;
-            int64_t n;
-            for (n = 0; n < N; n++) c[n] = bias != NULL ? bias[n] : 0.0f;
-        }
-        return;
-    }
-    for (m0 = 0; m0 < M; m0 += MC) {
-        const int64_t mc = M - m0 < MC ? M - m0 : MC;
-        for (k0 = 0; k0 < K; k0 += kcb) {
-            const int64_t kc = K - k0 < kcb ? K - k0 : kcb;
-            for (n0 = 0; n0 < N; n0 += NR) {
-                const int64_t nn    = N - n0 < NR ? N - n0 : NR;
-                const int     two   = nn > 8;
-                const int64_t nlast = two ? nn - 8 : nn;
-                const __m256i mask  = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nlast),
-                                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                const int     mode  = nlast == 8 ? FULL : packb ? TAIL_C : TAIL_BC;
-                const float  *bp    = B + k0 * N + n0;
-                int64_t       ldb   = N;
-                if (packb) {
-                    pack_panel(kc, nn, bp, N, bpack);
-                    bp  = bpack;
-                    ldb = NR;
-                }
-                /* The next packed panel (same k block, next columns; else the next k
-                 * block's first panel) is prefetched into L2 by the row tiles, a slice of
-                 * its rows each, so its copy does not wait for B (see the AVX-512 kernel). */
-                const int64_t nk0    = !packb ? -1 : n0 + NR < N ? k0 : k0 + kc < K ? k0 + kc : -1;
-                const int64_t nn0    = n0 + NR < N ? n0 + NR : 0;
-                const int64_t nkc    = nk0 < 0 ? 0 : K - nk0 < kcb ? K - nk0 : kcb;
-                const int64_t ntiles = (mc + MR - 1) / MR;
-                for (i = 0; i < mc; i += MR) {
-                    const int     mr = mc - i < MR ? (int)(mc - i) : MR;
-                    const int64_t t = i / MR, r0 = t * nkc / ntiles, r1 = (t + 1) * nkc / ntiles;
-                    float        *c  = C + (m0 + i) * ldc + n0;
-                    const float  *init;
-                    int64_t       ldi;
-                    if (k0 == 0) {
-                        init = bias != NULL ? bias + n0 : NULL;
-                        ldi  = 0;
-                    } else {
-                        init = c;
-                        ldi  = ldc;
-                    }
-                    tile_any(mr, two, mode, kc, A + (m0 + i) * lda + k0, lda, bp, ldb, c, ldc,
-                             init, ldi, mask, nk0 >= 0 ? B + (nk0 + r0) * N + nn0 : NULL, N,
-                             r1 - r0);
-                }
-            }
-        }
-    }
+void igq__f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                              const float *B, const float *bias, float *C, int64_t ldc)
+{
+    f32g_gemm(M, N, K, A, lda, B, bias, C, ldc);
 }
 
 #else
