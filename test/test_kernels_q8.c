@@ -232,15 +232,18 @@ static int restore_level(void **state)
     return 0;
 }
 
-/* ---- layout, packing, rowsum (level-independent) ----------------------------------------- */
-
-static void test_initial_level(void **state)
+/* Group setup: the level the once-init chose (IGQ_ISA honoured), restored after every level
+ * test. */
+static int record_start_level(void **state)
 {
     (void)state;
     g_start = igq__isa_active();
     fprintf(stderr, "  detected %s, active %s\n", igq__isa_name(igq__isa_detected()),
             igq__isa_name(g_start));
+    return 0;
 }
+
+/* ---- layout, packing, rowsum (level-independent) ----------------------------------------- */
 
 /* pos() is an involution of 0..63 and swaps base-4 digits 1 and 2. */
 static void test_pos(void **state)
@@ -264,19 +267,19 @@ static void test_pos(void **state)
 /* Every packed weight reads back (accessor = the layout definition), padding columns are zero,
  * rowsum = sum over the packed rows, for both widths, with and without a K permutation. The
  * raw nibble order is checked on bytes: low nibble = position i, high = position i + 32. */
+static const int64_t g_pack_shapes[][2] = {{1, 1},    {63, 5},   {64, 7},
+                                           {65, 3},   {130, 37}, {17, 0}};
+
 static void test_pack_roundtrip(void **state)
 {
-    static const int64_t shapes[][2] = {{1, 1}, {63, 5}, {64, 7}, {65, 3}, {130, 37}, {17, 0}};
-    int                  s, bits, use_perm, l;
+    int s, bits, use_perm;
     (void)state;
-    for (s = 0; s < COUNT(shapes); s++)
+    for (s = 0; s < COUNT(g_pack_shapes); s++)
         for (bits = 4; bits <= 8; bits += 4)
             for (use_perm = 0; use_perm < 2; use_perm++) {
-                const int64_t N = shapes[s][0], K = shapes[s][1];
-                const size_t  size = igq__qs8_packed_size(N, K, bits);
+                const int64_t N = g_pack_shapes[s][0], K = g_pack_shapes[s][1];
                 qcase         q;
                 int64_t       n, k, np = (N + 63) / 64 * 64;
-                uint8_t      *other;
                 case_init(&q, bits, 1, N, K, 0, K, 0, 0, 500 + (uint64_t)(s * 4 + bits + use_perm),
                           A_FULL, use_perm, 0);
                 case_pack(&q);
@@ -310,19 +313,35 @@ static void test_pack_roundtrip(void **state)
                     assert_int_equal(((const uint8_t *)q.packed)[8] >> 4,
                                      (unsigned)q.W[40 * K + c0] & 15);
                 }
-                /* every level's table packs the same bytes */
-                other = (uint8_t *)xmalloc(size);
-                for (l = 0; l < IGQ_ISA_COUNT; l++) {
-                    const igq_kernel_table *t;
-                    if (igq__isa_clamp((igq_isa_level)l) != (igq_isa_level)l) continue;
-                    igq__dispatch_force((igq_isa_level)l);
-                    t = igq__kernels();
-                    memset(other, 0xa5, size);
-                    (bits == 4 ? t->qs4_pack : t->qs8_pack)(N, K, q.W, q.perm, other, NULL);
-                    if (size > 0) assert_memory_equal(other, q.packed, size);
-                }
-                igq__dispatch_force(g_start);
-                free(other);
+                case_free(&q);
+            }
+}
+
+/* Every level's table packs the bytes of the plain-C packer (the layout is shared). */
+static void test_pack_levels(void **state)
+{
+    const igq_kernel_table *t;
+    int                     s, bits, use_perm;
+    (void)enter_level(state);
+    t = igq__kernels();
+    for (s = 0; s < COUNT(g_pack_shapes); s++)
+        for (bits = 4; bits <= 8; bits += 4)
+            for (use_perm = 0; use_perm < 2; use_perm++) {
+                const int64_t N = g_pack_shapes[s][0], K = g_pack_shapes[s][1];
+                const size_t  size = igq__qs8_packed_size(N, K, bits);
+                uint8_t      *mine = (uint8_t *)xmalloc(size), *want = (uint8_t *)xmalloc(size);
+                int32_t      *rs_mine = (int32_t *)xmalloc((size_t)N * sizeof(int32_t));
+                int32_t      *rs_want = (int32_t *)xmalloc((size_t)N * sizeof(int32_t));
+                qcase         q;
+                case_init(&q, bits, 1, N, K, 0, K, 0, 0, 500 + (uint64_t)(s * 4 + bits + use_perm),
+                          A_FULL, use_perm, 0);
+                memset(mine, 0xa5, size);
+                (bits == 4 ? igq__qs4_pack__scalar : igq__qs8_pack__scalar)(N, K, q.W, q.perm, want,
+                                                                            rs_want);
+                (bits == 4 ? t->qs4_pack : t->qs8_pack)(N, K, q.W, q.perm, mine, rs_mine);
+                if (size > 0) assert_memory_equal(mine, want, size);
+                if (N > 0) assert_memory_equal(rs_mine, rs_want, (size_t)N * sizeof(int32_t));
+                free(mine), free(want), free(rs_mine), free(rs_want);
                 case_free(&q);
             }
 }
@@ -753,10 +772,10 @@ static void test_ggemm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_initial_level),
         cmocka_unit_test(test_pos),
         cmocka_unit_test(test_pack_roundtrip),
         cmocka_unit_test(test_int4_nibbles),
+        LEVEL_TESTS(test_pack_levels, "pack"),
         LEVEL_TESTS(test_degenerate, "degenerate"),
         LEVEL_TESTS(test_sweep, "sweep"),
         LEVEL_TESTS(test_sweep_rows, "rows"),
@@ -766,5 +785,5 @@ int main(void)
         LEVEL_TESTS(test_extreme, "extreme"),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, record_start_level, NULL);
 }
