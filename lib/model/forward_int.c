@@ -50,7 +50,7 @@ double *igq__int_prof = NULL;
 /* ---- the prepared model ----------------------------------------------------------------- */
 
 typedef struct qlin {
-    int32_t      in, out, q4; /* q4: int4 weights (bits <= 4) */
+    int32_t      in, out, qs4; /* qs4: int4 weights (bits <= 4) */
     void        *packed;
     int32_t     *rowsum;      /* [out] sum over k of w[k][d] */
     float       *t;           /* [out] weight scales */
@@ -143,9 +143,9 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
               "has %d (use IGQ_EXECUTOR_SIM)", what, (int)block, (int)z->bits);
     o->in  = (int32_t)K;
     o->out = (int32_t)N;
-    o->q4  = z->bits <= 4;
+    o->qs4  = z->bits <= 4;
     o->b   = l->b;
-    o->packed = xalloc(x, igq__qs8_packed_size(N, K, o->q4 ? 4 : 8));
+    o->packed = xalloc(x, igq__qs8_packed_size(N, K, o->qs4 ? 4 : 8));
     o->rowsum = (int32_t *)xalloc(x, (size_t)N * sizeof(int32_t));
     o->t      = (float *)xalloc(x, (size_t)N * sizeof(float));
     w         = (int8_t *)igq__malloc((size_t)(N * K));
@@ -164,7 +164,7 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
             w[n * K + k] = (int8_t)v;
         }
     }
-    if (o->q4)
+    if (o->qs4)
         igq__qs4_pack(N, K, w, NULL, o->packed, o->rowsum);
     else
         igq__qs8_pack(N, K, w, NULL, o->packed, o->rowsum);
@@ -573,7 +573,7 @@ static void capture(ictx *c, int32_t block, int32_t site, int64_t C)
 static void lin_gemm(const qlin *L, int64_t M, int64_t k0, int64_t k1, const uint8_t *A,
                      const int32_t *perm, int32_t *C)
 {
-    if (L->q4)
+    if (L->qs4)
         igq__qs4_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
     else
         igq__qs8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
@@ -622,7 +622,7 @@ static void qlinear(ictx *c, const qlin *L, const qsite *qs, const uint8_t *A, i
     }
     {
         const igq_kernel_table *kt = igq__kernels();
-        const igq_qggemm_fn   gg = L->q4 ? kt->qs4_ggemm : kt->qs8_ggemm;
+        const igq_qggemm_fn   gg = L->qs4 ? kt->qs4_ggemm : kt->qs8_ggemm;
         if (gg != NULL) {
             /* fused: per-group sums stay in registers (same bits as the loop below) */
             PROF_BEGIN(c);
