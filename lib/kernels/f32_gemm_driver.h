@@ -218,7 +218,8 @@ static inline void f32g_pack_a(int64_t mc, int64_t kext, const float *a, int64_t
     }
 }
 
-/* The fp32 GEMM of igq_f32_gemm_fn. */
+/* The fp32 GEMM of igq_f32_gemm_fn; a level defines its entry point with
+ * IGQ_F32_GEMM_DECL(name) { f32g_gemm(M, N, K, A, lda, B, bias, C, ldc); }. */
 static inline void f32g_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                              const float *B, const float *bias, float *C, int64_t ldc)
 {

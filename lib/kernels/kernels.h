@@ -20,6 +20,10 @@
  * (scalar, avx2 and avx512 give the same bits: the scalar reference is this chain). */
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
+/* Prototype of an igq_f32_gemm_fn kernel. */
+#define IGQ_F32_GEMM_DECL(fn)                                                              \
+    void fn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,  \
+            const float *bias, float *C, int64_t ldc)
 
 /* fp32 GELU in place on x[0..n): the formula, accuracy and special values of
  * igq__f32_gelu_erfc_ref (f32_ref.h); every level gives the bits of that reference. */
@@ -210,12 +214,11 @@ void igq_i32_fold__avx2(int64_t rows, int64_t n, float s, const int32_t *acc, in
 void igq_i32_fold__avx512(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                           const float *colscale, const float *colbias, float *out, int64_t ldo,
                           int first);
-/* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
-void igq__f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                              const float *B, const float *bias, float *C, int64_t ldc);
-/* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
-void igq__f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                 const float *B, const float *bias, float *C, int64_t ldc);
+/* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels;
+ * lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels;
+ * both instances of f32_gemm_driver.h. */
+IGQ_F32_GEMM_DECL(igq__f32_gemm_6x16__avx2);
+IGQ_F32_GEMM_DECL(igq__f32_gemm_12x32__avx512);
 /* lib/kernels/x86_avx2/f32_gelu_avx2.c (8 lanes), lib/kernels/x86_avx512/f32_gelu_avx512.c
  * (16 lanes, masked tail): igq_f32_gelu_fn. */
 void igq_f32_gelu__avx2(int64_t n, float *x);

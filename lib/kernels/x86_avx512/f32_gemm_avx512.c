@@ -32,11 +32,7 @@
 
 #include "../f32_gemm_driver.h"
 
-void igq__f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                 const float *B, const float *bias, float *C, int64_t ldc)
-{
-    f32g_gemm(M, N, K, A, lda, B, bias, C, ldc);
-}
+IGQ_F32_GEMM_DECL(igq__f32_gemm_12x32__avx512) { f32g_gemm(M, N, K, A, lda, B, bias, C, ldc); }
 
 #else
 typedef int igq_f32_gemm_avx512_empty; /* ISO C forbids an empty translation unit */
