@@ -1,6 +1,7 @@
-/* The blocking and packing of the fp32 GEMMs (igq_f32_gemm_fn, kernels.h), written once for the
- * AVX2 and AVX-512 levels. Private header, static inline functions and macros only
- * (STYLE 2.6): an ISA file defines the parameters and its register tile, then includes it.
+/* The fp32 GEMM of the SIMD levels (igq_f32_gemm_fn, kernels.h), written once: blocking, B
+ * panel packing, optional A packing, the register tile and the M / N tails. Private header,
+ * static inline functions and macros only (STYLE 2.6): an ISA file (AVX2, AVX-512) defines
+ * the parameters and vector operations below, then includes it.
  * Each output is the one fmaf chain of kernels.h whatever the blocking: a tile starts from
  * bias (first k block) or from C (later k blocks, which hold the float partial sums), so
  * the order of the loops below and the rows computed together never change a bit.

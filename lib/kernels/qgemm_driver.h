@@ -200,14 +200,15 @@ QGEMM_INLINE void qgemm_tile(const int mr, const int nv, int64_t ns, int t, cons
 #undef QGEMM_STORE
 }
 
+/* Calls fn(r, nv, ...) with nv (1..QGEMM_NV) made a compile-time constant. */
+#define QGEMM_FOR_NV(fn, r, nv, ...)                                                       \
+    if ((nv) <= 1) fn(r, 1, __VA_ARGS__);                                                  \
+    else if ((nv) == 2 || QGEMM_NV == 2) fn(r, 2, __VA_ARGS__);                            \
+    else if ((nv) == 3) fn(r, 3, __VA_ARGS__);                                             \
+    else fn(r, 4, __VA_ARGS__);
 /* Calls fn(mr, nv, ...) with mr (1..6) and nv (1..QGEMM_NV) made compile-time constants. */
 #define QGEMM_NV_CASES(fn, r, nv, ...)                                                     \
-    case r:                                                                                \
-        if ((nv) <= 1) fn(r, 1, __VA_ARGS__);                                              \
-        else if ((nv) == 2 || QGEMM_NV == 2) fn(r, 2, __VA_ARGS__);                        \
-        else if ((nv) == 3) fn(r, 3, __VA_ARGS__);                                         \
-        else fn(r, 4, __VA_ARGS__);                                                        \
-        break;
+    case r: QGEMM_FOR_NV(fn, r, nv, __VA_ARGS__) break;
 #define QGEMM_INSTANTIATE(fn, mr, nv, ...)                                                 \
     switch (mr) {                                                                          \
         QGEMM_NV_CASES(fn, 1, nv, __VA_ARGS__)                                             \
@@ -219,18 +220,37 @@ QGEMM_INLINE void qgemm_tile(const int mr, const int nv, int64_t ns, int t, cons
     default: break;                                                                        \
     }
 
-/* One row tile (mr rows) over the nn valid columns of a staged panel, QGEMM_GW at a time. */
+/* One row tile of mr rows (a compile-time constant) over the nn valid columns of a staged
+ * panel: the whole column groups with the full tile, then the partial one (fewer vectors, the
+ * last one masked). */
+QGEMM_INLINE void qgemm_groups(const int mr, int64_t ns, int t, const uint8_t *a, int64_t lda,
+                               const uint8_t *b, int32_t *c, int64_t ldc, int first, int shift,
+                               int nn)
+{
+    int c0;
+    /* staged vector c0 / QV_LANES starts at byte 4 c0 of a step */
+    for (c0 = 0; c0 + QGEMM_GW <= nn; c0 += QGEMM_GW)
+        qgemm_tile(mr, QGEMM_NV, ns, t, a, lda, b + 4 * c0, c + c0, ldc, first, shift, 1,
+                   QV_MASK_FIRST(QV_LANES));
+    if (c0 < nn) {
+        const int nv = (nn - c0 + QV_LANES - 1) / QV_LANES, last = nn - c0 - (nv - 1) * QV_LANES;
+        QGEMM_FOR_NV(qgemm_tile, mr, nv, ns, t, a, lda, b + 4 * c0, c + c0, ldc, first, shift,
+                     0, QV_MASK_FIRST(last))
+    }
+}
+
+/* qgemm_groups for the runtime row count (1..6). */
 static inline void qgemm_row_tile(int mr, int64_t ns, int t, const uint8_t *a, int64_t lda,
                                   const uint8_t *b, int32_t *c, int64_t ldc, int first,
                                   int shift, int nn)
 {
-    int c0;
-    for (c0 = 0; c0 < nn; c0 += QGEMM_GW) {
-        const int w = nn - c0 < QGEMM_GW ? nn - c0 : QGEMM_GW;
-        const int nv = (w + QV_LANES - 1) / QV_LANES, last = w - (nv - 1) * QV_LANES;
-        /* staged vector c0 / QV_LANES starts at byte 4 c0 of a step */
-        QGEMM_INSTANTIATE(qgemm_tile, mr, nv, ns, t, a, lda, b + 4 * c0, c + c0, ldc, first,
-                          shift, last == QV_LANES, QV_MASK_FIRST(last))
+    switch (mr) {
+    case 1: qgemm_groups(1, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
+    case 2: qgemm_groups(2, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
+    case 3: qgemm_groups(3, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
+    case 4: qgemm_groups(4, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
+    case 5: qgemm_groups(5, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
+    default: qgemm_groups(6, ns, t, a, lda, b, c, ldc, first, shift, nn); break;
     }
 }
 

@@ -58,10 +58,11 @@ QGEMM_INLINE void qgemm_stage_step(const int qs4, int nrows, const uint8_t *p0,
         hi[L]            = _mm256_unpackhi_epi16(s0, s1); /* cols 16+4L+i | 48+4L+i */
     }
     for (e = 0; e < 2; e++) {
-        _mm256_store_si256((__m256i *)(dst + 32 * e), _mm256_permute2x128_si256(lo[2 * e], lo[2 * e + 1], 0x20));
-        _mm256_store_si256((__m256i *)(dst + 32 * (4 + e)), _mm256_permute2x128_si256(lo[2 * e], lo[2 * e + 1], 0x31));
-        _mm256_store_si256((__m256i *)(dst + 32 * (2 + e)), _mm256_permute2x128_si256(hi[2 * e], hi[2 * e + 1], 0x20));
-        _mm256_store_si256((__m256i *)(dst + 32 * (6 + e)), _mm256_permute2x128_si256(hi[2 * e], hi[2 * e + 1], 0x31));
+        const __m256i l0 = lo[2 * e], l1 = lo[2 * e + 1], h0 = hi[2 * e], h1 = hi[2 * e + 1];
+        _mm256_store_si256((__m256i *)(dst + 32 * e), _mm256_permute2x128_si256(l0, l1, 0x20));
+        _mm256_store_si256((__m256i *)(dst + 32 * (4 + e)), _mm256_permute2x128_si256(l0, l1, 0x31));
+        _mm256_store_si256((__m256i *)(dst + 32 * (2 + e)), _mm256_permute2x128_si256(h0, h1, 0x20));
+        _mm256_store_si256((__m256i *)(dst + 32 * (6 + e)), _mm256_permute2x128_si256(h0, h1, 0x31));
     }
 }
 

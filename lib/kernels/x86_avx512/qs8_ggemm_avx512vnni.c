@@ -38,9 +38,10 @@ QGEMM_INLINE void gdot(const int mr, const int nv, int64_t nq, int t, const uint
     /* the fold runs after the k loop, so no extra register lives across it */
     for (i = 0; i < mr; i++)
         for (v = 0; v < nv; v++) {
-            float       *fp = ft + i * 64 + 16 * v;
-            const __m512 x  = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(ct + i * 64 + 16 * v)));
-            _mm512_store_ps(fp, _mm512_fmadd_ps(vg, x, first ? _mm512_setzero_ps() : _mm512_load_ps(fp)));
+            const int    o  = i * 64 + 16 * v;
+            const __m512 x  = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(ct + o)));
+            const __m512 f0 = first ? _mm512_setzero_ps() : _mm512_load_ps(ft + o);
+            _mm512_store_ps(ft + o, _mm512_fmadd_ps(vg, x, f0));
         }
 }
 
@@ -93,7 +94,8 @@ static void ggemm(int bits, int64_t M, int64_t N, int64_t K, int32_t G, const in
     if (M <= 0 || N <= 0) return;
     /* quad offsets of the groups in the staged panel (kept after the staged bytes when G is
      * large) */
-    if (G > 64) qoff = (int64_t *)(buf + igq__qs8_ggemm_ws_size(K, G) - (size_t)(G + 1) * sizeof(int64_t));
+    if (G > 64)
+        qoff = (int64_t *)(buf + igq__qs8_ggemm_ws_size(K, G) - (size_t)(G + 1) * sizeof(int64_t));
     qoff[0] = 0;
     for (g = 0; g < G; g++) {
         const int64_t len = off[g + 1] > off[g] ? (int64_t)off[g + 1] - off[g] : 0;
