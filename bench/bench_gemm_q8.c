@@ -20,7 +20,7 @@
  * %pk = GOP/s / the level's peak. The second table shows, at the best level and M = 197, what
  * IGQ's per-image channel permutation costs: the GEMM over G = 8 k-slices with a random kperm
  * (weights packed once) against one plain GEMM, the activation gather (A[:, perm]), and, for
- * comparison, a full repack of the weights with the permutation (igq__q8_pack / igq__q4_pack).
+ * comparison, a full repack of the weights with the permutation (igq__qs8_pack / igq__qs4_pack).
  * The last tables: the fused grouped GEMM (what the integer executor runs), and every shape on
  * two threads (columns split in two halves on the library's thread pool) against one. */
 #include <stdint.h>
@@ -31,7 +31,7 @@
 
 #include "core/threadpool.h"
 #include "kernels/dispatch.h"
-#include "kernels/q8_layout.h"
+#include "kernels/qs8_layout.h"
 
 static clockid_t g_clock = CLOCK_THREAD_CPUTIME_ID;
 
@@ -157,14 +157,14 @@ typedef struct gemm_args {
     const void    *packed;
     const int32_t *kperm;
     int32_t       *C;
-    int            q4;
+    int            qs4;
     int            groups; /* > 1: G k-slices of K (one call each) */
 } gemm_args;
 
 static void run(const gemm_args *g)
 {
     const igq_kernel_table *t    = igq__kernels();
-    const igq_q8_gemm_fn    gemm = g->q4 ? t->q4_gemm : t->q8_gemm;
+    const igq_qgemm_fn    gemm = g->qs4 ? t->qs4_gemm : t->qs8_gemm;
     if (g->groups <= 1) {
         gemm(g->M, g->N, g->K, 0, g->K, g->A, g->K, g->packed, g->kperm, g->C, g->N);
     } else {
@@ -216,19 +216,19 @@ typedef struct split_args {
     const uint8_t *A;
     const void    *packed;
     int32_t       *C;
-    int            q4;
+    int            qs4;
 } split_args;
 
 static void split_task(void *ctx, int64_t task, int32_t thread)
 {
     const split_args *a    = (const split_args *)ctx;
-    const int64_t     half = ((a->N / 2 + IGQ_Q8_NR - 1) / IGQ_Q8_NR) * IGQ_Q8_NR;
+    const int64_t     half = ((a->N / 2 + IGQ_QS8_NR - 1) / IGQ_QS8_NR) * IGQ_QS8_NR;
     const int64_t     n0 = task == 0 ? 0 : half, n1 = task == 0 ? half : a->N;
-    const int64_t     rb = a->q4 ? 32 : 64;
+    const int64_t     rb = a->qs4 ? 32 : 64;
     (void)thread;
     if (n1 <= n0) return;
-    (a->q4 ? igq__q4_gemm : igq__q8_gemm)(a->M, n1 - n0, a->K, 0, a->K, a->A, a->K,
-                                          (const uint8_t *)a->packed + (n0 / IGQ_Q8_NR) * a->K * rb,
+    (a->qs4 ? igq__qs4_gemm : igq__qs8_gemm)(a->M, n1 - n0, a->K, 0, a->K, a->A, a->K,
+                                          (const uint8_t *)a->packed + (n0 / IGQ_QS8_NR) * a->K * rb,
                                           NULL, a->C + n0, a->N);
 }
 
@@ -289,8 +289,8 @@ int main(int argc, char **argv)
     A       = (uint8_t *)xalloc((size_t)(maxM * maxK));
     Ag      = (uint8_t *)xalloc((size_t)(maxM * maxK));
     W       = (int8_t *)xalloc((size_t)(maxN * maxK));
-    packed8 = xalloc(igq__q8_packed_size(maxN, maxK, 8));
-    packed4 = xalloc(igq__q8_packed_size(maxN, maxK, 4));
+    packed8 = xalloc(igq__qs8_packed_size(maxN, maxK, 8));
+    packed4 = xalloc(igq__qs8_packed_size(maxN, maxK, 4));
     C       = (int32_t *)xalloc((size_t)(maxM * maxN) * sizeof(int32_t));
     perm    = (int32_t *)xalloc((size_t)maxK * sizeof(int32_t));
     for (x = 0; x < maxM * maxK; x++) A[x] = (uint8_t)rnd();
@@ -306,9 +306,9 @@ int main(int argc, char **argv)
         for (j = 0; j < n_kn; j++) {
             const int64_t M = ms[i], K = kn[j][0], N = kn[j][1];
             const double  ops = 2.0 * (double)M * (double)N * (double)K;
-            int           q4;
-            igq__q8_pack(N, K, W, NULL, packed8, NULL);
-            igq__q4_pack(N, K, W, NULL, packed4, NULL);
+            int           qs4;
+            igq__qs8_pack(N, K, W, NULL, packed8, NULL);
+            igq__qs4_pack(N, K, W, NULL, packed4, NULL);
             for (l = 0; l < n_levels; l++) {
                 const int lv = levels[l];
                 igq__dispatch_force((igq_isa_level)lv);
@@ -316,14 +316,14 @@ int main(int argc, char **argv)
                                  : lv == IGQ_ISA_AVXVNNI  ? PK_YMM_DPBUSD
                                  : lv == IGQ_ISA_AVX2     ? PK_YMM_MADDWD
                                                           : -1;
-                for (q4 = 0; q4 < 2; q4++) {
+                for (qs4 = 0; qs4 < 2; qs4++) {
                     gemm_args g;
                     memset(&g, 0, sizeof g);
-                    g.M = M, g.N = N, g.K = K, g.A = A, g.C = C, g.q4 = q4, g.groups = 1;
-                    g.packed = q4 ? packed4 : packed8;
-                    gops[i][j][l][q4] =
+                    g.M = M, g.N = N, g.K = K, g.A = A, g.C = C, g.qs4 = qs4, g.groups = 1;
+                    g.packed = qs4 ? packed4 : packed8;
+                    gops[i][j][l][qs4] =
                         ops / time_gemm(&g, lv == IGQ_ISA_SCALAR ? min_time / 4 : min_time, kind,
-                                        &lpeak[i][j][l][q4]) * 1e-9;
+                                        &lpeak[i][j][l][qs4]) * 1e-9;
                 }
             }
             fprintf(stderr, ".");
@@ -349,15 +349,15 @@ int main(int argc, char **argv)
     printf("\n");
     for (i = 0; i < n_ms; i++)
         for (j = 0; j < n_kn; j++) {
-            int q4;
+            int qs4;
             printf("%4lld %5lld %5lld", (long long)ms[i], (long long)kn[j][0], (long long)kn[j][1]);
             for (l = 0; l < n_levels; l++) {
                 printf(" | %10s", "");
-                for (q4 = 0; q4 < 2; q4++) {
-                    const double g = gops[i][j][l][q4], pk = lpeak[i][j][l][q4];
+                for (qs4 = 0; qs4 < 2; qs4++) {
+                    const double g = gops[i][j][l][qs4], pk = lpeak[i][j][l][qs4];
                     if (pk > 0.0) printf(" %9.1f %4.0f%% %5.0f", g, 100.0 * g / pk, pk);
                     else printf(" %9.1f %5s %5s", g, "-", "-");
-                    if (q4 == 0) printf(" ");
+                    if (qs4 == 0) printf(" ");
                 }
             }
             printf("\n");
@@ -376,24 +376,24 @@ int main(int argc, char **argv)
         for (j = 0; j < n_kn; j++) {
             const int64_t M = 197, K = kn[j][0], N = kn[j][1];
             double        t[2][2], tg, tp8, tp4, s;
-            int           q4, grouped, r;
+            int           qs4, grouped, r;
             for (x = 0; x < K; x++) perm[x] = (int32_t)x;
             for (x = K - 1; x > 0; x--) {
                 const int64_t y = (int64_t)(rnd() % (uint64_t)(x + 1));
                 const int32_t tmp = perm[x];
                 perm[x] = perm[y], perm[y] = tmp;
             }
-            igq__q8_pack(N, K, W, NULL, packed8, NULL);
-            igq__q4_pack(N, K, W, NULL, packed4, NULL);
-            for (q4 = 0; q4 < 2; q4++)
+            igq__qs8_pack(N, K, W, NULL, packed8, NULL);
+            igq__qs4_pack(N, K, W, NULL, packed4, NULL);
+            for (qs4 = 0; qs4 < 2; qs4++)
                 for (grouped = 0; grouped < 2; grouped++) {
                     gemm_args g;
                     memset(&g, 0, sizeof g);
-                    g.M = M, g.N = N, g.K = K, g.A = A, g.C = C, g.q4 = q4;
-                    g.packed = q4 ? packed4 : packed8;
+                    g.M = M, g.N = N, g.K = K, g.A = A, g.C = C, g.qs4 = qs4;
+                    g.packed = qs4 ? packed4 : packed8;
                     g.groups = grouped ? 8 : 1;
                     g.kperm  = grouped ? perm : NULL;
-                    t[q4][grouped] = time_gemm(&g, min_time, -1, NULL);
+                    t[qs4][grouped] = time_gemm(&g, min_time, -1, NULL);
                 }
             /* activation gather: Ag[m][k] = A[m][perm[k]] */
             tg = 1e30;
@@ -408,11 +408,11 @@ int main(int argc, char **argv)
             tp8 = tp4 = 1e30;
             for (r = 0; r < 3; r++) {
                 s = now();
-                igq__q8_pack(N, K, W, perm, packed8, NULL);
+                igq__qs8_pack(N, K, W, perm, packed8, NULL);
                 s = now() - s;
                 if (s < tp8) tp8 = s;
                 s = now();
-                igq__q4_pack(N, K, W, perm, packed4, NULL);
+                igq__qs4_pack(N, K, W, perm, packed4, NULL);
                 s = now() - s;
                 if (s < tp4) tp4 = s;
             }
@@ -424,13 +424,13 @@ int main(int argc, char **argv)
         }
         /* the fused grouped GEMM (what the integer executor runs at this level): f32 outputs
          * with the group epilogue in registers, G = 1 and G = 8 (random group sizes) */
-        if (igq__kernels()->q8_ggemm != NULL) {
+        if (igq__kernels()->qs8_ggemm != NULL) {
             float  *Y  = (float *)xalloc((size_t)(197 * maxN) * sizeof(float));
             float  *cs = (float *)xalloc((size_t)maxN * sizeof(float));
             float  *gs = (float *)xalloc(64 * sizeof(float));
-            void   *ws = xalloc(igq__q8_ggemm_ws_size(maxK, 8) + 64);
+            void   *ws = xalloc(igq__qs8_ggemm_ws_size(maxK, 8) + 64);
             int32_t off[9];
-            printf("\nFused grouped GEMM (igq_q8_ggemm_fn, f32 out, group epilogue in registers) at "
+            printf("\nFused grouped GEMM (igq_qggemm_fn, f32 out, group epilogue in registers) at "
                    "%s, M = 197; GOP/s and %% of the zmm vpdpbusd peak measured at the start:\n",
                    igq__isa_name((igq_isa_level)lv));
             printf("%5s %5s | %9s %7s %5s | %9s %7s %5s | %9s %7s %5s\n", "K", "N", "qs8 G=1 ms",
@@ -445,21 +445,21 @@ int main(int argc, char **argv)
                 off[0] = 0;
                 for (g = 1; g < 8; g++) off[g] = (int32_t)(K * g / 8 + (int64_t)(rnd() % 9) - 4);
                 off[8] = (int32_t)K;
-                igq__q8_pack(N, K, W, NULL, packed8, NULL);
-                igq__q4_pack(N, K, W, NULL, packed4, NULL);
+                igq__qs8_pack(N, K, W, NULL, packed8, NULL);
+                igq__qs4_pack(N, K, W, NULL, packed4, NULL);
                 for (v = 0; v < 3; v++) {
                     const int32_t one[2] = {0, (int32_t)K};
                     double        best = 1e30, t0 = now();
                     for (r = 0; r < 3 || now() - t0 < min_time; r++) {
                         s = now();
                         if (v == 0)
-                            igq__kernels()->q8_ggemm(M, N, K, 1, one, gs, A, K, packed8, NULL, cs, cs,
+                            igq__kernels()->qs8_ggemm(M, N, K, 1, one, gs, A, K, packed8, NULL, cs, cs,
                                                      Y, N, ws);
                         else if (v == 1)
-                            igq__kernels()->q8_ggemm(M, N, K, 8, off, gs, A, K, packed8, perm, cs,
+                            igq__kernels()->qs8_ggemm(M, N, K, 8, off, gs, A, K, packed8, perm, cs,
                                                      cs, Y, N, ws);
                         else
-                            igq__kernels()->q4_ggemm(M, N, K, 8, off, gs, A, K, packed4, perm, cs,
+                            igq__kernels()->qs4_ggemm(M, N, K, 8, off, gs, A, K, packed4, perm, cs,
                                                      cs, Y, N, ws);
                         s = now() - s;
                         if (s < best) best = s;
@@ -492,16 +492,16 @@ int main(int argc, char **argv)
                     const int64_t M = ms[i], K = kn[j][0], N = kn[j][1];
                     const double  ops = 2.0 * (double)M * (double)N * (double)K;
                     double        t1[2], t2[2];
-                    int           q4;
-                    igq__q8_pack(N, K, W, NULL, packed8, NULL);
-                    igq__q4_pack(N, K, W, NULL, packed4, NULL);
-                    for (q4 = 0; q4 < 2; q4++) {
+                    int           qs4;
+                    igq__qs8_pack(N, K, W, NULL, packed8, NULL);
+                    igq__qs4_pack(N, K, W, NULL, packed4, NULL);
+                    for (qs4 = 0; qs4 < 2; qs4++) {
                         split_args sa;
                         memset(&sa, 0, sizeof sa);
-                        sa.M = M, sa.N = N, sa.K = K, sa.A = A, sa.C = C, sa.q4 = q4;
-                        sa.packed = q4 ? packed4 : packed8;
-                        t1[q4] = time_split(&sa, NULL, min_time);
-                        t2[q4] = time_split(&sa, pool, min_time);
+                        sa.M = M, sa.N = N, sa.K = K, sa.A = A, sa.C = C, sa.qs4 = qs4;
+                        sa.packed = qs4 ? packed4 : packed8;
+                        t1[qs4] = time_split(&sa, NULL, min_time);
+                        t2[qs4] = time_split(&sa, pool, min_time);
                     }
                     printf("%4lld %5lld %5lld | %9.1f %9.1f %5.2fx | %9.1f %9.1f %5.2fx\n",
                            (long long)M, (long long)K, (long long)N, ops / t1[0] * 1e-9,

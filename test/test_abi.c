@@ -16,7 +16,7 @@ static void test_exports(void **state)
     int         n = 0;
     static const char *const internal[] = {"igq__set_error", "igq__malloc", "igq__st_open",
                                            "igq__json_parse", "igq__checkpoint_load",
-                                           "igq__forward", "igq__f32_gemm_ref"};
+                                           "igq__forward", "igq__f32_gemm__scalar"};
     size_t      i;
     (void)state;
     if (so == NULL) skip();

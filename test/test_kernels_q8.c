@@ -6,7 +6,7 @@
  * (perm = the pack's K permutation, kperm = the GEMM's), in int64, then checked to fit int32.
  * So the scalar level (the reference kernel), the packing and every SIMD level are all held to
  * the same spec. Each level test forces its level with igq__dispatch_force() and calls the
- * table's q8/q4 entries; levels the CPU cannot run are skipped (cmocka skip()) and counted.
+ * table's qs8/qs4 entries; levels the CPU cannot run are skipped (cmocka skip()) and counted.
  * Random inputs come from tu_rng with a per-case seed; a failure prints the case, its seed and
  * the first mismatch (m, n, got, expected). Columns of C between N and ldc and rows' padding
  * hold a sentinel that must survive. */
@@ -19,8 +19,8 @@
 #include "core/alloc.h"
 #include "core/cpu.h"
 #include "kernels/dispatch.h"
-#include "kernels/q8_layout.h"
-#include "kernels/q8_ref.h"
+#include "kernels/qs8_layout.h"
+#include "kernels/qs8_scalar.h"
 #include "support/testutil.h"
 
 #define SENTINEL ((int32_t)0x7eadbeef)
@@ -135,9 +135,9 @@ static void case_init(qcase *q, int bits, int64_t M, int64_t N, int64_t K, int64
 static void case_pack(qcase *q)
 {
     const igq_kernel_table *t = igq__kernels();
-    q->packed = xmalloc(igq__q8_packed_size(q->N, q->K, q->bits));
+    q->packed = xmalloc(igq__qs8_packed_size(q->N, q->K, q->bits));
     q->rowsum = (int32_t *)xmalloc((size_t)(q->N > 0 ? q->N : 1) * sizeof(int32_t));
-    (q->bits == 4 ? t->q4_pack : t->q8_pack)(q->N, q->K, q->W, q->perm, q->packed, q->rowsum);
+    (q->bits == 4 ? t->qs4_pack : t->qs8_pack)(q->N, q->K, q->W, q->perm, q->packed, q->rowsum);
     compute_want(q);
 }
 
@@ -172,7 +172,7 @@ static int run_check(const qcase *q, const char *what)
     int64_t                 i, m, n;
     int                     ok = 1;
     for (i = 0; i < cs; i++) c[i] = SENTINEL;
-    (q->bits == 4 ? t->q4_gemm : t->q8_gemm)(q->M, q->N, q->K, q->k0, q->k1, q->A, q->lda,
+    (q->bits == 4 ? t->qs4_gemm : t->qs8_gemm)(q->M, q->N, q->K, q->k0, q->k1, q->A, q->lda,
                                              q->packed, q->kperm, c, q->ldc);
     for (m = 0; m < q->M && ok; m++)
         for (n = 0; n < q->ldc && m * q->ldc + n < cs; n++) {
@@ -232,15 +232,18 @@ static int restore_level(void **state)
     return 0;
 }
 
-/* ---- layout, packing, rowsum (level-independent) ----------------------------------------- */
-
-static void test_initial_level(void **state)
+/* Group setup: the level the once-init chose (IGQ_ISA honoured), restored after every level
+ * test. */
+static int record_start_level(void **state)
 {
     (void)state;
     g_start = igq__isa_active();
     fprintf(stderr, "  detected %s, active %s\n", igq__isa_name(igq__isa_detected()),
             igq__isa_name(g_start));
+    return 0;
 }
+
+/* ---- layout, packing, rowsum (level-independent) ----------------------------------------- */
 
 /* pos() is an involution of 0..63 and swaps base-4 digits 1 and 2. */
 static void test_pos(void **state)
@@ -248,43 +251,43 @@ static void test_pos(void **state)
     int c, seen[64] = {0};
     (void)state;
     for (c = 0; c < 64; c++) {
-        const int p = igq__q8_pos(c);
+        const int p = igq__qs8_pos(c);
         assert_true(p >= 0 && p < 64);
         seen[p]++;
-        assert_int_equal(igq__q8_pos(p), c);
+        assert_int_equal(igq__qs8_pos(p), c);
         assert_int_equal(p, 16 * ((c >> 2) & 3) + 4 * (c >> 4) + (c & 3));
     }
     for (c = 0; c < 64; c++) assert_int_equal(seen[c], 1);
-    assert_int_equal(igq__q8_packed_size(0, 10, 8), 0);
-    assert_int_equal(igq__q8_packed_size(1, 10, 8), 640);
-    assert_int_equal(igq__q8_packed_size(65, 10, 8), 1280);
-    assert_int_equal(igq__q8_packed_size(65, 10, 4), 640);
+    assert_int_equal(igq__qs8_packed_size(0, 10, 8), 0);
+    assert_int_equal(igq__qs8_packed_size(1, 10, 8), 640);
+    assert_int_equal(igq__qs8_packed_size(65, 10, 8), 1280);
+    assert_int_equal(igq__qs8_packed_size(65, 10, 4), 640);
 }
 
 /* Every packed weight reads back (accessor = the layout definition), padding columns are zero,
  * rowsum = sum over the packed rows, for both widths, with and without a K permutation. The
  * raw nibble order is checked on bytes: low nibble = position i, high = position i + 32. */
+static const int64_t g_pack_shapes[][2] = {{1, 1},    {63, 5},   {64, 7},
+                                           {65, 3},   {130, 37}, {17, 0}};
+
 static void test_pack_roundtrip(void **state)
 {
-    static const int64_t shapes[][2] = {{1, 1}, {63, 5}, {64, 7}, {65, 3}, {130, 37}, {17, 0}};
-    int                  s, bits, use_perm, l;
+    int s, bits, use_perm;
     (void)state;
-    for (s = 0; s < COUNT(shapes); s++)
+    for (s = 0; s < COUNT(g_pack_shapes); s++)
         for (bits = 4; bits <= 8; bits += 4)
             for (use_perm = 0; use_perm < 2; use_perm++) {
-                const int64_t N = shapes[s][0], K = shapes[s][1];
-                const size_t  size = igq__q8_packed_size(N, K, bits);
+                const int64_t N = g_pack_shapes[s][0], K = g_pack_shapes[s][1];
                 qcase         q;
                 int64_t       n, k, np = (N + 63) / 64 * 64;
-                uint8_t      *other;
                 case_init(&q, bits, 1, N, K, 0, K, 0, 0, 500 + (uint64_t)(s * 4 + bits + use_perm),
                           A_FULL, use_perm, 0);
                 case_pack(&q);
                 for (n = 0; n < np; n++)
                     for (k = 0; k < K; k++) {
                         const int want = n < N ? q.W[n * K + (q.perm ? q.perm[k] : k)] : 0;
-                        const int got  = bits == 8 ? igq__q8_w(q.packed, K, n, k)
-                                                   : igq__q4_w(q.packed, K, n, k);
+                        const int got  = bits == 8 ? igq__qs8_w(q.packed, K, n, k)
+                                                   : igq__qs4_w(q.packed, K, n, k);
                         if (got != want) {
                             describe(&q, "pack round trip");
                             fprintf(stderr, "  W[%lld][%lld] reads %d, expected %d\n",
@@ -298,9 +301,9 @@ static void test_pack_roundtrip(void **state)
                     assert_int_equal(q.rowsum[n], sum);
                 }
                 if (bits == 4 && K > 0 && N > 40) { /* raw bytes: columns 0 and 16 of row 0 */
-                    const uint8_t b0 = ((const uint8_t *)q.packed)[igq__q8_pos(0) & 31];
-                    const int     p16 = igq__q8_pos(16); /* = 4: a low nibble */
-                    const int     p2  = igq__q8_pos(40); /* 40 = 32+8 -> 16*2+4*2 = 40: high */
+                    const uint8_t b0 = ((const uint8_t *)q.packed)[igq__qs8_pos(0) & 31];
+                    const int     p16 = igq__qs8_pos(16); /* = 4: a low nibble */
+                    const int     p2  = igq__qs8_pos(40); /* 40 = 32+8 -> 16*2+4*2 = 40: high */
                     const int64_t c0  = q.perm ? q.perm[0] : 0;
                     assert_int_equal(p16, 4);
                     assert_int_equal(p2, 40);
@@ -310,19 +313,35 @@ static void test_pack_roundtrip(void **state)
                     assert_int_equal(((const uint8_t *)q.packed)[8] >> 4,
                                      (unsigned)q.W[40 * K + c0] & 15);
                 }
-                /* every level's table packs the same bytes */
-                other = (uint8_t *)xmalloc(size);
-                for (l = 0; l < IGQ_ISA_COUNT; l++) {
-                    const igq_kernel_table *t;
-                    if (igq__isa_clamp((igq_isa_level)l) != (igq_isa_level)l) continue;
-                    igq__dispatch_force((igq_isa_level)l);
-                    t = igq__kernels();
-                    memset(other, 0xa5, size);
-                    (bits == 4 ? t->q4_pack : t->q8_pack)(N, K, q.W, q.perm, other, NULL);
-                    if (size > 0) assert_memory_equal(other, q.packed, size);
-                }
-                igq__dispatch_force(g_start);
-                free(other);
+                case_free(&q);
+            }
+}
+
+/* Every level's table packs the bytes of the plain-C packer (the layout is shared). */
+static void test_pack_levels(void **state)
+{
+    const igq_kernel_table *t;
+    int                     s, bits, use_perm;
+    (void)enter_level(state);
+    t = igq__kernels();
+    for (s = 0; s < COUNT(g_pack_shapes); s++)
+        for (bits = 4; bits <= 8; bits += 4)
+            for (use_perm = 0; use_perm < 2; use_perm++) {
+                const int64_t N = g_pack_shapes[s][0], K = g_pack_shapes[s][1];
+                const size_t  size = igq__qs8_packed_size(N, K, bits);
+                uint8_t      *mine = (uint8_t *)xmalloc(size), *want = (uint8_t *)xmalloc(size);
+                int32_t      *rs_mine = (int32_t *)xmalloc((size_t)N * sizeof(int32_t));
+                int32_t      *rs_want = (int32_t *)xmalloc((size_t)N * sizeof(int32_t));
+                qcase         q;
+                case_init(&q, bits, 1, N, K, 0, K, 0, 0, 500 + (uint64_t)(s * 4 + bits + use_perm),
+                          A_FULL, use_perm, 0);
+                memset(mine, 0xa5, size);
+                (bits == 4 ? igq__qs4_pack__scalar : igq__qs8_pack__scalar)(N, K, q.W, q.perm, want,
+                                                                            rs_want);
+                (bits == 4 ? t->qs4_pack : t->qs8_pack)(N, K, q.W, q.perm, mine, rs_mine);
+                if (size > 0) assert_memory_equal(mine, want, size);
+                if (N > 0) assert_memory_equal(rs_mine, rs_want, (size_t)N * sizeof(int32_t));
+                free(mine), free(want), free(rs_mine), free(rs_want);
                 case_free(&q);
             }
 }
@@ -340,12 +359,12 @@ static void test_int4_nibbles(void **state)
         w[k]      = (int8_t)(k - 8); /* row 0: -8..7 */
         w[16 + k] = (int8_t)(k * 17 - 128); /* row 1: arbitrary int8 */
     }
-    igq__qs4_pack(2, 16, w, NULL, packed, rs);
+    igq__qs4_pack__scalar(2, 16, w, NULL, packed, rs);
     for (n = 0; n < 2; n++)
         for (k = 0; k < 16; k++) {
             const int v = w[n * 16 + k], want = ((v & 15) ^ 8) - 8;
             wrapped[n * 16 + k] = (int8_t)want;
-            assert_int_equal(igq__q4_w(packed, 16, n, k), want);
+            assert_int_equal(igq__qs4_w(packed, 16, n, k), want);
         }
     assert_int_equal(rs[0], -8);
     {
@@ -484,7 +503,7 @@ static void test_groups(void **state)
                 s.want = NULL;
                 compute_want(&s);
                 assert_true(run_check(&s, way == 0 ? "group, permuted pack" : "group, kperm"));
-                (bits == 4 ? t->q4_gemm : t->q8_gemm)(M, N, K, s.k0, s.k1, q.A, q.lda, q.packed,
+                (bits == 4 ? t->qs4_gemm : t->qs8_gemm)(M, N, K, s.k0, s.k1, q.A, q.lda, q.packed,
                                                       q.kperm, c, q.ldc);
                 for (i = 0; i < c_size(&q); i++)
                     if (i % q.ldc < N) sum[i] += c[i];
@@ -526,7 +545,7 @@ static void extreme_case(int bits, int64_t M, int64_t N, int64_t K, int a_val, i
 
 static void test_extreme(void **state)
 {
-    const int64_t big = IGQ_Q8_MAX_K; /* 255 * 128 * 65793 = 2147483520 <= 2^31 - 1 */
+    const int64_t big = IGQ_QS8_MAX_K; /* 255 * 128 * 65793 = 2147483520 <= 2^31 - 1 */
     (void)enter_level(state);
     /* qs8: A = 255 with W = -128 / 127 / alternating, K = 4096 (2 rows tiles, 2 panels) */
     extreme_case(8, 7, 65, 4096, 255, W_MIN, 0, 1, -255LL * 128 * 4096);
@@ -559,8 +578,8 @@ static void test_degenerate(void **state)
     (void)enter_level(state);
     t = igq__kernels();
     for (bits = 8; bits >= 4; bits -= 4) {
-        const igq_q8_gemm_fn gemm = bits == 4 ? t->q4_gemm : t->q8_gemm;
-        (bits == 4 ? t->q4_pack : t->q8_pack)(3, 2, w, NULL, packed, NULL);
+        const igq_qgemm_fn gemm = bits == 4 ? t->qs4_gemm : t->qs8_gemm;
+        (bits == 4 ? t->qs4_pack : t->qs8_pack)(3, 2, w, NULL, packed, NULL);
         for (i = 0; i < 12; i++) c[i] = SENTINEL;
         gemm(0, 3, 2, 0, 2, a, 2, packed, NULL, c, 4); /* M = 0 */
         gemm(3, 0, 2, 0, 2, a, 2, packed, NULL, c, 4); /* N = 0 */
@@ -591,7 +610,7 @@ static void *thread_main(void *arg)
     const qcase *q = j->q;
     int          r;
     for (r = 0; r < 3; r++)
-        igq__q8_gemm(q->M, q->N, q->K, q->k0, q->k1, q->A, q->lda, q->packed, q->kperm,
+        igq__qs8_gemm(q->M, q->N, q->K, q->k0, q->k1, q->A, q->lda, q->packed, q->kperm,
                      j->c + r * c_size(q), q->ldc);
     return NULL;
 }
@@ -640,8 +659,8 @@ static void random_offsets(tu_rng *r, int64_t K, int32_t G, int32_t *off)
     }
 }
 
-/* The level's q8_ggemm (where it has one) against the scalar reference, bit for bit; the
- * reference against per-group igq_q8_gemm_fn + igq_i32_fold_fn of the same level (the same
+/* The level's qs8_ggemm (where it has one) against the scalar reference, bit for bit; the
+ * reference against per-group igq_qgemm_fn + igq_i32_fold_fn of the same level (the same
  * bits by contract: that is the path taken where no fused kernel exists). Shapes: row tails
  * 1..7, 13, 50, 197; column tails around 16/32/64; group lengths with every remainder mod 4,
  * empty groups, one group; kperm or not; extreme operands. */
@@ -657,11 +676,11 @@ static void test_ggemm(void **state)
     (void)enter_level(state);
     t = igq__kernels();
     if (igq__isa_active() != IGQ_ISA_AVX512VNNI) {
-        assert_null(t->q8_ggemm);
-        assert_null(t->q4_ggemm);
+        assert_null(t->qs8_ggemm);
+        assert_null(t->qs4_ggemm);
     } else {
-        assert_non_null(t->q8_ggemm);
-        assert_non_null(t->q4_ggemm);
+        assert_non_null(t->qs8_ggemm);
+        assert_non_null(t->qs4_ggemm);
     }
     tu_rng_seed(&r, 4242);
     for (it = 0; it < 400; it++) {
@@ -682,8 +701,8 @@ static void test_ggemm(void **state)
         float        *got  = (float *)xmalloc((size_t)(M * ldy) * sizeof(float));
         float        *fold = (float *)xmalloc((size_t)(M * ldy) * sizeof(float));
         int32_t      *acc  = (int32_t *)xmalloc((size_t)(M * N) * sizeof(int32_t));
-        void         *packed = xmalloc(igq__q8_packed_size(N, K, bits));
-        void         *ws = igq__malloc(igq__q8_ggemm_ws_size(K, G));
+        void         *packed = xmalloc(igq__qs8_packed_size(N, K, bits));
+        void         *ws = igq__malloc(igq__qs8_ggemm_ws_size(K, G));
         int64_t       i;
         int32_t       g, last = -1;
         int           first = 1;
@@ -701,15 +720,15 @@ static void test_ggemm(void **state)
             cb[i] = (float)((int)(tu_rng_next(&r) % 2001) - 1000) * 1e-2f;
         }
         for (i = 0; i < M * ldy; i++) want[i] = got[i] = fold[i] = -7.0f; /* sentinels */
-        (bits == 4 ? t->q4_pack : t->q8_pack)(N, K, W, NULL, packed, NULL);
-        (bits == 4 ? igq__qs4_ggemm_ref : igq__qs8_ggemm_ref)(M, N, K, G, off, gs, A, lda, packed,
+        (bits == 4 ? t->qs4_pack : t->qs8_pack)(N, K, W, NULL, packed, NULL);
+        (bits == 4 ? igq__qs4_ggemm__scalar : igq__qs8_ggemm__scalar)(M, N, K, G, off, gs, A, lda, packed,
                                                               kp, cs, cb, want, ldy, NULL);
         /* per group GEMM + fold on this level */
         for (g = 0; g < G; g++)
             if (off[g + 1] > off[g]) last = g;
         for (g = 0; g < G; g++) {
             if (off[g + 1] <= off[g]) continue;
-            (bits == 4 ? t->q4_gemm : t->q8_gemm)(M, N, K, off[g], off[g + 1], A, lda, packed, kp,
+            (bits == 4 ? t->qs4_gemm : t->qs8_gemm)(M, N, K, off[g], off[g + 1], A, lda, packed, kp,
                                                   acc, N);
             t->i32_fold(M, N, gs[g], acc, N, g == last ? cs : NULL, cb, fold, ldy, first);
             first = 0;
@@ -722,8 +741,8 @@ static void test_ggemm(void **state)
                     (long long)M, (long long)N, (long long)K, (int)G);
             fail();
         }
-        if (t->q8_ggemm != NULL) {
-            (bits == 4 ? t->q4_ggemm : t->q8_ggemm)(M, N, K, G, off, gs, A, lda, packed, kp, cs,
+        if (t->qs8_ggemm != NULL) {
+            (bits == 4 ? t->qs4_ggemm : t->qs8_ggemm)(M, N, K, G, off, gs, A, lda, packed, kp, cs,
                                                     cb, got, ldy, ws);
             if (memcmp(want, got, (size_t)(M * ldy) * sizeof(float)) != 0) {
                 for (i = 0; i < M * ldy; i++)
@@ -740,7 +759,7 @@ static void test_ggemm(void **state)
         cases++;
     }
     fprintf(stderr, "  %d grouped cases bit-exact (%s)\n", cases,
-            t->q8_ggemm != NULL ? "fused kernel and gemm + fold" : "gemm + fold");
+            t->qs8_ggemm != NULL ? "fused kernel and gemm + fold" : "gemm + fold");
 }
 
 #define LEVEL_TESTS(fn, label)                                                                  \
@@ -753,10 +772,10 @@ static void test_ggemm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_initial_level),
         cmocka_unit_test(test_pos),
         cmocka_unit_test(test_pack_roundtrip),
         cmocka_unit_test(test_int4_nibbles),
+        LEVEL_TESTS(test_pack_levels, "pack"),
         LEVEL_TESTS(test_degenerate, "degenerate"),
         LEVEL_TESTS(test_sweep, "sweep"),
         LEVEL_TESTS(test_sweep_rows, "rows"),
@@ -766,5 +785,5 @@ int main(void)
         LEVEL_TESTS(test_extreme, "extreme"),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, record_start_level, NULL);
 }

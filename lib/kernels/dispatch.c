@@ -7,7 +7,7 @@
 
 #include "../core/error.h"
 #include "f32_ref.h"
-#include "q8_ref.h"
+#include "qs8_scalar.h"
 
 static const char *const g_names[IGQ_ISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni"};
 
@@ -38,47 +38,51 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
 #endif
 }
 
-/* The table for a level the CPU supports. Levels share kernels until they have their own:
- * avxvnni has no fp32 instructions of its own, so it uses the avx2 fp32 GEMM. */
-static void fill(igq_kernel_table *t, igq_isa_level level)
+/* The GEMMs of a level. avxvnni has no fp32 instructions of its own, so it uses the avx2 fp32
+ * GEMM; the packed integer layout is the same at every level, so one plain-C packer serves
+ * them all. */
+static void fill_gemm(igq_kernel_table *t, igq_isa_level level)
 {
-    t->level    = level;
-    t->f32_gemm = igq__f32_gemm_ref;
-    t->q8_pack  = igq__qs8_pack;
-    t->q4_pack  = igq__qs4_pack;
-    t->q8_gemm  = igq__qs8_gemm_ref;
-    t->q4_gemm  = igq__qs4_gemm_ref;
-    t->q8_ggemm = NULL;
-    t->q4_ggemm = NULL;
-    t->q8_mr = 1, t->q8_nr = 64, t->q8_kr = 1;
+    t->f32_gemm  = igq__f32_gemm__scalar;
+    t->qs8_pack  = igq__qs8_pack__scalar;
+    t->qs4_pack  = igq__qs4_pack__scalar;
+    t->qs8_gemm  = igq__qs8_gemm__scalar;
+    t->qs4_gemm  = igq__qs4_gemm__scalar;
+    t->qs8_ggemm = NULL;
+    t->qs4_ggemm = NULL;
+    t->qs8_mr = 1, t->qs8_nr = 64, t->qs8_kr = 1;
 #ifdef IGQ_X86_KERNELS
     switch (level) {
     case IGQ_ISA_SCALAR: break;
     case IGQ_ISA_AVX2:
-    case IGQ_ISA_AVXVNNI: t->f32_gemm = igq_f32_gemm_6x16__avx2; break;
-    case IGQ_ISA_AVX512VNNI: t->f32_gemm = igq_f32_gemm_12x32__avx512; break;
-    }
-    switch (level) {
-    case IGQ_ISA_SCALAR: break;
-    case IGQ_ISA_AVX2:
-        t->q8_gemm = igq_qs8_gemm_6x16c2__avx2;
-        t->q4_gemm = igq_qs4_gemm_6x16c2__avx2;
-        t->q8_mr = 6, t->q8_nr = 16, t->q8_kr = 2;
+        t->f32_gemm = igq__f32_gemm_6x16__avx2;
+        t->qs8_gemm = igq__qs8_gemm_6x16c2__avx2;
+        t->qs4_gemm = igq__qs4_gemm_6x16c2__avx2;
+        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 2;
         break;
     case IGQ_ISA_AVXVNNI:
-        t->q8_gemm = igq_qs8_gemm_6x16c4__avxvnni;
-        t->q4_gemm = igq_qs4_gemm_6x16c4__avxvnni;
-        t->q8_mr = 6, t->q8_nr = 16, t->q8_kr = 4;
+        t->f32_gemm = igq__f32_gemm_6x16__avx2;
+        t->qs8_gemm = igq__qs8_gemm_6x16c4__avxvnni;
+        t->qs4_gemm = igq__qs4_gemm_6x16c4__avxvnni;
+        t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 4;
         break;
     case IGQ_ISA_AVX512VNNI:
-        t->q8_gemm = igq_qs8_gemm_6x64c4__avx512vnni;
-        t->q4_gemm = igq_qs4_gemm_6x64c4__avx512vnni;
-        t->q8_ggemm = igq_qs8_ggemm_6x64c4__avx512vnni;
-        t->q4_ggemm = igq_qs4_ggemm_6x64c4__avx512vnni;
-        t->q8_mr = 6, t->q8_nr = 64, t->q8_kr = 4;
+        t->f32_gemm  = igq__f32_gemm_12x32__avx512;
+        t->qs8_gemm  = igq__qs8_gemm_6x64c4__avx512vnni;
+        t->qs4_gemm  = igq__qs4_gemm_6x64c4__avx512vnni;
+        t->qs8_ggemm = igq__qs8_ggemm_6x64c4__avx512vnni;
+        t->qs4_ggemm = igq__qs4_ggemm_6x64c4__avx512vnni;
+        t->qs8_mr = 6, t->qs8_nr = 64, t->qs8_kr = 4;
         break;
     }
 #endif
+}
+
+/* The table for a level the CPU supports. */
+static void fill(igq_kernel_table *t, igq_isa_level level)
+{
+    t->level = level;
+    fill_gemm(t, level);
     fill_nonlin(t, level);
 }
 
@@ -165,28 +169,30 @@ void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
     igq__kernels()->f32_layernorm(rows, n, x, w, b, eps, y);
 }
 
-void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+void igq__qs8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc)
 {
-    igq__kernels()->q8_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
+    igq__kernels()->qs8_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
-void igq__q4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+void igq__qs4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc)
 {
-    igq__kernels()->q4_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
+    igq__kernels()->qs4_gemm(M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
 }
 
-void igq__q8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum)
+void igq__qs8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                   int32_t *rowsum)
 {
-    igq__kernels()->q8_pack(N, K, W, perm, packed, rowsum);
+    igq__kernels()->qs8_pack(N, K, W, perm, packed, rowsum);
 }
 
-void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum)
+void igq__qs4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                   int32_t *rowsum)
 {
-    igq__kernels()->q4_pack(N, K, W, perm, packed, rowsum);
+    igq__kernels()->qs4_pack(N, K, W, perm, packed, rowsum);
 }
 
 void igq__i32_requant(int64_t n, const int32_t *x, const int32_t *mult, const int32_t *shift,

@@ -11,21 +11,21 @@
 
 typedef struct igq_kernel_table {
     igq_isa_level   level;    /* the level the pointers below were chosen for */
-    igq_f32_gemm_fn f32_gemm; /* scalar: igq__f32_gemm_ref; avx2/avxvnni: 6x16 avx2;
+    igq_f32_gemm_fn f32_gemm; /* scalar: igq__f32_gemm__scalar; avx2/avxvnni: 6x16 avx2;
                                  avx512vnni: 12x32 avx512 */
-    /* Integer GEMM (kernels.h igq_q8_gemm_fn): u8 activations x qs8 (q8_*) or qs4 (q4_*)
-     * weights. The packed layout (q8_layout.h) is the same at every level, so weights packed
-     * by any level's q8_pack / q4_pack are valid for every level's q8_gemm / q4_gemm. */
-    igq_q8_pack_fn  q8_pack;  /* all levels: igq__qs8_pack (plain C, once per model) */
-    igq_q8_gemm_fn  q8_gemm;  /* scalar: igq__qs8_gemm_ref; avx2: 6x16c2 vpmaddwd;
-                                 avxvnni: 6x16c4 ymm vpdpbusd; avx512vnni: 6x64c4 zmm */
-    igq_q8_pack_fn  q4_pack;  /* all levels: igq__qs4_pack */
-    igq_q8_gemm_fn  q4_gemm;  /* as q8_gemm, with int4 weights unpacked while staging */
-    igq_q8_ggemm_fn q8_ggemm; /* grouped GEMM with fused epilogue: avx512vnni only, else NULL
-                                 (callers then run q8_gemm per group + fold: same bits) */
-    igq_q8_ggemm_fn q4_ggemm;
-    int32_t         q8_mr, q8_nr, q8_kr; /* register tile of q8_gemm / q4_gemm: rows,
-                                            columns, k per lane (informational) */
+    /* Integer GEMM (kernels.h igq_qgemm_fn): u8 activations x qs8 (qs8_*) or qs4 (qs4_*)
+     * weights. The packed layout (qs8_layout.h) is the same at every level, so weights packed
+     * by any level's qs8_pack / qs4_pack are valid for every level's qs8_gemm / qs4_gemm. */
+    igq_qpack_fn    qs8_pack;  /* all levels: igq__qs8_pack__scalar (plain C, once per model) */
+    igq_qgemm_fn    qs8_gemm;  /* scalar: igq__qs8_gemm__scalar; avx2: 6x16c2 vpmaddwd;
+                                  avxvnni: 6x16c4 ymm vpdpbusd; avx512vnni: 6x64c4 zmm */
+    igq_qpack_fn    qs4_pack;  /* all levels: igq__qs4_pack__scalar */
+    igq_qgemm_fn    qs4_gemm;  /* as qs8_gemm, with int4 weights unpacked while staging */
+    igq_qggemm_fn   qs8_ggemm; /* grouped GEMM with fused epilogue: avx512vnni only, else NULL
+                                  (callers then run qs8_gemm per group + fold: same bits) */
+    igq_qggemm_fn   qs4_ggemm;
+    int32_t         qs8_mr, qs8_nr, qs8_kr; /* register tile of qs8_gemm / qs4_gemm: rows,
+                                               columns, k per lane (informational) */
     /* The non-GEMM kernels (kernels.h IGQ_F32_KERNELS / IGQ_I32_KERNELS: f32_gelu,
      * f32_softmax, f32_layernorm, i32_fold, i32_requant, i32_softmax, i32_ln_stats,
      * i32_ln_apply, i32_gelu), each the same bits at every level: scalar: *__scalar; avx2
@@ -68,7 +68,7 @@ igq_isa_level igq__isa_from_env(const char *value);
  * their single main thread. For tests only. */
 void igq__dispatch_force(igq_isa_level level);
 
-/* fp32 GEMM through the active table; semantics of igq__f32_gemm_ref (see kernels.h for
+/* fp32 GEMM through the active table; semantics of igq__f32_gemm__scalar (see kernels.h for
  * the rounding contract of the SIMD levels). Thread safety: any thread. */
 void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc);
@@ -86,18 +86,18 @@ void igq__f32_softmax(int64_t rows, int64_t n, float scale, float *x, int64_t ld
 void igq__f32_layernorm(int64_t rows, int64_t n, const float *x, const float *w,
                         const float *b, float eps, float *y);
 
-/* Integer GEMM / packing through the active table (see igq_q8_gemm_fn, igq_q8_pack_fn in
- * kernels.h; sizes from igq__q8_packed_size() in q8_layout.h). Thread safety: any thread. */
-void igq__q8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
-                  int64_t ldc);
-void igq__q4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
-                  int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
-                  int64_t ldc);
-void igq__q8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum);
-void igq__q4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
-                  int32_t *rowsum);
+/* Integer GEMM / packing through the active table (see igq_qgemm_fn, igq_qpack_fn in
+ * kernels.h; sizes from igq__qs8_packed_size() in qs8_layout.h). Thread safety: any thread. */
+void igq__qs8_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc);
+void igq__qs4_gemm(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,
+                   int64_t lda, const void *packed, const int32_t *kperm, int32_t *C,
+                   int64_t ldc);
+void igq__qs8_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                   int32_t *rowsum);
+void igq__qs4_pack(int64_t N, int64_t K, const int8_t *W, const int32_t *perm, void *packed,
+                   int32_t *rowsum);
 
 /* Integer non-linear kernels through the active table (semantics in nonlin.h). The LayerNorm
  * wrapper runs stats + apply on each of `rows` rows of p->C values. Thread safety: any

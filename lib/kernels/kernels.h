@@ -20,6 +20,10 @@
  * (scalar, avx2 and avx512 give the same bits: the scalar reference is this chain). */
 typedef void (*igq_f32_gemm_fn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                 const float *B, const float *bias, float *C, int64_t ldc);
+/* Prototype of an igq_f32_gemm_fn kernel. */
+#define IGQ_F32_GEMM_DECL(fn)                                                              \
+    void fn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,  \
+            const float *bias, float *C, int64_t ldc)
 
 /* ---- Non-GEMM kernels ------------------------------------------------------------------
  * Each family has a prototype macro IGQ_<FAMILY>_PROTO(fn) (the parameter list written once:
@@ -76,23 +80,23 @@ typedef IGQ_F32_LAYERNORM_PROTO((*igq_f32_layernorm_fn));
 /* Integer GEMM, u8 activations x int8 (qs8) or int4 (qs4) weights, int32 raw dot products:
  *   C[m][n] = sum_{k0 <= k < k1} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
  * for m < M, n < N, where Wp is the packed weight (packed row j = W[:, perm[j]] of the pack
- * call; layout in q8_layout.h, shared by all levels). A: u8 codes (0..255; 4-bit activations
+ * call; layout in qs8_layout.h, shared by all levels). A: u8 codes (0..255; 4-bit activations
  * are the same bytes with values 0..15), row stride lda; only A[m][k0..k1) is read. C: row
  * stride ldc, overwritten (k1 <= k0 writes zeros); columns >= N are not touched.
  * K: rows of the packed panels (the pack call's K); 0 <= k0, k1 <= K for kperm == NULL,
  * else kperm[k] in [0, K) for k in [k0, k1) (kperm is read only there).
- * Exact (no saturation, no rounding) while k1 - k0 <= IGQ_Q8_MAX_K = 65793; every level gives
+ * Exact (no saturation, no rounding) while k1 - k0 <= IGQ_QS8_MAX_K = 65793; every level gives
  * the same bits as the scalar reference. Thread safety: any thread (stack scratch only). */
-typedef void (*igq_q8_gemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
+typedef void (*igq_qgemm_fn)(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
+                             const uint8_t *A, int64_t lda, const void *packed,
+                             const int32_t *kperm, int32_t *C, int64_t ldc);
 
-/* Weight packing for igq_q8_gemm_fn: W is [N][K] int8 row-major (qs4: values -8..7; only the
+/* Weight packing for igq_qgemm_fn: W is [N][K] int8 row-major (qs4: values -8..7; only the
  * low 4 bits are stored). packed row j = W[:, perm[j]] (perm NULL = identity; entries in
- * [0, K)). packed: igq__q8_packed_size(N, K, 8 or 4) bytes (64-byte alignment recommended),
+ * [0, K)). packed: igq__qs8_packed_size(N, K, 8 or 4) bytes (64-byte alignment recommended),
  * padding columns are written as zeros. rowsum (may be NULL): rowsum[n] = sum_j Wp[n][j]. */
-typedef void (*igq_q8_pack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
-                               void *packed, int32_t *rowsum);
+typedef void (*igq_qpack_fn)(int64_t N, int64_t K, const int8_t *W, const int32_t *perm,
+                             void *packed, int32_t *rowsum);
 
 /* Grouped integer GEMM with the f32 group epilogue fused (IGQ's linear layer, ALGORITHMS.md
  * 1.8). The K columns of A are in G groups, group g = A columns off[g] .. off[g+1] - 1
@@ -100,13 +104,36 @@ typedef void (*igq_q8_pack_fn)(int64_t N, int64_t K, const int8_t *W, const int3
  *   acc_g = sum_{off[g] <= k < off[g+1]} A[m][k] * Wp[n][kperm != NULL ? kperm[k] : k]
  *   f = 0; for g = 0..G-1 with a non-empty range: f = fmaf(gs[g], (float)acc_g, f)
  *   Y[m][n] = fmaf(colscale[n], f, colbias[n])
- * acc_g exact as in igq_q8_gemm_fn; the same operations as igq_q8_gemm_fn per group followed
- * by igq_i32_fold_fn, so the two paths give the same bits. ws: igq__q8_ggemm_ws_size(K, G)
- * bytes of 64-byte aligned scratch (q8_layout.h). Y must not overlap the inputs. */
-typedef void (*igq_q8_ggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
-                                const float *gs, const uint8_t *A, int64_t lda,
-                                const void *packed, const int32_t *kperm, const float *colscale,
-                                const float *colbias, float *Y, int64_t ldy, void *ws);
+ * acc_g exact as in igq_qgemm_fn; the same operations as igq_qgemm_fn per group followed
+ * by igq_i32_fold_fn, so the two paths give the same bits. ws: igq__qs8_ggemm_ws_size(K, G)
+ * bytes of 64-byte aligned scratch (qs8_layout.h). Y must not overlap the inputs. */
+typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off,
+                              const float *gs, const uint8_t *A, int64_t lda,
+                              const void *packed, const int32_t *kperm, const float *colscale,
+                              const float *colbias, float *Y, int64_t ldy, void *ws);
+
+/* Prototypes of igq_qgemm_fn / igq_qggemm_fn kernels, and the definitions of a level's two
+ * entry points (qs8 and qs4 weights) from one function taking the weight bits (8 or 4) first,
+ * then the entry's arguments. */
+#define IGQ_QGEMM_DECL(fn)                                                                 \
+    void fn(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1, const uint8_t *A,     \
+            int64_t lda, const void *packed, const int32_t *kperm, int32_t *C, int64_t ldc)
+#define IGQ_QGGEMM_DECL(fn)                                                                \
+    void fn(int64_t M, int64_t N, int64_t K, int32_t G, const int32_t *off, const float *gs, \
+            const uint8_t *A, int64_t lda, const void *packed, const int32_t *kperm,       \
+            const float *colscale, const float *colbias, float *Y, int64_t ldy, void *ws)
+#define IGQ_QGEMM_ENTRIES(qs8_fn, qs4_fn, impl)                                            \
+    IGQ_QGEMM_DECL(qs8_fn) { impl(8, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc); }    \
+    IGQ_QGEMM_DECL(qs4_fn) { impl(4, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc); }
+#define IGQ_QGGEMM_ENTRIES(qs8_fn, qs4_fn, impl)                                           \
+    IGQ_QGGEMM_DECL(qs8_fn)                                                                \
+    {                                                                                      \
+        impl(8, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws); \
+    }                                                                                      \
+    IGQ_QGGEMM_DECL(qs4_fn)                                                                \
+    {                                                                                      \
+        impl(4, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws); \
+    }
 
 /* Element-wise helpers of the integer executor (semantics in exec_inl.h). One plain-C source
  * compiled once per level (lib/kernels/{scalar,x86_avx2,x86_avx512}/exec_*.c), so all levels
@@ -175,7 +202,7 @@ typedef struct igq_exec_fns {
  * (int32 -> float rounds to nearest even; fmaf rounds once; colbias is read only with
  * colscale). Used by the integer executor to sum IGQ's per-group int32 partial sums with the
  * groups' scales and, at the last group, apply the per-output-channel weight scale and the
- * bias (ALGORITHMS.md 1.8); the fused grouped GEMM (igq_q8_ggemm_fn) follows the same
+ * bias (ALGORITHMS.md 1.8); the fused grouped GEMM (igq_qggemm_fn) follows the same
  * operation order. out must not overlap acc. */
 #define IGQ_I32_FOLD_PROTO(fn)                                                                \
     void fn(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,               \
@@ -227,45 +254,41 @@ IGQ_LEVEL_DECLARE(scalar)
 IGQ_LEVEL_DECLARE(avx2)
 IGQ_LEVEL_DECLARE(avx512)
 
-/* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels. */
-void igq_f32_gemm_6x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                             const float *B, const float *bias, float *C, int64_t ldc);
-/* lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels. */
-void igq_f32_gemm_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                const float *B, const float *bias, float *C, int64_t ldc);
-/* Integer GEMMs (igq_q8_gemm_fn), one file per level; qs4 = int4 weights.
- * lib/kernels/x86_avx2/q8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
-void igq_qs8_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq_qs4_gemm_6x16c2__avx2(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                               const uint8_t *A, int64_t lda, const void *packed,
-                               const int32_t *kperm, int32_t *C, int64_t ldc);
-/* lib/kernels/x86_avxvnni/q8_gemm_avxvnni.c: 6 x 16, ymm vpdpbusd (VEX) on k quads. */
-void igq_qs8_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                  const uint8_t *A, int64_t lda, const void *packed,
-                                  const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq_qs4_gemm_6x16c4__avxvnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                  const uint8_t *A, int64_t lda, const void *packed,
-                                  const int32_t *kperm, int32_t *C, int64_t ldc);
-/* lib/kernels/x86_avx512/q8_ggemm_avx512vnni.c: grouped, 6 x 64 tiles, f32 sums in L1. */
-void igq_qs8_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                      const int32_t *off, const float *gs, const uint8_t *A,
-                                      int64_t lda, const void *packed, const int32_t *kperm,
-                                      const float *colscale, const float *colbias, float *Y,
-                                      int64_t ldy, void *ws);
-void igq_qs4_ggemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int32_t G,
-                                      const int32_t *off, const float *gs, const uint8_t *A,
-                                      int64_t lda, const void *packed, const int32_t *kperm,
-                                      const float *colscale, const float *colbias, float *Y,
-                                      int64_t ldy, void *ws);
-/* lib/kernels/x86_avx512/q8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
-void igq_qs8_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                     const uint8_t *A, int64_t lda, const void *packed,
-                                     const int32_t *kperm, int32_t *C, int64_t ldc);
-void igq_qs4_gemm_6x64c4__avx512vnni(int64_t M, int64_t N, int64_t K, int64_t k0, int64_t k1,
-                                     const uint8_t *A, int64_t lda, const void *packed,
-                                     const int32_t *kperm, int32_t *C, int64_t ldc);
+/* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels;
+ * lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels;
+ * both instances of f32_gemm_driver.h. */
+IGQ_F32_GEMM_DECL(igq__f32_gemm_6x16__avx2);
+IGQ_F32_GEMM_DECL(igq__f32_gemm_12x32__avx512);
+/* lib/kernels/x86_avx2/f32_gelu_avx2.c (8 lanes), lib/kernels/x86_avx512/f32_gelu_avx512.c
+ * (16 lanes, masked tail): igq_f32_gelu_fn. */
+void igq_f32_gelu__avx2(int64_t n, float *x);
+void igq_f32_gelu__avx512(int64_t n, float *x);
+/* lib/kernels/x86_avx2/f32_softmax_avx2.c, lib/kernels/x86_avx512/f32_softmax_avx512.c:
+ * igq_f32_softmax_fn. */
+void igq_f32_softmax__avx2(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+void igq_f32_softmax__avx512(int64_t rows, int64_t n, float scale, float *x, int64_t ldx);
+/* lib/kernels/x86_avx2/f32_layernorm_avx2.c, lib/kernels/x86_avx512/f32_layernorm_avx512.c:
+ * igq_f32_layernorm_fn. */
+void igq_f32_layernorm__avx2(int64_t rows, int64_t n, const float *x, const float *w,
+                             const float *b, float eps, float *y);
+void igq_f32_layernorm__avx512(int64_t rows, int64_t n, const float *x, const float *w,
+                               const float *b, float eps, float *y);
+
+/* Integer GEMMs (igq_qgemm_fn), one file per level, all instances of qgemm_driver.h;
+ * qs4 = int4 weights.
+ * lib/kernels/x86_avx2/qs8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c2__avx2);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c2__avx2);
+/* lib/kernels/x86_avxvnni/qs8_gemm_avxvnni.c: 6 x 16, ymm vpdpbusd (VEX) on k quads. */
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c4__avxvnni);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c4__avxvnni);
+/* lib/kernels/x86_avx512/qs8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x64c4__avx512vnni);
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x64c4__avx512vnni);
+/* lib/kernels/x86_avx512/qs8_ggemm_avx512vnni.c: grouped (igq_qggemm_fn), 6 x 64 tiles, f32
+ * sums in L1. */
+IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x64c4__avx512vnni);
+IGQ_QGGEMM_DECL(igq__qs4_ggemm_6x64c4__avx512vnni);
 
 #endif
 

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../kernels/q8_layout.h"
+#include "../kernels/qs8_layout.h"
 #include "qexec_impl.h"
 
 #define RUP64(n) ((((size_t)(n)) + 63u) & ~(size_t)63u)
@@ -52,7 +52,7 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(logit2, float, 2 * d->classes);
     TAKE(xi, int32_t, D);
     /* per-group int32 results: only where no fused grouped GEMM exists at this ISA level */
-    TAKE(acc, int32_t, igq__kernels()->q8_ggemm != NULL ? 0 : R * Nm);
+    TAKE(acc, int32_t, igq__kernels()->qs8_ggemm != NULL ? 0 : R * Nm);
     TAKE(lg, int32_t, T * T);
     TAKE(p20, int32_t, T * T);
     TAKE(oi, int32_t, T * hd);
@@ -72,9 +72,9 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
-    TAKE(ws, unsigned char, igq__q8_ggemm_ws_size(Cm, (int32_t)G));
-    TAKE(pk, unsigned char, imax((int64_t)igq__q8_packed_size(T, hd, 8),
-                                 (int64_t)igq__q8_packed_size(hd, T, 8)));
+    TAKE(ws, unsigned char, igq__qs8_ggemm_ws_size(Cm, (int32_t)G));
+    TAKE(pk, unsigned char, imax((int64_t)igq__qs8_packed_size(T, hd, 8),
+                                 (int64_t)igq__qs8_packed_size(hd, T, 8)));
     return off;
 }
 #undef TAKE

@@ -7,7 +7,7 @@
 
 #include "../core/alloc.h"
 #include "../core/error.h"
-#include "../kernels/q8_layout.h"
+#include "../kernels/qs8_layout.h"
 #include "qexec_impl.h"
 
 /* Every buffer of the executor is listed in x->owned (one igq__qexec_free releases them all,
@@ -66,9 +66,9 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
               "has %d (use IGQ_EXECUTOR_SIM)", what, (int)block, (int)z->bits);
     o->in  = (int32_t)K;
     o->out = (int32_t)N;
-    o->q4  = z->bits <= 4;
+    o->qs4  = z->bits <= 4;
     o->b   = l->b;
-    o->packed = xalloc(x, igq__q8_packed_size(N, K, o->q4 ? 4 : 8));
+    o->packed = xalloc(x, igq__qs8_packed_size(N, K, o->qs4 ? 4 : 8));
     o->rowsum = (int32_t *)xalloc(x, (size_t)N * sizeof(int32_t));
     o->t      = (float *)xalloc(x, (size_t)N * sizeof(float));
     w         = (int8_t *)igq__malloc((size_t)(N * K));
@@ -88,10 +88,10 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
             w[n * K + k] = (int8_t)v;
         }
     }
-    if (o->q4)
-        igq__q4_pack(N, K, w, NULL, o->packed, o->rowsum);
+    if (o->qs4)
+        igq__qs4_pack(N, K, w, NULL, o->packed, o->rowsum);
     else
-        igq__q8_pack(N, K, w, NULL, o->packed, o->rowsum);
+        igq__qs8_pack(N, K, w, NULL, o->packed, o->rowsum);
     igq__free(w);
     return IGQ_OK;
 }

@@ -39,7 +39,7 @@
 /* ---- the prepared model (qexec_build.c) ------------------------------------------------- */
 
 typedef struct igq_qlin {
-    int32_t      in, out, q4; /* q4: int4 weights (bits <= 4) */
+    int32_t      in, out, qs4; /* qs4: int4 weights (bits <= 4) */
     void        *packed;
     int32_t     *rowsum;      /* [out] sum over k of w[k][d] */
     float       *t;           /* [out] weight scales */

@@ -13,10 +13,10 @@
 static void lin_gemm(const igq_qlin *L, int64_t M, int64_t k0, int64_t k1, const uint8_t *A,
                      const int32_t *perm, int32_t *C)
 {
-    if (L->q4)
-        igq__q4_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
+    if (L->qs4)
+        igq__qs4_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
     else
-        igq__q8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
+        igq__qs8_gemm(M, L->out, L->in, k0, k1, A, L->in, L->packed, perm, C, L->out);
 }
 
 /* y [rows][out] = the layer on codes A [rows][in] (group order of c's group state, site qs):
@@ -62,7 +62,7 @@ void igq__qexec_linear(igq_ictx *c, const igq_qlin *L, const igq_qsite *qs, cons
     }
     {
         const igq_kernel_table *kt = igq__kernels();
-        const igq_q8_ggemm_fn   gg = L->q4 ? kt->q4_ggemm : kt->q8_ggemm;
+        const igq_qggemm_fn   gg = L->qs4 ? kt->qs4_ggemm : kt->qs8_ggemm;
         if (gg != NULL) {
             /* fused: per-group sums stay in registers (same bits as the loop below) */
             IGQ__PROF_BEGIN(c);

@@ -288,7 +288,7 @@ igq_status igq__ptq_mixed_precision(igq_ptq *p, int **bits)
             s = igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory");
             break;
         }
-        igq__f32_gemm_ref(o->keep_rows, lin->out, lin->in, o->keep, lin->in, lin->wt, NULL, Y,
+        igq__f32_gemm__scalar(o->keep_rows, lin->out, lin->in, o->keep, lin->in, lin->wt, NULL, Y,
                           lin->out);
         nuc = nuclear_norm(Y, o->keep_rows, lin->out);
         igq__free(Y);

@@ -9,8 +9,8 @@
 
 #define NB 256 /* columns of C kept hot while k runs */
 
-void igq__f32_gemm_ref(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                       const float *B, const float *bias, float *C, int64_t ldc)
+void igq__f32_gemm__scalar(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                           const float *B, const float *bias, float *C, int64_t ldc)
 {
     int64_t m, n0, k, n;
     for (m = 0; m < M; m++) {
