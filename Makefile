@@ -82,7 +82,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-install check-clang check-isa demo examples bench bench-accuracy \
+.PHONY: all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -142,6 +142,11 @@ check-abi: $(O)/$(SOFULL) $(O)/libigq.a
 	$(Q)if nm $(O)/libigq.a $(O)/$(SOFULL) | grep -E 'igq__(dispatch_force|alloc_fail_after|int_prof)'; then \
 	    echo "check-abi: a test hook is in the shipped library"; exit 1; fi
 
+# A -ffast-math build must stop at compile time (lib/core/compiler.h).
+check-fastmath:
+	$(Q)if $(CC) -std=c99 -Iinclude -ffast-math -fsyntax-only lib/kernels/dispatch.c 2>/dev/null; then \
+	    echo "check-fastmath: -ffast-math was not refused"; exit 1; else echo "check-fastmath: refused"; fi
+
 check-install: lib
 	$(Q)sh test/abi/check_install.sh "$(CC)" "$(O)"
 
@@ -160,7 +165,7 @@ check-isa: $(TEST_BIN) $(O)/$(SOFULL)
 	    echo "== IGQ_ISA=$$isa $$t"; IGQ_ISA=$$isa IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t > $(O)/isa-$$isa.log 2>&1 \
 	    || { cat $(O)/isa-$$isa.log; exit 1; }; done; done
 
-check-native: test check-isa check-abi check-install check-clang
+check-native: test check-isa check-abi check-fastmath check-install check-clang
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test

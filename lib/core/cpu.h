@@ -3,6 +3,8 @@
 #ifndef IGQ_CORE_CPU_H
 #define IGQ_CORE_CPU_H
 
+#include "compiler.h"
+
 /* Ordered: each level needs everything the lower ones need, except that avxvnni and
  * avx512vnni are not nested (a CPU may have AVX-512 VNNI without AVX-VNNI, e.g. Ice Lake,
  * Zen 4); see igq__cpu_supports(). */

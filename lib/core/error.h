@@ -3,6 +3,8 @@
 #ifndef IGQ_CORE_ERROR_H
 #define IGQ_CORE_ERROR_H
 
+#include "compiler.h"
+
 #include "igq/igq.h"
 
 #if defined(__GNUC__) || defined(__clang__)

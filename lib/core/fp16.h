@@ -2,6 +2,8 @@
 #ifndef IGQ_CORE_FP16_H
 #define IGQ_CORE_FP16_H
 
+#include "compiler.h"
+
 #include <stdint.h>
 
 float igq__f16_to_f32(uint16_t h);

@@ -144,11 +144,13 @@ igq_isa_level igq__isa_from_env(const char *value)
     return igq__isa_clamp(request);
 }
 
+#ifdef IGQ_TESTING
 void igq__dispatch_force(igq_isa_level level)
 {
     (void)igq__kernels(); /* run the once-init first so it cannot overwrite this later */
     fill(&g_table, igq__isa_clamp(level));
 }
+#endif
 
 void igq__f32_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    const float *B, const float *bias, float *C, int64_t ldc)

@@ -62,11 +62,13 @@ igq_isa_level igq__isa_clamp(igq_isa_level request);
  * (IGQ_ERR_INVALID_ARGUMENT) for information. The init calls it with getenv("IGQ_ISA"). */
 igq_isa_level igq__isa_from_env(const char *value);
 
-/* Test hook: refills the table for igq__isa_clamp(level) (so never above what the CPU
+#ifdef IGQ_TESTING
+/* Test hook (testing build only): refills the table for igq__isa_clamp(level) (so never above what the CPU
  * supports; read the result with igq__isa_active()). NOT thread-safe: no other thread may
  * use the kernels while it runs, and it races with nothing only because tests call it from
  * their single main thread. For tests only. */
 void igq__dispatch_force(igq_isa_level level);
+#endif
 
 /* fp32 GEMM through the active table; semantics of igq__f32_gemm__scalar (see kernels.h for
  * the rounding contract of the SIMD levels). Thread safety: any thread. */

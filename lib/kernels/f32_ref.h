@@ -2,6 +2,8 @@
 #ifndef IGQ_KERNELS_F32_REF_H
 #define IGQ_KERNELS_F32_REF_H
 
+#include "../core/compiler.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

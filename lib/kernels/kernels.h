@@ -3,6 +3,8 @@
 #ifndef IGQ_KERNELS_KERNELS_H
 #define IGQ_KERNELS_KERNELS_H
 
+#include "../core/compiler.h"
+
 #include <stdint.h>
 
 /* x86-64 ISA kernels exist in this build (the Makefile compiles lib/kernels/x86_* only on

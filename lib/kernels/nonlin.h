@@ -16,6 +16,8 @@
 #ifndef IGQ_KERNELS_NONLIN_H
 #define IGQ_KERNELS_NONLIN_H
 
+#include "../core/compiler.h"
+
 #include <stdint.h>
 
 #include "igq/igq.h"

@@ -32,6 +32,8 @@
 #ifndef IGQ_KERNELS_QS8_LAYOUT_H
 #define IGQ_KERNELS_QS8_LAYOUT_H
 
+#include "../core/compiler.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

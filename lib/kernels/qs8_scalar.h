@@ -4,6 +4,8 @@
 #ifndef IGQ_KERNELS_QS8_SCALAR_H
 #define IGQ_KERNELS_QS8_SCALAR_H
 
+#include "../core/compiler.h"
+
 #include <stdint.h>
 
 #include "kernels.h"

@@ -4,6 +4,8 @@
 #ifndef IGQ_QUANT_QUANT_H
 #define IGQ_QUANT_QUANT_H
 
+#include "../core/compiler.h"
+
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
