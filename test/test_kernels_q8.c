@@ -28,7 +28,7 @@
 
 static igq_isa_level g_start;
 
-static const igq_isa_level g_level_values[IGQ_ISA_COUNT] = {
+static igq_isa_level g_level_values[IGQ_ISA_COUNT] = { /* not const: cmocka states are void * */
     IGQ_ISA_SCALAR, IGQ_ISA_AVX2, IGQ_ISA_AVXVNNI, IGQ_ISA_AVX512VNNI};
 
 /* ---- operands ---------------------------------------------------------------------------- */
@@ -763,11 +763,11 @@ static void test_ggemm(void **state)
 }
 
 #define LEVEL_TESTS(fn, label)                                                                  \
-    {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
-        {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
-        {label "/avxvnni", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVXVNNI]},  \
+    {label "/scalar", fn, NULL, restore_level, &g_level_values[IGQ_ISA_SCALAR]},        \
+        {label "/avx2", fn, NULL, restore_level, &g_level_values[IGQ_ISA_AVX2]},        \
+        {label "/avxvnni", fn, NULL, restore_level, &g_level_values[IGQ_ISA_AVXVNNI]},  \
         {label "/avx512vnni", fn, NULL, restore_level,                                          \
-         (void *)&g_level_values[IGQ_ISA_AVX512VNNI]}
+         &g_level_values[IGQ_ISA_AVX512VNNI]}
 
 int main(void)
 {
