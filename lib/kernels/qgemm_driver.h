@@ -20,8 +20,6 @@
  *   QV, QV_BYTES, QV_LANES, QV_MASK and the operations QV_ZERO, QV_LOAD (aligned), QV_LOADU,
  *                QV_STOREU, QV_BCAST (int32), QV_DOT (acc += a . b per int32 lane), QV_ADD,
  *                QV_SRA4, QV_MASK_FIRST (first n lanes), QV_LOADU_MASK, QV_STOREU_MASK
- *   QV_MASK_CHEAP 1 when a masked access costs what a plain one does: the last vector of a
- *                tile is then always accessed through its mask (one variant of the tile less)
  *   QGEMM_INLINE static inline with always_inline
  * and the staging step, a function
  *   qgemm_stage_step(qs4, nrows, p0, p1, p2, p3, dst)
@@ -127,8 +125,9 @@ static inline void qgemm_stage_any(int qs4, const uint8_t *panel, const int32_t 
  * a last step of which only t (1..3) A bytes are read; b: the staged block at the tile's first
  * vector (steps 256 bytes apart); a: row 0 of A at the block's first k, rows lda bytes apart.
  * The sums go to C (first) or are added to it; shift: qs4 sums of 16 w, shifted right by 4.
- * The last vector is accessed through mlast unless it is full (and masks cost more). mr and
- * nv are compile-time constants at every call. */
+ * The last vector is accessed through mlast unless full (plain stores also keep gcc from
+ * spilling accumulators in the grouped GEMM's k loop). mr and nv are compile-time constants
+ * at every call. */
 QGEMM_INLINE void qgemm_tile(const int mr, const int nv, int64_t ns, int t, const uint8_t *a,
                              int64_t lda, const uint8_t *b, int32_t *c, int64_t ldc, int first,
                              int shift, int full, QV_MASK mlast)
@@ -185,7 +184,7 @@ QGEMM_INLINE void qgemm_tile(const int mr, const int nv, int64_t ns, int t, cons
         int32_t *p = c + (i) * ldc + (v) * QV_LANES;                                       \
         QV       x = c##i##v;                                                              \
         if (shift) x = QV_SRA4(x);                                                         \
-        if ((v) < nv - 1 || (full && !QV_MASK_CHEAP)) {                                    \
+        if ((v) < nv - 1 || full) {                                                        \
             if (!first) x = QV_ADD(x, QV_LOADU(p));                                        \
             QV_STOREU(p, x);                                                               \
         } else {                                                                           \

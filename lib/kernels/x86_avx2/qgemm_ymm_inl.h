@@ -15,7 +15,6 @@
 #define QV_BYTES 32
 #define QV_LANES 8
 #define QV_MASK __m256i
-#define QV_MASK_CHEAP 0 /* vpmaskmovd: several uops */
 #define QV_ZERO() _mm256_setzero_si256()
 #define QV_LOAD(p) _mm256_load_si256((const __m256i *)(p))
 #define QV_LOADU(p) _mm256_loadu_si256((const __m256i *)(p))

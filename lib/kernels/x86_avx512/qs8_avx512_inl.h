@@ -35,7 +35,6 @@
 #define QV_BYTES 64
 #define QV_LANES 16
 #define QV_MASK __mmask16
-#define QV_MASK_CHEAP 1
 #define QV_ZERO() _mm512_setzero_si512()
 #define QV_LOAD(p) _mm512_load_si512((const void *)(p))
 #define QV_LOADU(p) _mm512_loadu_si512((const void *)(p))
