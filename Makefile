@@ -154,7 +154,7 @@ check-install: lib
 # of both compilers compared line for line: gcc and clang must give the same bits.
 check-clang: test
 	$(Q)command -v clang >/dev/null 2>&1 || { echo "check-clang: clang is missing (apt-get install clang)"; exit 1; }
-	$(Q)$(MAKE) --no-print-directory O=$(O)-clang CC=clang test > $(O)/clang.log 2>&1 || { cat $(O)/clang.log; exit 1; }
+	+$(Q)$(MAKE) --no-print-directory O=$(O)-clang CC=clang test > $(O)/clang.log 2>&1 || { cat $(O)/clang.log; exit 1; }
 	$(Q)diff $(O)/bits.txt $(O)-clang/bits.txt || { echo "check-clang: gcc and clang logits differ"; exit 1; }
 	$(Q)echo "check-clang: all suites pass with clang; logits of $$(wc -l < $(O)/bits.txt) executor cases hash identically with gcc"
 
@@ -168,10 +168,10 @@ check-isa: $(TEST_BIN) $(O)/$(SOFULL)
 check-native: test check-isa check-abi check-fastmath check-install check-clang
 
 check-asan:
-	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
+	+$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
 
 check:
-	$(Q)$(MAKE) --no-print-directory WERROR=1 check-native check-asan
+	+$(Q)$(MAKE) --no-print-directory WERROR=1 check-native check-asan
 	@echo "make check: all passed"
 
 # ---- examples / demo / bench ------------------------------------------------------------------
