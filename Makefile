@@ -82,7 +82,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa demo examples bench bench-accuracy \
+.PHONY: all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -160,18 +160,21 @@ check-clang: test
 
 # The suites again with the dispatcher masked down to each lower level (IGQ_ISA can only lower
 # the level the CPU supports; a level the CPU lacks runs as the best one below it).
-check-isa: $(TEST_BIN) $(O)/$(SOFULL)
-	$(Q)set -e; for isa in avxvnni avx2 scalar; do for t in $(TEST_BIN); do \
-	    echo "== IGQ_ISA=$$isa $$t"; IGQ_ISA=$$isa IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t > $(O)/isa-$$isa.log 2>&1 \
-	    || { cat $(O)/isa-$$isa.log; exit 1; }; done; done
+check-isa: check-isa-avxvnni check-isa-avx2 check-isa-scalar
+check-isa-%: $(TEST_BIN) $(O)/$(SOFULL)
+	$(Q)set -e; for t in $(TEST_BIN); do \
+	    echo "== IGQ_ISA=$* $$t"; IGQ_ISA=$* IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t > $(O)/isa-$*.log 2>&1 \
+	    || { cat $(O)/isa-$*.log; exit 1; }; done
 
 check-native: test check-isa check-abi check-fastmath check-install check-clang
 
 check-asan:
 	+$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
 
+# The parts of make check are independent: they run side by side on every core (CHECK_JOBS).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
-	+$(Q)$(MAKE) --no-print-directory WERROR=1 check-native check-asan
+	+$(Q)$(MAKE) --no-print-directory -j$(CHECK_JOBS) WERROR=1 check-native check-asan
 	@echo "make check: all passed"
 
 # ---- examples / demo / bench ------------------------------------------------------------------

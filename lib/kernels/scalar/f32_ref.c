@@ -23,7 +23,19 @@ void igq__f32_gemm__scalar(int64_t M, int64_t N, int64_t K, const float *A, int6
                 memcpy(acc, bias + n0, (size_t)nn * sizeof(float));
             else
                 memset(acc, 0, (size_t)nn * sizeof(float));
-            for (k = 0; k < K; k++) {
+            /* four k steps per pass over the row (the same chain, k increasing): a quarter of
+             * the loads and stores of acc */
+            for (k = 0; k + 4 <= K; k += 4) {
+                const float  a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+                const float *b0 = B + k * N + n0, *b1 = b0 + N, *b2 = b1 + N, *b3 = b2 + N;
+                for (n = 0; n < nn; n++) {
+                    float t = fmaf(a0, b0[n], acc[n]);
+                    t       = fmaf(a1, b1[n], t);
+                    t       = fmaf(a2, b2[n], t);
+                    acc[n]  = fmaf(a3, b3[n], t);
+                }
+            }
+            for (; k < K; k++) {
                 const float  av = a[k];
                 const float *b  = B + k * N + n0;
                 for (n = 0; n < nn; n++) acc[n] = fmaf(av, b[n], acc[n]);
