@@ -450,7 +450,8 @@ IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn f
 IGQ_API igq_status igq_quantize_model(const igq_model *fp32_model, const igq_tensor *calib_images,
                                       const igq_config *config, igq_model **out_quantized);
 
-/** 1 if the model is quantized, 0 if it is fp32; -1 if model is NULL.
+/** 1 if the model is quantized, 0 if it is fp32; -1 if model is NULL (compare with 1: -1 is
+ *  true in a condition).
  *  Thread safety: shared read-only. */
 IGQ_API int32_t igq_model_is_quantized(const igq_model *model);
 
