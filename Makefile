@@ -82,7 +82,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
+.PHONY: fuzz all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -177,6 +177,19 @@ check:
 	+$(Q)$(MAKE) --no-print-directory -j$(CHECK_JOBS) WERROR=1 check-native check-asan
 	@echo "make check: all passed"
 
+# ---- fuzzing (clang + libclang-rt: libFuzzer) --------------------------------------------------
+# make fuzz FUZZ_SECONDS=60: each harness in test/fuzz/ against a library built with coverage
+# and ASan+UBSan, seeded from test/fixtures.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+fuzz:
+	+$(Q)$(MAKE) --no-print-directory O=$(O)-fuzz CC=clang OPT=-O1 CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(O)-fuzz/libigq.a
+	$(Q)set -e; for h in $(wildcard test/fuzz/fuzz_*.c); do n=$$(basename $$h .c); \
+	    clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -Iinclude $(FUZZ_SAN) -fsanitize=fuzzer $$h \
+	        $(O)-fuzz/libigq.a -lm -pthread -o $(O)-fuzz/$$n; \
+	    mkdir -p $(O)-fuzz/corpus-$$n; cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true; \
+	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n; done
+
 # ---- examples / demo / bench ------------------------------------------------------------------
 $(O)/examples/%: examples/%.c $(O)/libigq.a
 	@mkdir -p $(dir $@)
@@ -221,6 +234,6 @@ update-abi: $(O)/$(SOFULL)
 	nm -D --defined-only $(O)/$(SOFULL) | awk '$$2 == "T" {print $$3}' | sed 's/@.*//' | sort > test/abi/exported.txt
 
 clean:
-	rm -rf $(O) $(O)-asan $(O)-clang
+	rm -rf $(O) $(O)-asan $(O)-clang $(O)-fuzz
 
 -include $(DEPS)
