@@ -762,6 +762,65 @@ static void test_ggemm(void **state)
             t->qs8_ggemm != NULL ? "fused kernel and gemm + fold" : "gemm + fold");
 }
 
+/* ---- group column sums (exec qs8_gsum, the zero-point correction) ------------------------ */
+
+/* The level's qs8_gsum against the definition (sums of the logical weights W[n][kperm[j]]
+ * over each group's j range, in int64) and against the scalar instantiation: column tails
+ * around the 64-column panel, empty groups, one group, qs4 and qs8, extreme weights. */
+static void test_gsum(void **state)
+{
+    static const int64_t Ns[] = {1, 15, 16, 17, 63, 64, 65, 100, 130, 192};
+    static const int64_t Ks[] = {1, 3, 4, 5, 17, 64, 127, 384, 1536};
+    static const int32_t Gs[] = {1, 2, 3, 8, 13};
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     cases = 0, it;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 777);
+    for (it = 0; it < 200; it++) {
+        const int     bits = it % 2 ? 4 : 8;
+        const int64_t N = Ns[tu_rng_next(&r) % COUNT(Ns)], K = Ks[tu_rng_next(&r) % COUNT(Ks)];
+        const int32_t G  = Gs[tu_rng_next(&r) % COUNT(Gs)];
+        const int64_t ld = N + 5;
+        int8_t       *W  = (int8_t *)xmalloc((size_t)(N * K));
+        int32_t      *kp = random_perm(&r, K);
+        int32_t      *off = (int32_t *)xmalloc((size_t)(G + 1) * sizeof(int32_t));
+        int32_t      *got = (int32_t *)xmalloc((size_t)(G * ld) * sizeof(int32_t));
+        int32_t      *ref = (int32_t *)xmalloc((size_t)(G * ld) * sizeof(int32_t));
+        void         *packed = xmalloc(igq__qs8_packed_size(N, K, bits));
+        int64_t       i, n, j;
+        int32_t       g;
+        fill_w(&r, W, N * K, bits);
+        if (it % 7 == 3)
+            for (i = 0; i < N * K; i++) W[i] = (int8_t)(bits == 4 ? (i % 5 ? -8 : 7) : (i % 5 ? -128 : 127));
+        random_offsets(&r, K, G, off);
+        (bits == 4 ? t->qs4_pack : t->qs8_pack)(N, K, W, NULL, packed, NULL);
+        for (i = 0; i < G * ld; i++) got[i] = ref[i] = 0x5a5a5a5a; /* sentinels past N */
+        t->exec.qs8_gsum(N, K, bits, packed, kp, G, off, got, ld);
+        igq__exec_qs8_gsum__scalar(N, K, bits, packed, kp, G, off, ref, ld);
+        assert_memory_equal(got, ref, (size_t)(G * ld) * sizeof(int32_t));
+        for (g = 0; g < G; g++)
+            for (n = 0; n < ld; n++) {
+                int64_t want = 0;
+                if (n >= N) {
+                    assert_int_equal(got[g * ld + n], 0x5a5a5a5a);
+                    continue;
+                }
+                for (j = off[g]; j < off[g + 1]; j++) want += W[n * K + kp[j]];
+                if (got[g * ld + n] != want) {
+                    fprintf(stderr, "  gsum qs%d N %lld K %lld G %d: S[%d][%lld] %d, want %lld\n",
+                            bits, (long long)N, (long long)K, (int)G, (int)g, (long long)n,
+                            (int)got[g * ld + n], (long long)want);
+                    fail();
+                }
+            }
+        free(W), free(kp), free(off), free(got), free(ref), free(packed);
+        cases++;
+    }
+    fprintf(stderr, "  %d gsum cases exact\n", cases);
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, &g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, &g_level_values[IGQ_ISA_AVX2]},        \
@@ -782,6 +841,7 @@ int main(void)
         LEVEL_TESTS(test_kslices, "kslices"),
         LEVEL_TESTS(test_groups, "groups"),
         LEVEL_TESTS(test_ggemm, "ggemm"),
+        LEVEL_TESTS(test_gsum, "gsum"),
         LEVEL_TESTS(test_extreme, "extreme"),
         cmocka_unit_test(test_threads),
     };

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "qs8_gsum_inl.h"
+
 /* Quantization of one row into codes, with per-channel parameters: for i < n,
  *   out[i] = clamp(rne(x[i] mul[i]), lo[i], hi[i]) + zero[i]
  * lo/hi = qmin - z, qmax - z (the result is in [qmin, qmax] <= 255), mul = 1 / scale (f32

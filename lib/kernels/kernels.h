@@ -166,7 +166,11 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
     X(lvl, void, sub_rows_i32, (int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v), \
       (rows, n, x, ld, v), )                                                                     \
     X(lvl, int32_t, rowmax_i32, (int64_t n, const int32_t *x), (n, x), return)                   \
-    X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)
+    X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)                       \
+    X(lvl, void, qs8_gsum,                                                                       \
+      (int64_t N, int64_t K, int32_t bits, const void *packed, const int32_t *kperm, int32_t G,  \
+       const int32_t *off, int32_t *S, int64_t ld),                                              \
+      (N, K, bits, packed, kperm, G, off, S, ld), )
 
 #define IGQ_EXEC_FIELD(lvl, ret, name, params, args, r) ret(*name) params;
 typedef struct igq_exec_fns {

@@ -1,6 +1,10 @@
 /* The integer executor's forward (qexec.h): the per-thread scratch, the LayerNorm input
  * conversion, and one image through the patch embedding, the blocks and the classifier.
- * One task per image, so logits are bit-identical for any thread count.
+ * Threads: a batch of at least as many images as the pool has threads is split by images (one
+ * image per task, no synchronization); images left over (batch 1 on two threads, say) are run
+ * one at a time with the pool's threads sharing each image's work, stage by stage (row ranges,
+ * 64-column panels of the GEMMs, attention heads; igq__ipar). Every output element is computed
+ * by the same operations either way, so logits are bit-identical for any thread count.
  *
  * Data flow and the sites' arithmetic: qexec.h and qexec_impl.h. Residual stream: f32.
  * LayerNorm input: the f32 rows converted to int32 at a power-of-two scale chosen per row
@@ -37,7 +41,7 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     const int64_t       Nm  = imax(imax(3 * D, Mm), d->classes);
     const int64_t       R   = imax(T, NP);
     const int64_t       G   = gmax > 0 ? gmax : 1;
-    size_t              off = 0;
+    size_t              off = RUP64(sizeof(igq_ictx)); /* the thread's context comes first */
     TAKE(xr, float, T * D);
     TAKE(yf, float, R * Nm);
     TAKE(of, float, T * D);
@@ -71,7 +75,6 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(rowbuf, uint8_t, Cm);
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
-    TAKE(ind, uint8_t, G * Cm);
     TAKE(ws, unsigned char, igq__qs8_ggemm_ws_size(Cm, (int32_t)G));
     TAKE(pk, unsigned char, imax((int64_t)igq__qs8_packed_size(T, hd, 8),
                                  (int64_t)igq__qs8_packed_size(hd, T, 8)));
@@ -85,6 +88,85 @@ size_t igq__forward_int_scratch(const struct igq_model *m)
     return layout(m, x != NULL ? x->gmax : 1, NULL, NULL);
 }
 
+/* ---- threads sharing an image ------------------------------------------------------------- */
+
+struct igq_iteam {
+    igq__pool     *pool;
+    int32_t        n;      /* threads */
+    unsigned char *base;   /* thread t's scratch (and context) at base + t * stride */
+    size_t         stride;
+};
+
+static igq_ictx *team_ctx(const igq_iteam *tm, int32_t t)
+{
+    return (igq_ictx *)(void *)(tm->base + (size_t)t * tm->stride);
+}
+
+int32_t igq__ithreads(const igq_ictx *c) { return c->team != NULL ? c->team->n : 1; }
+
+typedef struct ijob {
+    const igq_iteam *team;
+    igq__itask_fn    fn;
+    void            *arg;
+    int64_t          n;
+} ijob;
+
+static void ijob_task(void *ctx, int64_t t, int32_t thread)
+{
+    const ijob *j = (const ijob *)ctx;
+    j->fn(team_ctx(j->team, thread), j->arg, t, j->n);
+}
+
+void igq__ipar(igq_ictx *c, int64_t n_tasks, igq__itask_fn fn, void *arg)
+{
+    int64_t t;
+    if (c->team == NULL || n_tasks <= 1) {
+        for (t = 0; t < n_tasks; t++) fn(c, arg, t, n_tasks);
+    } else {
+        const igq_iteam *tm = c->team;
+        ijob             j;
+        int32_t          i;
+        for (i = 1; i < tm->n; i++) { /* the group state the tasks read */
+            igq_ictx *o  = team_ctx(tm, i);
+            o->G         = c->G;
+            o->gperm     = c->gperm;
+            o->cur_block = c->cur_block;
+        }
+        j.team = tm, j.fn = fn, j.arg = arg, j.n = n_tasks;
+        igq__pool_run(tm->pool, n_tasks, ijob_task, &j);
+    }
+}
+
+/* Lays out thread t's context in its scratch slot; with a team, the image's buffers are
+ * thread 0's (c0) and only the per-task scratch is the thread's own. */
+static igq_ictx *ctx_init(const struct igq_model *m, unsigned char *slot, int prof,
+                          int32_t cap_block, int32_t cap_site, int32_t *cap_assign,
+                          igq_iteam *team, const igq_ictx *c0)
+{
+    igq_ictx *c = (igq_ictx *)(void *)slot;
+    memset(c, 0, sizeof *c);
+    c->m          = m;
+    c->x          = m->q->x;
+    c->d          = &m->d;
+    c->kt         = igq__kernels();
+    c->prof       = prof;
+    c->cap_block  = cap_block;
+    c->cap_site   = cap_site;
+    c->cap_assign = cap_assign;
+    c->team       = team;
+    (void)layout(m, c->x->gmax, slot, c);
+    if (c0 != NULL) {
+        /* shared: everything but xi, patches, lg, p20, oi, rs, rowg, rsp, pc, rowbuf, pk, ws */
+        c->xr = c0->xr, c->yf = c0->yf, c->of = c0->of, c->cinv = c0->cinv, c->clo = c0->clo;
+        c->chi = c0->chi, c->corr = c0->corr, c->mn = c0->mn, c->mx = c0->mx;
+        c->pooledf = c0->pooledf, c->logit2 = c0->logit2, c->acc = c0->acc;
+        c->assign = c0->assign, c->perm = c0->perm, c->off = c0->off, c->imn = c0->imn;
+        c->imx = c0->imx, c->czero = c0->czero, c->sg = c0->sg, c->pooled = c0->pooled;
+        c->cg = c0->cg, c->qc = c0->qc;
+    }
+    return c;
+}
+
 /* ---- LayerNorm ---------------------------------------------------------------------------- */
 
 /* Integer LayerNorm of f32 rows x [rows][C] -> int32 at p's y_scale (xi: C ints of scratch).
@@ -93,8 +175,8 @@ size_t igq__forward_int_scratch(const struct igq_model *m)
  * norms differ by orders of magnitude inside one image), then normalized by the integer
  * kernels with that row's epsilon term E_k = C^2 eps 4^(22-e-k), read from the model's table
  * (nonlin.h). */
-static void layernorm_f32in(igq_ictx *c, const igq_ln_params *p, const float *x, int64_t rows,
-                            int32_t *xi, int32_t *out)
+static void layernorm_rows(igq_ictx *c, const igq_ln_params *p, const float *x, int64_t rows,
+                           int32_t *xi, int32_t *out)
 {
     const int64_t C = p->C;
     int64_t       r, i;
@@ -119,18 +201,92 @@ static void layernorm_f32in(igq_ictx *c, const igq_ln_params *p, const float *x,
     IGQ__PROF_END(c, IGQ__PROF_LAYERNORM);
 }
 
+typedef struct ln_job {
+    const igq_ln_params *p;
+    const float         *x;
+    int32_t             *out;
+    int64_t              rows;
+} ln_job;
+
+static void ln_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    const ln_job *j = (const ln_job *)arg;
+    int64_t       r0, r1;
+    igq__ichunk(j->rows, t, n, 1, &r0, &r1);
+    if (r1 > r0)
+        layernorm_rows(c, j->p, j->x + r0 * j->p->C, r1 - r0, c->xi, j->out + r0 * j->p->C);
+}
+
+/* layernorm_rows over the image's threads (row ranges). */
+static void layernorm_f32in(igq_ictx *c, const igq_ln_params *p, const float *x, int64_t rows,
+                            int32_t *out)
+{
+    const int64_t nt = igq__ithreads(c);
+    ln_job        j;
+    j.p = p, j.x = x, j.out = out, j.rows = rows;
+    igq__ipar(c, nt < rows ? nt : rows, ln_task, &j);
+}
+
 /* ---- one image ---------------------------------------------------------------------------- */
+
+typedef struct ew_job { /* an element-wise stage over the image's [T][width] rows */
+    const float *y, *ls;
+    int64_t      width;
+} ew_job;
+
+/* Rows [r0, r1) of x += y (times the layer scale ls when present). */
+static void residual_rows(igq_ictx *c, const ew_job *j, int64_t r0, int64_t r1)
+{
+    const int64_t D = j->width;
+    const float  *y = j->y, *ls = j->ls;
+    int64_t       i, r;
+    IGQ__PROF_BEGIN(c);
+    for (r = r0; r < r1; r++) {
+        float       *xr = c->xr + r * D;
+        const float *yr = y + r * D;
+        if (ls == NULL)
+            for (i = 0; i < D; i++) xr[i] += yr[i];
+        else
+            for (i = 0; i < D; i++) xr[i] += yr[i] * ls[i];
+    }
+    IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
+}
+
+static void residual_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    int64_t r0, r1;
+    igq__ichunk(c->d->n_tokens, t, n, 1, &r0, &r1);
+    residual_rows(c, (const ew_job *)arg, r0, r1);
+}
 
 static void residual(igq_ictx *c, const float *y, const float *ls)
 {
-    const int64_t n = (int64_t)c->d->n_tokens * c->d->dim, D = c->d->dim;
-    int64_t       i;
+    const int64_t nt = igq__ithreads(c), T = c->d->n_tokens;
+    ew_job        j;
+    j.y = y, j.ls = ls, j.width = c->d->dim;
+    igq__ipar(c, nt < T ? nt : T, residual_task, &j);
+}
+
+/* Rows [r0, r1) of the fc1 output in c->yf: f32 to Q20 (the f32 epilogue's int32 result), then
+ * the integer GELU, in place (both element-wise: same index read, then written). */
+static void gelu_rows(igq_ictx *c, int64_t r0, int64_t r1)
+{
+    static const int32_t one_m = 1 << 30, one_s = 30;
+    const int64_t        Mm = c->d->mlp;
+    float               *yf = c->yf + r0 * Mm;
     IGQ__PROF_BEGIN(c);
-    if (ls == NULL)
-        for (i = 0; i < n; i++) c->xr[i] += y[i];
-    else
-        for (i = 0; i < n; i++) c->xr[i] += y[i] * ls[i % D];
-    IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
+    c->kt->exec.f32_to_fixed((r1 - r0) * Mm, yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)yf);
+    igq__i32_gelu(&c->x->gelu, (r1 - r0) * Mm, (const int32_t *)yf, &one_m, &one_s, 0,
+                  (int32_t *)yf);
+    IGQ__PROF_END(c, IGQ__PROF_GELU);
+}
+
+static void gelu_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    int64_t r0, r1;
+    (void)arg;
+    igq__ichunk(c->d->n_tokens, t, n, 1, &r0, &r1);
+    if (r1 > r0) gelu_rows(c, r0, r1);
 }
 
 static void embed(igq_ictx *c, const float *img)
@@ -142,14 +298,7 @@ static void embed(igq_ictx *c, const float *img)
     const float            *pos = d->pos_has_prefix ? m->pos + np * D : m->pos;
     int64_t                 t;
     /* patches are extracted and quantized one at a time (per-tensor quantizer) */
-    for (t = 0; t < NP; t++) {
-        {
-            IGQ__PROF_BEGIN(c);
-            igq__extract_patch(d, img, t, c->patches);
-            IGQ__PROF_END(c, IGQ__PROF_OTHER);
-        }
-        igq__qexec_quant_f32(c, &c->x->patch_in, c->patches, 1, cpp, cpp, c->cg + t * cpp, cpp);
-    }
+    igq__qexec_quant_patches(c, &c->x->patch_in, img, NP, cpp, c->cg);
     igq__qexec_linear(c, &c->x->patch, &c->x->patch_in, c->cg, NP, c->yf);
     for (t = 0; t < NP * D; t++) c->xr[np * D + t] = c->yf[t] + pos[t];
     if (np > 0) {
@@ -167,7 +316,7 @@ static void block(igq_ictx *c, int32_t b)
     const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp;
 
     c->cur_block = b;
-    layernorm_f32in(c, &xb->ln1, c->xr, T, c->xi, (int32_t *)c->of); /* of is free here */
+    layernorm_f32in(c, &xb->ln1, c->xr, T, (int32_t *)c->of); /* of is free here */
     igq__qexec_quant_i32(c, &xb->in_qkv, (const int32_t *)c->of, T, D);
     igq__qexec_capture(c, b, IGQ__SITE_QKV_IN, D);
     igq__qexec_linear(c, &xb->qkv, &xb->in_qkv, c->cg, T, c->yf);
@@ -180,20 +329,13 @@ static void block(igq_ictx *c, int32_t b)
     igq__qexec_linear(c, &xb->proj, &xb->in_proj, c->cg, T, c->yf);
     residual(c, c->yf, mb->ls1);
 
-    layernorm_f32in(c, &xb->ln2, c->xr, T, c->xi, (int32_t *)c->of); /* consumed by proj */
+    layernorm_f32in(c, &xb->ln2, c->xr, T, (int32_t *)c->of); /* consumed by proj */
     igq__qexec_quant_i32(c, &xb->in_fc1, (const int32_t *)c->of, T, D);
     igq__qexec_capture(c, b, IGQ__SITE_FC1_IN, D);
     igq__qexec_linear(c, &xb->fc1, &xb->in_fc1, c->cg, T, c->yf);
     {
-        IGQ__PROF_BEGIN(c);
-        /* fc1 output to Q20 (the f32 epilogue's int32 result), then the integer GELU */
-        static const int32_t one_m = 1 << 30, one_s = 30;
-        /* in place: both are element-wise (same index read, then written) */
-        c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)c->yf);
-        /* GELU output over the (no longer needed) f32 fc1 output */
-        igq__i32_gelu(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
-                      (int32_t *)c->yf);
-        IGQ__PROF_END(c, IGQ__PROF_GELU);
+        const int64_t nt = igq__ithreads(c);
+        igq__ipar(c, nt < T ? nt : T, gelu_task, NULL);
     }
     igq__qexec_quant_i32(c, &xb->in_fc2, (const int32_t *)c->yf, T, Mm);
     igq__qexec_capture(c, b, IGQ__SITE_FC2_IN, Mm);
@@ -213,7 +355,7 @@ static void classify(igq_ictx *c, float *logits)
     if (d->pool == IGQ_POOL_TOKEN) {
         rows = d->has_dist ? 2 : 1;
         if (x->has_norm) {
-            layernorm_f32in(c, &x->norm, c->xr, rows, c->xi, c->pooled);
+            layernorm_f32in(c, &x->norm, c->xr, rows, c->pooled);
             igq__qexec_quant_i32(c, qh, c->pooled, rows, D);
         } else {
             igq__qexec_quant_f32(c, qh, c->xr, rows, D, D, c->cg, D);
@@ -223,7 +365,7 @@ static void classify(igq_ictx *c, float *logits)
          * of the residual (f32) */
         if (x->has_norm) {
             int32_t *ln = (int32_t *)c->of;
-            layernorm_f32in(c, &x->norm, c->xr, T, c->xi, ln);
+            layernorm_f32in(c, &x->norm, c->xr, T, ln);
             for (i = 0; i < D; i++) {
                 int64_t s = 0;
                 for (t = np; t < T; t++) s += ln[t * D + i];
@@ -237,7 +379,7 @@ static void classify(igq_ictx *c, float *logits)
             }
         }
         if (x->has_fc_norm) {
-            layernorm_f32in(c, &x->fc_norm, c->pooledf, 1, c->xi, c->pooled);
+            layernorm_f32in(c, &x->fc_norm, c->pooledf, 1, c->pooled);
             igq__qexec_quant_i32(c, qh, c->pooled, 1, D);
         } else {
             igq__qexec_quant_f32(c, qh, c->pooledf, 1, D, D, c->cg, D);
@@ -262,51 +404,59 @@ typedef struct irun {
     size_t                  stride;
 } irun;
 
-static void run_image(const struct igq_model *m, const float *img, float *logits,
-                      unsigned char *scratch, int prof, int32_t cap_block, int32_t cap_site,
-                      int32_t *cap_assign)
+/* One image on context c (alone, or thread 0 of a team). */
+static void run_ctx(igq_ictx *c, const float *img, float *logits)
 {
-    const igq_vit_dims *d = &m->d;
-    igq_ictx            c;
-    int32_t             b;
-    memset(&c, 0, sizeof c);
-    c.m          = m;
-    c.x          = m->q->x;
-    c.d          = d;
-    c.kt         = igq__kernels();
-    c.prof       = prof;
-    c.cap_block  = cap_block;
-    c.cap_site   = cap_site;
-    c.cap_assign = cap_assign;
-    (void)layout(m, c.x->gmax, scratch, &c);
-    embed(&c, img);
-    for (b = 0; b < d->depth; b++) block(&c, b);
-    classify(&c, logits);
+    int32_t b;
+    embed(c, img);
+    for (b = 0; b < c->d->depth; b++) block(c, b);
+    classify(c, logits);
 }
 
 static void image_task(void *ctx, int64_t i, int32_t thread)
 {
     irun               *r = (irun *)ctx;
     const igq_vit_dims *d = &r->m->d;
-    run_image(r->m, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
-              r->logits + (size_t)i * d->classes, r->scratch + (size_t)thread * r->stride,
-              IGQ__PROF_ON(i), -1, -1, NULL);
+    igq_ictx *c = ctx_init(r->m, r->scratch + (size_t)thread * r->stride, IGQ__PROF_ON(i), -1, -1,
+                           NULL, NULL, NULL);
+    run_ctx(c, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
+            r->logits + (size_t)i * d->classes);
 }
 
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
                               void *scratch, int32_t block, int32_t site, int32_t *assign)
 {
-    run_image(m, image, logits, (unsigned char *)scratch, 0, block, site, assign);
+    igq_ictx *c = ctx_init(m, (unsigned char *)scratch, 0, block, site, assign, NULL, NULL);
+    run_ctx(c, image, logits);
 }
 
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
                       float *logits, void *scratch, igq__pool *pool)
 {
-    irun r;
+    const igq_vit_dims *d  = &m->d;
+    const int32_t       nt = igq__pool_size(pool);
+    const int64_t       whole = batch / nt * nt; /* images split one per task */
+    irun                r;
+    int64_t             i;
+    int32_t             t;
     r.m       = m;
     r.images  = images;
     r.logits  = logits;
     r.scratch = (unsigned char *)scratch;
     r.stride  = igq__forward_int_scratch(m);
-    igq__pool_run(pool, batch, image_task, &r);
+    if (whole > 0) igq__pool_run(pool, whole, image_task, &r);
+    for (i = whole; i < batch; i++) {
+        /* the rest, one image at a time on all threads */
+        igq_iteam team;
+        igq_ictx *c0;
+        team.pool   = pool;
+        team.n      = nt;
+        team.base   = r.scratch;
+        team.stride = r.stride;
+        c0 = ctx_init(m, r.scratch, IGQ__PROF_ON(i), -1, -1, NULL, &team, NULL);
+        for (t = 1; t < nt; t++)
+            (void)ctx_init(m, r.scratch + (size_t)t * r.stride, 0, -1, -1, NULL, &team, c0);
+        run_ctx(c0, images + (size_t)i * d->in_chans * d->img_h * d->img_w,
+                logits + (size_t)i * d->classes);
+    }
 }

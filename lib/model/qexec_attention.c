@@ -1,4 +1,5 @@
-/* Attention of one block in the integer executor, per head: Q K^T is one int GEMM (K codes
+/* Attention of one block in the integer executor, per head (the heads are the tasks the
+ * image's threads share): Q K^T is one int GEMM (K codes
  * offset by 2^(b-1) to int8 and packed per head); zero-point terms that are constant along a
  * row are dropped (softmax ignores them); integer softmax (p at 2^-20); each row's group from
  * its largest p and its codes; P V is one int GEMM (V codes offset and packed per head); a
@@ -56,17 +57,19 @@ static void pack_values(const uint8_t *vh, int64_t ld, int64_t T, int64_t hd, in
     }
 }
 
-void igq__qexec_attention(igq_ictx *c, const igq_qblk *xb)
+/* Head h of the block's attention, on the thread's scratch (c->pk, rs, lg, p20, rsp, rowg,
+ * pc, oi), into its hd columns of c->of. */
+static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
 {
     const igq_vit_dims *d = c->d;
-    const int64_t       T = d->n_tokens, D = d->dim, hd = d->head_dim, H = d->heads;
+    const int64_t       T = d->n_tokens, D = d->dim, hd = d->head_dim;
     const int32_t       bk = xb->k.z->bits, bv = xb->v.z->bits;
     const int32_t       ok = 1 << (bk - 1), ov = 1 << (bv - 1);
     const int32_t       zq = xb->q.zp[0], zv = xb->v.zp[0];
     const igq_qsite    *qa = &xb->attn;
     const float         sv = xb->v.s[0];
-    int64_t             h, i, j, k;
-    for (h = 0; h < H; h++) {
+    int64_t             i, j, k;
+    {
         const uint8_t *qh = c->qc + h * hd, *kh = c->qc + D + h * hd, *vh = c->qc + 2 * D + h * hd;
         int64_t        cmax = 0;
         {
@@ -150,4 +153,15 @@ void igq__qexec_attention(igq_ictx *c, const igq_qblk *xb)
             IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
         }
     }
+}
+
+static void head_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    (void)n;
+    head(c, (const igq_qblk *)arg, t);
+}
+
+void igq__qexec_attention(igq_ictx *c, const igq_qblk *xb)
+{
+    igq__ipar(c, c->d->heads, head_task, (void *)(uintptr_t)xb);
 }

@@ -41,53 +41,142 @@ static void position_params(igq_ictx *c, const igq_qsite *qs, int64_t C, int i32
     }
 }
 
+typedef struct quant_job {
+    const igq_qsite *qs;
+    const int32_t   *a;
+    const float     *x;
+    int64_t          rows, C, ld, ldo;
+    uint8_t         *out;
+} quant_job;
+
+/* Columns [c0, c1): their range over the rows and their group. */
+static void assign_cols(igq_ictx *c, const quant_job *j, int64_t c0, int64_t c1)
+{
+    const igq_qsite *qs = j->qs;
+    const int32_t    G  = qs->G;
+    int64_t          i;
+    IGQ__PROF_BEGIN(c);
+    if (j->a != NULL) {
+        const float S = (float)qs->src_scale;
+        c->kt->exec.colminmax_i32(j->rows, c1 - c0, j->a + c0, j->ld, c->imn + c0, c->imx + c0);
+        for (i = c0; i < c1; i++)
+            c->assign[i] = igq__qexec_group(qs->z, G, (float)c->imn[i] * S, (float)c->imx[i] * S);
+    } else {
+        c->kt->exec.colminmax_f32(j->rows, c1 - c0, j->x + c0, j->ld, c->mn + c0, c->mx + c0);
+        for (i = c0; i < c1; i++) c->assign[i] = igq__qexec_group(qs->z, G, c->mn[i], c->mx[i]);
+    }
+    IGQ__PROF_END(c, IGQ__PROF_ASSIGN);
+}
+
+static void assign_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    const quant_job *j = (const quant_job *)arg;
+    int64_t          c0, c1;
+    igq__ichunk(j->C, t, n, 64, &c0, &c1);
+    if (c1 > c0) assign_cols(c, j, c0, c1);
+}
+
+/* Rows [r0, r1) of codes: each row quantized in channel order (contiguous, vectorized) into an
+ * L1 row buffer and gathered through perm (a byte gather per code is cheaper than gathering
+ * the 4-byte inputs with vpgatherdd: measured). */
+static void quant_rows_range(igq_ictx *c, const quant_job *j, int64_t r0, int64_t r1)
+{
+    const int64_t C = j->C;
+    int64_t       r, i;
+    IGQ__PROF_BEGIN(c);
+    for (r = r0; r < r1; r++) {
+        uint8_t *o = j->out + r * j->ldo, *q = c->gperm != NULL ? c->rowbuf : o;
+        if (j->a != NULL)
+            c->kt->exec.quant_i32(C, j->a + r * j->ld, c->cinv, c->clo, c->chi, c->czero, q);
+        else
+            c->kt->exec.quant_f32(C, j->x + r * j->ld, c->cinv, c->clo, c->chi, c->czero, q);
+        if (c->gperm != NULL)
+            for (i = 0; i < C; i++) o[i] = c->rowbuf[c->gperm[i]];
+    }
+    IGQ__PROF_END(c, IGQ__PROF_QUANT);
+}
+
+static void rows_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    const quant_job *j = (const quant_job *)arg;
+    int64_t          r0, r1;
+    igq__ichunk(j->rows, t, n, 1, &r0, &r1);
+    if (r1 > r0) quant_rows_range(c, j, r0, r1);
+}
+
 /* Codes of rows [rows][C] of int32 (a, at the site's source scale S: (float)a * (S / s_g), an
  * f32 requantization, exact conversion below 2^24) or of f32 (x), row stride ld, into out (row
  * stride ldo) in group order: clamp, round half to even, + z_g. With groups, each channel's
- * group comes from its range over the rows; then each row is quantized in channel order
- * (contiguous, vectorized) into an L1 row buffer and gathered through perm (a byte gather per
- * code is cheaper than gathering the 4-byte inputs with vpgatherdd: measured). */
+ * group comes from its range over the rows (the image's threads take column ranges), then the
+ * permutation and the per-channel parameters (one thread), then the rows (row ranges). */
 static void quant_rows(igq_ictx *c, const igq_qsite *qs, const int32_t *a, const float *x,
                        int64_t rows, int64_t C, int64_t ld, uint8_t *out, int64_t ldo)
 {
-    const int32_t G = qs->G;
-    int64_t       r, i;
+    const int32_t G  = qs->G;
+    const int64_t nt = igq__ithreads(c);
+    quant_job     j;
+    j.qs = qs, j.a = a, j.x = x, j.rows = rows, j.C = C, j.ld = ld, j.out = out, j.ldo = ldo;
     if (G == 1) {
         c->G      = 1;
         c->gperm  = NULL;
         c->off[0] = 0;
         c->off[1] = (int32_t)C;
     } else {
-        IGQ__PROF_BEGIN(c);
-        if (a != NULL) {
-            const float S = (float)qs->src_scale;
-            c->kt->exec.colminmax_i32(rows, C, a, ld, c->imn, c->imx);
-            for (i = 0; i < C; i++)
-                c->assign[i] =
-                    igq__qexec_group(qs->z, G, (float)c->imn[i] * S, (float)c->imx[i] * S);
-        } else {
-            c->kt->exec.colminmax_f32(rows, C, x, ld, c->mn, c->mx);
-            for (i = 0; i < C; i++) c->assign[i] = igq__qexec_group(qs->z, G, c->mn[i], c->mx[i]);
+        const int64_t cb = (C + 63) / 64;
+        igq__ipar(c, nt < cb ? nt : cb, assign_task, &j);
+        {
+            IGQ__PROF_BEGIN(c);
+            make_perm(c, C, G);
+            c->G     = G;
+            c->gperm = c->perm;
+            IGQ__PROF_END(c, IGQ__PROF_ASSIGN);
         }
-        make_perm(c, C, G);
-        c->G     = G;
-        c->gperm = c->perm;
-        IGQ__PROF_END(c, IGQ__PROF_ASSIGN);
     }
     {
         IGQ__PROF_BEGIN(c);
         position_params(c, qs, C, a != NULL);
-        for (r = 0; r < rows; r++) {
-            uint8_t *o = out + r * ldo, *q = c->gperm != NULL ? c->rowbuf : o;
-            if (a != NULL)
-                c->kt->exec.quant_i32(C, a + r * ld, c->cinv, c->clo, c->chi, c->czero, q);
-            else
-                c->kt->exec.quant_f32(C, x + r * ld, c->cinv, c->clo, c->chi, c->czero, q);
-            if (c->gperm != NULL)
-                for (i = 0; i < C; i++) o[i] = c->rowbuf[c->gperm[i]];
-        }
         IGQ__PROF_END(c, IGQ__PROF_QUANT);
     }
+    igq__ipar(c, nt < rows ? nt : rows, rows_task, &j);
+}
+
+/* Rows of patches: rows_task on each patch extracted into the thread's scratch. */
+typedef struct patch_job {
+    quant_job        q;
+    const float     *img;
+} patch_job;
+
+static void patch_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
+{
+    const patch_job *pj = (const patch_job *)arg;
+    quant_job        j  = pj->q;
+    int64_t          r0, r1, r;
+    igq__ichunk(j.rows, t, n, 1, &r0, &r1);
+    j.x = c->patches;
+    for (r = r0; r < r1; r++) {
+        {
+            IGQ__PROF_BEGIN(c);
+            igq__extract_patch(c->d, pj->img, r, c->patches);
+            IGQ__PROF_END(c, IGQ__PROF_OTHER);
+        }
+        j.out = pj->q.out + r * j.ldo;
+        quant_rows_range(c, &j, 0, 1);
+    }
+}
+
+void igq__qexec_quant_patches(igq_ictx *c, const igq_qsite *qs, const float *img, int64_t np,
+                              int64_t cpp, uint8_t *out)
+{
+    const int64_t nt = igq__ithreads(c);
+    patch_job     pj; /* PATCH_IN is a per-tensor site (qexec_impl.h) */
+    c->G      = 1;
+    c->gperm  = NULL;
+    c->off[0] = 0;
+    c->off[1] = (int32_t)cpp;
+    position_params(c, qs, cpp, 0);
+    pj.q.qs = qs, pj.q.a = NULL, pj.q.x = NULL, pj.q.rows = np, pj.q.C = cpp, pj.q.ld = cpp;
+    pj.q.out = out, pj.q.ldo = cpp, pj.img = img;
+    igq__ipar(c, nt < np ? nt : np, patch_task, &pj);
 }
 
 void igq__qexec_quant_i32(igq_ictx *c, const igq_qsite *qs, const int32_t *a, int64_t rows,

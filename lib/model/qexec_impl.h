@@ -81,8 +81,15 @@ struct igq_qexec {
 
 /* ---- one image's state (forward_int.c) -------------------------------------------------- */
 
+/* The threads that share one image (forward_int.c); NULL in a context: the thread is alone. */
+typedef struct igq_iteam igq_iteam;
+
 /* The context of one image on one thread: the model, the thread's scratch (laid out by
- * forward_int.c) and the group state of the codes last quantized into cg. */
+ * forward_int.c) and the group state of the codes last quantized into cg. When several threads
+ * share an image (intra-op parallelism, batch smaller than the pool), each has its own context:
+ * the image's buffers (residual, activations, codes, group state) are those of thread 0, the
+ * per-task scratch (LayerNorm row, gather row, GEMM workspace, one head's attention buffers,
+ * patch) its own. */
 typedef struct igq_ictx {
     const struct igq_model *m;
     const igq_qexec        *x;
@@ -92,7 +99,7 @@ typedef struct igq_ictx {
     float   *xr, *yf, *of, *cinv, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
     int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *imn,
         *imx, *czero, *sg, *pooled;
-    uint8_t *cg, *qc, *pc, *ind, *rowbuf;
+    uint8_t *cg, *qc, *pc, *rowbuf;
     void    *pk, *ws;
     /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
     int32_t  cap_block, cap_site, cur_block;
@@ -101,7 +108,34 @@ typedef struct igq_ictx {
      * is positions off[g] .. off[g + 1] */
     int32_t        G;
     const int32_t *gperm;
+    igq_iteam     *team;
 } igq_ictx;
+
+/* ---- parallel stages (forward_int.c) ------------------------------------------------------ */
+
+/* Task t of n of a stage, run on the context c of the thread that took it. */
+typedef void (*igq__itask_fn)(igq_ictx *c, void *arg, int64_t t, int64_t n);
+
+/* Runs fn(c_thread, arg, t, n_tasks) for t = 0..n_tasks-1 on the threads of c's image (inline
+ * on c, in order, when c is alone) and returns when all are done. Called by the thread that
+ * drives the image (context 0), never from a task. Each output element of a stage is computed
+ * by the same operations whichever thread takes its task, so results do not depend on the
+ * thread count. */
+void igq__ipar(igq_ictx *c, int64_t n_tasks, igq__itask_fn fn, void *arg);
+
+/* Threads working on c's image: 1 when alone. */
+int32_t igq__ithreads(const igq_ictx *c);
+
+/* Chunk t of n of [0, count), cut at multiples of unit: [*lo, *hi). */
+static inline void igq__ichunk(int64_t count, int64_t t, int64_t n, int64_t unit, int64_t *lo,
+                               int64_t *hi)
+{
+    const int64_t units = (count + unit - 1) / unit;
+    *lo                 = units * t / n * unit;
+    *hi                 = units * (t + 1) / n * unit;
+    if (*hi > count) *hi = count;
+    if (*lo > count) *lo = count;
+}
 
 /* ---- stage timing (testing build only, igq__int_prof) ----------------------------------- */
 
@@ -139,6 +173,11 @@ void igq__qexec_quant_i32(igq_ictx *c, const igq_qsite *qs, const int32_t *a, in
  * the simulated executor's arithmetic; sets the group state. */
 void igq__qexec_quant_f32(igq_ictx *c, const igq_qsite *qs, const float *x, int64_t rows,
                           int64_t C, int64_t ld, uint8_t *out, int64_t ldo);
+
+/* Codes of the np patches of image img (cpp values each, extracted one at a time into the
+ * thread's scratch) at the per-tensor site qs into out [np][cpp]; sets the group state. */
+void igq__qexec_quant_patches(igq_ictx *c, const igq_qsite *qs, const float *img, int64_t np,
+                              int64_t cpp, uint8_t *out);
 
 /* Records the assignment of the channel site just quantized when it is the captured one. */
 void igq__qexec_capture(igq_ictx *c, int32_t block, int32_t site, int64_t C);
