@@ -821,6 +821,74 @@ static void test_gsum(void **state)
     fprintf(stderr, "  %d gsum cases exact\n", cases);
 }
 
+/* ---- attention operands packed as weights (qs8_pack_keys / qs8_pack_values) ------------- */
+
+/* The level's packers against the scalar reference byte for byte (padding included), and the
+ * reference against the definition through igq__qs8_w: token counts around the 64-column
+ * panel, head dims with every remainder mod 4 (keys read up to 3 bytes past hd), offsets of
+ * 2..8-bit codes, extreme codes. */
+static void test_pack_kv(void **state)
+{
+    static const int64_t Ts[] = {1, 3, 15, 16, 17, 50, 63, 64, 65, 128, 197, 257};
+    static const int64_t Hs[] = {1, 2, 3, 4, 5, 7, 8, 32, 33, 48, 63, 64, 65, 80, 96, 128};
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     cases = 0, it;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 99);
+    for (it = 0; it < 300; it++) {
+        const int64_t T = Ts[tu_rng_next(&r) % COUNT(Ts)], hd = Hs[tu_rng_next(&r) % COUNT(Hs)];
+        const int     bits = 2 + (int)(tu_rng_next(&r) % 7);
+        const int32_t off  = 1 << (bits - 1);
+        const int64_t ld   = ((hd + 3) & ~(int64_t)3) + (int64_t)(tu_rng_next(&r) % 9);
+        const size_t  ksz = igq__qs8_packed_size(T, hd, 8), vsz = igq__qs8_packed_size(hd, T, 8);
+        uint8_t      *x  = (uint8_t *)xmalloc((size_t)(T * ld));
+        uint8_t      *p1 = (uint8_t *)xmalloc(ksz > vsz ? ksz : vsz);
+        uint8_t      *p2 = (uint8_t *)xmalloc(ksz > vsz ? ksz : vsz);
+        int32_t      *r1 = (int32_t *)xmalloc((size_t)(T > hd ? T : hd) * sizeof(int32_t));
+        int32_t      *r2 = (int32_t *)xmalloc((size_t)(T > hd ? T : hd) * sizeof(int32_t));
+        int64_t       i, j, k;
+        for (i = 0; i < T * ld; i++) {
+            const uint64_t v = tu_rng_next(&r);
+            x[i] = (uint8_t)(it % 9 == 4 ? (uint64_t)(i % 2 ? (1 << bits) - 1 : 0) : v % (1u << bits));
+        }
+        /* keys */
+        memset(p1, 0xa5, ksz), memset(p2, 0x5a, ksz);
+        t->qs8_pack_keys(x, ld, T, hd, off, p1, r1);
+        igq__qs8_pack_keys__scalar(x, ld, T, hd, off, p2, r2);
+        assert_memory_equal(p1, p2, ksz);
+        assert_memory_equal(r1, r2, (size_t)T * sizeof(int32_t));
+        for (j = 0; j < T; j++) {
+            int32_t sum = 0;
+            for (k = 0; k < hd; k++) {
+                assert_int_equal(igq__qs8_w(p2, hd, j, k), (int)x[j * ld + k] - off);
+                sum += (int)x[j * ld + k] - off;
+            }
+            assert_int_equal(r2[j], sum);
+        }
+        for (j = T; j % 64 != 0; j++)
+            for (k = 0; k < hd; k++) assert_int_equal(igq__qs8_w(p2, hd, j, k), 0);
+        /* values */
+        memset(p1, 0xa5, vsz), memset(p2, 0x5a, vsz);
+        t->qs8_pack_values(x, ld, T, hd, off, p1, r1);
+        igq__qs8_pack_values__scalar(x, ld, T, hd, off, p2, r2);
+        assert_memory_equal(p1, p2, vsz);
+        assert_memory_equal(r1, r2, (size_t)hd * sizeof(int32_t));
+        for (k = 0; k < hd; k++) {
+            int32_t sum = 0;
+            for (j = 0; j < T; j++) {
+                assert_int_equal(igq__qs8_w(p2, T, k, j), (int)x[j * ld + k] - off);
+                sum += (int)x[j * ld + k] - off;
+            }
+            assert_int_equal(r2[k], sum);
+        }
+        free(x), free(p1), free(p2), free(r1), free(r2);
+        cases++;
+    }
+    fprintf(stderr, "  %d pack_kv cases exact\n", cases);
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, &g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, &g_level_values[IGQ_ISA_AVX2]},        \
@@ -842,6 +910,7 @@ int main(void)
         LEVEL_TESTS(test_groups, "groups"),
         LEVEL_TESTS(test_ggemm, "ggemm"),
         LEVEL_TESTS(test_gsum, "gsum"),
+        LEVEL_TESTS(test_pack_kv, "pack_kv"),
         LEVEL_TESTS(test_extreme, "extreme"),
         cmocka_unit_test(test_threads),
     };

@@ -78,12 +78,28 @@ static void fill_gemm(igq_kernel_table *t, igq_isa_level level)
 #endif
 }
 
+/* The attention packers of a level. */
+static void fill_attn(igq_kernel_table *t, igq_isa_level level)
+{
+    t->qs8_pack_keys   = igq__qs8_pack_keys__scalar;
+    t->qs8_pack_values = igq__qs8_pack_values__scalar;
+#ifdef IGQ_X86_KERNELS
+    if (level == IGQ_ISA_AVX512VNNI) {
+        t->qs8_pack_keys   = igq__qs8_pack_keys__avx512;
+        t->qs8_pack_values = igq__qs8_pack_values__avx512;
+    }
+#else
+    (void)level;
+#endif
+}
+
 /* The table for a level the CPU supports. */
 static void fill(igq_kernel_table *t, igq_isa_level level)
 {
     t->level = level;
     fill_gemm(t, level);
     fill_nonlin(t, level);
+    fill_attn(t, level);
 }
 
 static void init_once(void) { fill(&g_table, igq__isa_from_env(getenv("IGQ_ISA"))); }

@@ -35,6 +35,9 @@ typedef struct igq_kernel_table {
     IGQ_I32_KERNELS(IGQ_TABLE_FIELD, )
 #undef IGQ_TABLE_FIELD
     igq_exec_fns exec; /* integer-executor helpers (exec_inl.h), chosen as the kernels */
+    /* attention operands packed as GEMM weights (kernels.h): avx512vnni: *__avx512, else
+     * *__scalar */
+    igq_qs8_pack_kv_fn qs8_pack_keys, qs8_pack_values;
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills

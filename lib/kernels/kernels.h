@@ -280,6 +280,25 @@ void igq_f32_layernorm__avx2(int64_t rows, int64_t n, const float *x, const floa
 void igq_f32_layernorm__avx512(int64_t rows, int64_t n, const float *x, const float *w,
                                const float *b, float eps, float *y);
 
+/* The attention operands of the integer executor packed as GEMM "weights" (qs8_layout.h),
+ * offset from unsigned codes to int8: for one head, keys K [T][hd] (rows ld bytes apart) as the
+ * weights of Q K^T (N = T columns, K = hd rows: packed row k, column j = K[j][k] - off, the last
+ * panel's padding columns zero) with rs[j] = sum_k (K[j][k] - off); values V [T][hd] as the
+ * weights of P V (N = hd columns, K = T rows: packed row j, column c = V[j][c] - off) with
+ * rs[c] = sum_j (V[j][c] - off). The same bytes as igq_qpack_fn of the offset matrices.
+ * Keys: may read up to 3 bytes past hd in each row (hd rounded up to 4), which the caller
+ * provides (the codes of the next head or of V). scalar: lib/kernels/scalar/attn_pack_scalar.c
+ * (the reference); avx512: lib/kernels/x86_avx512/attn_pack_avx512.c. */
+typedef void (*igq_qs8_pack_kv_fn)(const uint8_t *x, int64_t ld, int64_t T, int64_t hd,
+                                   int32_t off, uint8_t *pk, int32_t *rs);
+#define IGQ_QS8_PACK_KV_DECL(fn)                                                           \
+    void fn(const uint8_t *x, int64_t ld, int64_t T, int64_t hd, int32_t off, uint8_t *pk,  \
+            int32_t *rs)
+IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_keys__scalar);
+IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__scalar);
+IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_keys__avx512);
+IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__avx512);
+
 /* Integer GEMMs (igq_qgemm_fn), one file per level, all instances of qgemm_driver.h;
  * qs4 = int4 weights.
  * lib/kernels/x86_avx2/qs8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */

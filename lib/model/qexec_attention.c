@@ -9,54 +9,6 @@
 #include "../kernels/qs8_layout.h"
 #include "qexec_impl.h"
 
-/* K codes of one head (T rows of hd at stride ld) as the "weights" of Q K^T (N = T output
- * columns, K = hd rows), offset by -ok to int8, straight into the packed layout (qs8_layout.h:
- * byte (b hd + k) 64 + pos(c) = key 64 b + c, channel k; padding columns zero), with
- * rs[j] = sum_k (K[j][k] - ok). Same bytes as igq__qs8_pack of the offset [T][hd] matrix. */
-static void pack_keys(const uint8_t *kh, int64_t ld, int64_t T, int64_t hd, int32_t ok,
-                      uint8_t *pk, int32_t *rs)
-{
-    int64_t j, k;
-    if (T % IGQ_QS8_NR != 0) /* zero the last panel's padding columns */
-        memset(pk + (T / IGQ_QS8_NR) * hd * IGQ_QS8_NR, 0, (size_t)(hd * IGQ_QS8_NR));
-    for (j = 0; j < T; j++) {
-        const uint8_t *src = kh + j * ld;
-        uint8_t       *dst =
-            pk + (j / IGQ_QS8_NR) * hd * IGQ_QS8_NR + igq__qs8_pos((int)(j % IGQ_QS8_NR));
-        int32_t        sum = 0;
-        for (k = 0; k < hd; k++) {
-            const int32_t v     = (int32_t)src[k] - ok;
-            dst[k * IGQ_QS8_NR] = (uint8_t)(int8_t)v;
-            sum += v;
-        }
-        rs[j] = sum;
-    }
-}
-
-/* V codes of one head as the "weights" of P V (N = hd output columns, K = T rows): packed row
- * j of panel b holds V[j][64 b .. 64 b + 63] - ov in pos() order; rs[c] = sum_j (V[j][c] - ov).
- * Same bytes as igq__qs8_pack of the offset, transposed [hd][T] matrix, without the transpose. */
-static void pack_values(const uint8_t *vh, int64_t ld, int64_t T, int64_t hd, int32_t ov,
-                        uint8_t *pk, int32_t *rs)
-{
-    int64_t b, j, cc;
-    for (cc = 0; cc < hd; cc++) rs[cc] = 0;
-    for (b = 0; b * IGQ_QS8_NR < hd; b++) {
-        const int64_t nn = hd - b * IGQ_QS8_NR < IGQ_QS8_NR ? hd - b * IGQ_QS8_NR : IGQ_QS8_NR;
-        for (j = 0; j < T; j++) {
-            const uint8_t *src = vh + j * ld + b * IGQ_QS8_NR;
-            uint8_t       *dst = pk + (b * T + j) * IGQ_QS8_NR;
-            int            cq;
-            if (nn < IGQ_QS8_NR) memset(dst, 0, IGQ_QS8_NR);
-            for (cq = 0; cq < nn; cq++) {
-                const int32_t v        = (int32_t)src[cq] - ov;
-                dst[igq__qs8_pos(cq)] = (uint8_t)(int8_t)v;
-                rs[b * IGQ_QS8_NR + cq] += v;
-            }
-        }
-    }
-}
-
 /* Head h of the block's attention, on the thread's scratch (c->pk, rs, lg, p20, rsp, rowg,
  * pc, oi), into its hd columns of c->of. */
 static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
@@ -75,7 +27,7 @@ static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
         {
             IGQ__PROF_BEGIN(c);
             /* logits: sum_c qQ (qK - ok) - zQ sum_c (qK - ok) (+ terms constant in a row) */
-            pack_keys(kh, 3 * D, T, hd, ok, (uint8_t *)c->pk, c->rs);
+            c->kt->qs8_pack_keys(kh, 3 * D, T, hd, ok, (uint8_t *)c->pk, c->rs);
             igq__qs8_gemm(T, T, hd, 0, hd, qh, 3 * D, c->pk, NULL, c->lg, T);
             IGQ__PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }
@@ -129,7 +81,7 @@ static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
         {
             IGQ__PROF_BEGIN(c);
             /* P V: V^T codes offset to int8, packed per head; column sums cs = rowsum */
-            pack_values(vh, 3 * D, T, hd, ov, (uint8_t *)c->pk, c->rs);
+            c->kt->qs8_pack_values(vh, 3 * D, T, hd, ov, (uint8_t *)c->pk, c->rs);
             igq__qs8_gemm(T, hd, T, 0, T, c->pc, T, c->pk, NULL, c->oi, hd);
             IGQ__PROF_END(c, IGQ__PROF_ATTN_GEMM);
         }
