@@ -21,10 +21,16 @@ Both int8 paths quantize exactly the Linear layers (qkv, proj, fc1, fc2,
 head); patch embedding, LayerNorm, softmax and the two attention matmuls stay
 fp32.
 
+With --libigq build/bench/bench_vit, libigq is timed in the same run: each
+pass runs bench_vit (same architectures, random weights, 224x224) at every
+--libigq-isa level after the peers, and the table gets a "median / ORT int8"
+column (same model, batch and threads).
+
 Run with Debian's interpreter (the python3 first on PATH has no torch):
 
     /usr/bin/python3 tools/bench_peers.py                # full run
     /usr/bin/python3 tools/bench_peers.py --save DIR     # also write weights
+    /usr/bin/python3 tools/bench_peers.py --libigq build/bench/bench_vit
 
 ORT is driven by tools/bench_peers_ort.js (node + onnxruntime-node); see
 tools/README.md for the npm install command.  Python and node are tooling
@@ -338,6 +344,32 @@ def parse_list(s):
     return [int(v) for v in s.split(",") if v]
 
 
+LIBIGQ_MODEL = {"deit_s": "deit-s", "vit_b16": "vit-b"}
+
+
+def time_libigq(args, name, isa):
+    """Runs bench_vit for one model at one IGQ_ISA level; yields
+    ((model, engine, precision, batch, threads), best, median) with times in
+    ms per image."""
+    if name not in LIBIGQ_MODEL:
+        return
+    env = dict(os.environ, IGQ_ISA=isa)
+    out = subprocess.run([args.libigq, "--model", LIBIGQ_MODEL[name],
+                          "--exec", args.libigq_exec, "--min-seconds",
+                          args.libigq_seconds],
+                         env=env, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    for line in out.splitlines():
+        f = [c.strip() for c in line.strip().strip("|").split("|")]
+        # | model | executor | weights MB | batch | threads | ms/batch med
+        # | ms/image med | ms/image best | CPU ms/image |
+        if len(f) != 9 or not f[3].isdigit():
+            continue
+        prec = f[1].replace("int ", "")
+        yield ((name, "libigq %s" % isa, prec, int(f[3]), int(f[4])),
+               float(f[7]), float(f[6]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="deit_s,vit_b16",
@@ -359,6 +391,16 @@ def main():
                     help="write <model>.safetensors (timm names) to DIR")
     ap.add_argument("--onnx-dir", metavar="DIR",
                     help="keep the exported .onnx files here (default: temp)")
+    ap.add_argument("--libigq", metavar="BENCH_VIT",
+                    help="also time libigq in the same run: path to "
+                         "build/bench/bench_vit, run once per pass, model and "
+                         "ISA level right after the peers")
+    ap.add_argument("--libigq-isa", default="avx512vnni,avx2",
+                    help="IGQ_ISA levels bench_vit runs at")
+    ap.add_argument("--libigq-exec", default="fp32,w8g1,w8g8,w4g1,w4g8",
+                    help="bench_vit --exec list")
+    ap.add_argument("--libigq-seconds", default="1",
+                    help="bench_vit --min-seconds per configuration")
     ap.add_argument("--node", default=shutil.which("node") or "node")
     ap.add_argument("--ort-node-path",
                     default=os.environ.get("ORT_NODE_PATH",
@@ -425,6 +467,7 @@ def main():
     # times[(model, engine, prec, batch, threads)] = [ms per call, ...],
     # pooled over all passes; loads[same key] = 1-min loadavg at start.
     times, loads = {}, {}
+    igq_times = {}  # libigq: key -> [(best, median) ms per image per pass]
     ort_version = None
     for p in range(args.passes):
         print("# pass %d/%d, %s" % (p + 1, args.passes, uptime()),
@@ -457,8 +500,19 @@ def main():
                 y = np.fromfile(c["output_file"], dtype="<f4").reshape(
                     refs[c["model"]].shape)
                 checks.append((c["model"], "ONNX Runtime", c["precision"], y))
+        if args.libigq:
+            for name in models:
+                for isa in [i for i in args.libigq_isa.split(",") if i]:
+                    print("# libigq %s %s" % (name, isa), file=sys.stderr)
+                    la = loadavg1()
+                    for key, best, med in time_libigq(args, name, isa):
+                        igq_times.setdefault(key, []).append((best, med))
+                        loads.setdefault(key, []).append(la)
     results = [k + (min(v) / k[3], statistics.median(v) / k[3], len(v))
                for k, v in times.items()]
+    # libigq: bench_vit reports ms per image (best, median) per pass
+    results += [k + (min(b for b, _ in v), statistics.median(m for _, m in v),
+                     len(v)) for k, v in igq_times.items()]
 
     load_after = uptime()
     print("# %s" % load_after, file=sys.stderr)
@@ -483,14 +537,19 @@ def main():
     print("load after:  `%s`" % load_after)
     print()
     print("| model | engine | precision | batch | threads | ms/image min "
-          "| ms/image median | load |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+          "| ms/image median | median / ORT int8 | load |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     order = {"PyTorch": 0, "ONNX Runtime": 1}
-    for r in sorted(results, key=lambda r: (models.index(r[0]), order[r[1]],
-                                            r[2], r[3], r[4])):
+    ort8 = {(r[0], r[3], r[4]): r[6] for r in results
+            if r[1] == "ONNX Runtime" and r[2] == "int8"}
+    for r in sorted(results, key=lambda r: (models.index(r[0]),
+                                            order.get(r[1], 2), r[1], r[3],
+                                            r[4], r[2])):
         ld = loads[r[:5]]
-        print("| %s | %s | %s | %d | %d | %.1f | %.1f | %s |"
+        ref = ort8.get((r[0], r[3], r[4]))
+        print("| %s | %s | %s | %d | %d | %.1f | %.1f | %s | %s |"
               % (PRETTY[r[0]], r[1], r[2], r[3], r[4], r[5], r[6],
+                 "%.2f" % (r[6] / ref) if ref else "-",
                  " / ".join("%.1f" % v for v in ld)))
     print()
     print("load = 1-minute load average when each pass reached that engine "
