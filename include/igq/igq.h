@@ -235,8 +235,9 @@ typedef struct igq_threadpool igq_threadpool;
 typedef struct igq_session igq_session;
 
 /** Create a thread pool of n_threads threads: n_threads - 1 helper threads plus the thread
- *  that calls igq_session_run, which works too (n_threads = 1 starts no thread). Helpers
- *  sleep on a condition variable between jobs (no spinning) and block all signals.
+ *  that calls igq_session_run, which works too (n_threads = 1 starts no thread). Between
+ *  jobs a helper polls for the next one for about 0.1 ms (a forward is hundreds of short
+ *  jobs), then sleeps on a condition variable; helpers block all signals.
  *  @param n_threads  1..256.
  *  @param out        receives the pool (NULL on failure); free with igq_threadpool_free().
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (out is NULL); IGQ_ERR_OUT_OF_RANGE (n_threads
@@ -285,7 +286,10 @@ IGQ_API igq_status igq_session_set_threadpool(igq_session *session, igq_threadpo
 IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
 
 /** Run the session's model on a batch of images: igq_run() with reusable scratch, its work
- *  split over the attached pool. Logits are bit-identical to igq_run() for any pool size.
+ *  split over the attached pool: whole images per thread while at least one image per thread
+ *  is left, then (batch 1, or the last images of a batch) each image's work shared by all
+ *  threads (GEMM column panels, attention heads, row ranges; the quantized integer executor
+ *  and the fp32 executor). Logits are bit-identical to igq_run() for any pool size.
  *  Scratch grows when B exceeds what was reserved (or on the first run without a reserve).
  *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
  *  @param logits  f32 [B, classes], caller-allocated; overwritten on IGQ_OK, unspecified
