@@ -7,7 +7,8 @@
 #   make demo         Fashion-MNIST demo (fp32 accuracy of the bundled model)
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
 #   make bench        benchmarks
-# Knobs: CC, CFLAGS, O (build dir), SANITIZE=1, V=1, WERROR=1 (make check and CI set it)
+# Knobs: CC, CFLAGS, O (build dir), SANITIZE=1 (ASan+UBSan) or thread (TSan), V=1, WERROR=1
+# (make check and CI set it)
 
 CC      ?= cc
 O       ?= build
@@ -44,6 +45,10 @@ BASE_CFLAGS := -std=c99 $(OPT) -g -D_POSIX_C_SOURCE=200809L $(WARN) -Iinclude -f
 ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+ifeq ($(SANITIZE),thread)
+BASE_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=thread
 endif
 ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 LIBS    := -lm -pthread
@@ -82,7 +87,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: fuzz all lib test check check-native check-asan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
+.PHONY: fuzz all lib test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -171,10 +176,19 @@ check-native: test check-isa check-abi check-fastmath check-install check-clang
 check-asan:
 	+$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
 
+# ThreadSanitizer over the suites that run threads (pools, sessions, concurrent runs).
+TSAN_TESTS := test_session test_bits test_int
+check-tsan:
+	+$(Q)$(MAKE) --no-print-directory O=$(O)-tsan SANITIZE=thread OPT=-O1 \
+	    $(patsubst %,$(O)-tsan/test/%,$(TSAN_TESTS))
+	$(Q)set -e; for t in $(TSAN_TESTS); do echo "== tsan $$t"; \
+	    TSAN_OPTIONS=halt_on_error=1 IGQ_FIXTURES=test/fixtures $(O)-tsan/test/$$t > $(O)-tsan/$$t.log 2>&1 \
+	    || { tail -50 $(O)-tsan/$$t.log; exit 1; }; done
+
 # The parts of make check are independent: they run side by side on every core (CHECK_JOBS).
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
-	+$(Q)$(MAKE) --no-print-directory -j$(CHECK_JOBS) WERROR=1 check-native check-asan
+	+$(Q)$(MAKE) --no-print-directory -j$(CHECK_JOBS) WERROR=1 check-native check-asan check-tsan
 	@echo "make check: all passed"
 
 # ---- fuzzing (clang + libclang-rt: libFuzzer) --------------------------------------------------
