@@ -13,6 +13,9 @@
  *   gelu         197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
  *                at 2^-20
  *   requant      197 rows of 768 / 3072 int32 -> u8, per-tensor and per-channel
+ *   gelu f32->q20 the executor's GELU from the f32 fc1 output (in place, the time includes
+ *                copying the input): "2 passes" = the f32 -> Q20 conversion then the int32 kernel
+ *                with the identity scale (before), "fused" = igq__i32_gelu_f32 (one pass)
  *   f32 softmax / layernorm / gelu: the fp32 kernels on the same shapes (softmax and GELU are
  *                in place: the time includes copying their input, scale 1/8 for softmax)
  *   fold         197 rows of N int32 -> f32 with the column epilogue, N = 384, 768, 3072
@@ -83,7 +86,7 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD
+    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED
 } op_kind;
 
 typedef struct job {
@@ -125,6 +128,20 @@ static void run(const job *j)
         for (r = 0; r < j->rows; r++)
             igq__i32_requant(j->n, j->x + r * j->n, j->m, j->s, j->z, j->op == OP_RQ_PC, 0, 255,
                              j->o8 + r * j->n);
+        break;
+    case OP_GELU_2PASS: { /* the executor before the fused kernel: f32 -> Q20, int32 GELU */
+        static const int32_t one_m = 1 << 30, one_s = 30;
+        memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
+        igq__kernels()->exec.f32_to_fixed(j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
+                                          (int32_t *)j->yf);
+        igq__i32_gelu(j->gelu, j->rows * j->n, (const int32_t *)j->yf, &one_m, &one_s, 0,
+                      (int32_t *)j->yf);
+        break;
+    }
+    case OP_GELU_FUSED:
+        memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
+        igq__i32_gelu_f32(j->gelu, j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
+                          (int32_t *)j->yf);
         break;
     case OP_FOLD:
         igq__i32_fold(j->rows, j->n, 0.01f, j->x, j->n, j->gamma, j->beta, j->yf, j->n, 0);
@@ -242,6 +259,10 @@ static void bench_speed(int only)
             print_row("gelu int32 -> q20", isa, n, 197, time_job(&j), 197.0 * n * 8.0 + 8.0 * n);
             j.op = OP_GELU_F32;
             print_row("gelu f32", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
+            j.op = OP_GELU_2PASS;
+            print_row("gelu f32->q20, 2 passes", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
+            j.op = OP_GELU_FUSED;
+            print_row("gelu f32->q20 fused", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
         }
         for (i = 0; i < 3072; i++)
             igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);

@@ -804,6 +804,85 @@ static void test_gelu_exact(void **state)
     fprintf(stderr, "  %d rows bit-exact\n", cases);
 }
 
+/* f32 inputs at the fixed-point scale 2^20 (the executor's fc1 output): random of several
+ * spreads, values at and next to the rounding ties (k + 1/2 units) and the table ends, the
+ * saturation bounds, infinities, NaN, -0, denormals. Every level against the scalar kernel,
+ * the scalar kernel against its definition (the exec f32 -> fixed conversion followed by the
+ * int32 kernel with the identity scale 2^30 / 2^30), in place too. */
+static float gelu_f32_value(tu_rng *r, int kind, int64_t i)
+{
+    static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 8.0f, -8.0f, 7.99999952f,
+                                     -8.00000095f, 2047.99988f, -2048.0f, 2048.0f, 4096.0f,
+                                     -1e30f, 1e30f, 3.4e38f, -3.4e38f};
+    const double u = tu_rng_normal(r);
+    switch (kind) {
+    case 0: return (float)(u * 3.0);
+    case 1: return (float)(u * 40.0);
+    case 2: /* ties of the rounding: (k + 1/2) 2^-20 and the floats next to them */
+    {
+        const float t = (float)ldexp((double)rnd_range(r, -(9 << 20), 9 << 20) + 0.5, -20);
+        const int   w = (int)(tu_rng_next(r) % 3);
+        return w == 0 ? t : w == 1 ? nextafterf(t, 1e9f) : nextafterf(t, -1e9f);
+    }
+    default:
+        if (i % 7 == 3) return i % 2 ? INFINITY : -INFINITY;
+        if (i % 7 == 5) return NAN;
+        return special[tu_rng_next(r) % COUNT(special)];
+    }
+}
+
+static void test_gelu_f32_exact(void **state)
+{
+    const igq_kernel_table *t;
+    igq_gelu_params        *p = (igq_gelu_params *)xmalloc(sizeof *p);
+    const float             mul = (float)(1 << IGQ_GELU_FRAC);
+    const int32_t           one_m = 1 << 30, one_s = 30;
+    tu_rng                  r;
+    int                     si, kind, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    igq__gelu_params_init(p);
+    tu_rng_seed(&r, 53);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < 4; kind++) {
+            const int64_t n  = g_sizes[si];
+            float        *x  = (float *)xmalloc((size_t)n * sizeof(float));
+            int32_t      *g  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *w  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *fx = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            float        *ip = (float *)xmalloc((size_t)n * sizeof(float));
+            int64_t       i;
+            for (i = 0; i < n; i++) x[i] = gelu_f32_value(&r, kind, i);
+            for (i = 0; i < n + GUARD; i++) g[i] = w[i] = SENT32;
+            t->i32_gelu_f32(p, n, x, mul, g);
+            igq__i32_gelu_f32__scalar(p, n, x, mul, w);
+            /* the definition: f32 -> fixed, then the int32 kernel with the identity scale */
+            igq__exec_f32_to_fixed__scalar(n, x, mul, fx);
+            igq__i32_gelu__scalar(p, n, fx, &one_m, &one_s, 0, fx);
+            for (i = 0; i < n; i++) assert_int_equal(w[i], fx[i]);
+            for (i = 0; i < n + GUARD; i++)
+                if (g[i] != w[i]) {
+                    fprintf(stderr, "  gelu f32 n %lld kind %d i %lld (x %a): %d vs %d\n",
+                            (long long)n, kind, (long long)i, i < n ? (double)x[i] : 0.0, g[i],
+                            w[i]);
+                    fail();
+                }
+            /* in place: int32 out over the f32 input */
+            memcpy(ip, x, (size_t)n * sizeof(float));
+            t->i32_gelu_f32(p, n, ip, mul, (int32_t *)(void *)ip);
+            for (i = 0; i < n; i++) {
+                int32_t v;
+                memcpy(&v, &ip[i], sizeof v);
+                assert_int_equal(v, w[i]);
+            }
+            free(x), free(g), free(w), free(fx), free(ip);
+            cases++;
+        }
+    t->i32_gelu_f32(p, 0, NULL, mul, NULL); /* n = 0: no access */
+    free(p);
+    fprintf(stderr, "  %d rows bit-exact\n", cases);
+}
+
 /* Every fixed-point input u in [-9, 9] (F = IGQ_GELU_FRAC fraction bits; step 1/16 of a
  * table interval, plus all interval ends) within the derived bound
  *   1/2 + 1/2 + 2^-16 / 8 max|GELU''| 2^F  units of 2^-F  (nonlin.h; 2.596 for F = 20)
@@ -1126,6 +1205,7 @@ int main(void)
         LEVEL_TESTS(test_softmax_exact, "softmax"),
         LEVEL_TESTS(test_ln_exact, "layernorm"),
         LEVEL_TESTS(test_gelu_exact, "gelu"),
+        LEVEL_TESTS(test_gelu_f32_exact, "gelu f32"),
         LEVEL_TESTS(test_fold_exact, "fold"),
         LEVEL_TESTS(test_exec_helpers, "exec"),
         cmocka_unit_test(test_softmax_accuracy),

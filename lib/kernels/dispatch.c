@@ -228,6 +228,12 @@ void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
     igq__kernels()->i32_gelu(p, n, acc, mult, shift, per_channel, out);
 }
 
+void igq__i32_gelu_f32(const igq_gelu_params *p, int64_t n, const float *x, float mul,
+                       int32_t *out)
+{
+    igq__kernels()->i32_gelu_f32(p, n, x, mul, out);
+}
+
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                    const float *colscale, const float *colbias, float *out, int64_t ldo,
                    int first)

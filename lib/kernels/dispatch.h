@@ -28,7 +28,7 @@ typedef struct igq_kernel_table {
                                                columns, k per lane (informational) */
     /* The non-GEMM kernels (kernels.h IGQ_F32_KERNELS / IGQ_I32_KERNELS: f32_gelu,
      * f32_softmax, f32_layernorm, i32_fold, i32_requant, i32_softmax, i32_ln_stats,
-     * i32_ln_apply, i32_gelu), each the same bits at every level: scalar: *__scalar; avx2
+     * i32_ln_apply, i32_gelu, i32_gelu_f32), each the same bits at every level: scalar: *__scalar; avx2
      * and avxvnni: *__avx2 (avxvnni adds nothing to them); avx512vnni: *__avx512. */
 #define IGQ_TABLE_FIELD(lvl, name, PROTO, args) igq_##name##_fn name;
     IGQ_F32_KERNELS(IGQ_TABLE_FIELD, )
@@ -113,6 +113,9 @@ void igq__i32_layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, 
                         int32_t *out, int64_t ldo);
 void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
+/* nonlin.h igq__i32_gelu_f32__scalar (fc1 output f32 -> GELU int32 at 2^-IGQ_GELU_FRAC) */
+void igq__i32_gelu_f32(const igq_gelu_params *p, int64_t n, const float *x, float mul,
+                       int32_t *out);
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                    const float *colscale, const float *colbias, float *out, int64_t ldo,
                    int first);

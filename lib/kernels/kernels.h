@@ -198,6 +198,9 @@ typedef struct igq_exec_fns {
 #define IGQ_I32_GELU_PROTO(fn)                                                                \
     void fn(const igq_gelu_params *p, int64_t n, const int32_t *acc, const int32_t *mult,    \
             const int32_t *shift, int per_channel, int32_t *out)
+/* GELU of f32 values (the fc1 output) -> int32 at 2^-IGQ_GELU_FRAC (nonlin.h). */
+#define IGQ_I32_GELU_F32_PROTO(fn)                                                            \
+    void fn(const igq_gelu_params *p, int64_t n, const float *x, float mul, int32_t *out)
 /* Grouped-GEMM fold over rows x n: for every row r and column j,
  *   f = fmaf(s, (float)acc[r][j], first ? 0 : out[r][j]);
  *   out[r][j] = colscale != NULL ? fmaf(colscale[j], f, colbias[j]) : f
@@ -215,6 +218,7 @@ typedef IGQ_I32_SOFTMAX_PROTO((*igq_i32_softmax_fn));
 typedef IGQ_I32_LN_STATS_PROTO((*igq_i32_ln_stats_fn));
 typedef IGQ_I32_LN_APPLY_PROTO((*igq_i32_ln_apply_fn));
 typedef IGQ_I32_GELU_PROTO((*igq_i32_gelu_fn));
+typedef IGQ_I32_GELU_F32_PROTO((*igq_i32_gelu_f32_fn));
 typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
 
 /* The non-GEMM kernels, X(lvl, name, PROTO, (arguments)): kernel igq__<name>__<lvl>, dispatch
@@ -232,7 +236,8 @@ typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
     X(lvl, i32_softmax, IGQ_I32_SOFTMAX_PROTO, (p, rows, n, x, ldx, out, ldo))               \
     X(lvl, i32_ln_stats, IGQ_I32_LN_STATS_PROTO, (p, x, row))                                 \
     X(lvl, i32_ln_apply, IGQ_I32_LN_APPLY_PROTO, (p, row, x, out))                            \
-    X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))
+    X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))        \
+    X(lvl, i32_gelu_f32, IGQ_I32_GELU_F32_PROTO, (p, n, x, mul, out))
 
 #define IGQ_KERNEL_DECLARE(lvl, name, PROTO, args) PROTO(igq__##name##__##lvl);
 /* Definition of a kernel by its generic body, for the per-level files (after the bodies). */

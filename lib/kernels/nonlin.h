@@ -196,5 +196,13 @@ void igq__gelu_params_init(igq_gelu_params *p);
  * Element-wise: unlike the other kernels here, out may equal acc (in place; every level reads
  * a block of acc before it writes the same block of out). mult/shift indexed by i when
  * per_channel, else [0]. */
+/* The kernel from f32 values (igq__i32_gelu_f32__<isa>): the integer executor's fc1 output x
+ * (f32) at the fixed-point scale mul = 2^IGQ_GELU_FRAC, in one pass:
+ *   v = x[i] mul, clamped to [-(2^31 - 128), 2^31 - 128] (NaN -> 0),
+ *   u = (int32)(v >= 0 ? v + 0.5f : v - 0.5f)    (float additions, truncating conversion)
+ *   out[i] = the table step above on u
+ * = the f32 -> fixed conversion of exec_inl.h (exec_f32_to_fixed) followed by the int32 kernel
+ * with the identity scale (mult 2^30, shift 30: requant64 is then exactly u), without the
+ * int32 round trip through memory. out may equal x (in place, int32 over the floats). */
 
 #endif

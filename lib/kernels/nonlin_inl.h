@@ -166,4 +166,14 @@ static inline int32_t igq__gelu_eval(const igq_gelu_params *p, int32_t u)
                                 IGQ_GELU_ISHIFT);
 }
 
+/* GELU of one f32 value at the fixed-point scale mul (nonlin.h igq__i32_gelu_f32__scalar) */
+static inline int32_t igq__gelu_f32_eval(const igq_gelu_params *p, float x, float mul)
+{
+    float v = x * mul;
+    v       = v > 2147483520.0f ? 2147483520.0f : v;
+    v       = v < -2147483520.0f ? -2147483520.0f : v;
+    v       = v == v ? v : 0.0f;
+    return igq__gelu_eval(p, (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f));
+}
+
 #endif

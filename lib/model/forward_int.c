@@ -186,13 +186,10 @@ static void block(igq_ictx *c, int32_t b)
     igq__qexec_linear(c, &xb->fc1, &xb->in_fc1, c->cg, T, c->yf);
     {
         IGQ__PROF_BEGIN(c);
-        /* fc1 output to Q20 (the f32 epilogue's int32 result), then the integer GELU */
-        static const int32_t one_m = 1 << 30, one_s = 30;
-        /* in place: both are element-wise (same index read, then written) */
-        c->kt->exec.f32_to_fixed(T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)c->yf);
-        /* GELU output over the (no longer needed) f32 fc1 output */
-        igq__i32_gelu(&c->x->gelu, T * Mm, (const int32_t *)c->yf, &one_m, &one_s, 0,
-                      (int32_t *)c->yf);
+        /* fc1 output (f32) to Q20 and the integer GELU in one pass, in place: int32 GELU
+         * output over the (no longer needed) f32 fc1 output */
+        c->kt->i32_gelu_f32(&c->x->gelu, T * Mm, c->yf, (float)(1 << IGQ_GELU_FRAC),
+                            (int32_t *)c->yf);
         IGQ__PROF_END(c, IGQ__PROF_GELU);
     }
     igq__qexec_quant_i32(c, &xb->in_fc2, (const int32_t *)c->yf, T, Mm);

@@ -51,4 +51,38 @@ IGQ_SIMD_INLINE void i32_gelu_impl(const igq_gelu_params *p, int64_t n, const in
     }
 }
 
+/* The f32 -> fixed conversion of igq__gelu_f32_eval on VF_WIDTH lanes: NaN lanes to 0 first
+ * (then the clamps see no NaN, so minps / maxps are the C comparisons), clamp, +-0.5 by the
+ * sign, truncating conversion. */
+IGQ_SIMD_INLINE v_i32 gelu_fixed_lanes(v_f32 x, v_f32 vmul)
+{
+    v_f32 v = vf_mul(x, vmul);
+    v       = vf_keep(vf_eq(v, v), v);
+    v       = vf_max(vf_min(v, vf_set1(2147483520.0f)), vf_set1(-2147483520.0f));
+    v       = vf_select(vf_ge(v, vf_zero()), vf_add(v, vf_set1(0.5f)), vf_sub(v, vf_set1(0.5f)));
+    return vf_to_i32_trunc(v);
+}
+
+/* nonlin.h igq__i32_gelu_f32__scalar: one pass, each block of x read before out is written
+ * (in place allowed); the tail as one masked vector (masked-off lanes read 0: u = 0 gathers
+ * inside the table) or by the scalar helper. */
+IGQ_SIMD_INLINE void i32_gelu_f32_impl(const igq_gelu_params *p, int64_t n, const float *x,
+                                       float mul, int32_t *out)
+{
+    const v_f32 vmul = vf_set1(mul);
+    int64_t     i;
+    for (i = 0; i + 2 * VF_WIDTH <= n; i += 2 * VF_WIDTH) {
+        const v_i32 u0 = gelu_fixed_lanes(vf_load(x + i), vmul);
+        const v_i32 u1 = gelu_fixed_lanes(vf_load(x + i + VF_WIDTH), vmul);
+        vi_store(out + i, gelu_lanes(p, u0));
+        vi_store(out + i + VF_WIDTH, gelu_lanes(p, u1));
+    }
+    for (; i + VF_WIDTH <= n; i += VF_WIDTH)
+        vi_store(out + i, gelu_lanes(p, gelu_fixed_lanes(vf_load(x + i), vmul)));
+    if (i < n && IGQ_SIMD_MASKED_TAILS)
+        vi_store_tail(out + i, n - i, gelu_lanes(p, gelu_fixed_lanes(vf_load_tail(x + i, n - i), vmul)));
+    else
+        for (; i < n; i++) out[i] = igq__gelu_f32_eval(p, x[i], mul);
+}
+
 #endif

@@ -25,6 +25,7 @@ IGQ_SIMD_INLINE v_f32 vf_max(v_f32 a, v_f32 b) { return IGQ_X86(max_ps)(a, b); }
 IGQ_SIMD_INLINE v_fmask vf_gt(v_f32 a, v_f32 b) { return IGQ_X86_CMPPS(a, b, _CMP_GT_OQ); }
 IGQ_SIMD_INLINE v_fmask vf_ge(v_f32 a, v_f32 b) { return IGQ_X86_CMPPS(a, b, _CMP_GE_OQ); }
 IGQ_SIMD_INLINE v_fmask vf_lt(v_f32 a, v_f32 b) { return IGQ_X86_CMPPS(a, b, _CMP_LT_OQ); }
+IGQ_SIMD_INLINE v_fmask vf_eq(v_f32 a, v_f32 b) { return IGQ_X86_CMPPS(a, b, _CMP_EQ_OQ); }
 /* 2^n for integral n in [-126, 127] */
 IGQ_SIMD_INLINE v_f32 vf_pow2i(v_f32 n)
 {
@@ -33,6 +34,8 @@ IGQ_SIMD_INLINE v_f32 vf_pow2i(v_f32 n)
 }
 /* int32 -> float, round to nearest even (as the C conversion) */
 IGQ_SIMD_INLINE v_f32 vf_from_i32(v_i32 a) { return IGQ_X86(cvtepi32_ps)(a); }
+/* float -> int32 truncating (the C conversion, for values inside the int32 range) */
+IGQ_SIMD_INLINE v_i32 vf_to_i32_trunc(v_f32 a) { return IGQ_X86(cvttps_epi32)(a); }
 
 /* ---- int32 lanes ---- */
 IGQ_SIMD_INLINE v_i32 vi_set1(int32_t a) { return IGQ_X86(set1_epi32)(a); }
