@@ -18,6 +18,9 @@
  *                with the identity scale (before), "fused" = igq__i32_gelu_f32 (one pass)
  *   f32 softmax / layernorm / gelu: the fp32 kernels on the same shapes (softmax and GELU are
  *                in place: the time includes copying their input, scale 1/8 for softmax)
+ *   u8 perm      197 rows of N codes into the group order of 8 random groups (quantization
+ *                of grouped sites), N = 384, 768, 3072: the table's kernel (vpermi2b with VBMI),
+ *                the executor's former byte loop and, on VBMI CPUs, the vpgatherdd fallback
  *   fold         197 rows of N int32 -> f32 with the column epilogue, N = 384, 768, 3072
  * avxvnni has no kernels of its own here (it uses the avx2 ones) and is not timed.
  *
@@ -86,7 +89,7 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED
+    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM
 } op_kind;
 
 typedef struct job {
@@ -102,6 +105,9 @@ typedef struct job {
     const igq_gelu_params    *gelu;
     const float              *gamma, *beta;
     const int32_t            *m, *s, *z;
+    igq_u8_perm_plan_fn       perm_plan; /* OP_PERM: plan + permutation of rows x n bytes */
+    igq_u8_perm_fn            perm;
+    void                     *plan;
 } job;
 
 static void run(const job *j)
@@ -142,6 +148,12 @@ static void run(const job *j)
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
         igq__i32_gelu_f32(j->gelu, j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
                           (int32_t *)j->yf);
+        break;
+    case OP_PERM: /* the executor's use: one plan per call, then 4 rows per permutation */
+        j->perm_plan(j->n, j->m, j->plan);
+        for (r = 0; r < j->rows; r += 4)
+            j->perm(j->rows - r < 4 ? j->rows - r : 4, j->n, (const uint8_t *)j->xf + r * j->n,
+                    j->n, j->m, j->plan, j->o8 + r * j->n, j->n);
         break;
     case OP_FOLD:
         igq__i32_fold(j->rows, j->n, 0.01f, j->x, j->n, j->gamma, j->beta, j->yf, j->n, 0);
@@ -275,6 +287,34 @@ static void bench_speed(int only)
             j.op = OP_RQ_PC;
             print_row("requant per-channel", isa, n, 197, time_job(&j), 197.0 * n * 5.0 + 12.0 * n);
         }
+        for (k = 0; k < 3; k++) { /* byte permutation into group order (8 groups) */
+            const int64_t n    = fold_n[k];
+            int32_t      *grp  = (int32_t *)xalloc((size_t)n * sizeof(int32_t));
+            int32_t       cnt[9] = {0};
+            int           v;
+            for (i = 0; i < n; i++) grp[i] = (int32_t)(rnd() % 8), cnt[grp[i] + 1]++;
+            for (v = 0; v < 8; v++) cnt[v + 1] += cnt[v];
+            for (i = 0; i < n; i++) m[cnt[grp[i]]++] = i; /* counting sort by group */
+            free(grp);
+            for (e = 0; e < 197 * n; e++) ((uint8_t *)xf)[e] = (uint8_t)rnd();
+            j.plan = xalloc(IGQ_U8_PERM_PLAN_SIZE(n));
+            j.rows = 197, j.n = n, j.op = OP_PERM;
+            j.perm_plan = igq__kernels()->u8_perm_plan, j.perm = igq__kernels()->u8_perm;
+            print_row("u8 perm (table)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            if (lv != IGQ_ISA_SCALAR) { /* before: the byte loop of the executor */
+                j.perm_plan = igq__u8_perm_plan__scalar, j.perm = igq__u8_perm__scalar;
+                print_row("u8 perm (byte loop)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            }
+#ifdef IGQ_X86_KERNELS
+            if (lv == IGQ_ISA_AVX512VNNI && igq__cpu_has_avx512vbmi()) {
+                j.perm_plan = igq__u8_perm_plan__avx512, j.perm = igq__u8_perm__avx512;
+                print_row("u8 perm (vpgatherdd)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            }
+#endif
+            free(j.plan);
+        }
+        for (i = 0; i < 3072; i++)
+            igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);
         for (k = 0; k < 3; k++) { /* fold: the last group's epilogue */
             const int64_t n = fold_n[k];
             for (e = 0; e < 197 * n; e++) x[e] = iround(normal() * 1e5), yf[e] = 0.0f;

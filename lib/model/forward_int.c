@@ -68,10 +68,11 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(sg, int32_t, G * Nm);
     TAKE(pooled, int32_t, 2 * D);
     TAKE(cg, uint8_t, R * Cm);
-    TAKE(rowbuf, uint8_t, Cm);
+    TAKE(rowbuf, uint8_t, IGQ__QROWS * Cm + 64); /* + the permutation's over-read */
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
     TAKE(ind, uint8_t, G * Cm);
+    TAKE(pplan, unsigned char, IGQ_U8_PERM_PLAN_SIZE(Cm));
     TAKE(ws, unsigned char, igq__qs8_ggemm_ws_size(Cm, (int32_t)G));
     TAKE(pk, unsigned char, imax((int64_t)igq__qs8_packed_size(T, hd, 8),
                                  (int64_t)igq__qs8_packed_size(hd, T, 8)));

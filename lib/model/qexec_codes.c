@@ -44,9 +44,10 @@ static void position_params(igq_ictx *c, const igq_qsite *qs, int64_t C, int i32
 /* Codes of rows [rows][C] of int32 (a, at the site's source scale S: (float)a * (S / s_g), an
  * f32 requantization, exact conversion below 2^24) or of f32 (x), row stride ld, into out (row
  * stride ldo) in group order: clamp, round half to even, + z_g. With groups, each channel's
- * group comes from its range over the rows; then each row is quantized in channel order
- * (contiguous, vectorized) into an L1 row buffer and gathered through perm (a byte gather per
- * code is cheaper than gathering the 4-byte inputs with vpgatherdd: measured). */
+ * group comes from its range over the rows; then IGQ__QROWS rows at a time are quantized in
+ * channel order (contiguous, vectorized) into an L1 row buffer and permuted into group order
+ * by the byte-permutation kernel (u8_perm: vpermi2b where the CPU has AVX-512 VBMI, else byte
+ * gathers), whose plan is made once per call from perm. */
 static void quant_rows(igq_ictx *c, const igq_qsite *qs, const int32_t *a, const float *x,
                        int64_t rows, int64_t C, int64_t ld, uint8_t *out, int64_t ldo)
 {
@@ -77,14 +78,30 @@ static void quant_rows(igq_ictx *c, const igq_qsite *qs, const int32_t *a, const
     {
         IGQ__PROF_BEGIN(c);
         position_params(c, qs, C, a != NULL);
-        for (r = 0; r < rows; r++) {
-            uint8_t *o = out + r * ldo, *q = c->gperm != NULL ? c->rowbuf : o;
-            if (a != NULL)
-                c->kt->exec.quant_i32(C, a + r * ld, c->cinv, c->clo, c->chi, c->czero, q);
-            else
-                c->kt->exec.quant_f32(C, x + r * ld, c->cinv, c->clo, c->chi, c->czero, q);
-            if (c->gperm != NULL)
-                for (i = 0; i < C; i++) o[i] = c->rowbuf[c->gperm[i]];
+        if (c->gperm == NULL) {
+            for (r = 0; r < rows; r++) {
+                if (a != NULL)
+                    c->kt->exec.quant_i32(C, a + r * ld, c->cinv, c->clo, c->chi, c->czero,
+                                          out + r * ldo);
+                else
+                    c->kt->exec.quant_f32(C, x + r * ld, c->cinv, c->clo, c->chi, c->czero,
+                                          out + r * ldo);
+            }
+        } else {
+            c->kt->u8_perm_plan(C, c->gperm, c->pplan);
+            for (r = 0; r < rows; r += IGQ__QROWS) {
+                const int64_t nr = rows - r < IGQ__QROWS ? rows - r : IGQ__QROWS;
+                int64_t       k;
+                for (k = 0; k < nr; k++) {
+                    if (a != NULL)
+                        c->kt->exec.quant_i32(C, a + (r + k) * ld, c->cinv, c->clo, c->chi,
+                                              c->czero, c->rowbuf + k * C);
+                    else
+                        c->kt->exec.quant_f32(C, x + (r + k) * ld, c->cinv, c->clo, c->chi,
+                                              c->czero, c->rowbuf + k * C);
+                }
+                c->kt->u8_perm(nr, C, c->rowbuf, C, c->gperm, c->pplan, out + r * ldo, ldo);
+            }
         }
         IGQ__PROF_END(c, IGQ__PROF_QUANT);
     }

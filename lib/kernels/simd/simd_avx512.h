@@ -68,6 +68,15 @@ IGQ_SIMD_INLINE v_i32   vi_gather(const int32_t *base, v_i32 idx)
 {
     return _mm512_i32gather_epi32(idx, (const void *)base, 4);
 }
+/* the 4 bytes at base + idx per lane (unaligned), and the low byte of each lane stored */
+IGQ_SIMD_INLINE v_i32 vi_gather_u8(const uint8_t *base, v_i32 idx)
+{
+    return _mm512_i32gather_epi32(idx, (const void *)base, 1);
+}
+IGQ_SIMD_INLINE void vi_store_low_u8(uint8_t *p, v_i32 v)
+{
+    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v));
+}
 IGQ_SIMD_INLINE int32_t vi_hmin(v_i32 v) { return _mm512_reduce_min_epi32(v); }
 IGQ_SIMD_INLINE int32_t vi_hmax(v_i32 v) { return _mm512_reduce_max_epi32(v); }
 
