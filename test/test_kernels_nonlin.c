@@ -114,7 +114,8 @@ static int group_setup(void **state)
 
 /* ---- integer square root ----------------------------------------------------------------- */
 
-/* The iteration of igq__isqrt64, counting divisions (same statements). */
+/* Newton's iteration from above (igq__isqrt64 before it took the double root), counting
+ * divisions: a second computation of floor sqrt to compare with. */
 static uint32_t isqrt_count(uint64_t n, int *divs)
 {
     uint64_t x, y;
