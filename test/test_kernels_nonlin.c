@@ -1156,6 +1156,19 @@ static void test_exec_helpers(void **state)
             t->exec.affine_i32(rows * n, xi, -7, 3.5e-4f, f1);
             igq__exec_affine_i32__scalar(rows * n, xi, -7, 3.5e-4f, f2);
             assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
+            /* residual update, without and with a layer scale (mul mixes in): every level the
+             * scalar bits, and the scalar the C expression */
+            for (k = 0; k < 2; k++) {
+                const float *ls = k == 0 ? NULL : mul;
+                for (i = 0; i < rows * n; i++) f1[i] = f2[i] = (float)xi[i] * 1e-3f;
+                t->exec.add_rows_f32(rows, n, f1, x, ls);
+                igq__exec_add_rows_f32__scalar(rows, n, f2, x, ls);
+                assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
+                for (i = 0; i < rows * n; i++) {
+                    const float want = (float)xi[i] * 1e-3f + (ls != NULL ? x[i] * ls[i % n] : x[i]);
+                    assert_true(memcmp(&f2[i], &want, sizeof want) == 0);
+                }
+            }
         }
         {
             /* row helpers of the attention: subtract a vector from rows, row max, byte sums */

@@ -124,13 +124,9 @@ static void layernorm_f32in(igq_ictx *c, const igq_ln_params *p, const float *x,
 
 static void residual(igq_ictx *c, const float *y, const float *ls)
 {
-    const int64_t n = (int64_t)c->d->n_tokens * c->d->dim, D = c->d->dim;
-    int64_t       i;
     IGQ__PROF_BEGIN(c);
-    if (ls == NULL)
-        for (i = 0; i < n; i++) c->xr[i] += y[i];
-    else
-        for (i = 0; i < n; i++) c->xr[i] += y[i] * ls[i % D];
+    /* x += y (* ls), rows of D: the level's vectorized helper (same bits at every level) */
+    c->kt->exec.add_rows_f32(c->d->n_tokens, c->d->dim, c->xr, y, ls);
     IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
 }
 
