@@ -9,6 +9,9 @@
  * time; --wall: CLOCK_MONOTONIC) and GB/s of the bytes each kernel must read and write
  * (inputs, outputs and per-channel parameters; tables excluded):
  *   softmax q20  rows of N int32 logits -> int32 p at 2^-20, N rows (one head), N = 17, 50, 197
+ *   softmax x-v  the attention's softmax of logits minus column terms: "2 passes" = subtract
+ *                (sub_rows) then softmax (before), "fused" = igq__i32_softmax_sub; both copy
+ *                the logits first (included)
  *   layernorm    197 rows of C int32 -> int32 at S_y; C = 128, 384, 768
  *   gelu         197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
  *                at 2^-20
@@ -89,7 +92,7 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM
+    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB2, OP_SMX_SUB
 } op_kind;
 
 typedef struct job {
@@ -115,6 +118,16 @@ static void run(const job *j)
     int64_t r;
     switch (j->op) {
     case OP_SMX_Q20: igq__i32_softmax(j->smx, j->rows, j->n, j->x, j->n, j->o32, j->n); break;
+    case OP_SMX_SUB2: /* attention before: copy, subtract the column terms, softmax */
+        memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
+        igq__kernels()->exec.sub_rows_i32(j->rows, j->n, (int32_t *)j->yf, j->n, j->s);
+        igq__i32_softmax(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n, j->o32, j->n);
+        break;
+    case OP_SMX_SUB: /* after: copy (as above, for the same memory traffic), fused kernel */
+        memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
+        igq__kernels()->i32_softmax_sub(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n,
+                                        j->s, j->o32, j->n);
+        break;
     case OP_SMX_F32:
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
         igq__f32_softmax(j->rows, j->n, 0.125f, j->yf, j->n);
@@ -243,6 +256,11 @@ static void bench_speed(int only)
             print_row("softmax q20", isa, n, n, time_job(&j), 8.0 * n * n);
             j.op = OP_SMX_F32;
             print_row("softmax f32", isa, n, n, time_job(&j), 8.0 * n * n);
+            for (e = 0; e < n; e++) s[e] = (int32_t)(rnd() % 2001) - 1000; /* v */
+            j.op = OP_SMX_SUB2;
+            print_row("softmax x-v: 2 passes", isa, n, n, time_job(&j), 8.0 * n * n);
+            j.op = OP_SMX_SUB;
+            print_row("softmax x-v: fused", isa, n, n, time_job(&j), 8.0 * n * n);
         }
         for (k = 0; k < 3; k++) { /* layernorm: 197 tokens */
             const int64_t C = ln_c[k];

@@ -192,6 +192,10 @@ typedef struct igq_exec_fns {
 #define IGQ_I32_SOFTMAX_PROTO(fn)                                                             \
     void fn(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,          \
             int64_t ldx, int32_t *out, int64_t ldo)
+/* The same softmax of x[r][j] - v[j] (column offsets; every difference must fit int32). */
+#define IGQ_I32_SOFTMAX_SUB_PROTO(fn)                                                         \
+    void fn(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,          \
+            int64_t ldx, const int32_t *v, int32_t *out, int64_t ldo)
 /* LayerNorm of one row of p->C values: statistics, then apply (int32 at S_y). */
 #define IGQ_I32_LN_STATS_PROTO(fn) void fn(const igq_ln_params *p, const int32_t *x, igq_ln_row *row)
 #define IGQ_I32_LN_APPLY_PROTO(fn)                                                            \
@@ -227,6 +231,7 @@ typedef struct igq_exec_fns {
 
 typedef IGQ_I32_REQUANT_PROTO((*igq_i32_requant_fn));
 typedef IGQ_I32_SOFTMAX_PROTO((*igq_i32_softmax_fn));
+typedef IGQ_I32_SOFTMAX_SUB_PROTO((*igq_i32_softmax_sub_fn));
 typedef IGQ_I32_LN_STATS_PROTO((*igq_i32_ln_stats_fn));
 typedef IGQ_I32_LN_APPLY_PROTO((*igq_i32_ln_apply_fn));
 typedef IGQ_I32_GELU_PROTO((*igq_i32_gelu_fn));
@@ -248,6 +253,7 @@ typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
     X(lvl, i32_requant, IGQ_I32_REQUANT_PROTO,                                                \
       (n, x, mult, shift, zero, per_channel, qmin, qmax, out))                                \
     X(lvl, i32_softmax, IGQ_I32_SOFTMAX_PROTO, (p, rows, n, x, ldx, out, ldo))               \
+    X(lvl, i32_softmax_sub, IGQ_I32_SOFTMAX_SUB_PROTO, (p, rows, n, x, ldx, v, out, ldo))   \
     X(lvl, i32_ln_stats, IGQ_I32_LN_STATS_PROTO, (p, x, row))                                 \
     X(lvl, i32_ln_apply, IGQ_I32_LN_APPLY_PROTO, (p, row, x, out))                            \
     X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))        \

@@ -75,7 +75,9 @@ void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
  *   gives A-bit codes of [0, 1] directly (test/support/oracles.c does that for the accuracy
  *   tables).
  * Rows may have any length n >= 1 (n = 0: nothing is written); sum < n 2^22 + 1 needs no
- * limit on n in uint64. */
+ * limit on n in uint64.
+ * igq__i32_softmax_sub__<isa>: the same of x[r][j] - v[j] (column offsets, e.g. the attention
+ * logits' zero-point terms; every difference must fit int32), without writing x - v. */
 #define IGQ_SMX_F     22 /* fraction bits of e (e of the row max = 2^22) */
 #define IGQ_SMX_G     30 /* fraction bits of T_lo */
 #define IGQ_SMX_LBITS 10 /* T_lo entries = 2^LBITS */
