@@ -34,6 +34,7 @@ typedef __m128i v_cnt; /* a shift count for every lane */
 
 #define IGQ_X86(op)     _mm256_##op
 #define IGQ_X86_SI(op)  _mm256_##op##_si256
+#define IGQ_X86_CASTSI  _mm256_castps_si256
 #define IGQ_X86_CASTPS  _mm256_castsi256_ps
 #define IGQ_X86_SET1_64 _mm256_set1_epi64x
 #define IGQ_X86_CMPPS   _mm256_cmp_ps

@@ -22,6 +22,7 @@ typedef __m128i   v_cnt;
 
 #define IGQ_X86(op)     _mm512_##op
 #define IGQ_X86_SI(op)  _mm512_##op##_si512
+#define IGQ_X86_CASTSI  _mm512_castps_si512
 #define IGQ_X86_CASTPS  _mm512_castsi512_ps
 #define IGQ_X86_SET1_64 _mm512_set1_epi64
 #define IGQ_X86_CMPPS   _mm512_cmp_ps_mask
