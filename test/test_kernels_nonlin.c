@@ -1192,7 +1192,8 @@ static void test_exec_helpers(void **state)
                 igq__exec_add_rows_f32__scalar(rows, n, f2, x, ls);
                 assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
                 for (i = 0; i < rows * n; i++) {
-                    const float want = (float)xi[i] * 1e-3f + (ls != NULL ? x[i] * ls[i % n] : x[i]);
+                    const float want =
+                        (float)xi[i] * 1e-3f + (ls != NULL ? x[i] * ls[i % n] : x[i]);
                     assert_true(memcmp(&f2[i], &want, sizeof want) == 0);
                 }
             }

@@ -167,8 +167,8 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
       (rows, n, x, ld, v), )                                                                     \
     X(lvl, int32_t, rowmax_i32, (int64_t n, const int32_t *x), (n, x), return)                   \
     X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)                      \
-    X(lvl, void, add_rows_f32, (int64_t rows, int64_t n, float *x, const float *y, const float *ls), \
-      (rows, n, x, y, ls), )
+    X(lvl, void, add_rows_f32,                                                                   \
+      (int64_t rows, int64_t n, float *x, const float *y, const float *ls), (rows, n, x, y, ls), )
 
 #define IGQ_EXEC_FIELD(lvl, ret, name, params, args, r) ret(*name) params;
 typedef struct igq_exec_fns {

@@ -84,7 +84,8 @@ IGQ_SIMD_INLINE void i32_gelu_f32_impl(const igq_gelu_params *p, int64_t n, cons
     for (; i + VF_WIDTH <= n; i += VF_WIDTH)
         vi_store(out + i, gelu_lanes(p, gelu_fixed_lanes(vf_load(x + i), vmul)));
     if (i < n && IGQ_SIMD_MASKED_TAILS)
-        vi_store_tail(out + i, n - i, gelu_lanes(p, gelu_fixed_lanes(vf_load_tail(x + i, n - i), vmul)));
+        vi_store_tail(out + i, n - i,
+                      gelu_lanes(p, gelu_fixed_lanes(vf_load_tail(x + i, n - i), vmul)));
     else
         for (; i < n; i++) out[i] = igq__gelu_f32_eval(p, x[i], mul);
 }

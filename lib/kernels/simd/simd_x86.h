@@ -37,8 +37,8 @@ IGQ_SIMD_INLINE v_f32 vf_from_i32(v_i32 a) { return IGQ_X86(cvtepi32_ps)(a); }
 /* +0.5 or -0.5 with the sign bit of each lane of v (also of -0 and NaN) */
 IGQ_SIMD_INLINE v_f32 vf_signed_half(v_f32 v)
 {
-    return IGQ_X86_CASTPS(IGQ_X86_SI(or)(IGQ_X86_SI(and)(IGQ_X86_CASTSI(v), IGQ_X86(set1_epi32)(INT32_MIN)),
-                                         IGQ_X86(set1_epi32)(0x3f000000)));
+    const v_i32 sign = IGQ_X86_SI(and)(IGQ_X86_CASTSI(v), IGQ_X86(set1_epi32)(INT32_MIN));
+    return IGQ_X86_CASTPS(IGQ_X86_SI(or)(sign, IGQ_X86(set1_epi32)(0x3f000000)));
 }
 /* float -> int32 truncating (the C conversion, for values inside the int32 range) */
 IGQ_SIMD_INLINE v_i32 vf_to_i32_trunc(v_f32 a) { return IGQ_X86(cvttps_epi32)(a); }
