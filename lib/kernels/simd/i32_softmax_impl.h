@@ -1,8 +1,8 @@
 /* Integer softmax to p at 2^-20 (nonlin.h igq__i32_softmax__scalar) against a width mapping.
  * Per row (of x, or of x - v for the _sub kernel: the column offsets subtracted as each
  * vector is loaded): the max (int32 lanes, then the scalar tail); e of VF_WIDTH logits per
- * step: the index arithmetic on int32 lanes, two table gathers (T_hi 1 KiB, T_lo 4 KiB: L1; the index
- * is clamped into the tables for every lane), the 64-bit product on the even and the odd
+ * step: the index arithmetic on int32 lanes, two table gathers (T_hi 1 KiB, T_lo 4 KiB: L1;
+ * the index is clamped into the tables for every lane), the 64-bit product on the even and the odd
  * lanes, e written to the output and summed in 64-bit lanes (no overflow for any n); the
  * last n mod width logits as one masked vector whose lanes past the row are 0 where the
  * mapping has IGQ_SIMD_MASKED_TAILS, else by the scalar helpers of nonlin_inl.h; then
