@@ -9,12 +9,21 @@
  * time; --wall: CLOCK_MONOTONIC) and GB/s of the bytes each kernel must read and write
  * (inputs, outputs and per-channel parameters; tables excluded):
  *   softmax q20  rows of N int32 logits -> int32 p at 2^-20, N rows (one head), N = 17, 50, 197
+ *   softmax x-v  the attention's softmax of logits minus column terms: "2 passes" = subtract
+ *                (sub_rows) then softmax (before), "fused" = igq__i32_softmax_sub; both copy
+ *                the logits first (included)
  *   layernorm    197 rows of C int32 -> int32 at S_y; C = 128, 384, 768
  *   gelu         197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
  *                at 2^-20
  *   requant      197 rows of 768 / 3072 int32 -> u8, per-tensor and per-channel
+ *   gelu f32->q20 the executor's GELU from the f32 fc1 output (in place, the time includes
+ *                copying the input): "2 passes" = the f32 -> Q20 conversion then the int32 kernel
+ *                with the identity scale (before), "fused" = igq__i32_gelu_f32 (one pass)
  *   f32 softmax / layernorm / gelu: the fp32 kernels on the same shapes (softmax and GELU are
  *                in place: the time includes copying their input, scale 1/8 for softmax)
+ *   u8 perm      197 rows of N codes into the group order of 8 random groups (quantization
+ *                of grouped sites), N = 384, 768, 3072: the table's kernel (vpermi2b with VBMI),
+ *                the executor's former byte loop and, on VBMI CPUs, the vpgatherdd fallback
  *   fold         197 rows of N int32 -> f32 with the column epilogue, N = 384, 768, 3072
  * avxvnni has no kernels of its own here (it uses the avx2 ones) and is not timed.
  *
@@ -83,7 +92,7 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD
+    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB2, OP_SMX_SUB
 } op_kind;
 
 typedef struct job {
@@ -99,6 +108,9 @@ typedef struct job {
     const igq_gelu_params    *gelu;
     const float              *gamma, *beta;
     const int32_t            *m, *s, *z;
+    igq_u8_perm_plan_fn       perm_plan; /* OP_PERM: plan + permutation of rows x n bytes */
+    igq_u8_perm_fn            perm;
+    void                     *plan;
 } job;
 
 static void run(const job *j)
@@ -106,6 +118,16 @@ static void run(const job *j)
     int64_t r;
     switch (j->op) {
     case OP_SMX_Q20: igq__i32_softmax(j->smx, j->rows, j->n, j->x, j->n, j->o32, j->n); break;
+    case OP_SMX_SUB2: /* attention before: copy, subtract the column terms, softmax */
+        memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
+        igq__kernels()->exec.sub_rows_i32(j->rows, j->n, (int32_t *)j->yf, j->n, j->s);
+        igq__i32_softmax(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n, j->o32, j->n);
+        break;
+    case OP_SMX_SUB: /* after: copy (as above, for the same memory traffic), fused kernel */
+        memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
+        igq__kernels()->i32_softmax_sub(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n,
+                                        j->s, j->o32, j->n);
+        break;
     case OP_SMX_F32:
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
         igq__f32_softmax(j->rows, j->n, 0.125f, j->yf, j->n);
@@ -125,6 +147,26 @@ static void run(const job *j)
         for (r = 0; r < j->rows; r++)
             igq__i32_requant(j->n, j->x + r * j->n, j->m, j->s, j->z, j->op == OP_RQ_PC, 0, 255,
                              j->o8 + r * j->n);
+        break;
+    case OP_GELU_2PASS: { /* the executor before the fused kernel: f32 -> Q20, int32 GELU */
+        static const int32_t one_m = 1 << 30, one_s = 30;
+        memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
+        igq__kernels()->exec.f32_to_fixed(j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
+                                          (int32_t *)j->yf);
+        igq__i32_gelu(j->gelu, j->rows * j->n, (const int32_t *)j->yf, &one_m, &one_s, 0,
+                      (int32_t *)j->yf);
+        break;
+    }
+    case OP_GELU_FUSED:
+        memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
+        igq__i32_gelu_f32(j->gelu, j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
+                          (int32_t *)j->yf);
+        break;
+    case OP_PERM: /* the executor's use: one plan per call, then 4 rows per permutation */
+        j->perm_plan(j->n, j->m, j->plan);
+        for (r = 0; r < j->rows; r += 4)
+            j->perm(j->rows - r < 4 ? j->rows - r : 4, j->n, (const uint8_t *)j->xf + r * j->n,
+                    j->n, j->m, j->plan, j->o8 + r * j->n, j->n);
         break;
     case OP_FOLD:
         igq__i32_fold(j->rows, j->n, 0.01f, j->x, j->n, j->gamma, j->beta, j->yf, j->n, 0);
@@ -214,6 +256,11 @@ static void bench_speed(int only)
             print_row("softmax q20", isa, n, n, time_job(&j), 8.0 * n * n);
             j.op = OP_SMX_F32;
             print_row("softmax f32", isa, n, n, time_job(&j), 8.0 * n * n);
+            for (e = 0; e < n; e++) s[e] = (int32_t)(rnd() % 2001) - 1000; /* v */
+            j.op = OP_SMX_SUB2;
+            print_row("softmax x-v: 2 passes", isa, n, n, time_job(&j), 8.0 * n * n);
+            j.op = OP_SMX_SUB;
+            print_row("softmax x-v: fused", isa, n, n, time_job(&j), 8.0 * n * n);
         }
         for (k = 0; k < 3; k++) { /* layernorm: 197 tokens */
             const int64_t C = ln_c[k];
@@ -242,6 +289,10 @@ static void bench_speed(int only)
             print_row("gelu int32 -> q20", isa, n, 197, time_job(&j), 197.0 * n * 8.0 + 8.0 * n);
             j.op = OP_GELU_F32;
             print_row("gelu f32", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
+            j.op = OP_GELU_2PASS;
+            print_row("gelu f32->q20, 2 passes", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
+            j.op = OP_GELU_FUSED;
+            print_row("gelu f32->q20 fused", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
         }
         for (i = 0; i < 3072; i++)
             igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);
@@ -254,6 +305,34 @@ static void bench_speed(int only)
             j.op = OP_RQ_PC;
             print_row("requant per-channel", isa, n, 197, time_job(&j), 197.0 * n * 5.0 + 12.0 * n);
         }
+        for (k = 0; k < 3; k++) { /* byte permutation into group order (8 groups) */
+            const int64_t n    = fold_n[k];
+            int32_t      *grp  = (int32_t *)xalloc((size_t)n * sizeof(int32_t));
+            int32_t       cnt[9] = {0};
+            int           v;
+            for (i = 0; i < n; i++) grp[i] = (int32_t)(rnd() % 8), cnt[grp[i] + 1]++;
+            for (v = 0; v < 8; v++) cnt[v + 1] += cnt[v];
+            for (i = 0; i < n; i++) m[cnt[grp[i]]++] = i; /* counting sort by group */
+            free(grp);
+            for (e = 0; e < 197 * n; e++) ((uint8_t *)xf)[e] = (uint8_t)rnd();
+            j.plan = xalloc(IGQ_U8_PERM_PLAN_SIZE(n));
+            j.rows = 197, j.n = n, j.op = OP_PERM;
+            j.perm_plan = igq__kernels()->u8_perm_plan, j.perm = igq__kernels()->u8_perm;
+            print_row("u8 perm (table)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            if (lv != IGQ_ISA_SCALAR) { /* before: the byte loop of the executor */
+                j.perm_plan = igq__u8_perm_plan__scalar, j.perm = igq__u8_perm__scalar;
+                print_row("u8 perm (byte loop)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            }
+#ifdef IGQ_X86_KERNELS
+            if (lv == IGQ_ISA_AVX512VNNI && igq__cpu_has_avx512vbmi()) {
+                j.perm_plan = igq__u8_perm_plan__avx512, j.perm = igq__u8_perm__avx512;
+                print_row("u8 perm (vpgatherdd)", isa, n, 197, time_job(&j), 197.0 * n * 2.0);
+            }
+#endif
+            free(j.plan);
+        }
+        for (i = 0; i < 3072; i++)
+            igq__requant_multiplier(ldexp(1.0, -16) / (0.01 + 0.04 * uniform()), &m[i], &s[i]);
         for (k = 0; k < 3; k++) { /* fold: the last group's epilogue */
             const int64_t n = fold_n[k];
             for (e = 0; e < 197 * n; e++) x[e] = iround(normal() * 1e5), yf[e] = 0.0f;

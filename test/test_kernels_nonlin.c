@@ -114,7 +114,8 @@ static int group_setup(void **state)
 
 /* ---- integer square root ----------------------------------------------------------------- */
 
-/* The iteration of igq__isqrt64, counting divisions (same statements). */
+/* Newton's iteration from above (igq__isqrt64 before it took the double root), counting
+ * divisions: a second computation of floor sqrt to compare with. */
 static uint32_t isqrt_count(uint64_t n, int *divs)
 {
     uint64_t x, y;
@@ -425,11 +426,38 @@ static void test_softmax_exact(void **state)
                 /* uniform rows: p = round(2^20 / n - theta), 0 <= theta < 2^(22 - s) */
                 if (kind == SX_EQUAL_MIN || kind == SX_EQUAL_MAX)
                     assert_true(fabs(w32[0] - ldexp(1.0, 20) / (double)n) <= 0.5 + ldexp(1.0, 22 - pp->s_q20));
+                /* with column offsets v (every x - v inside int32): the _sub kernel at this
+                 * level, its scalar reference, and the softmax of the subtracted rows agree */
+                {
+                    int32_t *v  = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+                    int32_t *xs = (int32_t *)xmalloc((size_t)(rows * ldx) * sizeof(int32_t));
+                    for (i = 0; i < n; i++) {
+                        v[i] = kind % 2 ? rnd_range(&r, -(1 << 20), 1 << 20) : rnd_i32(&r) / 4;
+                        for (row = 0; row < rows; row++) {
+                            const int64_t d = (int64_t)x[row * ldx + i] - v[i];
+                            if (d < INT32_MIN || d > INT32_MAX) v[i] = 0;
+                        }
+                    }
+                    for (i = 0; i < rows * ldx; i++) xs[i] = x[i] - (i % ldx < n ? v[i % ldx] : 0);
+                    for (i = 0; i < rows * ldo + GUARD; i++) g32[i] = w32[i] = SENT32;
+                    t->i32_softmax_sub(pp, rows, n, x, ldx, v, g32, ldo);
+                    igq__i32_softmax_sub__scalar(pp, rows, n, x, ldx, v, w32, ldo);
+                    for (i = 0; i < rows * ldo + GUARD; i++)
+                        if (g32[i] != w32[i]) {
+                            fprintf(stderr, "  softmax sub n %lld kind %d S %g: [%lld] %d vs %d\n",
+                                    (long long)n, kind, g_smx_scales[sc], (long long)i, g32[i],
+                                    w32[i]);
+                            fail();
+                        }
+                    igq__i32_softmax__scalar(pp, rows, n, xs, ldx, g32, ldo);
+                    assert_memory_equal(g32, w32, (size_t)(rows * ldo + GUARD) * sizeof(int32_t));
+                    free(v), free(xs);
+                }
                 free(x), free(g32), free(w32);
                 cases++;
             }
     free(params);
-    fprintf(stderr, "  %d row pairs bit-exact\n", cases);
+    fprintf(stderr, "  %d row pairs bit-exact (plain and with column offsets)\n", cases);
 }
 
 /* Derived bound of one row (nonlin.h, softmax). With E_i = 2^22 exp(-d_i S) (exact reals):
@@ -804,6 +832,85 @@ static void test_gelu_exact(void **state)
     fprintf(stderr, "  %d rows bit-exact\n", cases);
 }
 
+/* f32 inputs at the fixed-point scale 2^20 (the executor's fc1 output): random of several
+ * spreads, values at and next to the rounding ties (k + 1/2 units) and the table ends, the
+ * saturation bounds, infinities, NaN, -0, denormals. Every level against the scalar kernel,
+ * the scalar kernel against its definition (the exec f32 -> fixed conversion followed by the
+ * int32 kernel with the identity scale 2^30 / 2^30), in place too. */
+static float gelu_f32_value(tu_rng *r, int kind, int64_t i)
+{
+    static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 8.0f, -8.0f, 7.99999952f,
+                                     -8.00000095f, 2047.99988f, -2048.0f, 2048.0f, 4096.0f,
+                                     -1e30f, 1e30f, 3.4e38f, -3.4e38f};
+    const double u = tu_rng_normal(r);
+    switch (kind) {
+    case 0: return (float)(u * 3.0);
+    case 1: return (float)(u * 40.0);
+    case 2: /* ties of the rounding: (k + 1/2) 2^-20 and the floats next to them */
+    {
+        const float t = (float)ldexp((double)rnd_range(r, -(9 << 20), 9 << 20) + 0.5, -20);
+        const int   w = (int)(tu_rng_next(r) % 3);
+        return w == 0 ? t : w == 1 ? nextafterf(t, 1e9f) : nextafterf(t, -1e9f);
+    }
+    default:
+        if (i % 7 == 3) return i % 2 ? INFINITY : -INFINITY;
+        if (i % 7 == 5) return NAN;
+        return special[tu_rng_next(r) % COUNT(special)];
+    }
+}
+
+static void test_gelu_f32_exact(void **state)
+{
+    const igq_kernel_table *t;
+    igq_gelu_params        *p = (igq_gelu_params *)xmalloc(sizeof *p);
+    const float             mul = (float)(1 << IGQ_GELU_FRAC);
+    const int32_t           one_m = 1 << 30, one_s = 30;
+    tu_rng                  r;
+    int                     si, kind, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    igq__gelu_params_init(p);
+    tu_rng_seed(&r, 53);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < 4; kind++) {
+            const int64_t n  = g_sizes[si];
+            float        *x  = (float *)xmalloc((size_t)n * sizeof(float));
+            int32_t      *g  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *w  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *fx = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            float        *ip = (float *)xmalloc((size_t)n * sizeof(float));
+            int64_t       i;
+            for (i = 0; i < n; i++) x[i] = gelu_f32_value(&r, kind, i);
+            for (i = 0; i < n + GUARD; i++) g[i] = w[i] = SENT32;
+            t->i32_gelu_f32(p, n, x, mul, g);
+            igq__i32_gelu_f32__scalar(p, n, x, mul, w);
+            /* the definition: f32 -> fixed, then the int32 kernel with the identity scale */
+            igq__exec_f32_to_fixed__scalar(n, x, mul, fx);
+            igq__i32_gelu__scalar(p, n, fx, &one_m, &one_s, 0, fx);
+            for (i = 0; i < n; i++) assert_int_equal(w[i], fx[i]);
+            for (i = 0; i < n + GUARD; i++)
+                if (g[i] != w[i]) {
+                    fprintf(stderr, "  gelu f32 n %lld kind %d i %lld (x %a): %d vs %d\n",
+                            (long long)n, kind, (long long)i, i < n ? (double)x[i] : 0.0, g[i],
+                            w[i]);
+                    fail();
+                }
+            /* in place: int32 out over the f32 input */
+            memcpy(ip, x, (size_t)n * sizeof(float));
+            t->i32_gelu_f32(p, n, ip, mul, (int32_t *)(void *)ip);
+            for (i = 0; i < n; i++) {
+                int32_t v;
+                memcpy(&v, &ip[i], sizeof v);
+                assert_int_equal(v, w[i]);
+            }
+            free(x), free(g), free(w), free(fx), free(ip);
+            cases++;
+        }
+    t->i32_gelu_f32(p, 0, NULL, mul, NULL); /* n = 0: no access */
+    free(p);
+    fprintf(stderr, "  %d rows bit-exact\n", cases);
+}
+
 /* Every fixed-point input u in [-9, 9] (F = IGQ_GELU_FRAC fraction bits; step 1/16 of a
  * table interval, plus all interval ends) within the derived bound
  *   1/2 + 1/2 + 2^-16 / 8 max|GELU''| 2^F  units of 2^-F  (nonlin.h; 2.596 for F = 20)
@@ -1076,6 +1183,20 @@ static void test_exec_helpers(void **state)
             t->exec.affine_i32(rows * n, xi, -7, 3.5e-4f, f1);
             igq__exec_affine_i32__scalar(rows * n, xi, -7, 3.5e-4f, f2);
             assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
+            /* residual update, without and with a layer scale (mul mixes in): every level the
+             * scalar bits, and the scalar the C expression */
+            for (k = 0; k < 2; k++) {
+                const float *ls = k == 0 ? NULL : mul;
+                for (i = 0; i < rows * n; i++) f1[i] = f2[i] = (float)xi[i] * 1e-3f;
+                t->exec.add_rows_f32(rows, n, f1, x, ls);
+                igq__exec_add_rows_f32__scalar(rows, n, f2, x, ls);
+                assert_memory_equal(f1, f2, (size_t)(rows * n) * sizeof(float));
+                for (i = 0; i < rows * n; i++) {
+                    const float want =
+                        (float)xi[i] * 1e-3f + (ls != NULL ? x[i] * ls[i % n] : x[i]);
+                    assert_true(memcmp(&f2[i], &want, sizeof want) == 0);
+                }
+            }
         }
         {
             /* row helpers of the attention: subtract a vector from rows, row max, byte sums */
@@ -1108,6 +1229,93 @@ static void test_exec_helpers(void **state)
     fprintf(stderr, "  %d sizes bit-exact\n", cases);
 }
 
+/* ---- byte permutation (kernels.h IGQ_U8_PERM_PROTO) --------------------------------------- */
+
+/* perm kinds: 0 random, 1 group order of G random groups (as the executor's), 2 identity,
+ * 3 reversed */
+static void make_perm_kind(tu_rng *r, int32_t *perm, int64_t n, int kind)
+{
+    int64_t i;
+    if (kind == 0 || kind == 2 || kind == 3) {
+        for (i = 0; i < n; i++) perm[i] = (int32_t)(kind == 3 ? n - 1 - i : i);
+        if (kind == 0)
+            for (i = n - 1; i > 0; i--) {
+                const int64_t j = (int64_t)(tu_rng_next(r) % (uint64_t)(i + 1));
+                const int32_t t = perm[i];
+                perm[i] = perm[j], perm[j] = t;
+            }
+    } else {
+        const int G = 1 + (int)(tu_rng_next(r) % 8);
+        int64_t   cnt[10] = {0};
+        int32_t  *g = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+        int       k;
+        for (i = 0; i < n; i++) g[i] = (int32_t)(tu_rng_next(r) % (uint64_t)G), cnt[g[i] + 1]++;
+        for (k = 0; k < G; k++) cnt[k + 1] += cnt[k];
+        for (i = 0; i < n; i++) perm[cnt[g[i]]++] = (int32_t)i;
+        free(g);
+    }
+}
+
+/* One kernel pair against the scalar loop: rows 1..6 (the 4-row and 1-row paths), a source
+ * row stride past n, the source allocated with exactly the 3 readable bytes the contract
+ * asks past the last row (ASan catches more), destination guards. */
+static void check_perm(const char *name, igq_u8_perm_plan_fn plan_fn, igq_u8_perm_fn fn,
+                       tu_rng *r, int *cases)
+{
+    int si, kind;
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < 4; kind++) {
+            const int64_t n = g_sizes[si], rows = 1 + (int64_t)(tu_rng_next(r) % 6);
+            const int64_t lds = n + (int64_t)(tu_rng_next(r) % 3) * 5, ldd = n + 7;
+            int32_t      *perm = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            uint8_t      *src  = (uint8_t *)xmalloc((size_t)((rows - 1) * lds + n + 3));
+            uint8_t      *d1   = (uint8_t *)xmalloc((size_t)(rows * ldd + GUARD));
+            uint8_t      *d2   = (uint8_t *)xmalloc((size_t)(rows * ldd + GUARD));
+            void         *plan = xmalloc(IGQ_U8_PERM_PLAN_SIZE(n));
+            int64_t       i;
+            make_perm_kind(r, perm, n, kind);
+            for (i = 0; i < (rows - 1) * lds + n + 3; i++) src[i] = (uint8_t)tu_rng_next(r);
+            memset(d1, SENT8, (size_t)(rows * ldd + GUARD));
+            memset(d2, SENT8, (size_t)(rows * ldd + GUARD));
+            plan_fn(n, perm, plan);
+            fn(rows, n, src, lds, perm, plan, d1, ldd);
+            igq__u8_perm__scalar(rows, n, src, lds, perm, NULL, d2, ldd);
+            for (i = 0; i < rows * ldd + GUARD; i++)
+                if (d1[i] != d2[i]) {
+                    fprintf(stderr, "  %s n %lld kind %d rows %lld byte %lld: %d vs %d\n", name,
+                            (long long)n, kind, (long long)rows, (long long)i, d1[i], d2[i]);
+                    fail();
+                }
+            for (i = 0; i < n; i++) assert_int_equal(d2[i], src[perm[i]]); /* the spec */
+            free(perm), free(src), free(d1), free(d2), free(plan);
+            (*cases)++;
+        }
+}
+
+static void test_u8_perm(void **state)
+{
+    const igq_isa_level     l = enter_level(state);
+    const igq_kernel_table *t = igq__kernels();
+    tu_rng                  r;
+    int                     cases = 0;
+    tu_rng_seed(&r, 61);
+    check_perm("table", t->u8_perm_plan, t->u8_perm, &r, &cases);
+#ifdef IGQ_X86_KERNELS
+    /* the avx512vnni level has two kernels: vpermi2b (VBMI CPUs) and the gather fallback */
+    if (l == IGQ_ISA_AVX512VNNI) {
+        check_perm("avx512 gather", igq__u8_perm_plan__avx512, igq__u8_perm__avx512, &r, &cases);
+        if (igq__cpu_has_avx512vbmi())
+            check_perm("avx512 vbmi", igq__u8_perm_plan__avx512vbmi, igq__u8_perm__avx512vbmi,
+                       &r, &cases);
+        else
+            fprintf(stderr, "  no AVX-512 VBMI on this CPU: vpermi2b kernel not run\n");
+    }
+#else
+    (void)l;
+#endif
+    fprintf(stderr, "  %d permutations bit-exact\n", cases);
+}
+
 #define LEVEL_TESTS(fn, label)                                                                  \
     {label "/scalar", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_SCALAR]},        \
         {label "/avx2", fn, NULL, restore_level, (void *)&g_level_values[IGQ_ISA_AVX2]},        \
@@ -1126,8 +1334,10 @@ int main(void)
         LEVEL_TESTS(test_softmax_exact, "softmax"),
         LEVEL_TESTS(test_ln_exact, "layernorm"),
         LEVEL_TESTS(test_gelu_exact, "gelu"),
+        LEVEL_TESTS(test_gelu_f32_exact, "gelu f32"),
         LEVEL_TESTS(test_fold_exact, "fold"),
         LEVEL_TESTS(test_exec_helpers, "exec"),
+        LEVEL_TESTS(test_u8_perm, "u8 perm"),
         cmocka_unit_test(test_softmax_accuracy),
         cmocka_unit_test(test_ln_accuracy),
         cmocka_unit_test(test_gelu_accuracy),

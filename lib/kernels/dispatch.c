@@ -1,6 +1,9 @@
 /* ISA dispatch table: filled once under pthread_once from cpu detection and IGQ_ISA. */
 #include "dispatch.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,21 @@ static pthread_once_t   g_once = PTHREAD_ONCE_INIT;
     IGQ_I32_KERNELS(FILL_KERNEL, lvl)      \
     IGQ_EXEC_HELPERS(FILL_EXEC, lvl)
 
+int igq__cpu_has_avx512vbmi(void)
+{
+#ifdef IGQ_X86_KERNELS
+    unsigned a, b, c, d;
+    /* cpuid leaf 7 sub-leaf 0, ecx bit 1; the OS state of the zmm registers is what the
+     * avx512vnni level already checked (the only level that uses it) */
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    (void)a, (void)b, (void)d;
+    return (c >> 1) & 1u;
+#else
+    return 0;
+#endif
+}
+
 /* avxvnni adds nothing to these kernels, so it uses the avx2 ones. */
 static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
 {
@@ -30,7 +48,13 @@ static void fill_nonlin(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_SCALAR: FILL_LEVEL(scalar) break;
     case IGQ_ISA_AVX2:
     case IGQ_ISA_AVXVNNI: FILL_LEVEL(avx2) break;
-    case IGQ_ISA_AVX512VNNI: FILL_LEVEL(avx512) break;
+    case IGQ_ISA_AVX512VNNI:
+        FILL_LEVEL(avx512)
+        if (igq__cpu_has_avx512vbmi()) { /* beyond the level's guaranteed set */
+            t->u8_perm_plan = igq__u8_perm_plan__avx512vbmi;
+            t->u8_perm      = igq__u8_perm__avx512vbmi;
+        }
+        break;
     }
 #else
     (void)level;
@@ -242,6 +266,12 @@ void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out)
 {
     igq__kernels()->i32_gelu(p, n, acc, mult, shift, per_channel, out);
+}
+
+void igq__i32_gelu_f32(const igq_gelu_params *p, int64_t n, const float *x, float mul,
+                       int32_t *out)
+{
+    igq__kernels()->i32_gelu_f32(p, n, x, mul, out);
 }
 
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,

@@ -28,8 +28,9 @@ typedef struct igq_kernel_table {
                                                columns, k per lane (informational) */
     /* The non-GEMM kernels (kernels.h IGQ_F32_KERNELS / IGQ_I32_KERNELS: f32_gelu,
      * f32_softmax, f32_layernorm, i32_fold, i32_requant, i32_softmax, i32_ln_stats,
-     * i32_ln_apply, i32_gelu), each the same bits at every level: scalar: *__scalar; avx2
-     * and avxvnni: *__avx2 (avxvnni adds nothing to them); avx512vnni: *__avx512. */
+     * i32_ln_apply, i32_gelu, i32_gelu_f32, u8_perm_plan / u8_perm), each the same bits at
+     * every level: scalar: *__scalar; avx2 and avxvnni: *__avx2 (avxvnni adds nothing to
+     * them); avx512vnni: *__avx512 (u8_perm*: *__avx512vbmi when the CPU has VBMI). */
 #define IGQ_TABLE_FIELD(lvl, name, PROTO, args) igq_##name##_fn name;
     IGQ_F32_KERNELS(IGQ_TABLE_FIELD, )
     IGQ_I32_KERNELS(IGQ_TABLE_FIELD, )
@@ -46,6 +47,10 @@ const igq_kernel_table *igq__kernels(void);
 
 /* Best level the CPU supports (ignores IGQ_ISA). */
 igq_isa_level igq__isa_detected(void);
+
+/* 1 when the CPU has AVX-512 VBMI (cpuid only: meaningful where the avx512vnni level is
+ * supported). The avx512vnni table then takes the vpermi2b byte permutation (u8_perm). */
+int igq__cpu_has_avx512vbmi(void);
 
 /* Level of the active table. */
 igq_isa_level igq__isa_active(void);
@@ -116,6 +121,9 @@ void igq__i32_layernorm(const igq_ln_params *p, int64_t rows, const int32_t *x, 
                         int32_t *out, int64_t ldo);
 void igq__i32_gelu(const igq_gelu_params *p, int64_t n, const int32_t *acc,
                    const int32_t *mult, const int32_t *shift, int per_channel, int32_t *out);
+/* nonlin.h igq__i32_gelu_f32__scalar (fc1 output f32 -> GELU int32 at 2^-IGQ_GELU_FRAC) */
+void igq__i32_gelu_f32(const igq_gelu_params *p, int64_t n, const float *x, float mul,
+                       int32_t *out);
 void igq__i32_fold(int64_t rows, int64_t n, float s, const int32_t *acc, int64_t lda,
                    const float *colscale, const float *colbias, float *out, int64_t ldo,
                    int first);

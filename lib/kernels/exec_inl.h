@@ -145,4 +145,20 @@ static inline int32_t exec_sum_u8(int64_t n, const uint8_t *x)
     return s;
 }
 
+/* The residual update of contiguous rows [rows][n]: x[r n + j] += y[r n + j] (ls NULL) or
+ * += y[r n + j] * ls[j] (layer scale; the product rounded, then the sum: no contraction) */
+static inline void exec_add_rows_f32(int64_t rows, int64_t n, float *x, const float *y,
+                                     const float *ls)
+{
+    int64_t r, j;
+    if (ls == NULL)
+        for (j = 0; j < rows * n; j++) x[j] += y[j];
+    else
+        for (r = 0; r < rows; r++) {
+            float       *xr = x + r * n;
+            const float *yr = y + r * n;
+            for (j = 0; j < n; j++) xr[j] += yr[j] * ls[j];
+        }
+}
+
 #endif

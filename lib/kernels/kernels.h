@@ -167,6 +167,8 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
       (rows, n, x, ld, v), )                                                                     \
     X(lvl, int32_t, rowmax_i32, (int64_t n, const int32_t *x), (n, x), return)                   \
     X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)                       \
+    X(lvl, void, add_rows_f32,                                                                   \
+      (int64_t rows, int64_t n, float *x, const float *y, const float *ls), (rows, n, x, y, ls), ) \
     X(lvl, void, qs8_gsum,                                                                       \
       (int64_t N, int64_t K, int32_t bits, const void *packed, const int32_t *kperm, int32_t G,  \
        const int32_t *off, int32_t *S, int64_t ld),                                              \
@@ -194,6 +196,10 @@ typedef struct igq_exec_fns {
 #define IGQ_I32_SOFTMAX_PROTO(fn)                                                             \
     void fn(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,          \
             int64_t ldx, int32_t *out, int64_t ldo)
+/* The same softmax of x[r][j] - v[j] (column offsets; every difference must fit int32). */
+#define IGQ_I32_SOFTMAX_SUB_PROTO(fn)                                                         \
+    void fn(const igq_softmax_params *p, int64_t rows, int64_t n, const int32_t *x,          \
+            int64_t ldx, const int32_t *v, int32_t *out, int64_t ldo)
 /* LayerNorm of one row of p->C values: statistics, then apply (int32 at S_y). */
 #define IGQ_I32_LN_STATS_PROTO(fn) void fn(const igq_ln_params *p, const int32_t *x, igq_ln_row *row)
 #define IGQ_I32_LN_APPLY_PROTO(fn)                                                            \
@@ -202,6 +208,19 @@ typedef struct igq_exec_fns {
 #define IGQ_I32_GELU_PROTO(fn)                                                                \
     void fn(const igq_gelu_params *p, int64_t n, const int32_t *acc, const int32_t *mult,    \
             const int32_t *shift, int per_channel, int32_t *out)
+/* GELU of f32 values (the fc1 output) -> int32 at 2^-IGQ_GELU_FRAC (nonlin.h). */
+#define IGQ_I32_GELU_F32_PROTO(fn)                                                            \
+    void fn(const igq_gelu_params *p, int64_t n, const float *x, float mul, int32_t *out)
+/* Byte permutation of rows (the integer executor's codes into group order):
+ *   dst[r * ldd + i] = src[r * lds + perm[i]]     for r < rows, i < n,  perm[i] in [0, n)
+ * plan: igq__u8_perm_plan_size(n) bytes (8-byte aligned), made from perm by the plan kernel
+ * of the SAME level (the table's u8_perm_plan) and only read by u8_perm, so one plan serves
+ * any number of calls and rows. src must have 3 readable bytes past each row's n (the gather
+ * levels read 4 bytes per code; padding of the caller's buffer). dst must not overlap src. */
+#define IGQ_U8_PERM_PLAN_PROTO(fn) void fn(int64_t n, const int32_t *perm, void *plan)
+#define IGQ_U8_PERM_PROTO(fn)                                                                 \
+    void fn(int64_t rows, int64_t n, const uint8_t *src, int64_t lds, const int32_t *perm,   \
+            const void *plan, uint8_t *dst, int64_t ldd)
 /* Grouped-GEMM fold over rows x n: for every row r and column j,
  *   f = fmaf(s, (float)acc[r][j], first ? 0 : out[r][j]);
  *   out[r][j] = colscale != NULL ? fmaf(colscale[j], f, colbias[j]) : f
@@ -216,9 +235,13 @@ typedef struct igq_exec_fns {
 
 typedef IGQ_I32_REQUANT_PROTO((*igq_i32_requant_fn));
 typedef IGQ_I32_SOFTMAX_PROTO((*igq_i32_softmax_fn));
+typedef IGQ_I32_SOFTMAX_SUB_PROTO((*igq_i32_softmax_sub_fn));
 typedef IGQ_I32_LN_STATS_PROTO((*igq_i32_ln_stats_fn));
 typedef IGQ_I32_LN_APPLY_PROTO((*igq_i32_ln_apply_fn));
 typedef IGQ_I32_GELU_PROTO((*igq_i32_gelu_fn));
+typedef IGQ_I32_GELU_F32_PROTO((*igq_i32_gelu_f32_fn));
+typedef IGQ_U8_PERM_PLAN_PROTO((*igq_u8_perm_plan_fn));
+typedef IGQ_U8_PERM_PROTO((*igq_u8_perm_fn));
 typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
 
 /* The non-GEMM kernels, X(lvl, name, PROTO, (arguments)): kernel igq__<name>__<lvl>, dispatch
@@ -234,9 +257,13 @@ typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
     X(lvl, i32_requant, IGQ_I32_REQUANT_PROTO,                                                \
       (n, x, mult, shift, zero, per_channel, qmin, qmax, out))                                \
     X(lvl, i32_softmax, IGQ_I32_SOFTMAX_PROTO, (p, rows, n, x, ldx, out, ldo))               \
+    X(lvl, i32_softmax_sub, IGQ_I32_SOFTMAX_SUB_PROTO, (p, rows, n, x, ldx, v, out, ldo))   \
     X(lvl, i32_ln_stats, IGQ_I32_LN_STATS_PROTO, (p, x, row))                                 \
     X(lvl, i32_ln_apply, IGQ_I32_LN_APPLY_PROTO, (p, row, x, out))                            \
-    X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))
+    X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))        \
+    X(lvl, i32_gelu_f32, IGQ_I32_GELU_F32_PROTO, (p, n, x, mul, out))                       \
+    X(lvl, u8_perm_plan, IGQ_U8_PERM_PLAN_PROTO, (n, perm, plan))                             \
+    X(lvl, u8_perm, IGQ_U8_PERM_PROTO, (rows, n, src, lds, perm, plan, dst, ldd))
 
 #define IGQ_KERNEL_DECLARE(lvl, name, PROTO, args) PROTO(igq__##name##__##lvl);
 /* Definition of a kernel by its generic body, for the per-level files (after the bodies). */
@@ -254,11 +281,24 @@ typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
 
 IGQ_LEVEL_DECLARE(scalar)
 
+/* Bytes of a u8_perm plan for n codes at any level: the AVX-512 VBMI plan (the largest) is the
+ * 64-byte blocks' index bytes, then per block the offset of its list of (source chunk of 128
+ * bytes, 64-bit lane mask) entries, at most one per chunk. */
+#define IGQ_U8_PERM_BLOCKS(n) (((n) + 63) / 64)
+#define IGQ_U8_PERM_CHUNKS(n) (((n) + 127) / 128)
+#define IGQ_U8_PERM_PLAN_SIZE(n)                                                              \
+    ((size_t)IGQ_U8_PERM_BLOCKS(n) * 64 + ((size_t)IGQ_U8_PERM_BLOCKS(n) + 1) * 8 +             \
+     (size_t)IGQ_U8_PERM_BLOCKS(n) * (size_t)IGQ_U8_PERM_CHUNKS(n) * 16 + 64)
+
 #ifdef IGQ_X86_KERNELS
 /* lib/kernels/x86_avx2/{nonlin,exec}_avx2.c: 8 lanes (ymm);
  * lib/kernels/x86_avx512/{nonlin,exec}_avx512.c: 16 lanes (zmm), F/BW/VL only. */
 IGQ_LEVEL_DECLARE(avx2)
 IGQ_LEVEL_DECLARE(avx512)
+/* lib/kernels/x86_avx512/u8_perm_avx512.c: the byte permutation by vpermi2b (AVX-512 VBMI, not
+ * in the avx512vnni level's guaranteed set: chosen at run time when the CPU has it). */
+IGQ_U8_PERM_PLAN_PROTO(igq__u8_perm_plan__avx512vbmi);
+IGQ_U8_PERM_PROTO(igq__u8_perm__avx512vbmi);
 
 /* lib/kernels/x86_avx2/f32_gemm_avx2.c: 6x16 register tile (ymm), 16-column B panels;
  * lib/kernels/x86_avx512/f32_gemm_avx512.c: 12x32 register tile (zmm), 32-column B panels;

@@ -75,7 +75,9 @@ void igq__requant_multiplier(double M, int32_t *mult, int32_t *shift);
  *   gives A-bit codes of [0, 1] directly (test/support/oracles.c does that for the accuracy
  *   tables).
  * Rows may have any length n >= 1 (n = 0: nothing is written); sum < n 2^22 + 1 needs no
- * limit on n in uint64. */
+ * limit on n in uint64.
+ * igq__i32_softmax_sub__<isa>: the same of x[r][j] - v[j] (column offsets, e.g. the attention
+ * logits' zero-point terms; every difference must fit int32), without writing x - v. */
 #define IGQ_SMX_F     22 /* fraction bits of e (e of the row max = 2^22) */
 #define IGQ_SMX_G     30 /* fraction bits of T_lo */
 #define IGQ_SMX_LBITS 10 /* T_lo entries = 2^LBITS */
@@ -196,5 +198,13 @@ void igq__gelu_params_init(igq_gelu_params *p);
  * Element-wise: unlike the other kernels here, out may equal acc (in place; every level reads
  * a block of acc before it writes the same block of out). mult/shift indexed by i when
  * per_channel, else [0]. */
+/* The kernel from f32 values (igq__i32_gelu_f32__<isa>): the integer executor's fc1 output x
+ * (f32) at the fixed-point scale mul = 2^IGQ_GELU_FRAC, in one pass:
+ *   v = x[i] mul, clamped to [-(2^31 - 128), 2^31 - 128] (NaN -> 0),
+ *   u = (int32)(v >= 0 ? v + 0.5f : v - 0.5f)    (float additions, truncating conversion)
+ *   out[i] = the table step above on u
+ * = the f32 -> fixed conversion of exec_inl.h (exec_f32_to_fixed) followed by the int32 kernel
+ * with the identity scale (mult 2^30, shift 30: requant64 is then exactly u), without the
+ * int32 round trip through memory. out may equal x (in place, int32 over the floats). */
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef IGQ_KERNELS_NONLIN_INL_H
 #define IGQ_KERNELS_NONLIN_INL_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "nonlin.h"
@@ -54,23 +55,19 @@ static inline uint8_t igq__rq_code(int64_t r, int32_t zero, int32_t qmin, int32_
     return (uint8_t)(v < qmin ? qmin : v > qmax ? qmax : v);
 }
 
-/* floor(sqrt(n)) for any uint64 n, by Newton's iteration from above:
- *   x0 = 2^ceil(bitlen(n) / 2) >= sqrt(n);  x <- (x + n / x) / 2 while that decreases x.
- * For x > floor(sqrt n) the step gives floor sqrt n <= x' < x (AM-GM and integer floor), so
- * the first non-decreasing step stops exactly at floor(sqrt n). x0 < 2 sqrt(n), and the
- * relative error e of x over sqrt(n) falls as e' <= e^2 / 2, so at most 7 divisions are
- * made for any 64-bit n (the count is checked exhaustively over bit lengths in
- * test_kernels_nonlin). x + n / x < 2^33: no overflow. */
+/* floor(sqrt(n)) for any uint64 n: the double square root of (double)n (n rounded to 53
+ * bits, the root rounded once: within 1 of floor sqrt n for every n), clamped to 2^32 - 1,
+ * then corrected by the exact integer tests x^2 <= n < (x+1)^2 (x <= 2^32 - 1: the squares fit
+ * uint64). One sqrtsd instead of the up to 7 divisions of Newton's iteration it replaced
+ * (test_kernels_nonlin checks both against the definition). The result is unique, so the
+ * way it is computed changes no bit. */
 static inline uint32_t igq__isqrt64(uint64_t n)
 {
-    uint64_t x, y;
-    if (n == 0) return 0;
-    x = (uint64_t)1 << ((igq__bitlen64(n) + 1) / 2);
-    for (;;) {
-        y = (x + n / x) >> 1;
-        if (y >= x) return (uint32_t)x;
-        x = y;
-    }
+    uint64_t x = (uint64_t)sqrt((double)n);
+    if (x > 0xffffffffu) x = 0xffffffffu;
+    while (x * x > n) x--;
+    while (x < 0xffffffffu && (x + 1) * (x + 1) <= n) x++;
+    return (uint32_t)x;
 }
 
 /* ---- softmax ---- */
@@ -164,6 +161,16 @@ static inline int32_t igq__gelu_eval(const igq_gelu_params *p, int32_t u)
     f = v & ((1 << IGQ_GELU_ISHIFT) - 1);
     return p->t[i] + igq__asr32((p->t[i + 1] - p->t[i]) * f + (1 << (IGQ_GELU_ISHIFT - 1)),
                                 IGQ_GELU_ISHIFT);
+}
+
+/* GELU of one f32 value at the fixed-point scale mul (nonlin.h igq__i32_gelu_f32__scalar) */
+static inline int32_t igq__gelu_f32_eval(const igq_gelu_params *p, float x, float mul)
+{
+    float v = x * mul;
+    v       = v > 2147483520.0f ? 2147483520.0f : v;
+    v       = v < -2147483520.0f ? -2147483520.0f : v;
+    v       = v == v ? v : 0.0f;
+    return igq__gelu_eval(p, (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f));
 }
 
 #endif

@@ -72,9 +72,10 @@ static size_t layout(const struct igq_model *m, int32_t gmax, unsigned char *bas
     TAKE(sg, int32_t, G * Nm);
     TAKE(pooled, int32_t, 2 * D);
     TAKE(cg, uint8_t, R * Cm);
-    TAKE(rowbuf, uint8_t, Cm);
+    TAKE(rowbuf, uint8_t, IGQ__QROWS * Cm + 64); /* + the permutation's over-read */
     TAKE(qc, uint8_t, T * 3 * D);
     TAKE(pc, uint8_t, T * T);
+    TAKE(pplan, unsigned char, IGQ_U8_PERM_PLAN_SIZE(Cm));
     TAKE(ws, unsigned char, igq__qs8_ggemm_ws_size(Cm, (int32_t)G));
     TAKE(pk, unsigned char, imax((int64_t)igq__qs8_packed_size(T, hd, 8),
                                  (int64_t)igq__qs8_packed_size(hd, T, 8)));
@@ -162,7 +163,7 @@ static igq_ictx *ctx_init(const struct igq_model *m, unsigned char *slot, int pr
         c->pooledf = c0->pooledf, c->logit2 = c0->logit2, c->acc = c0->acc;
         c->assign = c0->assign, c->perm = c0->perm, c->off = c0->off, c->imn = c0->imn;
         c->imx = c0->imx, c->czero = c0->czero, c->sg = c0->sg, c->pooled = c0->pooled;
-        c->cg = c0->cg, c->qc = c0->qc;
+        c->cg = c0->cg, c->qc = c0->qc, c->pplan = c0->pplan;
     }
     return c;
 }
@@ -234,21 +235,13 @@ typedef struct ew_job { /* an element-wise stage over the image's [T][width] row
     int64_t      width;
 } ew_job;
 
-/* Rows [r0, r1) of x += y (times the layer scale ls when present). */
+/* Rows [r0, r1) of x += y (* ls), rows of D: the level's vectorized helper (same bits at every
+ * level). */
 static void residual_rows(igq_ictx *c, const ew_job *j, int64_t r0, int64_t r1)
 {
     const int64_t D = j->width;
-    const float  *y = j->y, *ls = j->ls;
-    int64_t       i, r;
     IGQ__PROF_BEGIN(c);
-    for (r = r0; r < r1; r++) {
-        float       *xr = c->xr + r * D;
-        const float *yr = y + r * D;
-        if (ls == NULL)
-            for (i = 0; i < D; i++) xr[i] += yr[i];
-        else
-            for (i = 0; i < D; i++) xr[i] += yr[i] * ls[i];
-    }
+    c->kt->exec.add_rows_f32(r1 - r0, D, c->xr + r0 * D, j->y + r0 * D, j->ls);
     IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
 }
 
@@ -267,17 +260,15 @@ static void residual(igq_ictx *c, const float *y, const float *ls)
     igq__ipar(c, nt < T ? nt : T, residual_task, &j);
 }
 
-/* Rows [r0, r1) of the fc1 output in c->yf: f32 to Q20 (the f32 epilogue's int32 result), then
- * the integer GELU, in place (both element-wise: same index read, then written). */
+/* Rows [r0, r1) of the fc1 output in c->yf (f32) to Q20 and the integer GELU in one pass, in
+ * place: int32 GELU output over the (no longer needed) f32 fc1 output. */
 static void gelu_rows(igq_ictx *c, int64_t r0, int64_t r1)
 {
-    static const int32_t one_m = 1 << 30, one_s = 30;
-    const int64_t        Mm = c->d->mlp;
-    float               *yf = c->yf + r0 * Mm;
+    const int64_t Mm = c->d->mlp;
+    float        *yf = c->yf + r0 * Mm;
     IGQ__PROF_BEGIN(c);
-    c->kt->exec.f32_to_fixed((r1 - r0) * Mm, yf, (float)(1 << IGQ_GELU_FRAC), (int32_t *)yf);
-    igq__i32_gelu(&c->x->gelu, (r1 - r0) * Mm, (const int32_t *)yf, &one_m, &one_s, 0,
-                  (int32_t *)yf);
+    c->kt->i32_gelu_f32(&c->x->gelu, (r1 - r0) * Mm, yf, (float)(1 << IGQ_GELU_FRAC),
+                        (int32_t *)yf);
     IGQ__PROF_END(c, IGQ__PROF_GELU);
 }
 

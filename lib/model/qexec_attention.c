@@ -38,8 +38,9 @@ static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
                 cmax            = v > cmax ? v : (-v > cmax ? -v : cmax);
             }
             if (cmax + (int64_t)hd * 255 * 128 < ((int64_t)1 << 31)) {
+                /* the column terms subtracted inside the softmax (no pass writing lg - rsp) */
                 for (j = 0; j < T; j++) c->rsp[j] = zq * c->rs[j];
-                c->kt->exec.sub_rows_i32(T, T, c->lg, T, c->rsp);
+                c->kt->i32_softmax_sub(&xb->smx, T, T, c->lg, T, c->rsp, c->p20, T);
             } else {
                 /* extreme zero points: exact in int64, then shifted by the row max (softmax
                  * ignores it) and clamped to int32 (distances past 2^31 give p = 0 anyway). */
@@ -55,8 +56,8 @@ static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
                         l[j]      = v < -(int64_t)INT32_MAX ? -INT32_MAX : (int32_t)v;
                     }
                 }
+                igq__i32_softmax(&xb->smx, T, T, c->lg, T, c->p20, T);
             }
-            igq__i32_softmax(&xb->smx, T, T, c->lg, T, c->p20, T);
             IGQ__PROF_END(c, IGQ__PROF_SOFTMAX);
         }
         {
@@ -72,8 +73,8 @@ static void head(igq_ictx *c, const igq_qblk *xb, int64_t h)
                 if (c->cap_assign != NULL && c->cur_block == c->cap_block &&
                     c->cap_site == IGQ__SITE_ATTN)
                     c->cap_assign[h * T + i] = g;
-                igq__i32_requant(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
-                                 qa->qmax, c->pc + i * T);
+                c->kt->i32_requant(T, p, &qa->mult[g], &qa->shift[g], &qa->zp[g], 0, qa->qmin,
+                                   qa->qmax, c->pc + i * T);
                 c->rsp[i] = c->kt->exec.sum_u8(T, c->pc + i * T);
             }
             IGQ__PROF_END(c, IGQ__PROF_QUANT);

@@ -76,22 +76,38 @@ static void assign_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
     if (c1 > c0) assign_cols(c, j, c0, c1);
 }
 
-/* Rows [r0, r1) of codes: each row quantized in channel order (contiguous, vectorized) into an
- * L1 row buffer and gathered through perm (a byte gather per code is cheaper than gathering
- * the 4-byte inputs with vpgatherdd: measured). */
+/* Rows [r0, r1) of codes: IGQ__QROWS rows at a time quantized in channel order (contiguous,
+ * vectorized) into the thread's L1 row buffer, then permuted into group order by the
+ * byte-permutation kernel (u8_perm: vpermi2b where the CPU has AVX-512 VBMI, else byte
+ * gathers) with the plan quant_rows made from perm. */
 static void quant_rows_range(igq_ictx *c, const quant_job *j, int64_t r0, int64_t r1)
 {
     const int64_t C = j->C;
-    int64_t       r, i;
+    int64_t       r, k;
     IGQ__PROF_BEGIN(c);
-    for (r = r0; r < r1; r++) {
-        uint8_t *o = j->out + r * j->ldo, *q = c->gperm != NULL ? c->rowbuf : o;
-        if (j->a != NULL)
-            c->kt->exec.quant_i32(C, j->a + r * j->ld, c->cinv, c->clo, c->chi, c->czero, q);
-        else
-            c->kt->exec.quant_f32(C, j->x + r * j->ld, c->cinv, c->clo, c->chi, c->czero, q);
-        if (c->gperm != NULL)
-            for (i = 0; i < C; i++) o[i] = c->rowbuf[c->gperm[i]];
+    if (c->gperm == NULL) {
+        for (r = r0; r < r1; r++) {
+            if (j->a != NULL)
+                c->kt->exec.quant_i32(C, j->a + r * j->ld, c->cinv, c->clo, c->chi, c->czero,
+                                      j->out + r * j->ldo);
+            else
+                c->kt->exec.quant_f32(C, j->x + r * j->ld, c->cinv, c->clo, c->chi, c->czero,
+                                      j->out + r * j->ldo);
+        }
+    } else {
+        for (r = r0; r < r1; r += IGQ__QROWS) {
+            const int64_t nr = r1 - r < IGQ__QROWS ? r1 - r : IGQ__QROWS;
+            for (k = 0; k < nr; k++) {
+                if (j->a != NULL)
+                    c->kt->exec.quant_i32(C, j->a + (r + k) * j->ld, c->cinv, c->clo, c->chi,
+                                          c->czero, c->rowbuf + k * C);
+                else
+                    c->kt->exec.quant_f32(C, j->x + (r + k) * j->ld, c->cinv, c->clo, c->chi,
+                                          c->czero, c->rowbuf + k * C);
+            }
+            c->kt->u8_perm(nr, C, c->rowbuf, C, c->gperm, c->pplan, j->out + r * j->ldo,
+                           j->ldo);
+        }
     }
     IGQ__PROF_END(c, IGQ__PROF_QUANT);
 }
@@ -108,7 +124,8 @@ static void rows_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
  * f32 requantization, exact conversion below 2^24) or of f32 (x), row stride ld, into out (row
  * stride ldo) in group order: clamp, round half to even, + z_g. With groups, each channel's
  * group comes from its range over the rows (the image's threads take column ranges), then the
- * permutation and the per-channel parameters (one thread), then the rows (row ranges). */
+ * permutation, its byte-permutation plan and the per-channel parameters (one thread), then the
+ * rows (row ranges, quant_rows_range). */
 static void quant_rows(igq_ictx *c, const igq_qsite *qs, const int32_t *a, const float *x,
                        int64_t rows, int64_t C, int64_t ld, uint8_t *out, int64_t ldo)
 {
@@ -135,6 +152,7 @@ static void quant_rows(igq_ictx *c, const igq_qsite *qs, const int32_t *a, const
     {
         IGQ__PROF_BEGIN(c);
         position_params(c, qs, C, a != NULL);
+        if (c->gperm != NULL) c->kt->u8_perm_plan(C, c->gperm, c->pplan);
         IGQ__PROF_END(c, IGQ__PROF_QUANT);
     }
     igq__ipar(c, nt < rows ? nt : rows, rows_task, &j);

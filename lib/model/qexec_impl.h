@@ -36,6 +36,9 @@
 #define IGQ__LN_TAB_OFF 162
 #define IGQ__LN_TAB_N (IGQ__LN_TAB_OFF + IGQ__LN_IN_BITS + 150)
 
+/* Rows quantized into the row buffer per call of the byte permutation (qexec_codes.c). */
+#define IGQ__QROWS 4
+
 /* ---- the prepared model (qexec_build.c) ------------------------------------------------- */
 
 typedef struct igq_qlin {
@@ -101,6 +104,7 @@ typedef struct igq_ictx {
         *imx, *czero, *sg, *pooled;
     uint8_t *cg, *qc, *pc, *rowbuf;
     void    *pk, *ws;
+    void    *pplan; /* byte-permutation plan of the current channel order (kernels.h u8_perm) */
     /* capture of one site's group assignment (igq_groups_compute), or cap_assign == NULL */
     int32_t  cap_block, cap_site, cur_block;
     int32_t *cap_assign;

@@ -24,3 +24,9 @@ IGQ_I32_GELU_PROTO(igq__i32_gelu__scalar)
         out[i]          = igq__gelu_eval(p, igq__requant(acc[i], mult[c], shift[c]));
     }
 }
+
+IGQ_I32_GELU_F32_PROTO(igq__i32_gelu_f32__scalar)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) out[i] = igq__gelu_f32_eval(p, x[i], mul);
+}

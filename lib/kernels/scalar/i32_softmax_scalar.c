@@ -53,3 +53,24 @@ IGQ_I32_SOFTMAX_PROTO(igq__i32_softmax__scalar)
                                           p->s_q20);
     }
 }
+
+/* The softmax of the rows x[r][j] - v[j] (the caller guarantees no int32 overflow): the same
+ * as subtracting v from every row and running igq__i32_softmax__scalar. */
+IGQ_I32_SOFTMAX_SUB_PROTO(igq__i32_softmax_sub__scalar)
+{
+    int64_t r, i;
+    if (n <= 0) return;
+    for (r = 0; r < rows; r++) {
+        const int32_t *xr  = x + r * ldx;
+        int32_t       *o   = out + r * ldo;
+        int32_t        mx  = xr[0] - v[0];
+        uint64_t       sum = 0;
+        uint32_t       f;
+        for (i = 1; i < n; i++) mx = xr[i] - v[i] > mx ? xr[i] - v[i] : mx;
+        for (i = 0; i < n; i++) sum += igq__smx_exp(p, (uint32_t)mx - (uint32_t)(xr[i] - v[i]));
+        f = igq__smx_factor(sum, 1u << IGQ_SMX_Q20_BITS, p->s_q20);
+        for (i = 0; i < n; i++)
+            o[i] = (int32_t)igq__smx_norm(
+                igq__smx_exp(p, (uint32_t)mx - (uint32_t)(xr[i] - v[i])), f, p->s_q20);
+    }
+}

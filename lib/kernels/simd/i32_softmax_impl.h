@@ -1,7 +1,8 @@
 /* Integer softmax to p at 2^-20 (nonlin.h igq__i32_softmax__scalar) against a width mapping.
- * Per row: the max (int32 lanes, then the scalar tail); e of VF_WIDTH logits per step: the
- * index arithmetic on int32 lanes, two table gathers (T_hi 1 KiB, T_lo 4 KiB: L1; the index
- * is clamped into the tables for every lane), the 64-bit product on the even and the odd
+ * Per row (of x, or of x - v for the _sub kernel: the column offsets subtracted as each
+ * vector is loaded): the max (int32 lanes, then the scalar tail); e of VF_WIDTH logits per
+ * step: the index arithmetic on int32 lanes, two table gathers (T_hi 1 KiB, T_lo 4 KiB: L1;
+ * the index is clamped into the tables for every lane), the 64-bit product on the even and the odd
  * lanes, e written to the output and summed in 64-bit lanes (no overflow for any n); the
  * last n mod width logits as one masked vector whose lanes past the row are 0 where the
  * mapping has IGQ_SIMD_MASKED_TAILS, else by the scalar helpers of nonlin_inl.h; then
@@ -53,19 +54,36 @@ IGQ_SIMD_INLINE v_i32 smx_norm_lanes(v_i32 e, v_i32 factor, v_i32 rnd, v_cnt s)
     return vi_or(pe, vl_slli(po, 32));
 }
 
-IGQ_SIMD_INLINE int32_t i32_row_max(int64_t n, const int32_t *x)
+/* x[i] - v[i] (v NULL: x[i]); VF_WIDTH lanes / c < VF_WIDTH lanes (others 0) */
+IGQ_SIMD_INLINE v_i32 smx_load(const int32_t *x, const int32_t *v, int64_t i)
 {
-    v_i32   vm = vi_set1(x[0]);
+    return v != NULL ? vi_sub(vi_load(x + i), vi_load(v + i)) : vi_load(x + i);
+}
+IGQ_SIMD_INLINE v_i32 smx_load_tail(const int32_t *x, const int32_t *v, int64_t i, int64_t c)
+{
+    return v != NULL ? vi_sub(vi_load_tail(x + i, c), vi_load_tail(v + i, c))
+                     : vi_load_tail(x + i, c);
+}
+IGQ_SIMD_INLINE int32_t smx_at(const int32_t *x, const int32_t *v, int64_t i)
+{
+    return v != NULL ? x[i] - v[i] : x[i];
+}
+
+IGQ_SIMD_INLINE int32_t i32_row_max_sub(int64_t n, const int32_t *x, const int32_t *v)
+{
+    v_i32   vm = vi_set1(smx_at(x, v, 0));
     int32_t m;
     int64_t i;
-    for (i = 0; i + VF_WIDTH <= n; i += VF_WIDTH) vm = vi_max(vm, vi_load(x + i));
+    for (i = 0; i + VF_WIDTH <= n; i += VF_WIDTH) vm = vi_max(vm, smx_load(x, v, i));
     m = vi_hmax(vm);
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (; i < n; i++) m = smx_at(x, v, i) > m ? smx_at(x, v, i) : m;
     return m;
 }
 
-IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows, int64_t n,
-                                      const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo)
+/* the softmax of x[r][j] - v[j] (v NULL: of x), nonlin.h igq__i32_softmax_sub__scalar */
+IGQ_SIMD_INLINE void i32_softmax_sub_impl(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                          const int32_t *x, int64_t ldx, const int32_t *v,
+                                          int32_t *out, int64_t ldo)
 {
     if (n <= 0 || rows <= 0) return;
     const smx_lanes c    = smx_lanes_make(p);
@@ -77,20 +95,20 @@ IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows,
     for (r = 0; r < rows; r++) {
         const int32_t *xr   = x + r * ldx;
         int32_t       *o    = out + r * ldo;
-        const int32_t  mx   = i32_row_max(n, xr);
+        const int32_t  mx   = i32_row_max_sub(n, xr, v);
         const v_i32    vmax = vi_set1(mx);
         v_i32          vsum = vl_set1(0), vf;
         uint64_t       sum  = 0;
         uint32_t       f;
         for (i = 0; i < nf; i += VF_WIDTH)
-            vi_store(o + i, smx_exp_lanes(p, &c, vmax, vi_load(xr + i), NULL, &vsum));
+            vi_store(o + i, smx_exp_lanes(p, &c, vmax, smx_load(xr, v, i), NULL, &vsum));
         if (nf < n && IGQ_SIMD_MASKED_TAILS) {
             const v_imask m = vi_tail_mask(n - nf);
             vi_store_tail(o + nf, n - nf,
-                          smx_exp_lanes(p, &c, vmax, vi_load_tail(xr + nf, n - nf), &m, &vsum));
+                          smx_exp_lanes(p, &c, vmax, smx_load_tail(xr, v, nf, n - nf), &m, &vsum));
         } else
             for (i = nf; i < n; i++) {
-                const uint32_t e = igq__smx_exp(p, (uint32_t)mx - (uint32_t)xr[i]);
+                const uint32_t e = igq__smx_exp(p, (uint32_t)mx - (uint32_t)smx_at(xr, v, i));
                 o[i]             = (int32_t)e;
                 sum += e;
             }
@@ -104,6 +122,12 @@ IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows,
         else
             for (i = nf; i < n; i++) o[i] = (int32_t)igq__smx_norm((uint32_t)o[i], f, s);
     }
+}
+
+IGQ_SIMD_INLINE void i32_softmax_impl(const igq_softmax_params *p, int64_t rows, int64_t n,
+                                      const int32_t *x, int64_t ldx, int32_t *out, int64_t ldo)
+{
+    i32_softmax_sub_impl(p, rows, n, x, ldx, NULL, out, ldo);
 }
 
 #endif

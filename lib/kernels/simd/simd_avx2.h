@@ -34,6 +34,7 @@ typedef __m128i v_cnt; /* a shift count for every lane */
 
 #define IGQ_X86(op)     _mm256_##op
 #define IGQ_X86_SI(op)  _mm256_##op##_si256
+#define IGQ_X86_CASTSI  _mm256_castps_si256
 #define IGQ_X86_CASTPS  _mm256_castsi256_ps
 #define IGQ_X86_SET1_64 _mm256_set1_epi64x
 #define IGQ_X86_CMPPS   _mm256_cmp_ps
@@ -88,6 +89,19 @@ IGQ_SIMD_INLINE v_i32   vi_keep(v_imask m, v_i32 a) { return _mm256_and_si256(m,
 IGQ_SIMD_INLINE v_i32 vi_gather(const int32_t *base, v_i32 idx)
 {
     return _mm256_i32gather_epi32((const int *)base, idx, 4);
+}
+/* the 4 bytes at base + idx per lane (unaligned), and the low byte of each lane stored */
+IGQ_SIMD_INLINE v_i32 vi_gather_u8(const uint8_t *base, v_i32 idx)
+{
+    return _mm256_i32gather_epi32((const int *)(const void *)base, idx, 1);
+}
+IGQ_SIMD_INLINE void vi_store_low_u8(uint8_t *p, v_i32 v)
+{
+    const __m256i b = _mm256_shuffle_epi8(
+        v, _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8,
+                            12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+    const __m256i w = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+    _mm_storel_epi64((__m128i *)p, _mm256_castsi256_si128(w));
 }
 IGQ_SIMD_INLINE int32_t vi_hmin(v_i32 v)
 {

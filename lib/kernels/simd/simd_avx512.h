@@ -22,6 +22,7 @@ typedef __m128i   v_cnt;
 
 #define IGQ_X86(op)     _mm512_##op
 #define IGQ_X86_SI(op)  _mm512_##op##_si512
+#define IGQ_X86_CASTSI  _mm512_castps_si512
 #define IGQ_X86_CASTPS  _mm512_castsi512_ps
 #define IGQ_X86_SET1_64 _mm512_set1_epi64
 #define IGQ_X86_CMPPS   _mm512_cmp_ps_mask
@@ -67,6 +68,15 @@ IGQ_SIMD_INLINE v_i32   vi_keep(v_imask m, v_i32 a) { return _mm512_maskz_mov_ep
 IGQ_SIMD_INLINE v_i32   vi_gather(const int32_t *base, v_i32 idx)
 {
     return _mm512_i32gather_epi32(idx, (const void *)base, 4);
+}
+/* the 4 bytes at base + idx per lane (unaligned), and the low byte of each lane stored */
+IGQ_SIMD_INLINE v_i32 vi_gather_u8(const uint8_t *base, v_i32 idx)
+{
+    return _mm512_i32gather_epi32(idx, (const void *)base, 1);
+}
+IGQ_SIMD_INLINE void vi_store_low_u8(uint8_t *p, v_i32 v)
+{
+    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v));
 }
 IGQ_SIMD_INLINE int32_t vi_hmin(v_i32 v) { return _mm512_reduce_min_epi32(v); }
 IGQ_SIMD_INLINE int32_t vi_hmax(v_i32 v) { return _mm512_reduce_max_epi32(v); }

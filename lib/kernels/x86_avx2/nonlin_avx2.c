@@ -1,7 +1,7 @@
 /* The non-GEMM kernels at this level: the generic bodies of lib/kernels/simd/ over the
  * simd_avx2.h mapping (kernels.h lists them: fp32 GELU / softmax / LayerNorm, the
- * grouped-GEMM fold, integer requantization / softmax / LayerNorm / GELU). Reached only
- * through the dispatch table. */
+ * grouped-GEMM fold, integer requantization / softmax / LayerNorm / GELU, the byte
+ * permutation). Reached only through the dispatch table. */
 #include "../kernels.h"
 
 #if defined(IGQ_X86_KERNELS)
@@ -16,6 +16,7 @@
 #include "../simd/i32_layernorm_impl.h"
 #include "../simd/i32_requant_impl.h"
 #include "../simd/i32_softmax_impl.h"
+#include "../simd/u8_perm_impl.h"
 
 IGQ_SIMD_KERNELS_DEFINE(avx2)
 
