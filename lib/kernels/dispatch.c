@@ -80,14 +80,18 @@ static void fill_gemm(igq_kernel_table *t, igq_isa_level level)
     case IGQ_ISA_SCALAR: break;
     case IGQ_ISA_AVX2:
         t->f32_gemm = igq__f32_gemm_6x16__avx2;
-        t->qs8_gemm = igq__qs8_gemm_6x16c2__avx2;
-        t->qs4_gemm = igq__qs4_gemm_6x16c2__avx2;
+        t->qs8_gemm  = igq__qs8_gemm_6x16c2__avx2;
+        t->qs4_gemm  = igq__qs4_gemm_6x16c4__avx2;
+        t->qs8_ggemm = igq__qs8_ggemm_6x16c2__avx2;
+        t->qs4_ggemm = igq__qs4_ggemm_6x16c4__avx2;
         t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 2;
         break;
     case IGQ_ISA_AVXVNNI:
-        t->f32_gemm = igq__f32_gemm_6x16__avx2;
-        t->qs8_gemm = igq__qs8_gemm_6x16c4__avxvnni;
-        t->qs4_gemm = igq__qs4_gemm_6x16c4__avxvnni;
+        t->f32_gemm  = igq__f32_gemm_6x16__avx2;
+        t->qs8_gemm  = igq__qs8_gemm_6x16c4__avxvnni;
+        t->qs4_gemm  = igq__qs4_gemm_6x16c4__avxvnni;
+        t->qs8_ggemm = igq__qs8_ggemm_6x16c4__avxvnni;
+        t->qs4_ggemm = igq__qs4_ggemm_6x16c4__avxvnni;
         t->qs8_mr = 6, t->qs8_nr = 16, t->qs8_kr = 4;
         break;
     case IGQ_ISA_AVX512VNNI:

@@ -17,12 +17,14 @@ typedef struct igq_kernel_table {
      * weights. The packed layout (qs8_layout.h) is the same at every level, so weights packed
      * by any level's qs8_pack / qs4_pack are valid for every level's qs8_gemm / qs4_gemm. */
     igq_qpack_fn    qs8_pack;  /* all levels: igq__qs8_pack__scalar (plain C, once per model) */
-    igq_qgemm_fn    qs8_gemm;  /* scalar: igq__qs8_gemm__scalar; avx2: 6x16c2 vpmaddwd;
+    igq_qgemm_fn    qs8_gemm;  /* scalar: igq__qs8_gemm__scalar; avx2: 6x16c2 vpmaddwd (qs4:
+                                  6x16c4 vpmaddubsw);
                                   avxvnni: 6x16c4 ymm vpdpbusd; avx512vnni: 6x64c4 zmm */
     igq_qpack_fn    qs4_pack;  /* all levels: igq__qs4_pack__scalar */
     igq_qgemm_fn    qs4_gemm;  /* as qs8_gemm, with int4 weights unpacked while staging */
-    igq_qggemm_fn   qs8_ggemm; /* grouped GEMM with fused epilogue: avx512vnni only, else NULL
-                                  (callers then run qs8_gemm per group + fold: same bits) */
+    igq_qggemm_fn   qs8_ggemm; /* grouped GEMM with fused epilogue: every SIMD level; NULL at
+                                  scalar (callers then run qs8_gemm per group + fold: same
+                                  bits) */
     igq_qggemm_fn   qs4_ggemm;
     int32_t         qs8_mr, qs8_nr, qs8_kr; /* register tile of qs8_gemm / qs4_gemm: rows,
                                                columns, k per lane (informational) */

@@ -339,19 +339,24 @@ IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__scalar);
 IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_keys__avx512);
 IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__avx512);
 
-/* Integer GEMMs (igq_qgemm_fn), one file per level, all instances of qgemm_driver.h;
+/* Integer GEMMs (igq_qgemm_fn), all instances of qgemm_driver.h, and the grouped GEMMs
+ * (igq_qggemm_fn, f32 sums in L1), instances of qggemm_driver.h on the same tiles;
  * qs4 = int4 weights.
  * lib/kernels/x86_avx2/qs8_gemm_avx2.c: 6 rows x 16 columns, vpmovsxbw + vpmaddwd on k pairs. */
 IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c2__avx2);
-IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c2__avx2);
+IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x16c2__avx2);
+/* lib/kernels/x86_avx2/qs4_gemm_avx2.c: 6 x 16, vpmaddubsw on k quads, int16 sums over 8. */
+IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c4__avx2);
+IGQ_QGGEMM_DECL(igq__qs4_ggemm_6x16c4__avx2);
 /* lib/kernels/x86_avxvnni/qs8_gemm_avxvnni.c: 6 x 16, ymm vpdpbusd (VEX) on k quads. */
 IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c4__avxvnni);
 IGQ_QGEMM_DECL(igq__qs4_gemm_6x16c4__avxvnni);
-/* lib/kernels/x86_avx512/qs8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads. */
+IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x16c4__avxvnni);
+IGQ_QGGEMM_DECL(igq__qs4_ggemm_6x16c4__avxvnni);
+/* lib/kernels/x86_avx512/qs8_gemm_avx512vnni.c: 6 x 64, zmm vpdpbusd on k quads;
+ * lib/kernels/x86_avx512/qs8_ggemm_avx512vnni.c: its grouped GEMM. */
 IGQ_QGEMM_DECL(igq__qs8_gemm_6x64c4__avx512vnni);
 IGQ_QGEMM_DECL(igq__qs4_gemm_6x64c4__avx512vnni);
-/* lib/kernels/x86_avx512/qs8_ggemm_avx512vnni.c: grouped (igq_qggemm_fn), 6 x 64 tiles, f32
- * sums in L1. */
 IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x64c4__avx512vnni);
 IGQ_QGGEMM_DECL(igq__qs4_ggemm_6x64c4__avx512vnni);
 

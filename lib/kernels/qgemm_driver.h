@@ -20,6 +20,10 @@
  *   QV, QV_BYTES, QV_LANES, QV_MASK and the operations QV_ZERO, QV_LOAD (aligned), QV_LOADU,
  *                QV_STOREU, QV_BCAST (int32), QV_DOT (acc += a . b per int32 lane), QV_ADD,
  *                QV_SRA4, QV_MASK_FIRST (first n lanes), QV_LOADU_MASK, QV_STOREU_MASK
+ *   QGEMM_I16_WIN (optional) the accumulators hold int16 lanes (QV_DOT adds int16 pair sums,
+ *                e.g. vpmaddubsw + vpaddw) for at most this many steps, then QV_WIDEN (int16
+ *                pairs -> int32, e.g. vpmaddwd with ones) adds them to an int32 tile in L1;
+ *                the level proves that |one step's lane| x QGEMM_I16_WIN <= 32767
  *   QGEMM_INLINE static inline with always_inline
  * and the staging step, a function
  *   qgemm_stage_step(qs4, nrows, p0, p1, p2, p3, dst)
@@ -158,24 +162,78 @@ QGEMM_INLINE void qgemm_tile(const int mr, const int nv, int64_t ns, int t, cons
         if (nv > 2) c##i##2 = QV_DOT(c##i##2, x, b2);                                      \
         if (nv > 3) c##i##3 = QV_DOT(c##i##3, x, b3);                                      \
     }
-    for (s = 0; s < ns; s++, b += 256) {
-        QGEMM_LOAD_B()
-        QGEMM_ROW_DOT(0, qgemm_ld32(a0 + 4 * s))
-        QGEMM_ROW_DOT(1, qgemm_ld32(a1 + 4 * s))
-        QGEMM_ROW_DOT(2, qgemm_ld32(a2 + 4 * s))
-        QGEMM_ROW_DOT(3, qgemm_ld32(a3 + 4 * s))
-        QGEMM_ROW_DOT(4, qgemm_ld32(a4 + 4 * s))
-        QGEMM_ROW_DOT(5, qgemm_ld32(a5 + 4 * s))
+#define QGEMM_STEP(s)                                                                      \
+    {                                                                                      \
+        QGEMM_LOAD_B()                                                                     \
+        QGEMM_ROW_DOT(0, qgemm_ld32(a0 + 4 * (s)))                                         \
+        QGEMM_ROW_DOT(1, qgemm_ld32(a1 + 4 * (s)))                                         \
+        QGEMM_ROW_DOT(2, qgemm_ld32(a2 + 4 * (s)))                                         \
+        QGEMM_ROW_DOT(3, qgemm_ld32(a3 + 4 * (s)))                                         \
+        QGEMM_ROW_DOT(4, qgemm_ld32(a4 + 4 * (s)))                                         \
+        QGEMM_ROW_DOT(5, qgemm_ld32(a5 + 4 * (s)))                                         \
     }
-    if (t > 0) {
-        QGEMM_LOAD_B()
-        QGEMM_ROW_DOT(0, qgemm_ld_tail(a0 + 4 * ns, t))
-        QGEMM_ROW_DOT(1, qgemm_ld_tail(a1 + 4 * ns, t))
-        QGEMM_ROW_DOT(2, qgemm_ld_tail(a2 + 4 * ns, t))
-        QGEMM_ROW_DOT(3, qgemm_ld_tail(a3 + 4 * ns, t))
-        QGEMM_ROW_DOT(4, qgemm_ld_tail(a4 + 4 * ns, t))
-        QGEMM_ROW_DOT(5, qgemm_ld_tail(a5 + 4 * ns, t))
+#define QGEMM_TAIL()                                                                       \
+    {                                                                                      \
+        QGEMM_LOAD_B()                                                                     \
+        QGEMM_ROW_DOT(0, qgemm_ld_tail(a0 + 4 * ns, t))                                    \
+        QGEMM_ROW_DOT(1, qgemm_ld_tail(a1 + 4 * ns, t))                                    \
+        QGEMM_ROW_DOT(2, qgemm_ld_tail(a2 + 4 * ns, t))                                    \
+        QGEMM_ROW_DOT(3, qgemm_ld_tail(a3 + 4 * ns, t))                                    \
+        QGEMM_ROW_DOT(4, qgemm_ld_tail(a4 + 4 * ns, t))                                    \
+        QGEMM_ROW_DOT(5, qgemm_ld_tail(a5 + 4 * ns, t))                                    \
     }
+#if defined(QGEMM_I16_WIN)
+    {
+        /* int16 windows: the accumulators hold int16 lanes for at most QGEMM_I16_WIN steps
+         * (exact: the level's bound on one step's |lane| times QGEMM_I16_WIN stays
+         * <= 32767), then are widened (QV_WIDEN: int16 pairs -> int32, exact) into the int32
+         * tile wt in L1; afterwards the accumulators are reloaded from wt as int32. */
+        int32_t     wt[QGEMM_MR * QGEMM_GW] __attribute__((aligned(64)));
+        int64_t     s0 = 0;
+        int         wfirst = 1;
+        const int64_t nwin = ns + (t > 0);
+#define QGEMM_ZERO_ROW(i) c##i##0 = z, c##i##1 = z, c##i##2 = z, c##i##3 = z;
+#define QGEMM_WIDEN1(i, v)                                                                 \
+        if (mr > i && nv > v) {                                                            \
+            QV *const p = (QV *)(wt + (i) * QGEMM_GW + (v) * QV_LANES);                    \
+            const QV  x = QV_WIDEN(c##i##v);                                               \
+            *p          = wfirst ? x : QV_ADD(x, *p);                                      \
+        }
+#define QGEMM_WIDEN_ROW(i) QGEMM_WIDEN1(i, 0) QGEMM_WIDEN1(i, 1) QGEMM_WIDEN1(i, 2) QGEMM_WIDEN1(i, 3)
+#define QGEMM_RELOAD1(i, v)                                                                \
+        if (mr > i && nv > v) c##i##v = *(const QV *)(wt + (i) * QGEMM_GW + (v) * QV_LANES);
+#define QGEMM_RELOAD_ROW(i) QGEMM_RELOAD1(i, 0) QGEMM_RELOAD1(i, 1) QGEMM_RELOAD1(i, 2) QGEMM_RELOAD1(i, 3)
+        while (s0 < nwin) {
+            const int64_t s1 = nwin - s0 < QGEMM_I16_WIN ? nwin : s0 + QGEMM_I16_WIN;
+            const int64_t se = s1 < ns ? s1 : ns;
+            QGEMM_ZERO_ROW(0) QGEMM_ZERO_ROW(1) QGEMM_ZERO_ROW(2)
+            QGEMM_ZERO_ROW(3) QGEMM_ZERO_ROW(4) QGEMM_ZERO_ROW(5)
+            for (s = s0; s < se; s++, b += 256) QGEMM_STEP(s)
+            if (s1 > ns) QGEMM_TAIL()
+            QGEMM_WIDEN_ROW(0) QGEMM_WIDEN_ROW(1) QGEMM_WIDEN_ROW(2)
+            QGEMM_WIDEN_ROW(3) QGEMM_WIDEN_ROW(4) QGEMM_WIDEN_ROW(5)
+            wfirst = 0;
+            s0     = s1;
+        }
+        if (wfirst) {
+            QGEMM_ZERO_ROW(0) QGEMM_ZERO_ROW(1) QGEMM_ZERO_ROW(2)
+            QGEMM_ZERO_ROW(3) QGEMM_ZERO_ROW(4) QGEMM_ZERO_ROW(5)
+        } else {
+            QGEMM_RELOAD_ROW(0) QGEMM_RELOAD_ROW(1) QGEMM_RELOAD_ROW(2)
+            QGEMM_RELOAD_ROW(3) QGEMM_RELOAD_ROW(4) QGEMM_RELOAD_ROW(5)
+        }
+#undef QGEMM_RELOAD_ROW
+#undef QGEMM_RELOAD1
+#undef QGEMM_WIDEN_ROW
+#undef QGEMM_WIDEN1
+#undef QGEMM_ZERO_ROW
+    }
+#else
+    for (s = 0; s < ns; s++, b += 256) QGEMM_STEP(s)
+    if (t > 0) QGEMM_TAIL()
+#endif
+#undef QGEMM_TAIL
+#undef QGEMM_STEP
 #undef QGEMM_ROW_DOT
 #undef QGEMM_LOAD_B
 

@@ -71,11 +71,14 @@ static inline int igq__qs4_w(const void *packed, int64_t K, int64_t n, int64_t j
     return (int)(nib ^ 8u) - 8;
 }
 
-/* Workspace bytes of the grouped GEMM (igq_qggemm_fn) for K rows in G groups: one panel's
- * staged rows (each group padded to whole quads of 256 bytes) plus G + 1 quad offsets. */
+/* Workspace bytes of the grouped GEMM (igq_qggemm_fn, qggemm_driver.h) for K rows in G
+ * groups, for every level: one panel's staged rows (each group padded to whole steps of 2 or 4
+ * rows, 256 bytes a step: at most P = (K + 1) / 2 + G steps), the int16-pair levels' widened
+ * A of a row tile (6 rows of 2 P u16), and G + 1 step offsets. */
 static inline size_t igq__qs8_ggemm_ws_size(int64_t K, int32_t G)
 {
-    return (size_t)((K + 3) / 4 + G) * 256u + (size_t)(G + 1) * sizeof(int64_t);
+    const size_t P = (size_t)((K + 1) / 2 + G);
+    return P * (256u + 6u * 2u * 2u) + (size_t)(G + 1) * sizeof(int64_t);
 }
 
 #endif

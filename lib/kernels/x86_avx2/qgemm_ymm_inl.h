@@ -26,5 +26,17 @@
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define QV_LOADU_MASK(p, m) _mm256_maskload_epi32((const int *)(p), (m))
 #define QV_STOREU_MASK(p, m, x) _mm256_maskstore_epi32((int *)(p), (m), (x))
+/* f32 vectors of the grouped GEMM (qggemm_driver.h) */
+#define QF __m256
+#define QF_ZERO() _mm256_setzero_ps()
+#define QF_SET1(x) _mm256_set1_ps(x)
+#define QF_LOAD(p) _mm256_load_ps(p)
+#define QF_STORE(p, x) _mm256_store_ps((p), (x))
+#define QF_LOADU(p) _mm256_loadu_ps(p)
+#define QF_STOREU(p, x) _mm256_storeu_ps((p), (x))
+#define QF_CVT(x) _mm256_cvtepi32_ps(x)
+#define QF_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define QF_LOADU_MASK(p, m) _mm256_maskload_ps((p), (m))
+#define QF_STOREU_MASK(p, m, x) _mm256_maskstore_ps((p), (m), (x))
 
 #endif

@@ -1,13 +1,18 @@
 /* Integer GEMM, AVX2 (built with -mavx2 -mfma; reached only through the dispatch table):
  * u8 activations x qs8 / qs4 packed weights -> int32, igq_qgemm_fn (kernels.h), bit-exact with
  * igq__qs8_gemm__scalar. The driver (blocking, staging, tile, tails) is qgemm_driver.h; this
- * file gives it the k-pair arithmetic and its staging step.
+ * file gives it the k-pair arithmetic and its staging step; the grouped GEMM (igq_qggemm_fn)
+ * is qggemm_driver.h on the same tile, with A widened per row tile and panel.
  *
  * Arithmetic: vpmaddwd on int16 pairs, exact. Weights are sign-extended (vpmovsxbw) and A
  * zero-extended (vpmovzxbw) to int16; vpmaddwd gives a0 w0 + a1 w1 in int32 (|.| <= 65280, no
  * saturation: that needs both pairs -32768 * -32768), then vpaddd. vpmaddubsw is NOT used:
  * it adds the two u8 x s8 products in int16 with saturation, wrong for e.g. a = 255, w = 127
- * in both pairs (64770 > 32767); it is only exact for activations <= 127.
+ * in both pairs (64770 > 32767); it is only exact for activations <= 127. Splitting 8-bit
+ * codes (a = lo7 + 128 hi1) to make it exact costs two vpmaddubsw per 32 products plus the
+ * widening: no fewer uops than vpmaddwd + vpaddd (16 products per pair of instructions), so
+ * qs8 x u8 stays here; qs4 weights (|w| <= 8) are exact with vpmaddubsw for any u8 A and take
+ * that faster tile (qs4_gemm_avx2.c).
  *
  * Tile: 6 rows x 16 columns (2 ymm) x KR = 2: per k pair 2 loads, 6 vpbroadcastd (load-port
  * only), 12 vpmaddwd + 12 vpaddd. k block KC = 192 (96 pairs x 256 B = 24 KiB staged).
@@ -66,14 +71,16 @@ QGEMM_INLINE void qgemm_stage_step(const int qs4, int nrows, const uint8_t *p0,
     }
 }
 
-/* Zero-extends A[i][0..kc) of mr rows into a16 (row stride KC), zero-padded to an even kc. */
-static void expand_a(int mr, int64_t kc, const uint8_t *A, int64_t lda, uint16_t *a16)
+/* Zero-extends A[i][0..kc) of mr rows into a16 (row stride stride16), zero-padded to an even
+ * kc. */
+static void expand_rows(int mr, int64_t kc, const uint8_t *A, int64_t lda, uint16_t *a16,
+                        int64_t stride16)
 {
     int     i;
     int64_t k;
     for (i = 0; i < mr; i++) {
         const uint8_t *src = A + i * lda;
-        uint16_t      *dst = a16 + (int64_t)i * QGEMM_KC;
+        uint16_t      *dst = a16 + (int64_t)i * stride16;
         for (k = 0; k + 16 <= kc; k += 16)
             _mm256_storeu_si256((__m256i *)(dst + k),
                                 _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + k))));
@@ -82,9 +89,25 @@ static void expand_a(int mr, int64_t kc, const uint8_t *A, int64_t lda, uint16_t
     }
 }
 
-#include "../qgemm_driver.h"
+/* The plain GEMM's tile block: row stride KC. */
+static void expand_a(int mr, int64_t kc, const uint8_t *A, int64_t lda, uint16_t *a16)
+{
+    expand_rows(mr, kc, A, lda, a16, QGEMM_KC);
+}
+#define QGEMM_EXPAND_AS expand_rows
 
-IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c2__avx2, igq__qs4_gemm_6x16c2__avx2, qgemm)
+#include "../qgemm_driver.h"
+#include "../qggemm_driver.h"
+
+/* qs8 only: qs4 weights take the exact vpmaddubsw tile of qs4_gemm_avx2.c. */
+IGQ_QGEMM_DECL(igq__qs8_gemm_6x16c2__avx2)
+{
+    qgemm(8, M, N, K, k0, k1, A, lda, packed, kperm, C, ldc);
+}
+IGQ_QGGEMM_DECL(igq__qs8_ggemm_6x16c2__avx2)
+{
+    qggemm(8, M, N, K, G, off, gs, A, lda, packed, kperm, colscale, colbias, Y, ldy, ws);
+}
 
 #else
 typedef int igq_qs8_gemm_avx2_empty; /* ISO C forbids an empty translation unit */

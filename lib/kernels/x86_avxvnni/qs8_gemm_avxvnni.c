@@ -12,7 +12,7 @@
  * 32-byte half of the 4 gathered rows is interleaved by unpack{lo,hi}_epi8 +
  * unpack{lo,hi}_epi16, which by the pos() swizzle gives 8 consecutive columns per ymm. qs4 rows
  * (32 B): one load, low half (b << 4) & 0xF0, high half b & 0xF0 (16 w); the sums are shifted
- * right by 4 (exact). */
+ * right by 4 (exact). The grouped GEMM (igq_qggemm_fn) is qggemm_driver.h on the same tile. */
 #include "../kernels.h"
 
 #if defined(IGQ_X86_KERNELS)
@@ -58,8 +58,11 @@ QGEMM_INLINE void qgemm_stage_step(const int qs4, int nrows, const uint8_t *p0,
 }
 
 #include "../qgemm_driver.h"
+#include "../qggemm_driver.h"
 
 IGQ_QGEMM_ENTRIES(igq__qs8_gemm_6x16c4__avxvnni, igq__qs4_gemm_6x16c4__avxvnni, qgemm)
+/* grouped, f32 group epilogue fused (qggemm_driver.h): 6 x 16 tiles, four per panel */
+IGQ_QGGEMM_ENTRIES(igq__qs8_ggemm_6x16c4__avxvnni, igq__qs4_ggemm_6x16c4__avxvnni, qggemm)
 
 #else
 typedef int igq_qs8_gemm_avxvnni_empty; /* ISO C forbids an empty translation unit */
