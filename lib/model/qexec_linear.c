@@ -33,7 +33,7 @@ typedef struct lin_job {
     int              any_zero;
 } lin_job;
 
-/* Columns [n0, n1) of the layer (one task: the outputs of a range of whole panels). */
+/* Columns [n0, n1) of the layer (n0 at a panel's start). */
 static void lin_cols(igq_ictx *c, const lin_job *j, int64_t n0, int64_t n1)
 {
     const igq_qlin  *L = j->L;
@@ -106,7 +106,10 @@ static void lin_task(igq_ictx *c, void *arg, int64_t t, int64_t n)
     const lin_job *j = (const lin_job *)arg;
     int64_t        n0, n1;
     igq__ichunk(j->L->out, t, n, IGQ_QS8_NR, &n0, &n1);
-    if (n1 > n0) lin_cols(c, j, n0, n1);
+    /* panel by panel: the zero-point pass (group sums) reads a panel's weights from memory
+     * once, and the GEMM right after stages them from cache (a pass over all weights first
+     * and the GEMM after it would stream them twice: ~3 ms of DeiT-S at G = 8, measured) */
+    for (; n0 < n1; n0 += IGQ_QS8_NR) lin_cols(c, j, n0, n1 - n0 < IGQ_QS8_NR ? n1 : n0 + IGQ_QS8_NR);
 }
 
 /* y [rows][out] = the layer on codes A [rows][in] (group order of c's group state, site qs):
