@@ -1182,6 +1182,80 @@ static void test_fold_exact(void **state)
  * bit for bit, over every size and aligned / offset rows, with extreme inputs (values far
  * outside the clamp range, +-inf, NaN for the fixed-point conversion); plus their specs: codes
  * equal igq__quant's for the same quantizer, column min/max, fixed-point rounding. */
+/* Group assignment (exec group_cover_f32 / _i32) against quant.h igq__group_assign (COVER),
+ * channel by channel: G = 1..8 cover bounds widening with g (as calibrated groups sorted by
+ * width, some equal, some nested oddly), ranges inside, across and beyond them (the
+ * least-clipping fallback, with ties), NaN bounds of f32 ranges, int32 ranges at a scale. */
+static void test_group_cover(void **state)
+{
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     si, G, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 73);
+    for (si = 0; si < g_nsizes; si++)
+        for (G = 1; G <= 8; G++) {
+            const int64_t n = g_sizes[si];
+            const float   S = si % 2 ? 1.0f / 1048576 : 0.37f;
+            float         clo[8], chi[8];
+            float        *mn  = (float *)xmalloc((size_t)n * sizeof(float));
+            float        *mx  = (float *)xmalloc((size_t)n * sizeof(float));
+            int32_t      *imn = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            int32_t      *imx = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            int32_t      *a1  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *a2  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int64_t       i;
+            int           g;
+            for (g = 0; g < G; g++) {
+                clo[g] = -(float)(g + 1) * 0.5f - (g == 3 ? 4.0f : 0.0f);
+                chi[g] = (float)(g + 1) * (g % 3 == 2 ? 0.25f : 0.75f);
+            }
+            if (G > 2) clo[1] = clo[0], chi[1] = chi[0]; /* equal groups: the first wins */
+            for (i = 0; i < n; i++) {
+                const double w = (double)(G + 2) * tu_rng_uniform(&r);
+                double       lo = -w * tu_rng_uniform(&r), hi = w * tu_rng_uniform(&r);
+                if (i % 7 == 3) lo = clo[i % G], hi = chi[(i / 3) % G]; /* on the bounds */
+                if (i % 11 == 5) lo = -100.0, hi = 100.0;                /* equal clipping */
+                mn[i] = (float)lo, mx[i] = (float)hi;
+                if (i % 17 == 9) mn[i] = NAN;
+                if (i % 19 == 4) mx[i] = NAN;
+                imn[i] = (int32_t)floor(lo / S), imx[i] = (int32_t)ceil(hi / S);
+                if (i % 23 == 1) imn[i] = INT32_MIN, imx[i] = INT32_MAX;
+            }
+            for (i = 0; i < n + GUARD; i++) a1[i] = a2[i] = SENT32;
+            t->exec.group_cover_f32(n, mn, mx, G, clo, chi, a1);
+            igq__exec_group_cover_f32__scalar(n, mn, mx, G, clo, chi, a2);
+            for (i = 0; i < n + GUARD; i++) {
+                const int32_t want = i < n ? igq__group_assign(mn[i], mx[i], NULL, NULL, clo, chi,
+                                                               G, IGQ__ASSIGN_COVER)
+                                           : SENT32;
+                if (a1[i] != want || a2[i] != want) {
+                    fprintf(stderr, "  cover f32 n %lld G %d i %lld: %d %d want %d\n",
+                            (long long)n, G, (long long)i, a1[i], a2[i], want);
+                    fail();
+                }
+            }
+            for (i = 0; i < n + GUARD; i++) a1[i] = a2[i] = SENT32;
+            t->exec.group_cover_i32(n, imn, imx, S, G, clo, chi, a1);
+            igq__exec_group_cover_i32__scalar(n, imn, imx, S, G, clo, chi, a2);
+            for (i = 0; i < n + GUARD; i++) {
+                const int32_t want =
+                    i < n ? igq__group_assign((float)imn[i] * S, (float)imx[i] * S, NULL, NULL,
+                                              clo, chi, G, IGQ__ASSIGN_COVER)
+                          : SENT32;
+                if (a1[i] != want || a2[i] != want) {
+                    fprintf(stderr, "  cover i32 n %lld G %d i %lld: %d %d want %d\n",
+                            (long long)n, G, (long long)i, a1[i], a2[i], want);
+                    fail();
+                }
+            }
+            free(mn), free(mx), free(imn), free(imx), free(a1), free(a2);
+            cases++;
+        }
+    fprintf(stderr, "  %d channel sets assigned as igq__group_assign\n", cases);
+}
+
 static void test_exec_helpers(void **state)
 {
     const igq_kernel_table *t;
@@ -1436,6 +1510,7 @@ int main(void)
         LEVEL_TESTS(test_gelu_f32_exact, "gelu f32"),
         LEVEL_TESTS(test_fold_exact, "fold"),
         LEVEL_TESTS(test_exec_helpers, "exec"),
+        LEVEL_TESTS(test_group_cover, "group cover"),
         LEVEL_TESTS(test_u8_perm, "u8 perm"),
         cmocka_unit_test(test_softmax_accuracy),
         cmocka_unit_test(test_ln_accuracy),
