@@ -36,6 +36,7 @@
  *   layernorm: codes (the int32 output requantized per-tensor, as the executor does) against
  *     float LayerNorm + the same quantizer (rne), 8 and 4 bits;
  *   gelu: the int32 path against erf GELU; requant: against rne(x M). */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,7 +93,8 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB2, OP_SMX_SUB
+    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB2, OP_SMX_SUB, OP_LNF_PASSES,
+    OP_LNF_FUSED
 } op_kind;
 
 typedef struct job {
@@ -111,6 +113,8 @@ typedef struct job {
     igq_u8_perm_plan_fn       perm_plan; /* OP_PERM: plan + permutation of rows x n bytes */
     igq_u8_perm_fn            perm;
     void                     *plan;
+    const int64_t            *eps_tab; /* OP_LNF_*: E table (index in_bits - e - k) */
+    int32_t                  *xi;      /* OP_LNF_*: one integer row */
 } job;
 
 static void run(const job *j)
@@ -133,6 +137,27 @@ static void run(const job *j)
         igq__f32_softmax(j->rows, j->n, 0.125f, j->yf, j->n);
         break;
     case OP_LN_I32: igq__i32_layernorm(j->ln, j->rows, j->x, j->n, j->o32, j->n); break;
+    case OP_LNF_PASSES: /* the executor before i32_ln_f32: absmax, scale, then stats + apply */
+        for (r = 0; r < j->rows; r++) {
+            const float  *xr   = j->xf + r * j->n;
+            const float   amax = igq__kernels()->exec.absmax(j->n, xr);
+            igq_ln_params local = *j->ln;
+            int           e = 0, k;
+            if (!(amax > 0.0f) || !(amax <= FLT_MAX))
+                memset(j->xi, 0, (size_t)j->n * sizeof(int32_t));
+            else {
+                (void)frexpf(amax, &e);
+                igq__kernels()->exec.scale_rne(j->n, xr, ldexpf(1.0f, 22 - e), j->xi);
+            }
+            for (k = 0; k <= 32; k++) local.eps_k[k] = j->eps_tab[22 - e - k];
+            igq__i32_layernorm(&local, 1, j->xi, j->n, j->o32 + r * j->n, j->n);
+        }
+        break;
+    case OP_LNF_FUSED:
+        for (r = 0; r < j->rows; r++)
+            igq__kernels()->i32_ln_f32(j->ln, 22, j->eps_tab, j->xf + r * j->n, j->xi,
+                                       j->o32 + r * j->n);
+        break;
     case OP_LN_F32: igq__f32_layernorm(j->rows, j->n, j->xf, j->gamma, j->beta, 1e-6f, j->yf); break;
     case OP_GELU:
         for (r = 0; r < j->rows; r++)
@@ -219,6 +244,8 @@ static void bench_speed(int only)
     int32_t             *z     = (int32_t *)xalloc(3072 * sizeof(int32_t));
     float               *gamma = (float *)xalloc(3072 * sizeof(float));
     float               *beta  = (float *)xalloc(3072 * sizeof(float));
+    int32_t             *xi    = (int32_t *)xalloc(3072 * sizeof(int32_t));
+    static int64_t       eps_tab[334];
     igq_softmax_params  *smx   = (igq_softmax_params *)xalloc(sizeof *smx);
     igq_gelu_params     *gp    = (igq_gelu_params *)xalloc(sizeof *gp);
     int                  lv, i;
@@ -228,6 +255,10 @@ static void bench_speed(int only)
         z[i]     = (int32_t)(rnd() % 256);
         gamma[i] = (float)(1.0 + 0.3 * normal());
         beta[i]  = (float)(0.2 * normal());
+    }
+    for (i = 0; i < 334; i++) { /* E table of the executor's form: C^2 eps 4^j, C = 384 */
+        const double v = ldexp(384.0 * 384.0 * 1e-6 * 4096.0 * 4096.0, 2 * (i - 162));
+        eps_tab[i]     = v >= ldexp(1.0, 61) ? (int64_t)1 << 61 : (int64_t)floor(v + 0.5);
     }
     igq__softmax_params_init(smx, 1.0f / 1024);
     igq__gelu_params_init(gp);
@@ -245,6 +276,7 @@ static void bench_speed(int only)
         memset(&j, 0, sizeof j);
         j.x = x, j.xf = xf, j.yf = yf, j.o8 = o8, j.o32 = o32, j.smx = smx, j.gelu = gp;
         j.m = m, j.s = s, j.z = z, j.gamma = gamma, j.beta = beta;
+        j.eps_tab = eps_tab + 162, j.xi = xi;
         for (k = 0; k < 3; k++) { /* softmax: N rows of N (one head) */
             const int64_t n = smx_n[k];
             for (e = 0; e < n * n; e++) {
@@ -273,6 +305,10 @@ static void bench_speed(int only)
             j.ln = &p, j.rows = 197, j.n = C;
             j.op = OP_LN_I32;
             print_row("layernorm -> int32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
+            j.op = OP_LNF_PASSES;
+            print_row("ln f32 in: 4 passes", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
+            j.op = OP_LNF_FUSED;
+            print_row("ln f32 in: fused", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
             j.op = OP_LN_F32;
             print_row("layernorm f32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 8.0 * C);
             igq__ln_params_free(&p);
@@ -343,7 +379,7 @@ static void bench_speed(int only)
     }
     igq__dispatch_force(start);
     free(x), free(xf), free(yf), free(o8), free(o32), free(m), free(s), free(z);
-    free(gamma), free(beta), free(smx), free(gp);
+    free(gamma), free(beta), free(xi), free(smx), free(gp);
 }
 
 /* ---- accuracy: softmax ---- */

@@ -21,6 +21,7 @@
  *       interpolation error).
  *     The measured maxima (and the share of codes differing from the float reference) are
  *     printed; bench_nonlin prints the full tables. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -647,6 +648,103 @@ static void test_ln_exact(void **state)
     fprintf(stderr, "  %d rows bit-exact (stats, int32 output)\n", cases);
 }
 
+/* LayerNorm from f32 rows (i32_ln_f32): every level bit-exact against the scalar reference, and
+ * the reference against the executor's former composition (exec absmax, frexpf / ldexpf, exec
+ * scale_rne, E_k copied from the table, then stats + apply). Rows: Gaussian at magnitudes from
+ * 1e-30 to 1e30, a large common offset (pre-shift k = 0), exact half-way values, all-zero, a
+ * NaN, an infinity, FLT_MAX, denormals (an infinite factor: the fallback path). */
+enum { LF_GAUSS, LF_OFFSET, LF_TIES, LF_ZERO, LF_NAN, LF_INF, LF_FLTMAX, LF_DENORM, LF_KINDS };
+
+static void fill_ln_f32(tu_rng *r, float *x, int64_t C, int kind, int mag)
+{
+    static const double mags[] = {1e-30, 1e-3, 1.0, 37.0, 1e5, 1e30};
+    const double        m      = mags[mag % 6];
+    int64_t             i;
+    for (i = 0; i < C; i++) {
+        switch (kind) {
+        case LF_OFFSET: x[i] = (float)(m * (1000.0 + 0.01 * tu_rng_normal(r))); break;
+        case LF_TIES: x[i] = (float)(rnd_range(r, -4096, 4096) + 0.5) / 1024.0f; break;
+        case LF_ZERO: x[i] = i % 3 == 1 ? -0.0f : 0.0f; break;
+        case LF_DENORM: x[i] = (float)rnd_range(r, -100, 100) * 1e-43f; break;
+        default: x[i] = (float)(m * tu_rng_normal(r)); break;
+        }
+    }
+    if (kind == LF_NAN) x[C / 2] = NAN;
+    if (kind == LF_INF) x[C - 1] = C % 2 ? INFINITY : -INFINITY;
+    if (kind == LF_FLTMAX) x[C / 3] = C % 2 ? FLT_MAX : -FLT_MAX;
+}
+
+static void test_ln_f32_exact(void **state)
+{
+    enum { OFF = 162, NTAB = OFF + 22 + 150 };
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int64_t                 tab[NTAB];
+    int                     si, kind, j, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 43);
+    for (si = 0; si < g_nsizes; si++)
+        for (kind = 0; kind < LF_KINDS; kind++) {
+            const int64_t C       = g_sizes[si];
+            const int     variant = (si + kind) % 8, in_bits = si % 5 == 4 ? 14 : 22;
+            ln_setup      u;
+            igq_ln_params p, local;
+            igq_ln_row    row;
+            float        *x   = (float *)xmalloc((size_t)C * sizeof(float));
+            int32_t      *xg  = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int32_t      *xw  = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int32_t      *g32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int32_t      *w32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int32_t      *o32 = (int32_t *)xmalloc((size_t)(C + GUARD) * sizeof(int32_t));
+            int64_t       i;
+            float         amax;
+            int           e, k;
+            ln_setup_make(&u, &r, C, variant);
+            assert_int_equal(igq__ln_params_init(&p, C, u.xs, u.eps, u.gamma, u.beta, u.ys), IGQ_OK);
+            /* the executor's table: round(C^2 eps 4^j), saturated at 2^61 */
+            for (j = 0; j < NTAB; j++) {
+                const double v = ldexp((double)C * (double)C * (u.eps + 1e-9), 2 * (j - OFF));
+                tab[j] = v >= ldexp(1.0, 61) ? (int64_t)1 << 61 : (int64_t)floor(v + 0.5);
+            }
+            fill_ln_f32(&r, x, C, kind, si + kind);
+            for (i = 0; i < C + GUARD; i++) xg[i] = xw[i] = g32[i] = w32[i] = o32[i] = SENT32;
+            t->i32_ln_f32(&p, in_bits, tab + OFF, x, xg, g32);
+            igq__i32_ln_f32__scalar(&p, in_bits, tab + OFF, x, xw, w32);
+            for (i = 0; i < C + GUARD; i++)
+                if (g32[i] != w32[i] || xg[i] != xw[i]) {
+                    fprintf(stderr, "  ln f32 C %lld kind %d c %lld: out %d/%d xi %d/%d\n",
+                            (long long)C, kind, (long long)i, g32[i], w32[i], xg[i], xw[i]);
+                    fail();
+                }
+            /* the reference against the former composition (scalar helpers) */
+            local = p;
+            amax  = igq__exec_absmax__scalar(C, x);
+            if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
+                e = 0;
+                for (i = 0; i < C; i++) o32[i] = 0;
+            } else {
+                (void)frexpf(amax, &e);
+                igq__exec_scale_rne__scalar(C, x, ldexpf(1.0f, in_bits - e), o32);
+            }
+            for (k = 0; k <= 32; k++) local.eps_k[k] = tab[in_bits - e - k + OFF];
+            for (i = 0; i < C; i++) assert_int_equal(o32[i], xw[i]);
+            igq__i32_ln_stats__scalar(&local, o32, &row);
+            igq__i32_ln_apply__scalar(&local, &row, o32, g32);
+            for (i = 0; i < C; i++)
+                if (g32[i] != w32[i]) {
+                    fprintf(stderr, "  ln f32 spec C %lld kind %d c %lld: %d vs %d\n",
+                            (long long)C, kind, (long long)i, w32[i], g32[i]);
+                    fail();
+                }
+            igq__ln_params_free(&p);
+            ln_setup_free(&u);
+            free(x), free(xg), free(xw), free(g32), free(w32), free(o32);
+            cases++;
+        }
+    fprintf(stderr, "  %d f32 rows bit-exact (integer row, int32 output)\n", cases);
+}
+
 /* Derived bound of one row against LayerNorm in double (nonlin.h, LayerNorm):
  * N_c = (x_c - mean) / sqrt(var + eps / S_x^2) (x in its integer units),
  * A_c = (gamma_c N_c + beta_c) / S_y.
@@ -1084,6 +1182,80 @@ static void test_fold_exact(void **state)
  * bit for bit, over every size and aligned / offset rows, with extreme inputs (values far
  * outside the clamp range, +-inf, NaN for the fixed-point conversion); plus their specs: codes
  * equal igq__quant's for the same quantizer, column min/max, fixed-point rounding. */
+/* Group assignment (exec group_cover_f32 / _i32) against quant.h igq__group_assign (COVER),
+ * channel by channel: G = 1..8 cover bounds widening with g (as calibrated groups sorted by
+ * width, some equal, some nested oddly), ranges inside, across and beyond them (the
+ * least-clipping fallback, with ties), NaN bounds of f32 ranges, int32 ranges at a scale. */
+static void test_group_cover(void **state)
+{
+    const igq_kernel_table *t;
+    tu_rng                  r;
+    int                     si, G, cases = 0;
+    (void)enter_level(state);
+    t = igq__kernels();
+    tu_rng_seed(&r, 73);
+    for (si = 0; si < g_nsizes; si++)
+        for (G = 1; G <= 8; G++) {
+            const int64_t n = g_sizes[si];
+            const float   S = si % 2 ? 1.0f / 1048576 : 0.37f;
+            float         clo[8], chi[8];
+            float        *mn  = (float *)xmalloc((size_t)n * sizeof(float));
+            float        *mx  = (float *)xmalloc((size_t)n * sizeof(float));
+            int32_t      *imn = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            int32_t      *imx = (int32_t *)xmalloc((size_t)n * sizeof(int32_t));
+            int32_t      *a1  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int32_t      *a2  = (int32_t *)xmalloc((size_t)(n + GUARD) * sizeof(int32_t));
+            int64_t       i;
+            int           g;
+            for (g = 0; g < G; g++) {
+                clo[g] = -(float)(g + 1) * 0.5f - (g == 3 ? 4.0f : 0.0f);
+                chi[g] = (float)(g + 1) * (g % 3 == 2 ? 0.25f : 0.75f);
+            }
+            if (G > 2) clo[1] = clo[0], chi[1] = chi[0]; /* equal groups: the first wins */
+            for (i = 0; i < n; i++) {
+                const double w = (double)(G + 2) * tu_rng_uniform(&r);
+                double       lo = -w * tu_rng_uniform(&r), hi = w * tu_rng_uniform(&r);
+                if (i % 7 == 3) lo = clo[i % G], hi = chi[(i / 3) % G]; /* on the bounds */
+                if (i % 11 == 5) lo = -100.0, hi = 100.0;                /* equal clipping */
+                mn[i] = (float)lo, mx[i] = (float)hi;
+                if (i % 17 == 9) mn[i] = NAN;
+                if (i % 19 == 4) mx[i] = NAN;
+                imn[i] = (int32_t)floor(lo / S), imx[i] = (int32_t)ceil(hi / S);
+                if (i % 23 == 1) imn[i] = INT32_MIN, imx[i] = INT32_MAX;
+            }
+            for (i = 0; i < n + GUARD; i++) a1[i] = a2[i] = SENT32;
+            t->exec.group_cover_f32(n, mn, mx, G, clo, chi, a1);
+            igq__exec_group_cover_f32__scalar(n, mn, mx, G, clo, chi, a2);
+            for (i = 0; i < n + GUARD; i++) {
+                const int32_t want = i < n ? igq__group_assign(mn[i], mx[i], NULL, NULL, clo, chi,
+                                                               G, IGQ__ASSIGN_COVER)
+                                           : SENT32;
+                if (a1[i] != want || a2[i] != want) {
+                    fprintf(stderr, "  cover f32 n %lld G %d i %lld: %d %d want %d\n",
+                            (long long)n, G, (long long)i, a1[i], a2[i], want);
+                    fail();
+                }
+            }
+            for (i = 0; i < n + GUARD; i++) a1[i] = a2[i] = SENT32;
+            t->exec.group_cover_i32(n, imn, imx, S, G, clo, chi, a1);
+            igq__exec_group_cover_i32__scalar(n, imn, imx, S, G, clo, chi, a2);
+            for (i = 0; i < n + GUARD; i++) {
+                const int32_t want =
+                    i < n ? igq__group_assign((float)imn[i] * S, (float)imx[i] * S, NULL, NULL,
+                                              clo, chi, G, IGQ__ASSIGN_COVER)
+                          : SENT32;
+                if (a1[i] != want || a2[i] != want) {
+                    fprintf(stderr, "  cover i32 n %lld G %d i %lld: %d %d want %d\n",
+                            (long long)n, G, (long long)i, a1[i], a2[i], want);
+                    fail();
+                }
+            }
+            free(mn), free(mx), free(imn), free(imx), free(a1), free(a2);
+            cases++;
+        }
+    fprintf(stderr, "  %d channel sets assigned as igq__group_assign\n", cases);
+}
+
 static void test_exec_helpers(void **state)
 {
     const igq_kernel_table *t;
@@ -1333,10 +1505,12 @@ int main(void)
         LEVEL_TESTS(test_requant_row, "requant"),
         LEVEL_TESTS(test_softmax_exact, "softmax"),
         LEVEL_TESTS(test_ln_exact, "layernorm"),
+        LEVEL_TESTS(test_ln_f32_exact, "layernorm f32"),
         LEVEL_TESTS(test_gelu_exact, "gelu"),
         LEVEL_TESTS(test_gelu_f32_exact, "gelu f32"),
         LEVEL_TESTS(test_fold_exact, "fold"),
         LEVEL_TESTS(test_exec_helpers, "exec"),
+        LEVEL_TESTS(test_group_cover, "group cover"),
         LEVEL_TESTS(test_u8_perm, "u8 perm"),
         cmocka_unit_test(test_softmax_accuracy),
         cmocka_unit_test(test_ln_accuracy),

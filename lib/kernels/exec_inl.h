@@ -78,6 +78,54 @@ static inline void exec_colminmax_f32(int64_t rows, int64_t C, const float *a, i
 }
 #undef EXEC_COLMINMAX_BODY
 
+/* Group of each of n channels with range [m_i, M_i] under the COVER policy (quant.h
+ * igq__group_assign with IGQ__ASSIGN_COVER, groups sorted by width): the first g with
+ * clo[g] <= m_i and chi[g] >= M_i, taken as G vectorizable passes from the last group down
+ * (each keeps g where g covers: the smallest covering g remains); channels no group covers
+ * (out still -1: rare, or a NaN bound) then take the least clipping cl + ch, the first of equal
+ * ones, by the same scalar loop as igq__group_assign. The int32 form reads m_i = (float)mn[i] S
+ * (the int32 sites' ranges at their source scale S). */
+#define EXEC_GROUP_COVER_BODY(LOADM, LOADX)                                            \
+    int64_t i;                                                                         \
+    int32_t g;                                                                         \
+    for (i = 0; i < n; i++) out[i] = -1;                                               \
+    for (g = G - 1; g >= 0; g--) {                                                     \
+        const float cl = clo[g], ch = chi[g];                                          \
+        for (i = 0; i < n; i++) {                                                      \
+            const float m = (LOADM), M = (LOADX);                                      \
+            out[i]        = ((cl <= m) & (ch >= M)) ? g : out[i];                       \
+        }                                                                              \
+    }                                                                                  \
+    for (i = 0; i < n; i++)                                                            \
+        if (out[i] < 0) {                                                              \
+            const float m = (LOADM), M = (LOADX);                                      \
+            float       bestv = 0.0f;                                                  \
+            int32_t     best  = 0;                                                     \
+            for (g = 0; g < G; g++) {                                                  \
+                float cl = clo[g] > m ? clo[g] - m : 0.0f, ch = M > chi[g] ? M - chi[g] : 0.0f; \
+                float v  = cl + ch;                                                    \
+                if (g == 0 || v < bestv) {                                             \
+                    bestv = v;                                                         \
+                    best  = g;                                                         \
+                }                                                                      \
+            }                                                                          \
+            out[i] = best;                                                             \
+        }
+
+static inline void exec_group_cover_f32(int64_t n, const float *mn, const float *mx, int32_t G,
+                                        const float *clo, const float *chi, int32_t *out)
+{
+    EXEC_GROUP_COVER_BODY(mn[i], mx[i])
+}
+
+static inline void exec_group_cover_i32(int64_t n, const int32_t *mn, const int32_t *mx,
+                                        float S, int32_t G, const float *clo, const float *chi,
+                                        int32_t *out)
+{
+    EXEC_GROUP_COVER_BODY((float)mn[i] * S, (float)mx[i] * S)
+}
+#undef EXEC_GROUP_COVER_BODY
+
 /* out[i] = x[i] mul rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0); mul
  * is a power of two (the fixed-point scale), so the product is exact. */
 static inline void exec_f32_to_fixed(int64_t n, const float *x, float mul, int32_t *out)

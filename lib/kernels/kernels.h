@@ -162,6 +162,14 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
     X(lvl, void, f32_to_fixed, (int64_t n, const float *x, float mul, int32_t *out),             \
       (n, x, mul, out), )                                                                        \
     X(lvl, float, absmax, (int64_t n, const float *x), (n, x), return)                           \
+    X(lvl, void, group_cover_f32,                                                                \
+      (int64_t n, const float *mn, const float *mx, int32_t G, const float *clo,                 \
+       const float *chi, int32_t *out),                                                          \
+      (n, mn, mx, G, clo, chi, out), )                                                           \
+    X(lvl, void, group_cover_i32,                                                                \
+      (int64_t n, const int32_t *mn, const int32_t *mx, float S, int32_t G, const float *clo,    \
+       const float *chi, int32_t *out),                                                          \
+      (n, mn, mx, S, G, clo, chi, out), )                                                        \
     X(lvl, void, scale_rne, (int64_t n, const float *x, float f, int32_t *out), (n, x, f, out), ) \
     X(lvl, void, sub_rows_i32, (int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v), \
       (rows, n, x, ld, v), )                                                                     \
@@ -204,6 +212,10 @@ typedef struct igq_exec_fns {
 #define IGQ_I32_LN_STATS_PROTO(fn) void fn(const igq_ln_params *p, const int32_t *x, igq_ln_row *row)
 #define IGQ_I32_LN_APPLY_PROTO(fn)                                                            \
     void fn(const igq_ln_params *p, const igq_ln_row *row, const int32_t *x, int32_t *out)
+/* LayerNorm of one row of p->C floats converted at a per-row power-of-two scale (nonlin.h). */
+#define IGQ_I32_LN_F32_PROTO(fn)                                                              \
+    void fn(const igq_ln_params *p, int32_t in_bits, const int64_t *eps_tab, const float *x,  \
+            int32_t *xi, int32_t *out)
 /* GELU of int32 accumulators with a dyadic scale -> int32 at 2^-IGQ_GELU_FRAC. */
 #define IGQ_I32_GELU_PROTO(fn)                                                                \
     void fn(const igq_gelu_params *p, int64_t n, const int32_t *acc, const int32_t *mult,    \
@@ -238,6 +250,7 @@ typedef IGQ_I32_SOFTMAX_PROTO((*igq_i32_softmax_fn));
 typedef IGQ_I32_SOFTMAX_SUB_PROTO((*igq_i32_softmax_sub_fn));
 typedef IGQ_I32_LN_STATS_PROTO((*igq_i32_ln_stats_fn));
 typedef IGQ_I32_LN_APPLY_PROTO((*igq_i32_ln_apply_fn));
+typedef IGQ_I32_LN_F32_PROTO((*igq_i32_ln_f32_fn));
 typedef IGQ_I32_GELU_PROTO((*igq_i32_gelu_fn));
 typedef IGQ_I32_GELU_F32_PROTO((*igq_i32_gelu_f32_fn));
 typedef IGQ_U8_PERM_PLAN_PROTO((*igq_u8_perm_plan_fn));
@@ -260,6 +273,7 @@ typedef IGQ_I32_FOLD_PROTO((*igq_i32_fold_fn));
     X(lvl, i32_softmax_sub, IGQ_I32_SOFTMAX_SUB_PROTO, (p, rows, n, x, ldx, v, out, ldo))   \
     X(lvl, i32_ln_stats, IGQ_I32_LN_STATS_PROTO, (p, x, row))                                 \
     X(lvl, i32_ln_apply, IGQ_I32_LN_APPLY_PROTO, (p, row, x, out))                            \
+    X(lvl, i32_ln_f32, IGQ_I32_LN_F32_PROTO, (p, in_bits, eps_tab, x, xi, out))               \
     X(lvl, i32_gelu, IGQ_I32_GELU_PROTO, (p, n, acc, mult, shift, per_channel, out))        \
     X(lvl, i32_gelu_f32, IGQ_I32_GELU_F32_PROTO, (p, n, x, mul, out))                       \
     X(lvl, u8_perm_plan, IGQ_U8_PERM_PLAN_PROTO, (n, perm, plan))                             \

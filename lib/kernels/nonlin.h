@@ -151,6 +151,19 @@ typedef struct igq_ln_row {
     int32_t t;     /* shift of n_c, in [8, 38] */
 } igq_ln_row;
 
+/* LayerNorm from f32 rows (igq__i32_ln_f32__<isa>; the integer executor's LayerNorm of its
+ * f32 residual stream, one row of p->C floats x):
+ *   amax = max |x| (as the largest magnitude bit pattern); e = frexpf exponent of amax
+ *     (amax < 2^e); a row with amax = 0 or not finite (a NaN or an infinity) takes e = 0 and
+ *     xi = 0;
+ *   xi[c] = rne(x[c] f), f = ldexpf(1, in_bits - e) (the add / subtract of 1.5 2^23; in_bits
+ *     <= 22 so |x f| < 2^22: the row at a per-row power-of-two scale 2^(e - in_bits));
+ *   then the statistics and the apply above on xi, with E_k = eps_tab[in_bits - e - k] (the
+ *     caller's table of E for the row's scale) in place of p->eps_k[k].
+ * xi (C int32, the thread's scratch) receives the integer row; out the LayerNorm output. The
+ * SIMD levels convert and take the pass-1 statistics in one pass (int32 lane sums: |xi| <=
+ * 2^22) and sum y in int32 lanes (|Sy| < 2^30). */
+
 /* C in [1, 65536], x_scale > 0, y_scale > 0, eps >= 0 (finite), gamma / beta: C floats (beta
  * may be NULL = 0). Returns IGQ_OK, IGQ_ERR_INVALID_ARGUMENT, IGQ_ERR_OUT_OF_RANGE (some
  * gamma_c 2^-IGQ_LN_NBITS / y_scale >= 2^31: y_scale too fine for the gammas) or IGQ_ERR_NO_MEMORY. On

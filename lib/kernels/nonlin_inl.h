@@ -6,8 +6,10 @@
 #ifndef IGQ_KERNELS_NONLIN_INL_H
 #define IGQ_KERNELS_NONLIN_INL_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nonlin.h"
 
@@ -113,12 +115,12 @@ static inline void igq__ln_row_shift(const igq_ln_params *p, int64_t S1, int32_t
     *mu_k = (int32_t)igq__asr64(mu, kk); /* mu in [mn, mx] fits int32 */
 }
 
-/* From pass 2 (Sy, Syy): the row constants. */
-static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t mu_k,
-                                      int64_t Sy, int64_t Syy, igq_ln_row *row)
+/* From pass 2 (Sy, Syy) and the epsilon term E of the row's pre-shift k: the row constants. */
+static inline void igq__ln_row_finish_e(const igq_ln_params *p, int32_t k, int32_t mu_k,
+                                        int64_t Sy, int64_t Syy, int64_t E, igq_ln_row *row)
 {
     const int64_t V = p->C * Syy - Sy * Sy;
-    const int64_t D = V + p->eps_k[k];
+    const int64_t D = V + E;
     row->k     = k;
     row->mu_k  = mu_k;
     row->sum_y = (int32_t)Sy;
@@ -131,6 +133,41 @@ static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t
         row->rcp = (int32_t)((((uint64_t)1 << 60) + sigma / 2) / sigma);
         row->t   = 60 - IGQ_LN_NBITS - j;
     }
+}
+
+/* From pass 2 with the params' own E_k. */
+static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t mu_k,
+                                      int64_t Sy, int64_t Syy, igq_ln_row *row)
+{
+    igq__ln_row_finish_e(p, k, mu_k, Sy, Syy, p->eps_k[k], row);
+}
+
+/* LayerNorm from f32 (nonlin.h igq__i32_ln_f32__scalar): max |x| of a row as the largest
+ * magnitude bit pattern (NaN inputs give a NaN), as the executor's exec_absmax. */
+static inline float igq__ln_f32_absmax(int64_t n, const float *x)
+{
+    uint32_t m = 0, u;
+    float    r;
+    int64_t  i;
+    for (i = 0; i < n; i++) {
+        memcpy(&u, &x[i], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    memcpy(&r, &m, sizeof r);
+    return r;
+}
+
+/* The row's conversion factor 2^(in_bits - e) with amax < 2^e (frexpf), and e; 0 (and e = 0)
+ * for an all-zero or non-finite row (its integer row is then all zero). */
+static inline float igq__ln_f32_factor(float amax, int32_t in_bits, int *e)
+{
+    if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
+        *e = 0;
+        return 0.0f;
+    }
+    (void)frexpf(amax, e);
+    return ldexpf(1.0f, in_bits - *e);
 }
 
 /* n_c at scale 2^-IGQ_LN_NBITS for input x_c. */

@@ -180,25 +180,14 @@ static void layernorm_rows(igq_ictx *c, const igq_ln_params *p, const float *x, 
                            int32_t *xi, int32_t *out)
 {
     const int64_t C = p->C;
-    int64_t       r, i;
+    int64_t       r;
     IGQ__PROF_BEGIN(c);
-    igq_ln_params local = *p;
-    for (r = 0; r < rows; r++) {
-        const float *xr   = x + r * C;
-        int32_t     *xo   = xi; /* one row of C */
-        const float  amax = c->kt->exec.absmax(C, xr);
-        int          e, k;
-        if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
-            e = 0; /* an all-zero row (or non-finite input: no meaningful output) */
-            for (i = 0; i < C; i++) xo[i] = 0;
-        } else {
-            (void)frexpf(amax, &e); /* amax < 2^e */
-            c->kt->exec.scale_rne(C, xr, ldexpf(1.0f, IGQ__LN_IN_BITS - e), xo);
-        }
-        for (k = 0; k <= 32; k++)
-            local.eps_k[k] = c->x->ln_eps_tab[IGQ__LN_IN_BITS - e - k + IGQ__LN_TAB_OFF];
-        igq__i32_layernorm(&local, 1, xo, C, out + r * C, C);
-    }
+    /* per row: |x| < 2^e scaled to |xi| < 2^IGQ__LN_IN_BITS (xi: the thread's row), E_k from
+     * the table at the row's exponent, then the integer LayerNorm (nonlin.h i32_ln_f32: the
+     * conversion and the first statistics pass in one) */
+    for (r = 0; r < rows; r++)
+        c->kt->i32_ln_f32(p, IGQ__LN_IN_BITS, c->x->ln_eps_tab + IGQ__LN_TAB_OFF, x + r * C, xi,
+                          out + r * C);
     IGQ__PROF_END(c, IGQ__PROF_LAYERNORM);
 }
 

@@ -56,14 +56,27 @@ static void assign_cols(igq_ictx *c, const quant_job *j, int64_t c0, int64_t c1)
     const int32_t    G  = qs->G;
     int64_t          i;
     IGQ__PROF_BEGIN(c);
+    /* COVER (the default policy): the level's vectorized form of igq__group_assign, the same
+     * groups (exec_inl.h group_cover); NEAREST: the scalar rule per channel */
+    const int        cover = qs->z->policy == IGQ__ASSIGN_COVER;
     if (j->a != NULL) {
         const float S = (float)qs->src_scale;
         c->kt->exec.colminmax_i32(j->rows, c1 - c0, j->a + c0, j->ld, c->imn + c0, c->imx + c0);
-        for (i = c0; i < c1; i++)
-            c->assign[i] = igq__qexec_group(qs->z, G, (float)c->imn[i] * S, (float)c->imx[i] * S);
+        if (cover)
+            c->kt->exec.group_cover_i32(c1 - c0, c->imn + c0, c->imx + c0, S, G, qs->z->clo,
+                                        qs->z->chi, c->assign + c0);
+        else
+            for (i = c0; i < c1; i++)
+                c->assign[i] =
+                    igq__qexec_group(qs->z, G, (float)c->imn[i] * S, (float)c->imx[i] * S);
     } else {
         c->kt->exec.colminmax_f32(j->rows, c1 - c0, j->x + c0, j->ld, c->mn + c0, c->mx + c0);
-        for (i = c0; i < c1; i++) c->assign[i] = igq__qexec_group(qs->z, G, c->mn[i], c->mx[i]);
+        if (cover)
+            c->kt->exec.group_cover_f32(c1 - c0, c->mn + c0, c->mx + c0, G, qs->z->clo,
+                                        qs->z->chi, c->assign + c0);
+        else
+            for (i = c0; i < c1; i++)
+                c->assign[i] = igq__qexec_group(qs->z, G, c->mn[i], c->mx[i]);
     }
     IGQ__PROF_END(c, IGQ__PROF_ASSIGN);
 }

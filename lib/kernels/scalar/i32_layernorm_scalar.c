@@ -103,3 +103,29 @@ IGQ_I32_LN_APPLY_PROTO(igq__i32_ln_apply__scalar)
     int64_t c;
     for (c = 0; c < p->C; c++) out[c] = igq__ln_affine(p, c, igq__ln_norm(p, row, x[c]));
 }
+
+IGQ_I32_LN_F32_PROTO(igq__i32_ln_f32__scalar)
+{
+    const int64_t C  = p->C;
+    int64_t       S1 = 0, Sy = 0, Syy = 0, c;
+    int32_t       mn, mx, k, mu_k;
+    int           e;
+    igq_ln_row    row;
+    const float   f = igq__ln_f32_factor(igq__ln_f32_absmax(C, x), in_bits, &e);
+    for (c = 0; c < C; c++)
+        xi[c] = f == 0.0f ? 0 : (int32_t)((x[c] * f + 12582912.0f) - 12582912.0f);
+    mn = mx = xi[0];
+    for (c = 0; c < C; c++) {
+        S1 += xi[c];
+        mn = xi[c] < mn ? xi[c] : mn;
+        mx = xi[c] > mx ? xi[c] : mx;
+    }
+    igq__ln_row_shift(p, S1, mn, mx, &k, &mu_k);
+    for (c = 0; c < C; c++) {
+        const int64_t y = igq__asr32(xi[c], k) - mu_k;
+        Sy += y;
+        Syy += y * y;
+    }
+    igq__ln_row_finish_e(p, k, mu_k, Sy, Syy, eps_tab[in_bits - e - k], &row);
+    igq__i32_ln_apply__scalar(p, &row, xi, out);
+}
