@@ -1,10 +1,13 @@
 /* Model loading (name maps, config inference, malformed checkpoints) and the fp32 forward
  * against PyTorch fixtures (tools/gen_fixtures.py). */
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "igq/igq.h"
@@ -536,6 +539,61 @@ static void test_metadata_values(void **state)
     stw_free(&w);
 }
 
+/* Metadata numbers do not depend on the caller's locale: under a locale whose decimal point is
+ * a comma, "0.456" still reads as 0.456 (it was refused as "not comma-separated numbers").
+ * Skipped when no such locale is installed (CI generates de_DE.UTF-8). */
+static void test_metadata_locale(void **state)
+{
+    static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
+    tmpctx    *t = (tmpctx *)*state;
+    stw        w;
+    char      *path;
+    igq_model *m = NULL;
+    float      mean[3], std[3], eps;
+    size_t     i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (setlocale(LC_ALL, names[i]) != NULL && localeconv()->decimal_point[0] == ',') break;
+    if (i == sizeof names / sizeof names[0]) {
+        setlocale(LC_ALL, "C");
+        fprintf(stderr, "  no locale with a decimal comma installed\n");
+        skip();
+    }
+    base_model(&w);
+    stw_meta(&w, "mean", "0.485,0.456,0.406");
+    stw_meta(&w, "std", "0.229, 0.224, 0.225");
+    stw_meta(&w, "layer_norm_eps", "1e-5");
+    path = stw_write(&w, t->dir, "meta.safetensors");
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    setlocale(LC_ALL, "C");
+    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK);
+    assert_true(mean[1] == 0.456f && std[2] == 0.225f);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-5f);
+    igq_model_free(m);
+    free(path);
+    stw_free(&w);
+}
+
+/* A FIFO or a directory is refused at once as "not a regular file" (opening a FIFO used to
+ * block forever before the check). alarm(): a hang fails the test instead of CI. */
+static void test_not_regular_file(void **state)
+{
+    tmpctx    *t = (tmpctx *)*state;
+    igq_model *m = NULL;
+    char       fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/model.fifo", t->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(30);
+    assert_int_equal(igq_model_load(fifo, &m), IGQ_ERR_IO);
+    alarm(0);
+    assert_null(m);
+    assert_non_null(strstr(igq_last_error(), "not a regular file"));
+    assert_non_null(strstr(igq_last_error(), "model.fifo"));
+    unlink(fifo);
+    assert_int_equal(igq_model_load(t->dir, &m), IGQ_ERR_IO);
+    assert_non_null(strstr(igq_last_error(), "not a regular file"));
+}
+
 /* config.json beside the file supplies heads; a malformed one is reported by name. */
 static void test_config_json(void **state)
 {
@@ -662,6 +720,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metadata_values, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_config_json, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_not_safetensors, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_metadata_locale, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_not_regular_file, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

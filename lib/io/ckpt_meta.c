@@ -35,7 +35,7 @@ static int parse_floats(const char *s, float *out, int cap)
         while (*s == ' ' || *s == '[') s++;
         if (*s == '\0' || *s == ']') break;
         errno = 0;
-        v     = strtod(s, &end);
+        v     = igq__strtod_c(s, &end);
         if (end == s || errno != 0 || !isfinite(v) || n >= cap) return -1;
         out[n++] = (float)v;
         s        = end;
@@ -170,7 +170,7 @@ static igq_status resolve_eps(const igq__ckpt_loader *L)
         char  *end;
         double v;
         errno = 0;
-        v     = strtod(s, &end);
+        v     = igq__strtod_c(s, &end);
         IGQ_CHECK(end != s && *end == '\0' && errno == 0 && v >= 0.0 && v < 1.0, IGQ_ERR_FORMAT,
                   "%s: metadata layer_norm_eps '%s' is not a number in [0, 1)", L->path, s);
         d->ln_eps = (float)v;

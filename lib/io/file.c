@@ -1,9 +1,11 @@
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/error.h"
@@ -17,34 +19,40 @@ static const char *errtext(int e, char *buf, size_t cap)
 
 igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
 {
-    FILE          *f;
     struct stat    st;
     unsigned char *p;
-    size_t         n;
+    size_t         n, got = 0;
     char           ebuf[128];
+    int            fd;
     *buf  = NULL;
     *size = 0;
-    f     = fopen(path, "rb");
-    IGQ_CHECK(f != NULL, IGQ_ERR_IO, "cannot open '%s': %s", path,
+    /* O_NONBLOCK: opening a FIFO (or a device) must not block before the regular-file check */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    IGQ_CHECK(fd >= 0, IGQ_ERR_IO, "cannot open '%s': %s", path,
               errtext(errno, ebuf, sizeof ebuf));
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
     }
     n = (size_t)st.st_size;
     p = (unsigned char *)igq__malloc(n + 1);
     if (p == NULL) {
-        fclose(f);
+        close(fd);
         return igq__set_error(IGQ_ERR_NO_MEMORY, "'%s': cannot allocate %zu bytes", path, n);
     }
-    if (n > 0 && fread(p, 1, n, f) != n) {
-        int e = ferror(f) ? errno : 0;
-        fclose(f);
-        igq__free(p);
-        return igq__set_error(IGQ_ERR_IO, "cannot read '%s': %s", path,
-                              e ? errtext(e, ebuf, sizeof ebuf) : "file shrank while reading");
+    while (got < n) {
+        const ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            const int e = r < 0 ? errno : 0;
+            close(fd);
+            igq__free(p);
+            return igq__set_error(IGQ_ERR_IO, "cannot read '%s': %s", path,
+                                  e ? errtext(e, ebuf, sizeof ebuf) : "file shrank while reading");
+        }
+        got += (size_t)r;
     }
-    fclose(f);
+    close(fd);
     p[n]  = 0;
     *buf  = p;
     *size = n;

@@ -239,6 +239,18 @@ static igq_status slow_strtod(const char *text, size_t n, size_t at, double *out
     return IGQ_OK;
 }
 
+double igq__strtod_c(const char *s, char **end)
+{
+    locale_t old;
+    double   v;
+    pthread_once(&g_locale_once, c_locale_init);
+    if (g_c_locale == (locale_t)0) return strtod(s, end);
+    old = uselocale(g_c_locale);
+    v   = strtod(s, end);
+    uselocale(old);
+    return v;
+}
+
 static const double k_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};

@@ -42,4 +42,8 @@ void       igq__json_free(igq_json *root);
 /* Object member by key, NULL if absent or obj is not an object. */
 const igq_json *igq__json_get(const igq_json *obj, const char *key);
 
+/* strtod under the "C" locale, whatever the caller's LC_NUMERIC (metadata numbers such as
+ * "0.485,0.456" must not depend on setlocale). Sets errno as strtod does. */
+double igq__strtod_c(const char *s, char **end);
+
 #endif
