@@ -9,16 +9,17 @@
  * time; --wall: CLOCK_MONOTONIC) and GB/s of the bytes each kernel must read and write
  * (inputs, outputs and per-channel parameters; tables excluded):
  *   softmax q20  rows of N int32 logits -> int32 p at 2^-20, N rows (one head), N = 17, 50, 197
- *   softmax x-v  the attention's softmax of logits minus column terms: "2 passes" = subtract
- *                (sub_rows) then softmax (before), "fused" = igq__i32_softmax_sub; both copy
- *                the logits first (included)
- *   layernorm    197 rows of C int32 -> int32 at S_y; C = 128, 384, 768
+ *   softmax x-v  the attention's softmax of logits minus column terms (igq__i32_softmax_sub,
+ *                which replaced a subtracting pass + softmax: 152 -> 153 ns/row at N = 197,
+ *                avx512); the logits are copied first (included)
+ *   layernorm    197 rows of C int32 -> int32 at S_y; C = 128, 384, 768; "ln f32 in": the
+ *                executor's LayerNorm from f32 rows (igq__i32_ln_f32, conversion included)
  *   gelu         197 rows of 4C int32 fc1 accumulators with per-channel dyadic scales -> int32
  *                at 2^-20
  *   requant      197 rows of 768 / 3072 int32 -> u8, per-tensor and per-channel
  *   gelu f32->q20 the executor's GELU from the f32 fc1 output (in place, the time includes
- *                copying the input): "2 passes" = the f32 -> Q20 conversion then the int32 kernel
- *                with the identity scale (before), "fused" = igq__i32_gelu_f32 (one pass)
+ *                copying the input): igq__i32_gelu_f32 in one pass (it replaced an f32 -> Q20
+ *                pass + the int32 kernel: 1433 -> 912 ns/row at N = 1536, avx512)
  *   f32 softmax / layernorm / gelu: the fp32 kernels on the same shapes (softmax and GELU are
  *                in place: the time includes copying their input, scale 1/8 for softmax)
  *   u8 perm      197 rows of N codes into the group order of 8 random groups (quantization
@@ -93,8 +94,7 @@ static int32_t iround(double v)
 
 typedef enum {
     OP_SMX_Q20, OP_SMX_F32, OP_LN_I32, OP_LN_F32, OP_GELU, OP_GELU_F32, OP_RQ_PT, OP_RQ_PC,
-    OP_FOLD, OP_GELU_2PASS, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB2, OP_SMX_SUB, OP_LNF_PASSES,
-    OP_LNF_FUSED
+    OP_FOLD, OP_GELU_FUSED, OP_PERM, OP_SMX_SUB, OP_LNF_FUSED
 } op_kind;
 
 typedef struct job {
@@ -113,8 +113,8 @@ typedef struct job {
     igq_u8_perm_plan_fn       perm_plan; /* OP_PERM: plan + permutation of rows x n bytes */
     igq_u8_perm_fn            perm;
     void                     *plan;
-    const int64_t            *eps_tab; /* OP_LNF_*: E table (index in_bits - e - k) */
-    int32_t                  *xi;      /* OP_LNF_*: one integer row */
+    const int64_t            *eps_tab; /* OP_LNF_FUSED: E table (index in_bits - e - k) */
+    int32_t                  *xi;      /* OP_LNF_FUSED: one integer row */
 } job;
 
 static void run(const job *j)
@@ -122,12 +122,7 @@ static void run(const job *j)
     int64_t r;
     switch (j->op) {
     case OP_SMX_Q20: igq__i32_softmax(j->smx, j->rows, j->n, j->x, j->n, j->o32, j->n); break;
-    case OP_SMX_SUB2: /* attention before: copy, subtract the column terms, softmax */
-        memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
-        igq__kernels()->exec.sub_rows_i32(j->rows, j->n, (int32_t *)j->yf, j->n, j->s);
-        igq__i32_softmax(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n, j->o32, j->n);
-        break;
-    case OP_SMX_SUB: /* after: copy (as above, for the same memory traffic), fused kernel */
+    case OP_SMX_SUB: /* copy the logits (included), then the fused kernel */
         memcpy(j->yf, j->x, (size_t)(j->rows * j->n) * sizeof(int32_t));
         igq__kernels()->i32_softmax_sub(j->smx, j->rows, j->n, (const int32_t *)j->yf, j->n,
                                         j->s, j->o32, j->n);
@@ -137,22 +132,6 @@ static void run(const job *j)
         igq__f32_softmax(j->rows, j->n, 0.125f, j->yf, j->n);
         break;
     case OP_LN_I32: igq__i32_layernorm(j->ln, j->rows, j->x, j->n, j->o32, j->n); break;
-    case OP_LNF_PASSES: /* the executor before i32_ln_f32: absmax, scale, then stats + apply */
-        for (r = 0; r < j->rows; r++) {
-            const float  *xr   = j->xf + r * j->n;
-            const float   amax = igq__kernels()->exec.absmax(j->n, xr);
-            igq_ln_params local = *j->ln;
-            int           e = 0, k;
-            if (!(amax > 0.0f) || !(amax <= FLT_MAX))
-                memset(j->xi, 0, (size_t)j->n * sizeof(int32_t));
-            else {
-                (void)frexpf(amax, &e);
-                igq__kernels()->exec.scale_rne(j->n, xr, ldexpf(1.0f, 22 - e), j->xi);
-            }
-            for (k = 0; k <= 32; k++) local.eps_k[k] = j->eps_tab[22 - e - k];
-            igq__i32_layernorm(&local, 1, j->xi, j->n, j->o32 + r * j->n, j->n);
-        }
-        break;
     case OP_LNF_FUSED:
         for (r = 0; r < j->rows; r++)
             igq__kernels()->i32_ln_f32(j->ln, 22, j->eps_tab, j->xf + r * j->n, j->xi,
@@ -173,15 +152,6 @@ static void run(const job *j)
             igq__i32_requant(j->n, j->x + r * j->n, j->m, j->s, j->z, j->op == OP_RQ_PC, 0, 255,
                              j->o8 + r * j->n);
         break;
-    case OP_GELU_2PASS: { /* the executor before the fused kernel: f32 -> Q20, int32 GELU */
-        static const int32_t one_m = 1 << 30, one_s = 30;
-        memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
-        igq__kernels()->exec.f32_to_fixed(j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
-                                          (int32_t *)j->yf);
-        igq__i32_gelu(j->gelu, j->rows * j->n, (const int32_t *)j->yf, &one_m, &one_s, 0,
-                      (int32_t *)j->yf);
-        break;
-    }
     case OP_GELU_FUSED:
         memcpy(j->yf, j->xf, (size_t)(j->rows * j->n) * sizeof(float));
         igq__i32_gelu_f32(j->gelu, j->rows * j->n, j->yf, (float)(1 << IGQ_GELU_FRAC),
@@ -289,10 +259,8 @@ static void bench_speed(int only)
             j.op = OP_SMX_F32;
             print_row("softmax f32", isa, n, n, time_job(&j), 8.0 * n * n);
             for (e = 0; e < n; e++) s[e] = (int32_t)(rnd() % 2001) - 1000; /* v */
-            j.op = OP_SMX_SUB2;
-            print_row("softmax x-v: 2 passes", isa, n, n, time_job(&j), 8.0 * n * n);
             j.op = OP_SMX_SUB;
-            print_row("softmax x-v: fused", isa, n, n, time_job(&j), 8.0 * n * n);
+            print_row("softmax x-v (fused)", isa, n, n, time_job(&j), 8.0 * n * n);
         }
         for (k = 0; k < 3; k++) { /* layernorm: 197 tokens */
             const int64_t C = ln_c[k];
@@ -305,10 +273,8 @@ static void bench_speed(int only)
             j.ln = &p, j.rows = 197, j.n = C;
             j.op = OP_LN_I32;
             print_row("layernorm -> int32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
-            j.op = OP_LNF_PASSES;
-            print_row("ln f32 in: 4 passes", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
             j.op = OP_LNF_FUSED;
-            print_row("ln f32 in: fused", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
+            print_row("ln f32 in (fused)", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 12.0 * C);
             j.op = OP_LN_F32;
             print_row("layernorm f32", isa, C, 197, time_job(&j), 197.0 * C * 8.0 + 8.0 * C);
             igq__ln_params_free(&p);
@@ -325,8 +291,6 @@ static void bench_speed(int only)
             print_row("gelu int32 -> q20", isa, n, 197, time_job(&j), 197.0 * n * 8.0 + 8.0 * n);
             j.op = OP_GELU_F32;
             print_row("gelu f32", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
-            j.op = OP_GELU_2PASS;
-            print_row("gelu f32->q20, 2 passes", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
             j.op = OP_GELU_FUSED;
             print_row("gelu f32->q20 fused", isa, n, 197, time_job(&j), 197.0 * n * 8.0);
         }

@@ -126,55 +126,6 @@ static inline void exec_group_cover_i32(int64_t n, const int32_t *mn, const int3
 }
 #undef EXEC_GROUP_COVER_BODY
 
-/* out[i] = x[i] mul rounded half away from zero, saturated to +-(2^31 - 128) (NaN -> 0); mul
- * is a power of two (the fixed-point scale), so the product is exact. */
-static inline void exec_f32_to_fixed(int64_t n, const float *x, float mul, int32_t *out)
-{
-    int64_t i;
-    for (i = 0; i < n; i++) {
-        float v = x[i] * mul;
-        v       = v > 2147483520.0f ? 2147483520.0f : v;
-        v       = v < -2147483520.0f ? -2147483520.0f : v;
-        v       = v == v ? v : 0.0f;
-        out[i]  = (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f);
-    }
-}
-
-/* max |x[i]| (0 for n = 0), as the largest magnitude bit pattern: for non-NaN floats the
- * order of (bits & 0x7fffffff) as unsigned integers is the order of |x|, and an integer max
- * vectorizes where a float max with C's NaN semantics does not. A NaN input gives a NaN. */
-static inline float exec_absmax(int64_t n, const float *x)
-{
-    uint32_t m = 0, u;
-    float    r;
-    int64_t  i;
-    for (i = 0; i < n; i++) {
-        memcpy(&u, &x[i], sizeof u);
-        u &= 0x7fffffffu;
-        m = u > m ? u : m;
-    }
-    memcpy(&r, &m, sizeof r);
-    return r;
-}
-
-/* out[i] = rne(x[i] f) for |x[i] f| < 2^22 (the LayerNorm input conversion) */
-static inline void exec_scale_rne(int64_t n, const float *x, float f, int32_t *out)
-{
-    int64_t i;
-    for (i = 0; i < n; i++) out[i] = (int32_t)((x[i] * f + 12582912.0f) - 12582912.0f);
-}
-
-/* x[r][j] -= v[j] for r < rows, j < n (row stride ld); no overflow by the caller's bound */
-static inline void exec_sub_rows_i32(int64_t rows, int64_t n, int32_t *x, int64_t ld,
-                                     const int32_t *v)
-{
-    int64_t r, j;
-    for (r = 0; r < rows; r++) {
-        int32_t *xr = x + r * ld;
-        for (j = 0; j < n; j++) xr[j] -= v[j];
-    }
-}
-
 /* max of x[0..n), n >= 1 */
 static inline int32_t exec_rowmax_i32(int64_t n, const int32_t *x)
 {

@@ -159,9 +159,6 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
     X(lvl, void, colminmax_f32,                                                                  \
       (int64_t rows, int64_t C, const float *a, int64_t ld, float *mn, float *mx),               \
       (rows, C, a, ld, mn, mx), )                                                                \
-    X(lvl, void, f32_to_fixed, (int64_t n, const float *x, float mul, int32_t *out),             \
-      (n, x, mul, out), )                                                                        \
-    X(lvl, float, absmax, (int64_t n, const float *x), (n, x), return)                           \
     X(lvl, void, group_cover_f32,                                                                \
       (int64_t n, const float *mn, const float *mx, int32_t G, const float *clo,                 \
        const float *chi, int32_t *out),                                                          \
@@ -170,9 +167,6 @@ typedef void (*igq_qggemm_fn)(int64_t M, int64_t N, int64_t K, int32_t G, const 
       (int64_t n, const int32_t *mn, const int32_t *mx, float S, int32_t G, const float *clo,    \
        const float *chi, int32_t *out),                                                          \
       (n, mn, mx, S, G, clo, chi, out), )                                                        \
-    X(lvl, void, scale_rne, (int64_t n, const float *x, float f, int32_t *out), (n, x, f, out), ) \
-    X(lvl, void, sub_rows_i32, (int64_t rows, int64_t n, int32_t *x, int64_t ld, const int32_t *v), \
-      (rows, n, x, ld, v), )                                                                     \
     X(lvl, int32_t, rowmax_i32, (int64_t n, const int32_t *x), (n, x), return)                   \
     X(lvl, int32_t, sum_u8, (int64_t n, const uint8_t *x), (n, x), return)                       \
     X(lvl, void, add_rows_f32,                                                                   \

@@ -216,8 +216,8 @@ void igq__gelu_params_init(igq_gelu_params *p);
  *   v = x[i] mul, clamped to [-(2^31 - 128), 2^31 - 128] (NaN -> 0),
  *   u = (int32)(v >= 0 ? v + 0.5f : v - 0.5f)    (float additions, truncating conversion)
  *   out[i] = the table step above on u
- * = the f32 -> fixed conversion of exec_inl.h (exec_f32_to_fixed) followed by the int32 kernel
- * with the identity scale (mult 2^30, shift 30: requant64 is then exactly u), without the
+ * = that f32 -> fixed conversion (test/support/oracles.h: tu_f32_to_fixed) followed by the
+ * int32 kernel with the identity scale (mult 2^30, shift 30: requant64 is then exactly u), without the
  * int32 round trip through memory. out may equal x (in place, int32 over the floats). */
 
 #endif

@@ -143,7 +143,8 @@ static inline void igq__ln_row_finish(const igq_ln_params *p, int32_t k, int32_t
 }
 
 /* LayerNorm from f32 (nonlin.h igq__i32_ln_f32__scalar): max |x| of a row as the largest
- * magnitude bit pattern (NaN inputs give a NaN), as the executor's exec_absmax. */
+ * magnitude bit pattern (NaN inputs give a NaN): for non-NaN floats the order of
+ * (bits & 0x7fffffff) as unsigned integers is the order of |x|, and an integer max vectorizes. */
 static inline float igq__ln_f32_absmax(int64_t n, const float *x)
 {
     uint32_t m = 0, u;
