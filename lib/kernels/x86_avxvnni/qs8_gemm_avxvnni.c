@@ -35,27 +35,7 @@ QGEMM_INLINE __m256i load_half(const int qs4, const uint8_t *row, int h)
     }
 }
 
-/* Rows p0 .. p(nrows - 1) of a quad (later rows zeros): half h of each gives columns
- * 16j + 8h .. + 7, i.e. vector 2j + h, for j = 0..3. */
-QGEMM_INLINE void qgemm_stage_step(const int qs4, int nrows, const uint8_t *p0,
-                                   const uint8_t *p1, const uint8_t *p2, const uint8_t *p3,
-                                   uint8_t *dst)
-{
-    const __m256i z = _mm256_setzero_si256();
-    int           h;
-    for (h = 0; h < 2; h++) {
-        const __m256i r0 = load_half(qs4, p0, h);
-        const __m256i r1 = nrows > 1 ? load_half(qs4, p1, h) : z;
-        const __m256i r2 = nrows > 2 ? load_half(qs4, p2, h) : z;
-        const __m256i r3 = nrows > 3 ? load_half(qs4, p3, h) : z;
-        const __m256i t0 = _mm256_unpacklo_epi8(r0, r1), t1 = _mm256_unpackhi_epi8(r0, r1);
-        const __m256i t2 = _mm256_unpacklo_epi8(r2, r3), t3 = _mm256_unpackhi_epi8(r2, r3);
-        _mm256_store_si256((__m256i *)(dst + 0 + 32 * h), _mm256_unpacklo_epi16(t0, t2));
-        _mm256_store_si256((__m256i *)(dst + 64 + 32 * h), _mm256_unpackhi_epi16(t0, t2));
-        _mm256_store_si256((__m256i *)(dst + 128 + 32 * h), _mm256_unpacklo_epi16(t1, t3));
-        _mm256_store_si256((__m256i *)(dst + 192 + 32 * h), _mm256_unpackhi_epi16(t1, t3));
-    }
-}
+#include "../x86_avx2/qgemm_ymm_c4_stage_inl.h"
 
 #include "../qgemm_driver.h"
 #include "../qggemm_driver.h"
