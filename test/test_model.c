@@ -516,27 +516,39 @@ static void test_bad_metadata(void **state)
     stw_free(&w);
 }
 
-static void test_metadata_values(void **state)
+/* Loads a generated model whose __metadata__ gives mean, std and layer_norm_eps as text. */
+static igq_model *load_meta_model(const tmpctx *t)
 {
-    tmpctx    *t = (tmpctx *)*state;
     stw        w;
     char      *path;
     igq_model *m = NULL;
-    float      mean[3], std[3], eps;
     base_model(&w);
     stw_meta(&w, "mean", "0.485,0.456,0.406");
     stw_meta(&w, "std", "0.229, 0.224, 0.225");
     stw_meta(&w, "layer_norm_eps", "1e-5");
     path = stw_write(&w, t->dir, "meta.safetensors");
     assert_int_equal(igq_model_load(path, &m), IGQ_OK);
-    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK);
-    assert_true(fabsf(mean[1] - 0.456f) < 1e-7f && fabsf(std[2] - 0.225f) < 1e-7f);
-    assert_int_equal(igq_model_normalization(m, mean, std, 2), IGQ_ERR_BUFFER_TOO_SMALL);
-    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
-    assert_true(fabsf(eps - 1e-5f) < 1e-12f);
-    igq_model_free(m);
     free(path);
     stw_free(&w);
+    return m;
+}
+
+/* The metadata values as read: exactly the floats nearest the decimal text. */
+static void check_meta_values(const igq_model *m)
+{
+    float mean[3], std[3], eps;
+    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK);
+    assert_true(mean[1] == 0.456f && std[2] == 0.225f);
+    assert_int_equal(igq_model_normalization(m, mean, std, 2), IGQ_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-5f);
+}
+
+static void test_metadata_values(void **state)
+{
+    igq_model *m = load_meta_model((const tmpctx *)*state);
+    check_meta_values(m);
+    igq_model_free(m);
 }
 
 /* Metadata numbers do not depend on the caller's locale: under a locale whose decimal point is
@@ -545,11 +557,7 @@ static void test_metadata_values(void **state)
 static void test_metadata_locale(void **state)
 {
     static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
-    tmpctx    *t = (tmpctx *)*state;
-    stw        w;
-    char      *path;
-    igq_model *m = NULL;
-    float      mean[3], std[3], eps;
+    igq_model *m;
     size_t     i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         if (setlocale(LC_ALL, names[i]) != NULL && localeconv()->decimal_point[0] == ',') break;
@@ -558,20 +566,10 @@ static void test_metadata_locale(void **state)
         fprintf(stderr, "  no locale with a decimal comma installed\n");
         skip();
     }
-    base_model(&w);
-    stw_meta(&w, "mean", "0.485,0.456,0.406");
-    stw_meta(&w, "std", "0.229, 0.224, 0.225");
-    stw_meta(&w, "layer_norm_eps", "1e-5");
-    path = stw_write(&w, t->dir, "meta.safetensors");
-    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    m = load_meta_model((const tmpctx *)*state);
     setlocale(LC_ALL, "C");
-    assert_int_equal(igq_model_normalization(m, mean, std, 3), IGQ_OK);
-    assert_true(mean[1] == 0.456f && std[2] == 0.225f);
-    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
-    assert_true(eps == 1e-5f);
+    check_meta_values(m);
     igq_model_free(m);
-    free(path);
-    stw_free(&w);
 }
 
 /* A FIFO or a directory is refused at once as "not a regular file" (opening a FIFO used to
