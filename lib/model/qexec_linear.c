@@ -70,7 +70,7 @@ static void lin_cols(igq_ictx *c, const lin_job *j, int64_t n0, int64_t n1)
         IGQ__PROF_END(c, IGQ__PROF_EPILOGUE);
     }
     {
-        const igq_kernel_table *kt = igq__kernels();
+        const igq_kernel_table *kt = c->kt;
         const igq_qggemm_fn     gg = L->qs4 ? kt->qs4_ggemm : kt->qs8_ggemm;
         if (gg != NULL) {
             /* fused: per-group sums stay in registers (same bits as the loop below) */
