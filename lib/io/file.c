@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,4 +65,68 @@ int igq__file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+igq_status igq__map_file(const char *path, igq_map *out)
+{
+    static const unsigned char empty[64] = {0};
+    struct stat                st;
+    char                       ebuf[128];
+    void                      *p;
+    int                        fd;
+    memset(out, 0, sizeof *out);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    IGQ_CHECK(fd >= 0, IGQ_ERR_IO, "cannot open '%s': %s", path,
+              errtext(errno, ebuf, sizeof ebuf));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        out->data = empty;
+        return IGQ_OK;
+    }
+    if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
+        close(fd);
+        return igq__set_error(IGQ_ERR_IO, "cannot map '%s': %lld bytes exceed the address space",
+                              path, (long long)st.st_size);
+    }
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        const int e = errno;
+        close(fd);
+        return igq__set_error(e == ENOMEM ? IGQ_ERR_NO_MEMORY : IGQ_ERR_IO,
+                              "cannot map '%s': %s", path, errtext(e, ebuf, sizeof ebuf));
+    }
+    close(fd); /* the mapping keeps the file */
+    out->data       = (const unsigned char *)p;
+    out->size       = (size_t)st.st_size;
+    out->mapped     = p;
+    out->mapped_len = (size_t)st.st_size;
+    return IGQ_OK;
+}
+
+igq_status igq__map_copy(const void *data, size_t size, const char *who, igq_map *out)
+{
+    static const unsigned char empty[64] = {0};
+    memset(out, 0, sizeof *out);
+    if (size == 0) {
+        out->data = empty;
+        return IGQ_OK;
+    }
+    out->owned = igq__malloc(size);
+    IGQ_CHECK(out->owned != NULL, IGQ_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", who, size);
+    memcpy(out->owned, data, size);
+    out->data = (const unsigned char *)out->owned;
+    out->size = size;
+    return IGQ_OK;
+}
+
+void igq__map_release(igq_map *m)
+{
+    if (m == NULL) return;
+    if (m->mapped != NULL) munmap(m->mapped, m->mapped_len);
+    igq__free(m->owned);
+    memset(m, 0, sizeof *m);
 }
