@@ -121,6 +121,17 @@ static void fill_attn(igq_kernel_table *t, igq_isa_level level)
 #endif
 }
 
+/* The checksum of a level (the same value everywhere: CRC-32C is defined bit by bit). */
+static void fill_crc(igq_kernel_table *t, igq_isa_level level)
+{
+    t->crc32c = igq__crc32c__scalar;
+#ifdef IGQ_X86_KERNELS
+    if (level >= IGQ_ISA_AVX2) t->crc32c = igq__crc32c__avx2;
+#else
+    (void)level;
+#endif
+}
+
 /* The table for a level the CPU supports. */
 static void fill(igq_kernel_table *t, igq_isa_level level)
 {
@@ -128,6 +139,7 @@ static void fill(igq_kernel_table *t, igq_isa_level level)
     fill_gemm(t, level);
     fill_nonlin(t, level);
     fill_attn(t, level);
+    fill_crc(t, level);
 }
 
 static void init_once(void) { fill(&g_table, igq__isa_from_env(getenv("IGQ_ISA"))); }

@@ -41,6 +41,7 @@ typedef struct igq_kernel_table {
     /* attention operands packed as GEMM weights (kernels.h): avx512vnni: *__avx512, else
      * *__scalar */
     igq_qs8_pack_kv_fn qs8_pack_keys, qs8_pack_values;
+    igq_crc32c_fn      crc32c; /* scalar: *__scalar; avx2 and above: *__avx2 */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills

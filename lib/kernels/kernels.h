@@ -6,6 +6,7 @@
 #include "../core/compiler.h"
 
 #include <stdint.h>
+#include <stddef.h>
 
 /* x86-64 ISA kernels exist in this build (the Makefile compiles lib/kernels/x86_* only on
  * x86-64 targets; the files' bodies are guarded by the same test). */
@@ -346,6 +347,16 @@ IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_keys__scalar);
 IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__scalar);
 IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_keys__avx512);
 IGQ_QS8_PACK_KV_DECL(igq__qs8_pack_values__avx512);
+
+/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, as iSCSI and ext4) of n bytes,
+ * continuing from crc (0 for a new checksum; the pre- and post-inversions are inside):
+ * crc32c(crc32c(0, a), b) = crc32c(0, a || b). The checksum of .igq sections. scalar:
+ * lib/kernels/scalar/crc32c_scalar.c (slice-by-8 tables, the reference); avx2 and above:
+ * lib/kernels/x86_avx2/crc32c_avx2.c (the SSE4.2 crc32 instruction, which every AVX2 CPU
+ * has). */
+typedef uint32_t (*igq_crc32c_fn)(uint32_t crc, const void *data, size_t n);
+uint32_t igq__crc32c__scalar(uint32_t crc, const void *data, size_t n);
+uint32_t igq__crc32c__avx2(uint32_t crc, const void *data, size_t n);
 
 /* Integer GEMMs (igq_qgemm_fn), all instances of qgemm_driver.h, and the grouped GEMMs
  * (igq_qggemm_fn, f32 sums in L1), instances of qggemm_driver.h on the same tiles;
