@@ -136,8 +136,11 @@ IGQ_API void *igq_tensor_data(igq_tensor *tensor);
 /** A ViT/DeiT graph with its weights; immutable once loaded, safe to share between threads. */
 typedef struct igq_model igq_model;
 
-/** Load a model from a checkpoint file.
- *  Supported: safetensors (F32, F16, BF16 tensors) with timm ViT/DeiT (also distilled),
+/** Load a model from a checkpoint file or a `.igq` file.
+ *  A `.igq` file (igq_model_save) is recognized by its magic, whatever its name, mapped
+ *  read-only and used in place: loading takes milliseconds, pages are shared between processes
+ *  running the same file, and the model is the one that was saved (quantized or not).
+ *  Checkpoints: safetensors (F32, F16, BF16 tensors) with timm ViT/DeiT (also distilled),
  *  Hugging Face ViTForImageClassification or torchvision VisionTransformer tensor names.
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
@@ -153,6 +156,33 @@ typedef struct igq_model igq_model;
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);
+
+/** Load a model from a `.igq` file held in memory (an application that embeds its model or
+ *  fetches it itself). The library copies the bytes it keeps (in practice all of them, into one
+ *  aligned buffer); data may be freed as soon as the call returns.
+ *  @param data  the whole file; borrowed.
+ *  @param size  its size in bytes.
+ *  @param out   receives the model (NULL on failure).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL out, NULL data with size > 0);
+ *          IGQ_ERR_FORMAT (not a .igq file, or a damaged or unsupported one: the message
+ *          names the section and what is wrong); IGQ_ERR_UNSUPPORTED (big-endian host);
+ *          IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread. Since 0.1. */
+IGQ_API igq_status igq_model_load_buffer(const void *data, size_t size, igq_model **out);
+
+/** Save a model as one `.igq` file (format: doc/igq-format.md): an fp32 model, or a quantized
+ *  one of either executor with its quantizers, group counts and (integer executor) its packed
+ *  int8/int4 weights in the layout every ISA level reads in place. igq_model_load maps the
+ *  file read-only and the loaded model gives the same logits, bit for bit, at every ISA level.
+ *  The file is written beside `path` under a temporary name and renamed over it when complete:
+ *  readers never see a partial file, and on failure an existing file at `path` is untouched.
+ *  @param model  a loaded or quantized model; borrowed.
+ *  @param path   destination file name; borrowed.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot create, write or
+ *          rename: the message names the file and the reason); IGQ_ERR_UNSUPPORTED
+ *          (big-endian host); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread; the model may be used by other threads meanwhile. Since 0.1. */
+IGQ_API igq_status igq_model_save(const igq_model *model, const char *path);
 
 /** Free a model. NULL is a no-op. No igq_run on it may be in progress. */
 IGQ_API void igq_model_free(igq_model *model);
@@ -431,6 +461,14 @@ IGQ_API igq_status igq_config_get(const igq_config *config, igq_option option, i
  *  ("unset") of ATTN_BITS and MIXED_PRECISION_BUDGET, below their range.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option). Thread safety: any thread. */
 IGQ_API igq_status igq_option_bounds(igq_option option, int64_t *min_value, int64_t *max_value);
+
+/** The quantization configuration a quantized model was made with (also for a model read
+ *  back from a `.igq` file): a new config holding the option values igq_quantize_model used,
+ *  with no progress callback. The caller frees it with igq_config_free.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_NOT_FOUND (an fp32 model);
+ *          IGQ_ERR_NO_MEMORY.
+ *  Thread safety: shared read-only. Since 0.1. */
+IGQ_API igq_status igq_model_config(const igq_model *model, igq_config **out);
 
 /** Install a progress callback (NULL to remove). user is passed through untouched.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL config). */

@@ -5,14 +5,39 @@
 #include "../core/error.h"
 #include "../core/tensor.h"
 #include "../io/checkpoint.h"
+#include "../io/igqfile.h"
 #include "../model/qmodel.h"
 
 igq_status igq_model_load(const char *path, igq_model **out)
 {
+    igq_map map;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_load: out is NULL");
     *out = NULL;
     IGQ_CHECK(path != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_load: path is NULL");
+    IGQ_TRY(igq__map_file(path, &map));
+    if (igq__igqf_is_magic(map.data, map.size)) return igq__igqf_load(&map, path, out);
+    igq__map_release(&map);
     return igq__checkpoint_load(path, out);
+}
+
+igq_status igq_model_load_buffer(const void *data, size_t size, igq_model **out)
+{
+    igq_map map;
+    IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_load_buffer: out is NULL");
+    *out = NULL;
+    IGQ_CHECK(data != NULL || size == 0, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_load_buffer: data is NULL");
+    IGQ_CHECK(igq__igqf_is_magic(data, size), IGQ_ERR_FORMAT,
+              "igq_model_load_buffer: not an .igq file (bad magic; %zu bytes)", size);
+    IGQ_TRY(igq__map_copy(data, size, "igq_model_load_buffer", &map));
+    return igq__igqf_load(&map, "<buffer>", out);
+}
+
+igq_status igq_model_save(const igq_model *model, const char *path)
+{
+    IGQ_CHECK(model != NULL && path != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_save: NULL argument");
+    return igq__igqf_save(model, path);
 }
 
 void igq_model_free(igq_model *model) { igq__model_destroy(model); }

@@ -58,6 +58,22 @@ igq_status igq_config_get(const igq_config *config, igq_option option, int64_t *
     return IGQ_OK;
 }
 
+igq_status igq_model_config(const igq_model *model, igq_config **out)
+{
+    struct igq_config *c;
+    int                i;
+    IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_config: out is NULL");
+    *out = NULL;
+    IGQ_CHECK(model != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_config: model is NULL");
+    IGQ_CHECK(model->q != NULL, IGQ_ERR_NOT_FOUND,
+              "igq_model_config: the model is fp32 (it has no quantization configuration)");
+    c = (struct igq_config *)igq__calloc(1, sizeof *c);
+    IGQ_CHECK(c != NULL, IGQ_ERR_NO_MEMORY, "igq_model_config: out of memory");
+    for (i = 0; i < IGQ__N_OPTIONS; i++) c->v[i] = model->q->opts[i];
+    *out = c;
+    return IGQ_OK;
+}
+
 igq_status igq_config_set_progress(igq_config *config, igq_progress_fn fn, void *user)
 {
     IGQ_CHECK(config != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_config_set_progress: config is NULL");

@@ -346,6 +346,15 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
         L.m = (struct igq_model *)igq__calloc(1, sizeof *L.m);
         s   = L.m != NULL ? build(&L) : igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory");
     }
+    if (s == IGQ_OK) { /* provenance, for igq_model_save */
+        const size_t n = strlen(path) + 1;
+        L.m->src_size  = (int64_t)L.st->size;
+        L.m->src_name  = (char *)igq__malloc(n);
+        if (L.m->src_name != NULL)
+            memcpy(L.m->src_name, path, n);
+        else
+            s = igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
+    }
     igq__ckpt_close_configs(&L);
     igq__st_close(L.st);
     if (s == IGQ_OK)

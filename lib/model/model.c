@@ -3,6 +3,7 @@
 
 #include "../core/alloc.h"
 #include "../core/error.h"
+#include "../io/file.h"
 #include "qmodel.h"
 #include "vit.h"
 
@@ -16,11 +17,11 @@ void igq__model_destroy(struct igq_model *m)
 {
     int32_t i;
     if (m == NULL) return;
-    linear_free(&m->patch);
-    igq__free(m->prefix);
-    igq__free(m->pos);
-    if (m->blocks != NULL) {
-        for (i = 0; i < m->d.depth; i++) {
+    if (m->backing == NULL) { /* arrays of a loaded .igq live in its mapping */
+        linear_free(&m->patch);
+        igq__free(m->prefix);
+        igq__free(m->pos);
+        for (i = 0; m->blocks != NULL && i < m->d.depth; i++) {
             igq_block *b = &m->blocks[i];
             igq__free(b->ln1_w);
             igq__free(b->ln1_b);
@@ -33,17 +34,22 @@ void igq__model_destroy(struct igq_model *m)
             linear_free(&b->fc2);
             igq__free(b->ls2);
         }
-        igq__free(m->blocks);
+        igq__free(m->norm_w);
+        igq__free(m->norm_b);
+        igq__free(m->fc_norm_w);
+        igq__free(m->fc_norm_b);
+        linear_free(&m->head);
+        linear_free(&m->head_dist);
+        igq__free(m->mean);
+        igq__free(m->std);
     }
-    igq__free(m->norm_w);
-    igq__free(m->norm_b);
-    igq__free(m->fc_norm_w);
-    igq__free(m->fc_norm_b);
-    linear_free(&m->head);
-    linear_free(&m->head_dist);
-    igq__free(m->mean);
-    igq__free(m->std);
-    igq__qstate_free(m->q);
+    igq__free(m->blocks);
+    igq__qstate_free(m->q); /* before the mapping: the executor's packed weights are in it */
+    if (m->backing != NULL) {
+        igq__map_release(m->backing);
+        igq__free(m->backing);
+    }
+    igq__free(m->src_name);
     igq__free(m);
 }
 
@@ -78,6 +84,16 @@ igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out)
     IGQ_CHECK(m != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
     m->d              = src->d;
     m->has_norm_stats = src->has_norm_stats;
+    m->src_size       = src->src_size;
+    if (src->src_name != NULL) {
+        const size_t n = strlen(src->src_name) + 1;
+        m->src_name    = (char *)igq__malloc(n);
+        if (m->src_name == NULL) {
+            igq__free(m);
+            return igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory while copying the model");
+        }
+        memcpy(m->src_name, src->src_name, n);
+    }
     m->blocks         = (igq_block *)igq__calloc((size_t)d->depth, sizeof(igq_block));
     /* Record the depth only once blocks exist, so a partial copy frees cleanly. */
     ok = m->blocks != NULL;

@@ -35,6 +35,29 @@ typedef struct igq_qexec igq_qexec;
 igq_status igq__qexec_attach(struct igq_model *m);
 void       igq__qexec_free(igq_qexec *x);
 
+/* The linear layers of a model by index: block b's qkv, proj, fc1, fc2 at 4 b + 0 .. 3, then
+ * the patch embedding, the head and the distillation head at 4 depth + 0 .. 2. */
+#define IGQ__QLIN_PATCH(depth) (4 * (depth))
+#define IGQ__QLIN_COUNT(depth) (4 * (depth) + 3)
+
+/* Packed weights of one linear layer (qs8_layout.h, qs4 when the weight bits are <= 4) and
+ * their per-column sums, as igq_model_save writes them. */
+typedef struct igq_qlin_packed {
+    const void    *packed;
+    const int32_t *rowsum;
+} igq_qlin_packed;
+
+/* igq__qexec_attach for a model read from a file: the layers' weights are not re-quantized
+ * from f32 (the model has none) but used in place from layers[IGQ__QLIN_COUNT(depth)] (entry
+ * of a missing distillation head ignored), which must outlive the executor. Everything else
+ * is derived as igq__qexec_attach derives it, so the executor is the one that was saved. */
+igq_status igq__qexec_attach_packed(struct igq_model *m, const igq_qlin_packed *layers);
+
+/* Layer i (index as above) of an executor, for the writer: packed weights, sums, sizes and
+ * whether they are qs4. 0 if the layer does not exist. */
+int igq__qexec_layer(const igq_qexec *x, int32_t i, igq_qlin_packed *w, int32_t *in,
+                     int32_t *out, int32_t *qs4);
+
 /* Bytes of the packed weights and parameters the executor owns. */
 size_t igq__qexec_bytes(const igq_qexec *x);
 

@@ -52,12 +52,17 @@ size_t igq__qexec_bytes(const igq_qexec *x) { return x != NULL ? x->bytes : 0; }
 #define NOMEM()                                                                              \
     igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory (integer executor)")
 
-/* Packs a linear layer whose f32 weights are stored fake-quantized (w = t_d q). */
+/* Packs a linear layer whose f32 weights are stored fake-quantized (w = t_d q), or takes
+ * its packed weights as they were saved (pre != NULL). */
 static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_quantizer *z,
-                            const char *what, int32_t block, igq_qlin *o)
+                            const char *what, int32_t block, const igq_qlin_packed *pre,
+                            igq_qlin *o)
 {
     const int64_t K = l->in, N = l->out;
     int8_t       *w;
+    void         *packed;
+    int32_t      *rowsum;
+    float        *t;
     int64_t       n, k;
     IGQ_CHECK(z->present && z->is_weight && z->n_params == N, IGQ_ERR_INTERNAL,
               "integer executor: %s weight quantizer of block %d missing", what, (int)block);
@@ -66,19 +71,25 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
               "has %d (use IGQ_EXECUTOR_SIM)", what, (int)block, (int)z->bits);
     o->in  = (int32_t)K;
     o->out = (int32_t)N;
-    o->qs4  = z->bits <= 4;
+    o->qs4 = z->bits <= 4;
     o->b   = l->b;
-    o->packed = xalloc(x, igq__qs8_packed_size(N, K, o->qs4 ? 4 : 8));
-    o->rowsum = (int32_t *)xalloc(x, (size_t)N * sizeof(int32_t));
-    o->t      = (float *)xalloc(x, (size_t)N * sizeof(float));
-    w         = (int8_t *)igq__malloc((size_t)(N * K));
-    if (o->packed == NULL || o->rowsum == NULL || o->t == NULL || w == NULL) {
+    o->t = t = (float *)xalloc(x, (size_t)N * sizeof(float));
+    if (t == NULL) return NOMEM();
+    for (n = 0; n < N; n++) t[n] = z->qp[n].scale;
+    if (pre != NULL) {
+        o->packed = pre->packed;
+        o->rowsum = pre->rowsum;
+        return IGQ_OK;
+    }
+    o->packed = packed = xalloc(x, igq__qs8_packed_size(N, K, o->qs4 ? 4 : 8));
+    o->rowsum = rowsum = (int32_t *)xalloc(x, (size_t)N * sizeof(int32_t));
+    w                  = (int8_t *)igq__malloc((size_t)(N * K));
+    if (packed == NULL || rowsum == NULL || w == NULL) {
         igq__free(w);
         return NOMEM();
     }
     for (n = 0; n < N; n++) {
-        const float s = z->qp[n].scale, inv = z->qp[n].inv_scale;
-        o->t[n]       = s;
+        const float inv = z->qp[n].inv_scale;
         for (k = 0; k < K; k++) {
             float v = l->wt[k * N + n] * inv;
             v       = (float)floor((double)v + 0.5);
@@ -89,9 +100,9 @@ static igq_status build_lin(igq_qexec *x, const igq_linear *l, const struct igq_
         }
     }
     if (o->qs4)
-        igq__qs4_pack(N, K, w, NULL, o->packed, o->rowsum);
+        igq__qs4_pack(N, K, w, NULL, packed, rowsum);
     else
-        igq__qs8_pack(N, K, w, NULL, o->packed, o->rowsum);
+        igq__qs8_pack(N, K, w, NULL, packed, rowsum);
     igq__free(w);
     return IGQ_OK;
 }
@@ -157,7 +168,7 @@ static igq_status build_ln(const float *w, const float *b, int64_t C, float eps,
                           (int)block, igq_last_error());
 }
 
-static igq_status build(const struct igq_model *m, igq_qexec **out)
+static igq_status build(const struct igq_model *m, const igq_qlin_packed *pre, igq_qexec **out)
 {
     const igq_vit_dims *d = &m->d;
     const igq_qstate   *q = m->q;
@@ -191,12 +202,14 @@ static igq_status build(const struct igq_model *m, igq_qexec **out)
     do {                            \
         if (s == IGQ_OK) s = (e);   \
     } while (0)
+#define PRE(i) (pre != NULL ? &pre[i] : NULL)
     TRY(build_lin(x, &m->patch, igq__qz(q, -1, IGQ__SITE_PATCH_W), "patch embedding", -1,
-                  &x->patch));
-    TRY(build_lin(x, &m->head, igq__qz(q, -1, IGQ__SITE_HEAD_W), "head", -1, &x->head));
+                  PRE(IGQ__QLIN_PATCH(d->depth)), &x->patch));
+    TRY(build_lin(x, &m->head, igq__qz(q, -1, IGQ__SITE_HEAD_W), "head", -1,
+                  PRE(IGQ__QLIN_PATCH(d->depth) + 1), &x->head));
     if (d->has_dist)
         TRY(build_lin(x, &m->head_dist, igq__qz(q, -1, IGQ__SITE_HEAD_DIST_W), "head_dist", -1,
-                      &x->head_dist));
+                      PRE(IGQ__QLIN_PATCH(d->depth) + 2), &x->head_dist));
     TRY(build_site(x, igq__qz(q, -1, IGQ__SITE_PATCH_IN), 0.0, "patch input", -1, &x->patch_in));
     if (s == IGQ_OK) {
         const struct igq_quantizer *zh = igq__qz(q, -1, IGQ__SITE_HEAD_IN);
@@ -217,10 +230,14 @@ static igq_status build(const struct igq_model *m, igq_qexec **out)
         igq_qblk        *xb = &x->blk[b];
         const double     s1 = ln_out_scale(igq__qz(q, b, IGQ__SITE_QKV_IN));
         const double     s2 = ln_out_scale(igq__qz(q, b, IGQ__SITE_FC1_IN));
-        TRY(build_lin(x, &mb->qkv, igq__qz(q, b, IGQ__SITE_QKV_W), "qkv", b, &xb->qkv));
-        TRY(build_lin(x, &mb->proj, igq__qz(q, b, IGQ__SITE_PROJ_W), "proj", b, &xb->proj));
-        TRY(build_lin(x, &mb->fc1, igq__qz(q, b, IGQ__SITE_FC1_W), "fc1", b, &xb->fc1));
-        TRY(build_lin(x, &mb->fc2, igq__qz(q, b, IGQ__SITE_FC2_W), "fc2", b, &xb->fc2));
+        TRY(build_lin(x, &mb->qkv, igq__qz(q, b, IGQ__SITE_QKV_W), "qkv", b, PRE(4 * b),
+                      &xb->qkv));
+        TRY(build_lin(x, &mb->proj, igq__qz(q, b, IGQ__SITE_PROJ_W), "proj", b, PRE(4 * b + 1),
+                      &xb->proj));
+        TRY(build_lin(x, &mb->fc1, igq__qz(q, b, IGQ__SITE_FC1_W), "fc1", b, PRE(4 * b + 2),
+                      &xb->fc1));
+        TRY(build_lin(x, &mb->fc2, igq__qz(q, b, IGQ__SITE_FC2_W), "fc2", b, PRE(4 * b + 3),
+                      &xb->fc2));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_QKV_IN), s1, "qkv input", b, &xb->in_qkv));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_Q), 0.0, "queries", b, &xb->q));
         TRY(build_site(x, igq__qz(q, b, IGQ__SITE_K), 0.0, "keys", b, &xb->k));
@@ -247,6 +264,7 @@ static igq_status build(const struct igq_model *m, igq_qexec **out)
         }
     }
 #undef TRY
+#undef PRE
     if (s != IGQ_OK) {
         igq__qexec_free(x);
         return s;
@@ -274,7 +292,33 @@ static void release_f32(struct igq_model *m)
 
 igq_status igq__qexec_attach(struct igq_model *m)
 {
-    IGQ_TRY(build(m, &m->q->x));
+    IGQ_TRY(build(m, NULL, &m->q->x));
     release_f32(m);
     return IGQ_OK;
+}
+
+igq_status igq__qexec_attach_packed(struct igq_model *m, const igq_qlin_packed *layers)
+{
+    return build(m, layers, &m->q->x);
+}
+
+int igq__qexec_layer(const igq_qexec *x, int32_t i, igq_qlin_packed *w, int32_t *in,
+                     int32_t *out, int32_t *qs4)
+{
+    const igq_qlin *L;
+    if (i < 0 || i >= IGQ__QLIN_COUNT(x->depth)) return 0;
+    if (i < 4 * x->depth) {
+        const igq_qblk *b = &x->blk[i / 4];
+        L = i % 4 == 0 ? &b->qkv : i % 4 == 1 ? &b->proj : i % 4 == 2 ? &b->fc1 : &b->fc2;
+    } else {
+        i -= 4 * x->depth;
+        L = i == 0 ? &x->patch : i == 1 ? &x->head : &x->head_dist;
+    }
+    if (L->packed == NULL) return 0;
+    w->packed = L->packed;
+    w->rowsum = L->rowsum;
+    *in       = L->in;
+    *out      = L->out;
+    *qs4      = L->qs4;
+    return 1;
 }

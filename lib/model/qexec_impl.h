@@ -42,9 +42,9 @@
 /* ---- the prepared model (qexec_build.c) ------------------------------------------------- */
 
 typedef struct igq_qlin {
-    int32_t      in, out, qs4; /* qs4: int4 weights (bits <= 4) */
-    void        *packed;
-    int32_t     *rowsum;      /* [out] sum over k of w[k][d] */
+    int32_t        in, out, qs4; /* qs4: int4 weights (bits <= 4) */
+    const void    *packed;      /* qs8_layout.h; owned, or in a loaded .igq file's mapping */
+    const int32_t *rowsum;      /* [out] sum over k of w[k][d]; as packed */
     float       *t;           /* [out] weight scales */
     const float *b;           /* [out] bias (the model's) */
 } igq_qlin;

@@ -71,6 +71,12 @@ struct igq_model {
     float       *mean, *std;     /* [in_chans] when has_norm_stats */
     struct igq_qstate *q;        /* quantizers of a quantized model (weights above are then
                                     stored fake-quantized); NULL for an fp32 model */
+    /* A model read from a .igq file: the arrays above (not blocks, not q) point into the
+     * read-only view *backing and are not freed one by one; NULL otherwise. */
+    struct igq_map *backing;
+    /* Provenance, saved in .igq files: the checkpoint the model came from (NULL if unknown). */
+    char           *src_name;
+    int64_t         src_size;
 };
 
 /* Deep copy of a model (without its quantization state). */
