@@ -343,7 +343,7 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
     const igq_vit_dims   *d = &r->m->d;
     const unsigned char  *p = *pp;
     struct igq_quantizer *z;
-    int32_t               block, site, n, cover, g;
+    int32_t               block, site, n, cover, form, g;
     uint64_t              need;
     REQ((uint64_t)(end - p) >= IGQF_QREC_HEAD, "%s: section 'QUAN': record %u is truncated",
         r->name, (unsigned)k);
@@ -367,6 +367,7 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
     z->policy        = get_i32(p + 28);
     n                = get_i32(p + 32);
     cover            = get_i32(p + 36);
+    form             = get_i32(p + 40);
 #define QREQ(cond, what)                                                                     \
     REQ(cond, "%s: section 'QUAN': quantizer of site %d, block %d: %s", r->name, (int)site,   \
         (int)block, what)
@@ -379,6 +380,8 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
     QREQ(z->policy == IGQ_ASSIGN_COVER || z->policy == IGQ_ASSIGN_NEAREST,
          "unknown group assignment rule");
     QREQ(cover == 0 || cover == 1, "bad cover flag");
+    QREQ(form == 0 || (z->is_weight && !cover && (form == 1 || form == 2)),
+         "unknown record form");
     if (z->is_weight)
         QREQ(z->granularity == IGQ__GRAN_CHANNEL && n == weight_out(d, site),
              "a weight quantizer needs one quantizer per output channel");
@@ -388,7 +391,7 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
         QREQ(n >= 1 && n <= 64 && block >= 0, "group count outside 1..64");
     else
         QREQ(n == 0 && block >= 0, "a per-channel activation quantizer has no parameters");
-    need = (uint64_t)n * (4u * (cover ? 4u : 2u) + IGQF_QPARAM);
+    need = (uint64_t)n * (form != 0 ? 8u : 4u * (cover ? 4u : 2u) + IGQF_QPARAM);
     QREQ((uint64_t)(end - p) - IGQF_QREC_HEAD >= need, "record truncated");
     p += IGQF_QREC_HEAD;
     z->n_params = n;
@@ -405,24 +408,42 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
                   "%s: out of memory", r->name);
     }
     z->present = 1;
-    for (g = 0; g < n; g++) z->lo[g] = get_f32(p + 4 * (size_t)g);
-    p += 4 * (size_t)n;
-    for (g = 0; g < n; g++) z->hi[g] = get_f32(p + 4 * (size_t)g);
-    p += 4 * (size_t)n;
-    if (cover) {
-        for (g = 0; g < n; g++) z->clo[g] = get_f32(p + 4 * (size_t)g);
+    if (form != 0) { /* compact symmetric weight quantizer: hi[n], scale[n] */
+        const int32_t qmax = (1 << (z->bits - 1)) - 1;
+        for (g = 0; g < n; g++) {
+            igq_qparams *qp = &z->qp[g];
+            z->hi[g]        = get_f32(p + 4 * (size_t)g);
+            z->lo[g]        = -z->hi[g];
+            qp->scale       = get_f32(p + 4 * ((size_t)n + (size_t)g));
+            qp->inv_scale   = 1.0f / qp->scale;
+            qp->zero        = 0;
+            qp->qmax        = qmax;
+            qp->qmin        = form == 1 ? -qmax : -qmax - 1;
+        }
+        p += 8 * (size_t)n;
+    } else {
+        for (g = 0; g < n; g++) z->lo[g] = get_f32(p + 4 * (size_t)g);
         p += 4 * (size_t)n;
-        for (g = 0; g < n; g++) z->chi[g] = get_f32(p + 4 * (size_t)g);
+        for (g = 0; g < n; g++) z->hi[g] = get_f32(p + 4 * (size_t)g);
         p += 4 * (size_t)n;
+        if (cover) {
+            for (g = 0; g < n; g++) z->clo[g] = get_f32(p + 4 * (size_t)g);
+            p += 4 * (size_t)n;
+            for (g = 0; g < n; g++) z->chi[g] = get_f32(p + 4 * (size_t)g);
+            p += 4 * (size_t)n;
+        }
+        for (g = 0; g < n; g++, p += IGQF_QPARAM) {
+            igq_qparams *qp = &z->qp[g];
+            qp->scale       = get_f32(p);
+            qp->inv_scale   = get_f32(p + 4);
+            qp->zero        = get_i32(p + 8);
+            qp->qmin        = get_i32(p + 12);
+            qp->qmax        = get_i32(p + 16);
+        }
     }
-    for (g = 0; g < n; g++, p += IGQF_QPARAM) {
-        igq_qparams *qp   = &z->qp[g];
-        const int    half = 1 << (z->bits - 1);
-        qp->scale         = get_f32(p);
-        qp->inv_scale     = get_f32(p + 4);
-        qp->zero          = get_i32(p + 8);
-        qp->qmin          = get_i32(p + 12);
-        qp->qmax          = get_i32(p + 16);
+    for (g = 0; g < n; g++) {
+        const igq_qparams *qp   = &z->qp[g];
+        const int          half = 1 << (z->bits - 1);
         QREQ(isfinite(z->lo[g]) && isfinite(z->hi[g]) && z->lo[g] <= z->hi[g],
              "a range is not finite or is reversed");
         QREQ(!cover || (!isnan(z->clo[g]) && !isnan(z->chi[g])), "a cover bound is NaN");

@@ -190,6 +190,28 @@ static void grph(wbuf *s, const igq_vit_dims *d)
     wb_zeros(s, 12);
 }
 
+/* The compact form of a weight quantizer (doc/igq-format.md, QUAN): 1 when every channel is
+ * symmetric with the restricted range -(2^(b-1) - 1) .. 2^(b-1) - 1, 2 with the full range
+ * -2^(b-1) .. 2^(b-1) - 1 (lo = -hi, zero 0, inv_scale = 1 / scale, bit for bit), else 0 (the
+ * full record). */
+static int weight_form(const struct igq_quantizer *z)
+{
+    const int32_t qmax = (1 << (z->bits - 1)) - 1;
+    int           form = 0;
+    int32_t       g;
+    if (!z->is_weight || z->clo != NULL || z->n_params < 1) return 0;
+    for (g = 0; g < z->n_params; g++) {
+        const igq_qparams *p   = &z->qp[g];
+        const float        nhi = -z->hi[g], inv = 1.0f / p->scale;
+        const int          f   = p->qmin == -qmax ? 1 : p->qmin == -qmax - 1 ? 2 : 0;
+        if (memcmp(&nhi, &z->lo[g], 4) != 0 || memcmp(&inv, &p->inv_scale, 4) != 0 ||
+            p->zero != 0 || p->qmax != qmax || f == 0 || (form != 0 && f != form))
+            return 0;
+        form = f;
+    }
+    return form;
+}
+
 static void quan(wbuf *s, const igq_qstate *q)
 {
     const size_t n_all = (size_t)(q->depth + 1) * IGQ__N_QSITES;
@@ -201,12 +223,20 @@ static void quan(wbuf *s, const igq_qstate *q)
     for (i = 0; i < n_all; i++) {
         const struct igq_quantizer *z = &q->qz[i];
         const int cover = z->clo != NULL && z->chi != NULL;
+        int       form;
         int32_t   g;
         if (!z->present) continue;
+        form = weight_form(z);
         wb_i32(s, z->block), wb_i32(s, z->site), wb_i32(s, z->is_weight), wb_i32(s, z->bits);
         wb_i32(s, z->granularity), wb_i32(s, z->unsigned_only), wb_i32(s, z->rows);
         wb_i32(s, z->policy), wb_i32(s, z->n_params), wb_i32(s, cover);
-        wb_zeros(s, 8);
+        wb_i32(s, form);
+        wb_zeros(s, 4);
+        if (form != 0) { /* hi[n], scale[n]: 8 bytes a channel instead of 28 */
+            wb_f32s(s, z->hi, z->n_params);
+            for (g = 0; g < z->n_params; g++) wb_f32(s, z->qp[g].scale);
+            continue;
+        }
         wb_f32s(s, z->lo, z->n_params);
         wb_f32s(s, z->hi, z->n_params);
         if (cover) {
