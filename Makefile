@@ -82,7 +82,7 @@ TEST_SUPPORT_SRC := $(wildcard test/support/*.c)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(TEST_SUPPORT_SRC))
 TEST_SRC := $(sort $(wildcard test/test_*.c))
 TEST_BIN := $(patsubst test/%.c,$(O)/test/%,$(TEST_SRC))
-EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify
+EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify $(O)/examples/deploy
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
@@ -212,7 +212,7 @@ $(O)/examples/%: examples/%.c $(O)/libigq.a
 examples: $(EXAMPLES)
 
 demo: $(O)/examples/fmnist_demo
-	$(O)/examples/fmnist_demo examples/data
+	$(O)/examples/fmnist_demo examples/data 2 $(O)/fmnist_vit_w4a4.igq
 
 $(O)/bench/%: bench/%.c $(O)/libigq-testing.a
 	@mkdir -p $(dir $@)
