@@ -2,15 +2,15 @@
  * implies -msse4.2): the same value as the scalar reference (kernels.h igq_crc32c_fn).
  * Three independent 8-byte streams over consecutive blocks hide the instruction's 3-cycle
  * latency; the three partial CRCs are joined by shifting the first two over the bytes that
- * follow them (multiplication by x^(8 n) modulo the polynomial, with a table of x^(2^k)
- * powers), the way zlib combines CRCs. Any alignment (unaligned 8-byte loads via memcpy). */
+ * follow them (multiplication by x^(8 n) modulo the polynomial, by table), the way zlib
+ * combines CRCs. Any alignment (unaligned 8-byte loads via memcpy). */
 #include <nmmintrin.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "../kernels.h"
 
-#define BLOCK 4096 /* bytes per stream per round: 3 x 4 KiB rounds */
+#define BLOCK 8192 /* bytes per stream per round */
 
 /* a * b modulo the reflected polynomial (bit 31 is x^0). */
 static uint32_t gf2_mul(uint32_t a, uint32_t b)
@@ -27,8 +27,9 @@ static uint32_t gf2_mul(uint32_t a, uint32_t b)
     return p;
 }
 
-/* x^(8 BLOCK) and x^(16 BLOCK), built once. */
-static uint32_t       g_shift1, g_shift2;
+/* Multiplication by x^(8 BLOCK) and by x^(16 BLOCK) as tables: the product is linear in the
+ * other factor, so it is the xor of one entry per byte of it (4 lookups). Built once. */
+static uint32_t       g_shift1[4][256], g_shift2[4][256];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /* x^n modulo the polynomial, reflected. */
@@ -45,8 +46,18 @@ static uint32_t xpow(uint64_t n)
 
 static void build_shifts(void)
 {
-    g_shift1 = xpow(8u * BLOCK);
-    g_shift2 = xpow(16u * BLOCK);
+    const uint32_t s1 = xpow(8u * BLOCK), s2 = xpow(16u * BLOCK);
+    uint32_t       k, b;
+    for (k = 0; k < 4; k++)
+        for (b = 0; b < 256; b++) {
+            g_shift1[k][b] = gf2_mul(s1, b << (8 * k));
+            g_shift2[k][b] = gf2_mul(s2, b << (8 * k));
+        }
+}
+
+static uint32_t shift(uint32_t t[4][256], uint32_t c)
+{
+    return t[0][c & 255u] ^ t[1][(c >> 8) & 255u] ^ t[2][(c >> 16) & 255u] ^ t[3][c >> 24];
 }
 
 static uint64_t load64(const unsigned char *p)
@@ -76,7 +87,7 @@ uint32_t igq__crc32c__avx2(uint32_t crc, const void *data, size_t n)
                 c1 = _mm_crc32_u64(c1, load64(p + BLOCK + i));
                 c2 = _mm_crc32_u64(c2, load64(p + 2 * BLOCK + i));
             }
-            c0 = gf2_mul(g_shift2, (uint32_t)c0) ^ gf2_mul(g_shift1, (uint32_t)c1) ^ (uint32_t)c2;
+            c0 = shift(g_shift2, (uint32_t)c0) ^ shift(g_shift1, (uint32_t)c1) ^ (uint32_t)c2;
             p += 3 * BLOCK;
             n -= 3 * BLOCK;
         } while (n >= 3 * BLOCK);
