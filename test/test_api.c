@@ -230,6 +230,27 @@ static void *other_thread(void *arg)
     return strstr(igq_last_error(), "ndim") != NULL ? NULL : (void *)1;
 }
 
+/* A message that quotes the current one (igq_last_error() as an argument) is formatted from a
+ * copy, not from the buffer being written (issue 15: overlapping vsnprintf). */
+static void test_error_quotes_itself(void **state)
+{
+    char long_msg[900];
+    (void)state;
+    igq__set_error(IGQ_ERR_FORMAT, "inner %d", 42);
+    assert_int_equal(igq__set_error(IGQ_ERR_FORMAT, "outer: %s", igq_last_error()),
+                     IGQ_ERR_FORMAT);
+    assert_string_equal(igq_last_error(), "outer: inner 42");
+    assert_int_equal(igq__set_error(IGQ_ERR_IO, "%s / %s", igq_last_error(), igq_last_error()),
+                     IGQ_ERR_IO);
+    assert_string_equal(igq_last_error(), "outer: inner 42 / outer: inner 42");
+    memset(long_msg, 'x', sizeof long_msg - 1);
+    long_msg[sizeof long_msg - 1] = 0;
+    igq__set_error(IGQ_ERR_IO, "%s", long_msg);
+    igq__set_error(IGQ_ERR_IO, "a: %s", igq_last_error()); /* truncated at the cap, not garbled */
+    assert_int_equal(strncmp(igq_last_error(), "a: xxxx", 7), 0);
+    assert_int_equal(strspn(igq_last_error() + 3, "x"), strlen(igq_last_error()) - 3);
+}
+
 static void test_last_error_per_thread(void **state)
 {
     pthread_t th;
@@ -270,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_getter_groups_num_groups),
         cmocka_unit_test(test_tensor_wrap),
         cmocka_unit_test(test_tensor_alloc_failure),
+        cmocka_unit_test(test_error_quotes_itself),
         cmocka_unit_test(test_last_error_per_thread),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -37,10 +37,14 @@ igq_status igq__set_error(igq_status status, const char *fmt, ...)
 {
     char *buf = thread_buffer(1);
     if (buf != NULL) {
+        /* formatted aside first: an argument may be the current message (igq_last_error()),
+         * and vsnprintf must not write the buffer it reads */
+        char    tmp[IGQ_ERROR_CAP];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(buf, IGQ_ERROR_CAP, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        memcpy(buf, tmp, IGQ_ERROR_CAP);
     }
     return status;
 }

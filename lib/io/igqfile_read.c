@@ -751,11 +751,8 @@ static igq_status load(reader *r, igq_qlin_packed **pk_out)
     if (r->quantized && r->executor == IGQ_EXECUTOR_INT) {
         const igq_status s = igq__qexec_attach_packed(m, *pk_out);
         if (s == IGQ_ERR_NO_MEMORY) return s;
-        if (s != IGQ_OK) {
-            char why[256];
-            snprintf(why, sizeof why, "%s", igq_last_error());
-            FAIL("%s: the integer executor cannot be built: %s", r->name, why);
-        }
+        if (s != IGQ_OK)
+            FAIL("%s: the integer executor cannot be built: %s", r->name, igq_last_error());
     }
     return IGQ_OK;
 }
