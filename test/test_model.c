@@ -514,6 +514,15 @@ static void test_bad_metadata(void **state)
     stw_meta(&w, "image_size", "20,20"); /* 5x5 patches != the 4x4 grid */
     expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "position embedding", NULL);
     stw_free(&w);
+    /* 16384^2 patches: refused by count (the int32 product wrapped to 0 and loaded, issue 15) */
+    base_model(&w);
+    stw_meta(&w, "image_size", "65536,65536");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_SHAPE, "2^20 patches", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "image_size", "65537,16");
+    expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "image_size", NULL);
+    stw_free(&w);
 }
 
 /* Loads a generated model whose __metadata__ gives mean, std and layer_norm_eps as text. */
@@ -619,6 +628,23 @@ static void test_config_json(void **state)
     assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
     assert_non_null(strstr(igq_last_error(), "config.json"));
     free(cfg);
+    {
+        /* sizes beyond any integer type are refused before a conversion (UBSan saw a float-cast
+         * overflow, issue 15); fractional and oversized sides too */
+        static const char *const bad[] = {
+            "{\"num_heads\": 4, \"image_size\": [2184467440737095516164, 32]}",
+            "{\"num_heads\": 4, \"image_size\": [16.5, 16]}",
+            "{\"num_heads\": 4, \"image_size\": 70000}",
+            "{\"num_heads\": 4, \"pretrained_cfg\": {\"input_size\": [3, 1e30, 16]}}"};
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            cfg = tu_write_file(t->dir, "config.json", bad[i], strlen(bad[i]));
+            assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
+            assert_null(m);
+            assert_non_null(strstr(igq_last_error(), "[1, 65536]"));
+            free(cfg);
+        }
+    }
     free(path);
     stw_free(&w);
 }

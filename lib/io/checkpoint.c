@@ -217,6 +217,10 @@ static igq_status read_tokens(const igq__ckpt_loader *L)
         IGQ_CHECK(dh >= d->patch && dw >= d->patch, IGQ_ERR_SHAPE,
                   "%s: image size %dx%d is smaller than the patch %d", L->path, (int)dh, (int)dw,
                   (int)d->patch);
+        /* sides are <= 65536 (ckpt_meta.c), so the patch count needs 64 bits (65536^2) */
+        IGQ_CHECK((int64_t)(dh / d->patch) * (dw / d->patch) <= (int64_t)1 << 20, IGQ_ERR_SHAPE,
+                  "%s: image size %dx%d with patch %d gives more than 2^20 patches", L->path,
+                  (int)dh, (int)dw, (int)d->patch);
         d->img_h  = dh;
         d->img_w  = dw;
         d->grid_h = dh / d->patch;

@@ -247,6 +247,10 @@ static igq_status resolve_norm_stats(const igq__ckpt_loader *L)
     return IGQ_OK;
 }
 
+/* An image side as a config file may state it: an integer in [1, 65536] (checked in floating
+ * point, before any conversion to an integer type). */
+static int valid_side(double v) { return v >= 1.0 && v <= 65536.0 && v == floor(v); }
+
 igq_status igq__ckpt_image_size(const igq__ckpt_loader *L, int32_t *h, int32_t *w)
 {
     const char *s = meta(L, "image_size");
@@ -254,9 +258,7 @@ igq_status igq__ckpt_image_size(const igq__ckpt_loader *L, int32_t *h, int32_t *
     if (s != NULL) {
         float v[2];
         int   n = parse_floats(s, v, 2);
-        IGQ_CHECK(n >= 1 && v[0] >= 1.0f && v[n - 1] >= 1.0f && v[0] <= 65536.0f &&
-                      v[n - 1] <= 65536.0f && v[0] == floorf(v[0]) && v[n - 1] == floorf(v[n - 1]),
-                  IGQ_ERR_FORMAT, "%s: metadata image_size '%s' is not 'H,W' or 'S'", L->path, s);
+        IGQ_CHECK(n >= 1 && valid_side(v[0]) && valid_side(v[n - 1]), IGQ_ERR_FORMAT, "%s: metadata image_size '%s' is not 'H,W' or 'S'", L->path, s);
         *h = (int32_t)v[0];
         *w = (int32_t)v[n - 1];
         return IGQ_OK;
@@ -267,19 +269,21 @@ igq_status igq__ckpt_image_size(const igq__ckpt_loader *L, int32_t *h, int32_t *
         float           f[3];
         if (v != NULL && v->type == IGQ_JSON_NUMBER) {
             int64_t s1 = json_pos_int(v);
-            IGQ_CHECK(s1 > 0, IGQ_ERR_FORMAT, "%s: image_size is not a positive integer",
-                      L->config_path);
+            IGQ_CHECK(s1 > 0 && s1 <= 65536, IGQ_ERR_FORMAT,
+                      "%s: image_size is not an integer in [1, 65536]", L->config_path);
             *h = *w = (int32_t)s1;
         } else if (v != NULL) {
             int n = json_floats(v, f, 2);
-            IGQ_CHECK(n == 2 && f[0] >= 1 && f[1] >= 1, IGQ_ERR_FORMAT,
-                      "%s: image_size must be an integer or [H, W]", L->config_path);
+            IGQ_CHECK(n == 2 && valid_side(f[0]) && valid_side(f[1]), IGQ_ERR_FORMAT,
+                      "%s: image_size must be an integer or [H, W] (integers in [1, 65536])",
+                      L->config_path);
             *h = (int32_t)f[0];
             *w = (int32_t)f[1];
         } else if (in != NULL) {
             int n = json_floats(in, f, 3);
-            IGQ_CHECK(n == 3 && f[1] >= 1 && f[2] >= 1, IGQ_ERR_FORMAT,
-                      "%s: pretrained_cfg.input_size must be [C, H, W]", L->config_path);
+            IGQ_CHECK(n == 3 && valid_side(f[1]) && valid_side(f[2]), IGQ_ERR_FORMAT,
+                      "%s: pretrained_cfg.input_size must be [C, H, W] (H, W integers in "
+                      "[1, 65536])", L->config_path);
             *h = (int32_t)f[1];
             *w = (int32_t)f[2];
         }
