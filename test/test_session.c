@@ -3,6 +3,7 @@
  * tokens so GEMMs split into several row tiles per thread), allocation-free runs after
  * igq_session_reserve, sessions on two threads sharing one model and one pool, the pool's
  * parallel-for itself, argument errors, and allocation / pthread_create failures. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +524,56 @@ static void test_argument_errors(void **state)
     igq_session_free(ses);
 }
 
+/* NaN and +-Inf pixels are refused by every executor (fp32, simulated, integer), by igq_run,
+ * sessions and igq_quantize_model, with the position in the message (issue 15: the integer
+ * executor converted NaN to int, undefined, and answered plausible logits). */
+static void test_non_finite_images(void **state)
+{
+    suite      *s = (suite *)*state;
+    const float vals[3] = {NAN, INFINITY, -INFINITY};
+    int         k, v;
+    for (k = 0; k < s->n; k++) {
+        const case_model *c  = &s->cases[k];
+        igq_tensor       *im = first_images(c->images, 2), *lg = new_logits(2, c->K);
+        igq_session      *ses = NULL;
+        float            *x  = (float *)igq_tensor_data(im);
+        const int64_t     C = info(c->m, IGQ_PROP_IN_CHANNELS), H = info(c->m, IGQ_PROP_IMAGE_HEIGHT),
+                      W = info(c->m, IGQ_PROP_IMAGE_WIDTH);
+        /* image 1, channel C-1, row H-1, column 1 */
+        const int64_t at = C * H * W + (C - 1) * H * W + (H - 1) * W + 1;
+        char          want[96];
+        snprintf(want, sizeof want, "image 1 has a non-finite value");
+        assert_int_equal(igq_session_create(c->m, &ses), IGQ_OK);
+        for (v = 0; v < 3; v++) {
+            const float keep = x[at];
+            char        pos[96];
+            x[at] = vals[v];
+            assert_int_equal(igq_run(c->m, im, lg), IGQ_ERR_INVALID_ARGUMENT);
+            assert_non_null(strstr(igq_last_error(), want));
+            snprintf(pos, sizeof pos, "channel %lld, row %lld, column 1", (long long)(C - 1),
+                     (long long)(H - 1));
+            assert_non_null(strstr(igq_last_error(), pos));
+            assert_int_equal(igq_session_run(ses, im, lg), IGQ_ERR_INVALID_ARGUMENT);
+            if (igq_model_is_quantized(c->m) == 0) {
+                igq_model *q = (igq_model *)&q;
+                assert_int_equal(igq_quantize_model(c->m, im, NULL, &q), IGQ_ERR_INVALID_ARGUMENT);
+                assert_null(q);
+                assert_non_null(strstr(igq_last_error(), "igq_quantize_model"));
+            }
+            x[at] = keep;
+        }
+        x[at] = 3.0e38f; /* huge but finite: runs (fp32 may overflow to inf/NaN logits) */
+        assert_int_equal(igq_run(c->m, im, lg), IGQ_OK);
+        if (c->int_exec) { /* codes saturate: the integer executor's logits stay finite */
+            int64_t i;
+            for (i = 0; i < 2 * c->K; i++) assert_true(isfinite(((float *)igq_tensor_data(lg))[i]));
+        }
+        igq_session_free(ses);
+        igq_tensor_free(im);
+        igq_tensor_free(lg);
+    }
+}
+
 /* Allocation failures: every failing allocation in igq_session_create, igq_session_reserve,
  * igq_threadpool_create and a growing igq_session_run gives IGQ_ERR_NO_MEMORY with NULL
  * out-handles and no leak (ASan / valgrind runs check the leaks); a session whose growth
@@ -630,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_two_sessions_share_model_and_pool),
         cmocka_unit_test(test_pool_parallel_for),
         cmocka_unit_test(test_argument_errors),
+        cmocka_unit_test(test_non_finite_images),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_thread_create_failure),
     };

@@ -244,10 +244,12 @@ IGQ_API const char *igq_active_isa(void);
  *  equally deterministic, so a model quantized on one level runs like one quantized on another.
  *  The logits of an image do not depend on the other images of the batch.
  *  @param model   a loaded model; borrowed, not modified.
- *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
+ *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says;
+ *                 every value finite (NaN and +-Inf are refused, for every executor alike).
  *  @param logits  f32 [B, classes], caller-allocated; overwritten on IGQ_OK, unspecified
  *                 otherwise.
- *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, images and logits are the same
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, a NaN or infinite pixel: the
+ *          message names the image, channel, row and column; images and logits are the same
  *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY.
  *  Thread safety: many threads may run the same model at once (each call uses its own
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
@@ -321,10 +323,12 @@ IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
  *  threads (GEMM column panels, attention heads, row ranges; the quantized integer executor
  *  and the fp32 executor). Logits are bit-identical to igq_run() for any pool size.
  *  Scratch grows when B exceeds what was reserved (or on the first run without a reserve).
- *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says.
+ *  @param images  f32 [B, C, H, W] (B >= 1), already normalized; C, H, W as the model says;
+ *                 every value finite (NaN and +-Inf are refused, for every executor alike).
  *  @param logits  f32 [B, classes], caller-allocated; overwritten on IGQ_OK, unspecified
  *                 otherwise.
- *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, images and logits are the same
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, a NaN or infinite pixel: the
+ *          message names the image, channel, row and column; images and logits are the same
  *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY
  *          (growing the scratch failed; the session stays usable).
  *  Thread safety: one thread at a time per session; many sessions may share a model and a
@@ -480,7 +484,9 @@ IGQ_API igq_status igq_config_set_progress(igq_config *config, igq_progress_fn f
  *  the number of groups per site under the BOP budget if IGQ_OPT_GROUP_BUDGET > 0, and
  *  returns a new model. The result is deterministic for a given model, images and config.
  *  @param fp32_model    a loaded fp32 model; borrowed, not modified.
- *  @param calib_images  f32 [N, C, H, W], N >= 1 (32 is typical), normalized as for igq_run.
+ *  @param calib_images  f32 [N, C, H, W], N >= 1 (32 is typical), normalized as for igq_run;
+ *                       every value finite (a NaN or infinite one: IGQ_ERR_INVALID_ARGUMENT
+ *                       naming the image and position).
  *  @param config        options, or NULL for the defaults; borrowed.
  *  @param out_quantized receives the quantized model (NULL on failure); run it with igq_run.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, fp32_model already quantized);
