@@ -1,6 +1,9 @@
 /* Bounds-checked safetensors reader (see safetensors.h, ALGORITHMS.md 6.5).
  *
- * The whole file is held in memory. Validation follows the reference reader: the header is a
+ * The whole file is a read-only view (igq_map): mapped when opened by path, so a checkpoint is
+ * never copied whole and its tensors are converted straight from the page cache; an owned copy
+ * when parsed from a caller's buffer. Nothing here relies on a terminator after the last byte
+ * (the JSON parser takes a length). Validation follows the reference reader: the header is a
  * JSON object whose members are tensors ({"dtype", "shape", "data_offsets"}, nothing else)
  * plus an optional "__metadata__" object of strings; sorted by begin, the tensors tile the
  * data buffer exactly (first at 0, no gap, no overlap, last end == buffer size), and each
@@ -74,7 +77,7 @@ void igq__st_close(igq_safetensors *st)
 {
     if (st == NULL) return;
     igq__free(st->path);
-    igq__free(st->buf);
+    igq__map_release(&st->map);
     igq__json_free(st->header);
     igq__free(st->tensors);
     igq__free(st);
@@ -351,20 +354,21 @@ static igq_status parse_buffer(igq_safetensors *st)
     return IGQ_OK;
 }
 
-/* Takes ownership of buf (igq__malloc'd) in every case. */
-static igq_status parse_owned(unsigned char *buf, size_t size, const char *name,
-                              igq_safetensors **out)
+/* Takes ownership of map in every case. */
+static igq_status parse_map(igq_map *map, const char *name, igq_safetensors **out)
 {
     igq_safetensors *st;
     igq_status       s;
     size_t           len = strlen(name);
     st = (igq_safetensors *)igq__calloc(1, sizeof *st);
     if (st == NULL) {
-        igq__free(buf);
+        igq__map_release(map);
         return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", name);
     }
-    st->buf  = buf;
-    st->size = size;
+    st->map  = *map;
+    st->buf  = map->data;
+    st->size = map->size;
+    memset(map, 0, sizeof *map);
     st->path = (char *)igq__malloc(len + 1);
     if (st->path == NULL) {
         igq__st_close(st);
@@ -382,26 +386,23 @@ static igq_status parse_owned(unsigned char *buf, size_t size, const char *name,
 
 igq_status igq__st_open(const char *path, igq_safetensors **out)
 {
-    unsigned char *buf;
-    size_t         size;
+    igq_map map;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: out is NULL");
     *out = NULL;
     IGQ_CHECK(path != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
-    IGQ_TRY(igq__read_file(path, &buf, &size));
-    return parse_owned(buf, size, path, out);
+    IGQ_TRY(igq__map_file(path, &map));
+    return parse_map(&map, path, out);
 }
 
 igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_safetensors **out)
 {
-    unsigned char *buf;
+    igq_map map;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: out is NULL");
     *out = NULL;
     if (name == NULL) name = "<memory>";
     IGQ_CHECK(data != NULL || size == 0, IGQ_ERR_INVALID_ARGUMENT, "%s: data is NULL", name);
-    buf = (unsigned char *)igq__malloc(size);
-    IGQ_CHECK(buf != NULL, IGQ_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", name, size);
-    if (size > 0) memcpy(buf, data, size);
-    return parse_owned(buf, size, name, out);
+    IGQ_TRY(igq__map_copy(data, size, name, &map));
+    return parse_map(&map, name, out);
 }
 
 const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name)

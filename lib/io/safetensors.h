@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "igq/igq.h"
+#include "file.h"
 #include "json.h"
 
 #define IGQ_ST_MAX_HEADER 100000000u
@@ -30,17 +31,19 @@ typedef struct igq_st_tensor {
 } igq_st_tensor;
 
 typedef struct igq_safetensors {
-    char               *path;      /* copy of the file name, for messages ("<memory>") */
-    unsigned char      *buf;       /* whole file (owned) */
-    size_t              size;
-    size_t              data_start; /* 8 + N */
-    igq_json           *header;
-    igq_st_tensor      *tensors;   /* sorted by begin */
-    size_t              count;
-    const igq_json     *metadata;  /* the __metadata__ object or NULL */
+    char                *path;       /* copy of the file name, for messages ("<memory>") */
+    igq_map              map;        /* whole file: mapped (st_open) or an owned copy (st_parse) */
+    const unsigned char *buf;        /* map.data: size bytes, read-only, no terminator */
+    size_t               size;
+    size_t               data_start; /* 8 + N */
+    igq_json            *header;
+    igq_st_tensor       *tensors;    /* sorted by begin */
+    size_t               count;
+    const igq_json      *metadata;   /* the __metadata__ object or NULL */
 } igq_safetensors;
 
-/* Reads and validates a whole file. Errors: IGQ_ERR_IO (open/read), IGQ_ERR_FORMAT (any
+/* Maps a whole file read-only and validates it (the tensor data is never copied: readers
+ * convert straight from the mapping). Errors: IGQ_ERR_IO (open/map), IGQ_ERR_FORMAT (any
  * structural problem: message names the file and, where one is involved, the tensor),
  * IGQ_ERR_NO_MEMORY. */
 igq_status igq__st_open(const char *path, igq_safetensors **out);
