@@ -440,12 +440,35 @@ static int host_is_little_endian(void)
     return c == 1;
 }
 
-igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
-                            int64_t count)
+/* Converts n elements of dtype (F32, F16 or BF16, little-endian, any alignment) at src. */
+static void convert_f32(const unsigned char *src, igq_st_dtype dtype, float *dst, size_t n)
 {
-    const unsigned char *src;
-    uint64_t             bits, need;
-    int64_t              i;
+    size_t i;
+    if (dtype == IGQ_ST_F32 && host_is_little_endian()) {
+        memcpy(dst, src, n * 4);
+    } else if (dtype == IGQ_ST_F32) {
+        for (i = 0; i < n; i++) {
+            const unsigned char *p = src + 4 * i;
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            memcpy(&dst[i], &u, 4);
+        }
+    } else { /* F16 or BF16, little-endian */
+        const int bf16 = dtype == IGQ_ST_BF16;
+        for (i = 0; i < n; i++) {
+            const unsigned char *p = src + 2 * i;
+            const uint16_t       h = (uint16_t)(p[0] | p[1] << 8);
+            dst[i]                 = bf16 ? igq__bf16_to_f32(h) : igq__f16_to_f32(h);
+        }
+    }
+}
+
+/* The checks both readers make; on success *src is the tensor's first byte (NULL if empty). */
+static igq_status read_check(const igq_safetensors *st, const igq_st_tensor *t, const float *dst,
+                             int64_t count, const unsigned char **src)
+{
+    uint64_t bits, need;
+    *src = NULL;
     IGQ_CHECK(st != NULL && t != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "safetensors: read_f32 given a NULL file or tensor");
     IGQ_CHECK(t->dtype == IGQ_ST_F32 || t->dtype == IGQ_ST_F16 || t->dtype == IGQ_ST_BF16,
@@ -463,24 +486,49 @@ igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, f
                   t->end <= (uint64_t)(st->size - st->data_start) && t->end - t->begin == need,
               IGQ_ERR_INVALID_ARGUMENT, "%s: tensor '%.*s': entry does not belong to this file",
               st->path, NAME_SHOWN, t->name);
-    if (count == 0) return IGQ_OK;
-    src = st->buf + st->data_start + (size_t)t->begin;
+    if (count > 0) *src = st->buf + st->data_start + (size_t)t->begin;
+    return IGQ_OK;
+}
 
-    if (t->dtype == IGQ_ST_F32 && host_is_little_endian()) {
-        memcpy(dst, src, (size_t)need);
-    } else if (t->dtype == IGQ_ST_F32) {
-        for (i = 0; i < count; i++) {
-            const unsigned char *p = src + 4 * (size_t)i;
-            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                         (uint32_t)p[3] << 24;
-            memcpy(&dst[i], &u, 4);
-        }
-    } else { /* F16 or BF16, little-endian */
-        const int bf16 = t->dtype == IGQ_ST_BF16;
-        for (i = 0; i < count; i++) {
-            const unsigned char *p = src + 2 * (size_t)i;
-            const uint16_t       h = (uint16_t)(p[0] | p[1] << 8);
-            dst[i]                 = bf16 ? igq__bf16_to_f32(h) : igq__f16_to_f32(h);
+igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
+                            int64_t count)
+{
+    const unsigned char *src;
+    IGQ_TRY(read_check(st, t, dst, count, &src));
+    if (count > 0) convert_f32(src, t->dtype, dst, (size_t)count);
+    return IGQ_OK;
+}
+
+/* Tile side of the transposition: a TILE x TILE block is converted row by row into a stack
+ * buffer (contiguous reads of the file), then written out column by column (contiguous runs
+ * of TILE floats in dst), so neither side strides through memory one element at a time. */
+#define TILE 32
+
+igq_status igq__st_read_f32_transposed(const igq_safetensors *st, const igq_st_tensor *t,
+                                       int64_t rows, int64_t cols, float *dst, int64_t ld)
+{
+    const unsigned char *src;
+    float                blk[TILE][TILE];
+    size_t               esize, r0, c0, r, c, nr, nc;
+    IGQ_CHECK(st != NULL && t != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "safetensors: read_f32 given a NULL file or tensor");
+    IGQ_CHECK(rows >= 0 && cols >= 0 && ld >= rows && (rows == 0 || cols <= INT64_MAX / rows),
+              IGQ_ERR_INVALID_ARGUMENT,
+              "%s: tensor '%.*s': bad transposed view [%lld][%lld] with stride %lld", st->path,
+              NAME_SHOWN, t->name, (long long)rows, (long long)cols, (long long)ld);
+    IGQ_TRY(read_check(st, t, dst, rows * cols, &src));
+    if (src == NULL) return IGQ_OK;
+    esize = t->dtype == IGQ_ST_F32 ? 4 : 2;
+    for (r0 = 0; r0 < (size_t)rows; r0 += TILE) {
+        nr = (size_t)rows - r0 < TILE ? (size_t)rows - r0 : TILE;
+        for (c0 = 0; c0 < (size_t)cols; c0 += TILE) {
+            nc = (size_t)cols - c0 < TILE ? (size_t)cols - c0 : TILE;
+            for (r = 0; r < nr; r++)
+                convert_f32(src + ((r0 + r) * (size_t)cols + c0) * esize, t->dtype, blk[r], nc);
+            for (c = 0; c < nc; c++) {
+                float *d = dst + (c0 + c) * (size_t)ld + r0;
+                for (r = 0; r < nr; r++) d[r] = blk[r][c];
+            }
         }
     }
     return IGQ_OK;

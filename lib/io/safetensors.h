@@ -62,5 +62,11 @@ const char *igq__st_dtype_name(igq_st_dtype dtype);
  * count must equal t->numel. Other dtypes: IGQ_ERR_UNSUPPORTED naming file and tensor. */
 igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
                             int64_t count);
+/* As igq__st_read_f32, transposed: t is viewed as a row-major [rows][cols] matrix (rows * cols
+ * must equal t->numel) and element (r, c) goes to dst[c * ld + r] (ld >= rows). Rows of dst
+ * beyond rows are left alone, so several tensors can fill column blocks of one matrix. The
+ * values are the ones igq__st_read_f32 gives, bit for bit. */
+igq_status igq__st_read_f32_transposed(const igq_safetensors *st, const igq_st_tensor *t,
+                                       int64_t rows, int64_t cols, float *dst, int64_t ld);
 
 #endif
