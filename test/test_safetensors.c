@@ -924,11 +924,12 @@ static void check_same_reader(const igq_safetensors *a, const igq_safetensors *b
 }
 
 /* Checkpoints opened by path are mapped (not copied) and read exactly as the same bytes
- * parsed from memory: F32 (timm and Hugging Face), F16, BF16. */
+ * parsed from memory: F32 (timm and Hugging Face), F16, BF16; also after their pages were
+ * dropped (igq__st_drop). */
 static void test_file_matches_memory(void **state)
 {
     static const char *const fixtures[] = {"timm_vit", "hf_vit", "timm_vit_f16", "hf_vit_bf16"};
-    size_t                   f;
+    size_t                   f, i;
     (void)state;
     for (f = 0; f < sizeof fixtures / sizeof fixtures[0]; f++) {
         char             rel[128];
@@ -948,6 +949,18 @@ static void test_file_matches_memory(void **state)
         assert_null(mem->map.mapped);
         assert_non_null(mem->map.owned);
         assert_ptr_not_equal(mem->buf, bytes);
+        check_same_reader(file, mem);
+        /* dropped pages come back with the same bytes; dropping a copy does nothing */
+        for (i = 0; i < file->count; i++) {
+            igq__st_drop(file, &file->tensors[i]);
+            igq__st_drop(mem, &mem->tensors[i]);
+        }
+        igq__map_drop(&file->map, 0, file->size);
+        igq__map_drop(&file->map, file->size, 0);
+        igq__map_drop(&file->map, 1, file->size); /* past the end: ignored */
+        igq__map_drop(&file->map, (size_t)-1, 2);
+        igq__st_drop(file, NULL);
+        igq__st_drop(NULL, &file->tensors[0]);
         check_same_reader(file, mem);
         igq__st_close(file);
         igq__st_close(mem);

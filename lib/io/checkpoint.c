@@ -85,6 +85,7 @@ static igq_status read_param(const igq__ckpt_loader *L, const char *prefix, cons
             return s;
         }
     }
+    igq__st_drop(L->st, t);
     *out = buf;
     return IGQ_OK;
 }
@@ -104,12 +105,15 @@ static igq_status linear_alloc(const igq__ckpt_loader *L, igq_linear *l, int32_t
 }
 
 /* Transposes weight t, viewed as [rows][l->in], straight from the file into rows r0 .. r0 +
- * rows of the output dimension of l->wt ([in][out]): no f32 copy of the tensor in between, so
- * loading needs the model's own weights plus the pages of the file being read. */
+ * rows of the output dimension of l->wt ([in][out]): no f32 copy of the tensor in between.
+ * Its pages of the mapping are then dropped, so loading needs the model's own weights plus
+ * about one tensor of the file (not the whole file) resident. */
 static igq_status weight_into(const igq__ckpt_loader *L, const igq_st_tensor *t, int32_t rows,
                               igq_linear *l, int32_t r0)
 {
-    return igq__st_read_f32_transposed(L->st, t, rows, l->in, l->wt + r0, l->out);
+    IGQ_TRY(igq__st_read_f32_transposed(L->st, t, rows, l->in, l->wt + r0, l->out));
+    igq__st_drop(L->st, t);
+    return IGQ_OK;
 }
 
 /* Linear layer with weight [out][in] (out/in < 0: any) and optional bias [out]. */

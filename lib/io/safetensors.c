@@ -499,6 +499,14 @@ igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, f
     return IGQ_OK;
 }
 
+void igq__st_drop(const igq_safetensors *st, const igq_st_tensor *t)
+{
+    if (st == NULL || t == NULL || t->begin > t->end ||
+        t->end > (uint64_t)(st->size - st->data_start))
+        return;
+    igq__map_drop(&st->map, st->data_start + (size_t)t->begin, (size_t)(t->end - t->begin));
+}
+
 /* Tile side of the transposition: a TILE x TILE block is converted row by row into a stack
  * buffer (contiguous reads of the file), then written out column by column (contiguous runs
  * of TILE floats in dst), so neither side strides through memory one element at a time. */

@@ -62,6 +62,9 @@ const char *igq__st_dtype_name(igq_st_dtype dtype);
  * count must equal t->numel. Other dtypes: IGQ_ERR_UNSUPPORTED naming file and tensor. */
 igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
                             int64_t count);
+/* The caller is done with tensor t's bytes for now: on a mapped file its pages leave the
+ * process's resident set (igq__map_drop); reading t again is still valid. */
+void igq__st_drop(const igq_safetensors *st, const igq_st_tensor *t);
 /* As igq__st_read_f32, transposed: t is viewed as a row-major [rows][cols] matrix (rows * cols
  * must equal t->numel) and element (r, c) goes to dst[c * ld + r] (ld >= rows). Rows of dst
  * beyond rows are left alone, so several tensors can fill column blocks of one matrix. The
