@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "igq/igq.h"
 #include "io/safetensors.h"
+#include "model/vit.h"
 #include "support/st_writer.h"
 #include "support/testutil.h"
 
@@ -686,6 +687,182 @@ static void test_load_alloc_failures(void **state)
     free(path);
 }
 
+/* ---- weights read from the mapped file ----------------------------------------------------- */
+
+/* lin's output rows row0 .. row0 + rows hold tensor wname ([rows][in], any float dtype) and
+ * bias bname, bit for bit: the loader transposes straight from the mapped file, this reads the
+ * same bytes parsed from memory and transposes them here. */
+static void check_linear(const igq_safetensors *st, const char *wname, const char *bname,
+                         const igq_linear *lin, int32_t row0)
+{
+    const igq_st_tensor *t = igq__st_find(st, wname);
+    float               *ref;
+    int64_t              rows, cols, r, c;
+    if (t == NULL) fail_msg("no tensor '%s'", wname);
+    rows = t->shape[0];
+    cols = t->numel / rows;
+    assert_int_equal(cols, lin->in);
+    assert_true(row0 + rows <= lin->out);
+    ref = (float *)malloc((size_t)t->numel * sizeof(float));
+    assert_non_null(ref);
+    assert_int_equal(igq__st_read_f32(st, t, ref, t->numel), IGQ_OK);
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++)
+            if (memcmp(&lin->wt[(size_t)c * lin->out + row0 + r], &ref[r * cols + c], 4) != 0)
+                fail_msg("'%s': element (%lld, %lld) differs", wname, (long long)r, (long long)c);
+    t = igq__st_find(st, bname);
+    if (t == NULL) fail_msg("no tensor '%s'", bname);
+    assert_int_equal(t->numel, rows);
+    assert_int_equal(igq__st_read_f32(st, t, ref, rows), IGQ_OK);
+    assert_memory_equal(lin->b + row0, ref, (size_t)rows * sizeof(float));
+    free(ref);
+}
+
+typedef struct linear_names {
+    const char *fixture, *patch, *blk, *q, *k, *v, *proj, *fc1, *fc2, *head; /* k, v: HF only */
+} linear_names;
+
+static void test_weights_match_file(void **state)
+{
+    static const linear_names N[] = {
+        {"timm_vit", "patch_embed.proj.", "blocks.%d.", "attn.qkv.", NULL, NULL, "attn.proj.",
+         "mlp.fc1.", "mlp.fc2.", "head."},
+        {"timm_vit_f16", "patch_embed.proj.", "blocks.%d.", "attn.qkv.", NULL, NULL,
+         "attn.proj.", "mlp.fc1.", "mlp.fc2.", "head."},
+        {"tv_vit", "conv_proj.", "encoder.layers.encoder_layer_%d.", "self_attention.in_proj_",
+         NULL, NULL, "self_attention.out_proj.", "mlp.0.", "mlp.3.", "heads.head."},
+        {"hf_vit", "vit.embeddings.patch_embeddings.projection.", "vit.encoder.layer.%d.",
+         "attention.attention.query.", "attention.attention.key.",
+         "attention.attention.value.", "attention.output.dense.", "intermediate.dense.",
+         "output.dense.", "classifier."},
+        {"hf_vit_bf16", "vit.embeddings.patch_embeddings.projection.", "vit.encoder.layer.%d.",
+         "attention.attention.query.", "attention.attention.key.",
+         "attention.attention.value.", "attention.output.dense.", "intermediate.dense.",
+         "output.dense.", "classifier."},
+    };
+    size_t f;
+    (void)state;
+    for (f = 0; f < sizeof N / sizeof N[0]; f++) {
+        const linear_names *n = &N[f];
+        char                rel[128], w[256], b[256], pre[128];
+        char               *path;
+        unsigned char      *bytes;
+        size_t              size;
+        igq_safetensors    *st = NULL;
+        igq_model          *m  = load_fixture_model(n->fixture);
+        int32_t             i, D = m->d.dim;
+        snprintf(rel, sizeof rel, "%s/model.safetensors", n->fixture);
+        path  = tu_fixture_path(rel);
+        bytes = tu_read_file(path, &size);
+        assert_non_null(bytes);
+        assert_int_equal(igq__st_parse(bytes, size, path, &st), IGQ_OK);
+#define NAMES(P, S)                                                                             \
+    (snprintf(w, sizeof w, "%s%sweight", P, S), snprintf(b, sizeof b, "%s%sbias", P, S))
+        NAMES("", n->patch);
+        check_linear(st, w, b, &m->patch, 0);
+        NAMES("", n->head);
+        check_linear(st, w, b, &m->head, 0);
+        for (i = 0; i < m->d.depth; i++) {
+            const igq_block *blk = &m->blocks[i];
+            snprintf(pre, sizeof pre, n->blk, (int)i);
+            NAMES(pre, n->q);
+            check_linear(st, w, b, &blk->qkv, 0);
+            if (n->k != NULL) {
+                NAMES(pre, n->k);
+                check_linear(st, w, b, &blk->qkv, D);
+                NAMES(pre, n->v);
+                check_linear(st, w, b, &blk->qkv, 2 * D);
+            }
+            NAMES(pre, n->proj);
+            check_linear(st, w, b, &blk->proj, 0);
+            NAMES(pre, n->fc1);
+            check_linear(st, w, b, &blk->fc1, 0);
+            NAMES(pre, n->fc2);
+            check_linear(st, w, b, &blk->fc2, 0);
+        }
+#undef NAMES
+        igq__st_close(st);
+        free(bytes);
+        free(path);
+        igq_model_free(m);
+    }
+}
+
+/* Unreadable weights are refused as before the loader read from the mapping: the dtype names
+ * the tensor (also for one of Hugging Face's separate q, k, v), a non-square patch is
+ * unsupported, and a weight that is both is reported for its dtype. */
+static void test_unreadable_weights(void **state)
+{
+    tmpctx        *t = (tmpctx *)*state;
+    stw            w;
+    char          *path, *hf;
+    unsigned char *bytes;
+    size_t         size;
+    igq_model     *m = NULL;
+    base_model(&w);
+    strcpy(stw_get(&w, "blocks.1.attn.qkv.weight")->dtype, "I32");
+    expect_load(t, &w, IGQ_ERR_UNSUPPORTED, "tensor 'blocks.1.attn.qkv.weight': dtype I32",
+                "cannot be read as f32");
+    stw_free(&w);
+    base_model(&w);
+    stw_get(&w, "patch_embed.proj.weight")->shape[2] = 2; /* [32,3,4,4] -> [32,3,2,8] */
+    stw_get(&w, "patch_embed.proj.weight")->shape[3] = 8;
+    expect_load(t, &w, IGQ_ERR_UNSUPPORTED, "'patch_embed.proj.weight'", "non-square 2x8");
+    strcpy(stw_get(&w, "patch_embed.proj.weight")->dtype, "I32");
+    expect_load(t, &w, IGQ_ERR_UNSUPPORTED, "'patch_embed.proj.weight': dtype I32", NULL);
+    stw_free(&w);
+    /* Hugging Face: the key weight of block 1 relabelled I32 in the header (same length) */
+    path  = tu_fixture_path("hf_vit/model.safetensors");
+    bytes = tu_read_file(path, &size);
+    assert_non_null(bytes);
+    {
+        const char *key = "\"vit.encoder.layer.1.attention.attention.key.weight\":{\"dtype\":\"F32\"";
+        char       *p   = strstr((char *)bytes + 8, key);
+        assert_non_null(p);
+        memcpy(p + strlen(key) - 4, "I32", 3);
+    }
+    hf = tu_write_file(t->dir, "hf_i32.safetensors", bytes, size);
+    assert_int_equal(igq_model_load(hf, &m), IGQ_ERR_UNSUPPORTED);
+    assert_null(m);
+    assert_non_null(strstr(igq_last_error(),
+                           "tensor 'vit.encoder.layer.1.attention.attention.key.weight': dtype "
+                           "I32 cannot be read as f32"));
+    free(hf);
+    free(bytes);
+    free(path);
+}
+
+/* A checkpoint cut short on disk is refused cleanly (the file is mapped, not read: nothing
+ * may touch bytes past its end), wherever the cut falls. */
+static void test_truncated_checkpoint(void **state)
+{
+    tmpctx        *t    = (tmpctx *)*state;
+    char          *path = tu_fixture_path("timm_vit/model.safetensors");
+    unsigned char *bytes;
+    size_t         size, hdr, k;
+    bytes = tu_read_file(path, &size);
+    assert_non_null(bytes);
+    hdr = 8 + ((size_t)bytes[0] | (size_t)bytes[1] << 8 | (size_t)bytes[2] << 16);
+    {
+        const size_t cuts[] = {0, 1, 7, 8, 9, hdr / 2, hdr - 1, hdr, hdr + 1, hdr + 4096,
+                               (size + hdr) / 2, size - 4097, size - 4, size - 1};
+        for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+            igq_model *m = (igq_model *)&k;
+            char       name[64];
+            char      *cut;
+            assert_true(cuts[k] < size);
+            snprintf(name, sizeof name, "cut%zu.safetensors", cuts[k]);
+            cut = tu_write_file(t->dir, name, bytes, cuts[k]);
+            assert_int_equal(igq_model_load(cut, &m), IGQ_ERR_FORMAT);
+            assert_null(m);
+            assert_true(strncmp(igq_last_error(), cut, strlen(cut)) == 0);
+            free(cut);
+        }
+    }
+    free(bytes);
+    free(path);
+}
+
 /* ---- API argument checks ------------------------------------------------------------------- */
 
 static void test_api_arguments(void **state)
@@ -733,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_batch_consistency),
         cmocka_unit_test(test_api_arguments),
         cmocka_unit_test(test_load_alloc_failures),
+        cmocka_unit_test(test_weights_match_file),
         cmocka_unit_test_setup_teardown(test_load_valid_generated, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_missing_tensor, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
@@ -746,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_safetensors, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_metadata_locale, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_not_regular_file, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_unreadable_weights, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_truncated_checkpoint, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

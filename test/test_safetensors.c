@@ -772,6 +772,288 @@ static unsigned char *fuzz_seed_file(size_t *n)
                  data, sizeof data, n);
 }
 
+/* Random finite f32 bit patterns (no NaN: the comparison is by bits, and a copy through a
+ * float register need not keep a signalling NaN's payload on every target). */
+static void put_random_f32(unsigned char *p, size_t n, tu_rng *r)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)tu_rng_next(r);
+        if (((u >> 23) & 0xFF) == 0xFF) u &= ~(1u << 30);
+        p[4 * i]     = (unsigned char)u;
+        p[4 * i + 1] = (unsigned char)(u >> 8);
+        p[4 * i + 2] = (unsigned char)(u >> 16);
+        p[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+
+/* read_f32_transposed of t viewed as [rows][cols] with stride ld equals the transpose of
+ * read_f32, bit for bit, and leaves the ld - rows padding rows of dst alone. */
+static void check_transposed(const igq_safetensors *st, const igq_st_tensor *t, int64_t rows,
+                             int64_t cols, int64_t ld)
+{
+    float   *ref = (float *)malloc((size_t)t->numel * sizeof(float) + 1);
+    float   *dst = (float *)malloc((size_t)(cols * ld) * sizeof(float) + 1);
+    int64_t  r, c;
+    const float sentinel = -1234.5f;
+    assert_non_null(ref);
+    assert_non_null(dst);
+    for (r = 0; r < cols * ld; r++) dst[r] = sentinel;
+    assert_int_equal(igq__st_read_f32(st, t, ref, t->numel), IGQ_OK);
+    assert_int_equal(igq__st_read_f32_transposed(st, t, rows, cols, dst, ld), IGQ_OK);
+    for (c = 0; c < cols; c++) {
+        for (r = 0; r < rows; r++)
+            if (!same_bits(dst[c * ld + r], ref[r * cols + c]))
+                fail_msg("'%s' [%lld][%lld] ld %lld: element (%lld, %lld) differs", t->name,
+                         (long long)rows, (long long)cols, (long long)ld, (long long)r,
+                         (long long)c);
+        for (r = rows; r < ld; r++) assert_true(same_bits(dst[c * ld + r], sentinel));
+    }
+    free(ref);
+    free(dst);
+}
+
+static void test_read_transposed(void **state)
+{
+    /* one odd-sized U8 tensor first, so every float tensor starts at an odd offset; shapes are
+     * not multiples of the 32 x 32 tile */
+    enum { NF = 37 * 45, NH = 33 * 5, NB = 2 * 70 };
+    static unsigned char data[3 + 4 * NF + 2 * NH + 2 * NB + 8];
+    const char *h = "{\"u\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,3]},"
+                    "\"f\":{\"dtype\":\"F32\",\"shape\":[37,45],\"data_offsets\":[3,6663]},"
+                    "\"h\":{\"dtype\":\"F16\",\"shape\":[33,5],\"data_offsets\":[6663,6993]},"
+                    "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,70],\"data_offsets\":[6993,7273]},"
+                    "\"z\":{\"dtype\":\"F32\",\"shape\":[0,2],\"data_offsets\":[7273,7273]},"
+                    "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[7273,7281]}}";
+    igq_safetensors     *st;
+    const igq_st_tensor *f, *t;
+    float                out[4];
+    tu_rng               rng;
+    size_t               i;
+    (void)state;
+    tu_rng_seed(&rng, 42);
+    for (i = 0; i < sizeof data; i++) data[i] = (unsigned char)tu_rng_next(&rng);
+    put_random_f32(data + 3, NF, &rng);
+    st = parse_good(h, data, sizeof data);
+    f  = igq__st_find(st, "f");
+    check_transposed(st, f, 37, 45, 37);
+    check_transposed(st, f, 37, 45, 40);
+    check_transposed(st, f, 45, 37, 45); /* any factorization of numel is a valid view */
+    check_transposed(st, f, 1, NF, 1);
+    check_transposed(st, f, NF, 1, NF);
+    check_transposed(st, igq__st_find(st, "h"), 33, 5, 33);
+    check_transposed(st, igq__st_find(st, "h"), 5, 33, 7);
+    check_transposed(st, igq__st_find(st, "b"), 2, 70, 2);
+    check_transposed(st, igq__st_find(st, "b"), 70, 2, 96);
+    /* empty tensor: nothing to write, dst may be NULL */
+    t = igq__st_find(st, "z");
+    assert_int_equal(igq__st_read_f32_transposed(st, t, 0, 2, NULL, 0), IGQ_OK);
+
+    /* refusals: the same checks and messages as read_f32 */
+    assert_int_equal(igq__st_read_f32_transposed(st, f, 37, 44, out, 37),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "'f': has 1665 elements, the destination holds "
+                                             "1628"));
+    assert_int_equal(igq__st_read_f32_transposed(st, f, 37, 45, out, 36),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "'f'"));
+    assert_int_equal(igq__st_read_f32_transposed(st, f, -1, -1665, out, 0),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__st_read_f32_transposed(st, f, INT64_MAX, 2, out, INT64_MAX),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__st_read_f32_transposed(st, f, 37, 45, NULL, 37),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__st_read_f32_transposed(st, igq__st_find(st, "i"), 1, 1, out, 1),
+                     IGQ_ERR_UNSUPPORTED);
+    assert_string_equal(igq_last_error(),
+                        "good.safetensors: tensor 'i': dtype I64 cannot be read as f32");
+    assert_int_equal(igq__st_read_f32_transposed(NULL, f, 37, 45, out, 37),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq__st_read_f32_transposed(st, NULL, 37, 45, out, 37),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    igq__st_close(st);
+}
+
+/* ---- files: mapped, the same answers as from memory --------------------------------------- */
+
+/* Everything the reader reports about a and b is the same (a from a file, b from memory). */
+static void check_same_reader(const igq_safetensors *a, const igq_safetensors *b)
+{
+    size_t i, k;
+    assert_int_equal(a->size, b->size);
+    assert_memory_equal(a->buf, b->buf, a->size);
+    assert_int_equal(a->data_start, b->data_start);
+    assert_int_equal(a->count, b->count);
+    assert_true((a->metadata == NULL) == (b->metadata == NULL));
+    if (a->metadata != NULL) {
+        assert_int_equal(a->metadata->count, b->metadata->count);
+        for (k = 0; k < a->metadata->count; k++)
+            assert_string_equal(igq__st_metadata(a, a->metadata->keys[k]),
+                                igq__st_metadata(b, a->metadata->keys[k]));
+    }
+    for (i = 0; i < a->count; i++) {
+        const igq_st_tensor *ta = &a->tensors[i], *tb = igq__st_find(b, ta->name);
+        float               *fa, *fb;
+        size_t               n = (size_t)ta->numel;
+        assert_non_null(tb);
+        assert_ptr_equal(igq__st_find(a, ta->name), ta);
+        assert_int_equal(ta->dtype, tb->dtype);
+        assert_int_equal(ta->ndim, tb->ndim);
+        assert_memory_equal(ta->shape, tb->shape, (size_t)ta->ndim * sizeof ta->shape[0]);
+        assert_int_equal(ta->numel, tb->numel);
+        assert_int_equal(ta->begin, tb->begin);
+        assert_int_equal(ta->end, tb->end);
+        if (ta->dtype != IGQ_ST_F32 && ta->dtype != IGQ_ST_F16 && ta->dtype != IGQ_ST_BF16)
+            continue;
+        fa = (float *)malloc(n * sizeof(float) + 1);
+        fb = (float *)malloc(n * sizeof(float) + 1);
+        assert_non_null(fa);
+        assert_non_null(fb);
+        assert_int_equal(igq__st_read_f32(a, ta, fa, ta->numel), IGQ_OK);
+        assert_int_equal(igq__st_read_f32(b, tb, fb, tb->numel), IGQ_OK);
+        assert_memory_equal(fa, fb, n * sizeof(float));
+        if (ta->ndim >= 2) {
+            const int64_t rows = ta->shape[0], cols = ta->numel / rows;
+            assert_int_equal(igq__st_read_f32_transposed(a, ta, rows, cols, fa, rows), IGQ_OK);
+            assert_int_equal(igq__st_read_f32_transposed(b, tb, rows, cols, fb, rows), IGQ_OK);
+            assert_memory_equal(fa, fb, n * sizeof(float));
+        }
+        free(fa);
+        free(fb);
+    }
+}
+
+/* Checkpoints opened by path are mapped (not copied) and read exactly as the same bytes
+ * parsed from memory: F32 (timm and Hugging Face), F16, BF16; also after their pages were
+ * dropped (igq__st_drop). */
+static void test_file_matches_memory(void **state)
+{
+    static const char *const fixtures[] = {"timm_vit", "hf_vit", "timm_vit_f16", "hf_vit_bf16"};
+    size_t                   f, i;
+    (void)state;
+    for (f = 0; f < sizeof fixtures / sizeof fixtures[0]; f++) {
+        char             rel[128];
+        char            *path;
+        unsigned char   *bytes;
+        size_t           n;
+        igq_safetensors *file = NULL, *mem = NULL;
+        snprintf(rel, sizeof rel, "%s/model.safetensors", fixtures[f]);
+        path  = tu_fixture_path(rel);
+        bytes = tu_read_file(path, &n);
+        assert_non_null(bytes);
+        assert_int_equal(igq__st_open(path, &file), IGQ_OK);
+        assert_int_equal(parse_mem(bytes, n, path, &mem), IGQ_OK);
+        assert_non_null(file->map.mapped);
+        assert_null(file->map.owned);
+        assert_ptr_equal(file->buf, file->map.data);
+        assert_null(mem->map.mapped);
+        assert_non_null(mem->map.owned);
+        assert_ptr_not_equal(mem->buf, bytes);
+        check_same_reader(file, mem);
+        /* dropped pages come back with the same bytes; dropping a copy does nothing */
+        for (i = 0; i < file->count; i++) {
+            igq__st_drop(file, &file->tensors[i]);
+            igq__st_drop(mem, &mem->tensors[i]);
+        }
+        igq__map_drop(&file->map, 0, file->size);
+        igq__map_drop(&file->map, file->size, 0);
+        igq__map_drop(&file->map, 1, file->size); /* past the end: ignored */
+        igq__map_drop(&file->map, (size_t)-1, 2);
+        igq__st_drop(file, NULL);
+        igq__st_drop(NULL, &file->tensors[0]);
+        check_same_reader(file, mem);
+        igq__st_close(file);
+        igq__st_close(mem);
+        free(bytes);
+        free(path);
+    }
+}
+
+/* A file that ends exactly on a page boundary has no readable byte after it once mapped: the
+ * header parse and the reads must stay inside (a file that is all header, and one whose last
+ * tensor ends the page). */
+static void test_page_sized_file(void **state)
+{
+    const size_t     page = (size_t)sysconf(_SC_PAGESIZE);
+    char            *dir  = tu_make_tmpdir(), *path;
+    unsigned char   *buf  = (unsigned char *)malloc(2 * page);
+    igq_safetensors *st   = NULL;
+    float            out[4];
+    size_t           hlen;
+    (void)state;
+    assert_non_null(buf);
+    /* all header: "{}" padded with spaces to the end of the page */
+    memset(buf, ' ', page);
+    put_u64le(buf, page - 8);
+    memcpy(buf + 8, "{}", 2);
+    path = tu_write_file(dir, "header.safetensors", buf, page);
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    assert_int_equal(st->count, 0);
+    igq__st_close(st);
+    free(path);
+    /* headers that run to the last byte of the page unfinished: an object, then a number */
+    memset(buf + 8, ' ', page - 8);
+    memcpy(buf + 8, "{\"a\":1", 6);
+    path = tu_write_file(dir, "open.safetensors", buf, page);
+    assert_int_equal(igq__st_open(path, &st), IGQ_ERR_FORMAT);
+    assert_null(st);
+    assert_non_null(strstr(igq_last_error(), "end of input"));
+    free(path);
+    memset(buf + 8, ' ', page - 8);
+    memcpy(buf + 8, "{\"a\":", 5);
+    memcpy(buf + page - 2, "12", 2);
+    path = tu_write_file(dir, "num.safetensors", buf, page);
+    assert_int_equal(igq__st_open(path, &st), IGQ_ERR_FORMAT);
+    assert_null(st);
+    assert_non_null(strstr(igq_last_error(), "end of input"));
+    free(path);
+    /* a 4-float tensor in the page's last 16 bytes */
+    {
+        const char *h = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}";
+        memset(buf, ' ', page);
+        hlen = page - 8 - 16;
+        put_u64le(buf, hlen);
+        memcpy(buf + 8, h, strlen(h));
+        put_f32(buf + page - 16, 1.0f);
+        put_f32(buf + page - 12, 2.0f);
+        put_f32(buf + page - 8, 3.0f);
+        put_f32(buf + page - 4, 4.0f);
+        path = tu_write_file(dir, "tensor.safetensors", buf, page);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        assert_int_equal(igq__st_read_f32_transposed(st, igq__st_find(st, "w"), 2, 2, out, 2),
+                         IGQ_OK);
+        assert_true(out[0] == 1.0f && out[1] == 3.0f && out[2] == 2.0f && out[3] == 4.0f);
+        igq__st_close(st);
+        free(path);
+    }
+    tu_rmdir_r(dir);
+    free(dir);
+    free(buf);
+}
+
+/* Every truncation of a file on disk is refused cleanly, naming the file. */
+static void test_truncated_file(void **state)
+{
+    size_t         n, i;
+    unsigned char *buf = fuzz_seed_file(&n);
+    char          *dir = tu_make_tmpdir();
+    (void)state;
+    for (i = 0; i < n; i++) {
+        igq_safetensors *st = (igq_safetensors *)&st;
+        char             name[64];
+        char            *path;
+        snprintf(name, sizeof name, "cut%zu.safetensors", i);
+        path = tu_write_file(dir, name, buf, i);
+        assert_int_equal(igq__st_open(path, &st), IGQ_ERR_FORMAT);
+        assert_null(st);
+        assert_true(strncmp(igq_last_error(), path, strlen(path)) == 0);
+        free(path);
+    }
+    tu_rmdir_r(dir);
+    free(dir);
+    free(buf);
+}
+
 /* Reads every tensor of a successfully parsed file (bounds are checked by ASan). */
 static void read_all(const igq_safetensors *st)
 {
@@ -892,6 +1174,10 @@ int main(void)
         cmocka_unit_test(test_layout_errors),
         cmocka_unit_test(test_duplicates_and_metadata),
         cmocka_unit_test(test_unsupported_read),
+        cmocka_unit_test(test_read_transposed),
+        cmocka_unit_test(test_file_matches_memory),
+        cmocka_unit_test(test_page_sized_file),
+        cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_fuzz_mutations),
         cmocka_unit_test(test_alloc_failures),
     };

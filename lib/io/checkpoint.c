@@ -26,18 +26,17 @@ static void shape_str(const int64_t *shape, int32_t ndim, char *buf, size_t cap)
     if (n < cap) snprintf(buf + n, cap - n, "]");
 }
 
-/* Reads a tensor as f32 after checking its shape. expect[i] < 0 accepts any extent (the real
- * one is returned in got[]). Missing and required: IGQ_ERR_FORMAT. Missing and optional:
- * IGQ_OK with *out == NULL. */
-static igq_status read_param(const igq__ckpt_loader *L, const char *prefix, const char *pattern,
+/* Finds a tensor and checks its shape. expect[i] < 0 accepts any extent (the real one is
+ * returned in got[]). Missing and required: IGQ_ERR_FORMAT. Missing and optional: IGQ_OK with
+ * *out == NULL. name receives the tensor's full name. */
+static igq_status find_param(const igq__ckpt_loader *L, const char *prefix, const char *pattern,
                              int required, int32_t ndim, const int64_t *expect, int64_t *got,
-                             float **out)
+                             const igq_st_tensor **out, char *name)
 {
-    char                 name[IGQ__CKPT_NAME_CAP], want[128], have[128];
+    char                 want[128], have[128];
     const igq_st_tensor *t;
     int32_t              i;
     int                  ok;
-    float               *buf;
     *out = NULL;
     t    = igq__ckpt_find(L, prefix, pattern, name);
     if (t == NULL) {
@@ -62,6 +61,21 @@ static igq_status read_param(const igq__ckpt_loader *L, const char *prefix, cons
                   (long long)t->shape[i]);
         if (got != NULL) got[i] = t->shape[i];
     }
+    *out = t;
+    return IGQ_OK;
+}
+
+/* Reads a tensor as f32 after checking its shape (find_param) into a new buffer. */
+static igq_status read_param(const igq__ckpt_loader *L, const char *prefix, const char *pattern,
+                             int required, int32_t ndim, const int64_t *expect, int64_t *got,
+                             float **out)
+{
+    char                 name[IGQ__CKPT_NAME_CAP];
+    const igq_st_tensor *t;
+    float               *buf;
+    *out = NULL;
+    IGQ_TRY(find_param(L, prefix, pattern, required, ndim, expect, got, &t, name));
+    if (t == NULL) return IGQ_OK;
     buf = (float *)igq__malloc((size_t)t->numel * sizeof(float));
     IGQ_CHECK(buf != NULL, IGQ_ERR_NO_MEMORY, "%s: tensor '%s': out of memory", L->path, name);
     {
@@ -71,20 +85,34 @@ static igq_status read_param(const igq__ckpt_loader *L, const char *prefix, cons
             return s;
         }
     }
+    igq__st_drop(L->st, t);
     *out = buf;
     return IGQ_OK;
 }
 
-/* Reads a [out][in] weight (optionally from three row blocks) into l->wt = [in][out]. */
-static igq_status linear_from(igq_linear *l, const float *w_oi, int32_t out, int32_t in)
+/* Gives l an uninitialised weight l->wt = [in][out] and sets its extents. name: the tensor the
+ * weight comes from, for the message (NULL when several do). */
+static igq_status linear_alloc(const igq__ckpt_loader *L, igq_linear *l, int32_t out, int32_t in,
+                               const char *name)
 {
-    int32_t o, i;
     l->out = out;
     l->in  = in;
     l->wt  = (float *)igq__malloc((size_t)out * in * sizeof(float));
+    if (l->wt == NULL && name != NULL)
+        return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: tensor '%s': out of memory", L->path, name);
     IGQ_CHECK(l->wt != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
-    for (o = 0; o < out; o++)
-        for (i = 0; i < in; i++) l->wt[(size_t)i * out + o] = w_oi[(size_t)o * in + i];
+    return IGQ_OK;
+}
+
+/* Transposes weight t, viewed as [rows][l->in], straight from the file into rows r0 .. r0 +
+ * rows of the output dimension of l->wt ([in][out]): no f32 copy of the tensor in between.
+ * Its pages of the mapping are then dropped, so loading needs the model's own weights plus
+ * about one tensor of the file (not the whole file) resident. */
+static igq_status weight_into(const igq__ckpt_loader *L, const igq_st_tensor *t, int32_t rows,
+                              igq_linear *l, int32_t r0)
+{
+    IGQ_TRY(igq__st_read_f32_transposed(L->st, t, rows, l->in, l->wt + r0, l->out));
+    igq__st_drop(L->st, t);
     return IGQ_OK;
 }
 
@@ -92,13 +120,13 @@ static igq_status linear_from(igq_linear *l, const float *w_oi, int32_t out, int
 static igq_status read_linear(const igq__ckpt_loader *L, const char *prefix, const char *wname,
                               const char *bname, int32_t out, int32_t in, igq_linear *l)
 {
-    int64_t    e[2] = {out, in}, got[2];
-    float     *w = NULL, *b = NULL;
-    igq_status s;
-    IGQ_TRY(read_param(L, prefix, wname, 1, 2, e, got, &w));
-    s = linear_from(l, w, (int32_t)got[0], (int32_t)got[1]);
-    igq__free(w);
-    IGQ_TRY(s);
+    int64_t              e[2] = {out, in}, got[2];
+    char                 name[IGQ__CKPT_NAME_CAP];
+    const igq_st_tensor *t;
+    float               *b = NULL;
+    IGQ_TRY(find_param(L, prefix, wname, 1, 2, e, got, &t, name));
+    IGQ_TRY(linear_alloc(L, l, (int32_t)got[0], (int32_t)got[1], name));
+    IGQ_TRY(weight_into(L, t, l->out, l, 0));
     {
         int64_t eb[1] = {got[0]};
         IGQ_TRY(read_param(L, prefix, bname, 0, 1, eb, NULL, &b));
@@ -127,31 +155,22 @@ static igq_status read_block(const igq__ckpt_loader *L, int32_t bi)
     if (sc->qkv_w != NULL) {
         IGQ_TRY(read_linear(L, pre, sc->qkv_w, sc->qkv_b, 3 * D, D, &b->qkv));
     } else {
-        /* Separate q, k, v projections: stack them as rows [q; k; v] of one [3D][D] weight. */
+        /* Separate q, k, v projections: stacked as rows [q; k; v] of one [3D][D] weight,
+         * each transposed straight into its block of output columns. */
         const char *wn[3] = {sc->q_w, sc->k_w, sc->v_w}, *bn[3] = {sc->q_b, sc->k_b, sc->v_b};
         const int64_t eW[2] = {D, D};
-        float        *w3 = (float *)igq__malloc((size_t)3 * D * D * sizeof(float));
-        float        *b3 = (float *)igq__calloc((size_t)3 * D, sizeof(float));
-        igq_status    s = (w3 && b3) ? IGQ_OK : igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory");
         int           j;
-        for (j = 0; j < 3 && s == IGQ_OK; j++) {
-            float *tmp = NULL;
-            s = read_param(L, pre, wn[j], 1, 2, eW, NULL, &tmp);
-            if (s == IGQ_OK) memcpy(w3 + (size_t)j * D * D, tmp, (size_t)D * D * sizeof(float));
-            igq__free(tmp);
-            tmp = NULL;
-            if (s == IGQ_OK) s = read_param(L, pre, bn[j], 0, 1, vD, NULL, &tmp);
-            if (s == IGQ_OK && tmp != NULL)
-                memcpy(b3 + (size_t)j * D, tmp, (size_t)D * sizeof(float));
-            igq__free(tmp);
+        IGQ_TRY(linear_alloc(L, &b->qkv, 3 * D, D, NULL));
+        b->qkv.b = (float *)igq__calloc((size_t)3 * D, sizeof(float));
+        IGQ_CHECK(b->qkv.b != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
+        for (j = 0; j < 3; j++) {
+            char                 name[IGQ__CKPT_NAME_CAP];
+            const igq_st_tensor *t;
+            IGQ_TRY(find_param(L, pre, wn[j], 1, 2, eW, NULL, &t, name));
+            IGQ_TRY(weight_into(L, t, D, &b->qkv, j * D));
+            IGQ_TRY(find_param(L, pre, bn[j], 0, 1, vD, NULL, &t, name));
+            if (t != NULL) IGQ_TRY(igq__st_read_f32(L->st, t, b->qkv.b + (size_t)j * D, D));
         }
-        if (s == IGQ_OK) s = linear_from(&b->qkv, w3, 3 * D, D);
-        igq__free(w3);
-        if (s != IGQ_OK) {
-            igq__free(b3);
-            return s;
-        }
-        b->qkv.b = b3;
     }
     IGQ_TRY(read_linear(L, pre, sc->proj_w, sc->proj_b, D, D, &b->proj));
     IGQ_TRY(read_param(L, pre, sc->ln2_w, 1, 1, vD, NULL, &b->ln2_w));
@@ -262,24 +281,27 @@ static igq_status build(const igq__ckpt_loader *L)
     igq_vit_dims           *d = &m->d;
     const igq__ckpt_scheme *sc = L->sc;
     int64_t                 ePW[4] = {-1, -1, -1, -1}, gotPW[4];
-    float                  *pw = NULL;
+    char                    pname[IGQ__CKPT_NAME_CAP];
+    const igq_st_tensor    *pw;
     int32_t                 i;
     igq_status              s;
 
     d->naming = sc->naming;
     /* Patch embedding: conv weight [D][C][P][P]. */
-    IGQ_TRY(read_param(L, NULL, sc->patch_w, 1, 4, ePW, gotPW, &pw));
+    IGQ_TRY(find_param(L, NULL, sc->patch_w, 1, 4, ePW, gotPW, &pw, pname));
     d->dim      = (int32_t)gotPW[0];
     d->in_chans = (int32_t)gotPW[1];
     d->patch    = (int32_t)gotPW[2];
-    if (gotPW[2] != gotPW[3]) {
-        igq__free(pw);
-        return igq__set_error(IGQ_ERR_UNSUPPORTED, "%s: tensor '%s': non-square %lldx%lld patches",
-                              L->path, sc->patch_w, (long long)gotPW[2], (long long)gotPW[3]);
-    }
-    s = linear_from(&m->patch, pw, d->dim, d->in_chans * d->patch * d->patch);
-    igq__free(pw);
-    IGQ_TRY(s);
+    /* Each extent fits int32 (find_param); the inputs of one patch must too. */
+    IGQ_CHECK(gotPW[1] * gotPW[2] <= INT32_MAX / gotPW[3], IGQ_ERR_SHAPE,
+              "%s: tensor '%s': a %lldx%lldx%lld patch has too many values", L->path, pname,
+              (long long)gotPW[1], (long long)gotPW[2], (long long)gotPW[3]);
+    /* Read before the squareness check, so that an unreadable dtype is reported first. */
+    IGQ_TRY(linear_alloc(L, &m->patch, d->dim, (int32_t)(gotPW[1] * gotPW[2] * gotPW[3]), pname));
+    IGQ_TRY(weight_into(L, pw, d->dim, &m->patch, 0));
+    IGQ_CHECK(gotPW[2] == gotPW[3], IGQ_ERR_UNSUPPORTED,
+              "%s: tensor '%s': non-square %lldx%lld patches", L->path, sc->patch_w,
+              (long long)gotPW[2], (long long)gotPW[3]);
     {
         const int64_t vD[1] = {d->dim};
         IGQ_TRY(read_param(L, NULL, sc->patch_b, 0, 1, vD, NULL, &m->patch.b));

@@ -1,3 +1,7 @@
+/* madvise and MADV_DONTNEED are not POSIX (posix_madvise's POSIX_MADV_DONTNEED is a no-op in
+ * glibc); without them igq__map_drop does nothing. */
+#define _DEFAULT_SOURCE 1
+
 #include "file.h"
 
 #include <errno.h>
@@ -121,6 +125,26 @@ igq_status igq__map_copy(const void *data, size_t size, const char *who, igq_map
     out->data = (const unsigned char *)out->owned;
     out->size = size;
     return IGQ_OK;
+}
+
+void igq__map_drop(const igq_map *m, size_t offset, size_t len)
+{
+#if defined(MADV_DONTNEED)
+    const long page = sysconf(_SC_PAGESIZE);
+    size_t     lo, hi;
+    if (m == NULL || m->mapped == NULL || page <= 0 || offset > m->size ||
+        len > m->size - offset)
+        return;
+    /* whole pages only: a page shared with bytes outside the range may still be in use */
+    lo = (offset + (size_t)page - 1) / (size_t)page * (size_t)page;
+    hi = (offset + len) / (size_t)page * (size_t)page;
+    /* The mapping is read-only and never written, so no page holds private data. */
+    if (lo < hi) (void)madvise((unsigned char *)m->mapped + lo, hi - lo, MADV_DONTNEED);
+#else
+    (void)m;
+    (void)offset;
+    (void)len;
+#endif
 }
 
 void igq__map_release(igq_map *m)

@@ -25,6 +25,11 @@ typedef struct igq_map {
 igq_status igq__map_file(const char *path, igq_map *out);
 /* Copies size bytes into an aligned buffer the map owns (IGQ_ERR_NO_MEMORY naming `who`). */
 igq_status igq__map_copy(const void *data, size_t size, const char *who, igq_map *out);
+/* Tells the kernel that bytes [offset, offset + len) of a mapped file are done with for now:
+ * the pages wholly inside leave the process's resident set. They stay in the page cache, and a
+ * later read faults them back in with the file's contents. A no-op for a copy, a range outside
+ * the map, or where madvise(MADV_DONTNEED) does not exist. */
+void igq__map_drop(const igq_map *m, size_t offset, size_t len);
 /* Releases a map (zeroed one is a no-op). */
 void igq__map_release(igq_map *m);
 

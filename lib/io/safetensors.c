@@ -1,6 +1,9 @@
 /* Bounds-checked safetensors reader (see safetensors.h, ALGORITHMS.md 6.5).
  *
- * The whole file is held in memory. Validation follows the reference reader: the header is a
+ * The whole file is a read-only view (igq_map): mapped when opened by path, so a checkpoint is
+ * never copied whole and its tensors are converted straight from the page cache; an owned copy
+ * when parsed from a caller's buffer. Nothing here relies on a terminator after the last byte
+ * (the JSON parser takes a length). Validation follows the reference reader: the header is a
  * JSON object whose members are tensors ({"dtype", "shape", "data_offsets"}, nothing else)
  * plus an optional "__metadata__" object of strings; sorted by begin, the tensors tile the
  * data buffer exactly (first at 0, no gap, no overlap, last end == buffer size), and each
@@ -74,7 +77,7 @@ void igq__st_close(igq_safetensors *st)
 {
     if (st == NULL) return;
     igq__free(st->path);
-    igq__free(st->buf);
+    igq__map_release(&st->map);
     igq__json_free(st->header);
     igq__free(st->tensors);
     igq__free(st);
@@ -351,20 +354,21 @@ static igq_status parse_buffer(igq_safetensors *st)
     return IGQ_OK;
 }
 
-/* Takes ownership of buf (igq__malloc'd) in every case. */
-static igq_status parse_owned(unsigned char *buf, size_t size, const char *name,
-                              igq_safetensors **out)
+/* Takes ownership of map in every case. */
+static igq_status parse_map(igq_map *map, const char *name, igq_safetensors **out)
 {
     igq_safetensors *st;
     igq_status       s;
     size_t           len = strlen(name);
     st = (igq_safetensors *)igq__calloc(1, sizeof *st);
     if (st == NULL) {
-        igq__free(buf);
+        igq__map_release(map);
         return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", name);
     }
-    st->buf  = buf;
-    st->size = size;
+    st->map  = *map;
+    st->buf  = map->data;
+    st->size = map->size;
+    memset(map, 0, sizeof *map);
     st->path = (char *)igq__malloc(len + 1);
     if (st->path == NULL) {
         igq__st_close(st);
@@ -382,26 +386,23 @@ static igq_status parse_owned(unsigned char *buf, size_t size, const char *name,
 
 igq_status igq__st_open(const char *path, igq_safetensors **out)
 {
-    unsigned char *buf;
-    size_t         size;
+    igq_map map;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: out is NULL");
     *out = NULL;
     IGQ_CHECK(path != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
-    IGQ_TRY(igq__read_file(path, &buf, &size));
-    return parse_owned(buf, size, path, out);
+    IGQ_TRY(igq__map_file(path, &map));
+    return parse_map(&map, path, out);
 }
 
 igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_safetensors **out)
 {
-    unsigned char *buf;
+    igq_map map;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: out is NULL");
     *out = NULL;
     if (name == NULL) name = "<memory>";
     IGQ_CHECK(data != NULL || size == 0, IGQ_ERR_INVALID_ARGUMENT, "%s: data is NULL", name);
-    buf = (unsigned char *)igq__malloc(size);
-    IGQ_CHECK(buf != NULL, IGQ_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", name, size);
-    if (size > 0) memcpy(buf, data, size);
-    return parse_owned(buf, size, name, out);
+    IGQ_TRY(igq__map_copy(data, size, name, &map));
+    return parse_map(&map, name, out);
 }
 
 const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name)
@@ -439,12 +440,35 @@ static int host_is_little_endian(void)
     return c == 1;
 }
 
-igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
-                            int64_t count)
+/* Converts n elements of dtype (F32, F16 or BF16, little-endian, any alignment) at src. */
+static void convert_f32(const unsigned char *src, igq_st_dtype dtype, float *dst, size_t n)
 {
-    const unsigned char *src;
-    uint64_t             bits, need;
-    int64_t              i;
+    size_t i;
+    if (dtype == IGQ_ST_F32 && host_is_little_endian()) {
+        memcpy(dst, src, n * 4);
+    } else if (dtype == IGQ_ST_F32) {
+        for (i = 0; i < n; i++) {
+            const unsigned char *p = src + 4 * i;
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            memcpy(&dst[i], &u, 4);
+        }
+    } else { /* F16 or BF16, little-endian */
+        const int bf16 = dtype == IGQ_ST_BF16;
+        for (i = 0; i < n; i++) {
+            const unsigned char *p = src + 2 * i;
+            const uint16_t       h = (uint16_t)(p[0] | p[1] << 8);
+            dst[i]                 = bf16 ? igq__bf16_to_f32(h) : igq__f16_to_f32(h);
+        }
+    }
+}
+
+/* The checks both readers make; on success *src is the tensor's first byte (NULL if empty). */
+static igq_status read_check(const igq_safetensors *st, const igq_st_tensor *t, const float *dst,
+                             int64_t count, const unsigned char **src)
+{
+    uint64_t bits, need;
+    *src = NULL;
     IGQ_CHECK(st != NULL && t != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "safetensors: read_f32 given a NULL file or tensor");
     IGQ_CHECK(t->dtype == IGQ_ST_F32 || t->dtype == IGQ_ST_F16 || t->dtype == IGQ_ST_BF16,
@@ -462,24 +486,57 @@ igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, f
                   t->end <= (uint64_t)(st->size - st->data_start) && t->end - t->begin == need,
               IGQ_ERR_INVALID_ARGUMENT, "%s: tensor '%.*s': entry does not belong to this file",
               st->path, NAME_SHOWN, t->name);
-    if (count == 0) return IGQ_OK;
-    src = st->buf + st->data_start + (size_t)t->begin;
+    if (count > 0) *src = st->buf + st->data_start + (size_t)t->begin;
+    return IGQ_OK;
+}
 
-    if (t->dtype == IGQ_ST_F32 && host_is_little_endian()) {
-        memcpy(dst, src, (size_t)need);
-    } else if (t->dtype == IGQ_ST_F32) {
-        for (i = 0; i < count; i++) {
-            const unsigned char *p = src + 4 * (size_t)i;
-            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                         (uint32_t)p[3] << 24;
-            memcpy(&dst[i], &u, 4);
-        }
-    } else { /* F16 or BF16, little-endian */
-        const int bf16 = t->dtype == IGQ_ST_BF16;
-        for (i = 0; i < count; i++) {
-            const unsigned char *p = src + 2 * (size_t)i;
-            const uint16_t       h = (uint16_t)(p[0] | p[1] << 8);
-            dst[i]                 = bf16 ? igq__bf16_to_f32(h) : igq__f16_to_f32(h);
+igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
+                            int64_t count)
+{
+    const unsigned char *src;
+    IGQ_TRY(read_check(st, t, dst, count, &src));
+    if (count > 0) convert_f32(src, t->dtype, dst, (size_t)count);
+    return IGQ_OK;
+}
+
+void igq__st_drop(const igq_safetensors *st, const igq_st_tensor *t)
+{
+    if (st == NULL || t == NULL || t->begin > t->end ||
+        t->end > (uint64_t)(st->size - st->data_start))
+        return;
+    igq__map_drop(&st->map, st->data_start + (size_t)t->begin, (size_t)(t->end - t->begin));
+}
+
+/* Tile side of the transposition: a TILE x TILE block is converted row by row into a stack
+ * buffer (contiguous reads of the file), then written out column by column (contiguous runs
+ * of TILE floats in dst), so neither side strides through memory one element at a time. */
+#define TILE 32
+
+igq_status igq__st_read_f32_transposed(const igq_safetensors *st, const igq_st_tensor *t,
+                                       int64_t rows, int64_t cols, float *dst, int64_t ld)
+{
+    const unsigned char *src;
+    float                blk[TILE][TILE];
+    size_t               esize, r0, c0, r, c, nr, nc;
+    IGQ_CHECK(st != NULL && t != NULL, IGQ_ERR_INVALID_ARGUMENT,
+              "safetensors: read_f32 given a NULL file or tensor");
+    IGQ_CHECK(rows >= 0 && cols >= 0 && ld >= rows && (rows == 0 || cols <= INT64_MAX / rows),
+              IGQ_ERR_INVALID_ARGUMENT,
+              "%s: tensor '%.*s': bad transposed view [%lld][%lld] with stride %lld", st->path,
+              NAME_SHOWN, t->name, (long long)rows, (long long)cols, (long long)ld);
+    IGQ_TRY(read_check(st, t, dst, rows * cols, &src));
+    if (src == NULL) return IGQ_OK;
+    esize = t->dtype == IGQ_ST_F32 ? 4 : 2;
+    for (r0 = 0; r0 < (size_t)rows; r0 += TILE) {
+        nr = (size_t)rows - r0 < TILE ? (size_t)rows - r0 : TILE;
+        for (c0 = 0; c0 < (size_t)cols; c0 += TILE) {
+            nc = (size_t)cols - c0 < TILE ? (size_t)cols - c0 : TILE;
+            for (r = 0; r < nr; r++)
+                convert_f32(src + ((r0 + r) * (size_t)cols + c0) * esize, t->dtype, blk[r], nc);
+            for (c = 0; c < nc; c++) {
+                float *d = dst + (c0 + c) * (size_t)ld + r0;
+                for (r = 0; r < nr; r++) d[r] = blk[r][c];
+            }
         }
     }
     return IGQ_OK;

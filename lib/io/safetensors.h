@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "igq/igq.h"
+#include "file.h"
 #include "json.h"
 
 #define IGQ_ST_MAX_HEADER 100000000u
@@ -30,17 +31,19 @@ typedef struct igq_st_tensor {
 } igq_st_tensor;
 
 typedef struct igq_safetensors {
-    char               *path;      /* copy of the file name, for messages ("<memory>") */
-    unsigned char      *buf;       /* whole file (owned) */
-    size_t              size;
-    size_t              data_start; /* 8 + N */
-    igq_json           *header;
-    igq_st_tensor      *tensors;   /* sorted by begin */
-    size_t              count;
-    const igq_json     *metadata;  /* the __metadata__ object or NULL */
+    char                *path;       /* copy of the file name, for messages ("<memory>") */
+    igq_map              map;        /* whole file: mapped (st_open) or an owned copy (st_parse) */
+    const unsigned char *buf;        /* map.data: size bytes, read-only, no terminator */
+    size_t               size;
+    size_t               data_start; /* 8 + N */
+    igq_json            *header;
+    igq_st_tensor       *tensors;    /* sorted by begin */
+    size_t               count;
+    const igq_json      *metadata;   /* the __metadata__ object or NULL */
 } igq_safetensors;
 
-/* Reads and validates a whole file. Errors: IGQ_ERR_IO (open/read), IGQ_ERR_FORMAT (any
+/* Maps a whole file read-only and validates it (the tensor data is never copied: readers
+ * convert straight from the mapping). Errors: IGQ_ERR_IO (open/map), IGQ_ERR_FORMAT (any
  * structural problem: message names the file and, where one is involved, the tensor),
  * IGQ_ERR_NO_MEMORY. */
 igq_status igq__st_open(const char *path, igq_safetensors **out);
@@ -59,5 +62,14 @@ const char *igq__st_dtype_name(igq_st_dtype dtype);
  * count must equal t->numel. Other dtypes: IGQ_ERR_UNSUPPORTED naming file and tensor. */
 igq_status igq__st_read_f32(const igq_safetensors *st, const igq_st_tensor *t, float *dst,
                             int64_t count);
+/* The caller is done with tensor t's bytes for now: on a mapped file its pages leave the
+ * process's resident set (igq__map_drop); reading t again is still valid. */
+void igq__st_drop(const igq_safetensors *st, const igq_st_tensor *t);
+/* As igq__st_read_f32, transposed: t is viewed as a row-major [rows][cols] matrix (rows * cols
+ * must equal t->numel) and element (r, c) goes to dst[c * ld + r] (ld >= rows). Rows of dst
+ * beyond rows are left alone, so several tensors can fill column blocks of one matrix. The
+ * values are the ones igq__st_read_f32 gives, bit for bit. */
+igq_status igq__st_read_f32_transposed(const igq_safetensors *st, const igq_st_tensor *t,
+                                       int64_t rows, int64_t cols, float *dst, int64_t ld);
 
 #endif
