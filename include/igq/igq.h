@@ -139,7 +139,10 @@ typedef struct igq_model igq_model;
 /** Load a model from a checkpoint file or a `.igq` file.
  *  A `.igq` file (igq_model_save) is recognized by its magic, whatever its name, mapped
  *  read-only and used in place: loading takes milliseconds, pages are shared between processes
- *  running the same file, and the model is the one that was saved (quantized or not).
+ *  running the same file, and the model is the one that was saved (quantized or not). The
+ *  file must not be truncated or rewritten in place while the model lives (replacing it, as
+ *  igq_model_save does, is safe): like any mapped file, that ends the process with SIGBUS.
+ *  A checkpoint is mapped only while it is read.
  *  Checkpoints: safetensors (F32, F16, BF16 tensors) with timm ViT/DeiT (also distilled),
  *  Hugging Face ViTForImageClassification or torchvision VisionTransformer tensor names.
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
