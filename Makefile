@@ -146,6 +146,7 @@ check-abi: $(O)/$(SOFULL) $(O)/libigq.a
 	$(Q)sh test/abi/check_symbols.sh $(O)/$(SOFULL) test/abi/exported.txt
 	$(Q)if nm $(O)/libigq.a $(O)/$(SOFULL) | grep -E 'igq__(dispatch_force|alloc_fail_after|int_prof)'; then \
 	    echo "check-abi: a test hook is in the shipped library"; exit 1; fi
+	$(Q)sh test/abi/check_abidiff.sh $(O)/$(SOFULL) test/abi/libigq.abi
 
 # A -ffast-math build must stop at compile time (lib/core/compiler.h).
 check-fastmath:
@@ -244,8 +245,11 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/igq 2>/dev/null
 
 # Regenerates the committed exported-symbol list (review the diff before committing).
+# After an intended ABI change (additions; or, with a SONAME bump, anything): record the new
+# exported-symbol list and the abidw description that check-abi compares against.
 update-abi: $(O)/$(SOFULL)
 	nm -D --defined-only $(O)/$(SOFULL) | awk '$$2 == "T" {print $$3}' | sed 's/@.*//' | sort > test/abi/exported.txt
+	abidw --headers-dir include/igq --no-corpus-path --out-file test/abi/libigq.abi $(O)/$(SOFULL)
 
 clean:
 	rm -rf $(O) $(O)-asan $(O)-clang $(O)-fuzz
