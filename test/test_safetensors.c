@@ -886,10 +886,10 @@ static void check_same_reader(const igq_safetensors *a, const igq_safetensors *b
     assert_int_equal(a->count, b->count);
     assert_true((a->metadata == NULL) == (b->metadata == NULL));
     if (a->metadata != NULL) {
-        assert_int_equal(a->metadata->count, b->metadata->count);
-        for (k = 0; k < a->metadata->count; k++)
-            assert_string_equal(igq__st_metadata(a, a->metadata->keys[k]),
-                                igq__st_metadata(b, a->metadata->keys[k]));
+        assert_int_equal(a->meta_count, b->meta_count);
+        for (k = 0; k < a->meta_count; k++)
+            assert_string_equal(igq__st_metadata(a, a->metadata[k].key),
+                                igq__st_metadata(b, a->metadata[k].key));
     }
     for (i = 0; i < a->count; i++) {
         const igq_st_tensor *ta = &a->tensors[i], *tb = igq__st_find(b, ta->name);
