@@ -809,7 +809,8 @@ static void expect_hostile(const text *h, size_t ndata, size_t max_extra, const 
     igq_safetensors *st;
     size_t           extra;
     igq_status       s = parse_counted(h, ndata, &extra, &st);
-    if (s != IGQ_ERR_FORMAT) fail_msg("expected IGQ_ERR_FORMAT, got %d: %s", (int)s, igq_last_error());
+    if (s != IGQ_ERR_FORMAT)
+        fail_msg("expected IGQ_ERR_FORMAT, got %d: %s", (int)s, igq_last_error());
     assert_null(st);
     check_msg(n1, n2, NULL);
     if (extra > max_extra)
