@@ -452,6 +452,132 @@ static void test_byte_mutations(void **state)
     free(buf);
 }
 
+/* ---- check mode and the readers' building blocks ------------------------------------------ */
+
+/* igq__json_check on text[0..len) (an exact-size copy) agrees with igq__json_parse: the same
+ * status and message, except that duplicate keys pass; and it allocates nothing (these texts
+ * hold no number long enough to need a copy). */
+static void check_agrees(const char *text, size_t len)
+{
+    char      *copy = (char *)malloc(len ? len : 1);
+    char       msg[512];
+    igq_json  *j = NULL;
+    igq_status s1, s2;
+    assert_non_null(copy);
+    if (len) memcpy(copy, text, len);
+    s1 = igq__json_parse(copy, len, &j);
+    snprintf(msg, sizeof msg, "%s", igq_last_error());
+    igq__json_free(j);
+    igq__alloc_fail_after(0);
+    s2 = igq__json_check(copy, len);
+    igq__alloc_fail_after(-1);
+    if (s1 == IGQ_ERR_FORMAT && strstr(msg, "duplicate key") != NULL) s1 = IGQ_OK;
+    if (s1 != s2)
+        fail_msg("'%.*s': parse gives %d (%s), check %d (%s)", (int)len, text, (int)s1, msg,
+                 (int)s2, igq_last_error());
+    if (s1 != IGQ_OK && strcmp(msg, igq_last_error()) != 0)
+        fail_msg("'%.*s': parse says '%s', check '%s'", (int)len, text, msg, igq_last_error());
+    free(copy);
+}
+
+static void test_check_mode(void **state)
+{
+    static const char repl[] = {'\0', '"', '\\', '{', '}', '[', ']', ',', ':', '0', 'e', '-',
+                                ' ', 'u', (char)0xFF, (char)0x80};
+    const size_t n = sizeof k_valid_doc - 1;
+    char        *buf = (char *)malloc(n + 2 * IGQ_JSON_MAX_DEPTH + 2);
+    size_t       i, r;
+    (void)state;
+    assert_non_null(buf);
+    for (i = 0; i < sizeof k_bad / sizeof k_bad[0]; i++)
+        check_agrees(k_bad[i].text, k_bad[i].len ? k_bad[i].len : strlen(k_bad[i].text));
+    for (i = 0; i <= n; i++) check_agrees(k_valid_doc, i);
+    for (i = 0; i < n; i++) {
+        for (r = 0; r < sizeof repl; r++) {
+            memcpy(buf, k_valid_doc, n);
+            buf[i] = repl[r];
+            check_agrees(buf, n);
+        }
+    }
+    for (i = 0; i <= IGQ_JSON_MAX_DEPTH; i++) buf[i] = '[';
+    for (i = 0; i <= IGQ_JSON_MAX_DEPTH; i++) buf[IGQ_JSON_MAX_DEPTH + 1 + i] = ']';
+    check_agrees(buf + 1, 2 * IGQ_JSON_MAX_DEPTH);
+    check_agrees(buf, 2 * IGQ_JSON_MAX_DEPTH + 2);
+    check_agrees("{\"a\":1,\"a\":2}", 13);
+    check_agrees("{\"x\":{\"b\":1,\"b\":2}}", 19);
+    /* a number too long for the fast path: its transient copy is the one allocation */
+    memset(buf, '1', 80);
+    buf[80] = '.';
+    buf[81] = '5';
+    assert_int_equal(igq__json_check(buf, 82), IGQ_OK);
+    igq__alloc_fail_after(0);
+    assert_int_equal(igq__json_check(buf, 82), IGQ_ERR_NO_MEMORY);
+    igq__alloc_fail_after(-1);
+    assert_int_equal(igq__json_check(NULL, 0), IGQ_ERR_FORMAT);
+    assert_int_equal(igq__json_check(NULL, 1), IGQ_ERR_INVALID_ARGUMENT);
+    free(buf);
+}
+
+static void test_string_and_number_readers(void **state)
+{
+    static const char s[] = "[\"a\\u00e9\\u0000b\\n\", -0, 12345678901234567890123, 1.5e3, x]";
+    const size_t      len = sizeof s - 1;
+    char              dst[16];
+    size_t            pos = 1, n = 0;
+    int               nul = 0;
+    igq_json          v;
+    (void)state;
+    /* whole string: 'a', U+00E9 (2 bytes), U+0000, 'b', '\n' */
+    memset(dst, 'Z', sizeof dst);
+    assert_int_equal(igq__json_string(s, len, &pos, dst, sizeof dst, &n, &nul), IGQ_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(nul, 1);
+    assert_memory_equal(dst, "a\xC3\xA9\0b\nZ", 7); /* no terminator written */
+    assert_int_equal(pos, 19);
+    assert_int_equal(s[pos], ',');
+    /* a prefix: at most cap bytes written, the whole length reported */
+    pos = 1;
+    memset(dst, 'Z', sizeof dst);
+    assert_int_equal(igq__json_string(s, len, &pos, dst, 2, &n, NULL), IGQ_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(dst, "a\xC3Z", 3);
+    pos = 1;
+    assert_int_equal(igq__json_string(s, len, &pos, NULL, 99, &n, &nul), IGQ_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(pos, 19);
+    /* not at a string, or cut short: the parser's errors, pos untouched */
+    pos = 0;
+    assert_int_equal(igq__json_string(s, len, &pos, dst, sizeof dst, &n, NULL), IGQ_ERR_FORMAT);
+    assert_non_null(strstr(igq_last_error(), "at byte 0"));
+    assert_int_equal(pos, 0);
+    pos = 1;
+    assert_int_equal(igq__json_string(s, 10, &pos, dst, sizeof dst, &n, NULL), IGQ_ERR_FORMAT);
+    assert_non_null(strstr(igq_last_error(), "unterminated string"));
+    assert_int_equal(pos, 1);
+    pos = len;
+    assert_int_equal(igq__json_string(s, len, &pos, dst, sizeof dst, &n, NULL), IGQ_ERR_FORMAT);
+
+    /* numbers */
+    pos = 21;
+    assert_int_equal(igq__json_number(s, len, &pos, &v), IGQ_OK);
+    assert_int_equal(v.type, IGQ_JSON_NUMBER);
+    assert_true(v.is_integer && v.integer == 0);
+    assert_int_equal(pos, 23);
+    pos = 25;
+    assert_int_equal(igq__json_number(s, len, &pos, &v), IGQ_OK);
+    assert_false(v.is_integer);
+    assert_true(v.number == 12345678901234567890123.0);
+    pos = 50;
+    assert_int_equal(igq__json_number(s, len, &pos, &v), IGQ_OK);
+    assert_false(v.is_integer);
+    assert_true(v.number == 1500.0);
+    assert_int_equal(s[pos], ',');
+    pos = 57;
+    assert_int_equal(igq__json_number(s, len, &pos, &v), IGQ_ERR_FORMAT);
+    assert_non_null(strstr(igq_last_error(), "invalid number at byte 57"));
+    assert_int_equal(pos, 57);
+}
+
 /* Allocation failure at every point: IGQ_ERR_NO_MEMORY, nothing leaks (ASan/valgrind). */
 static void test_alloc_failures(void **state)
 {
@@ -503,6 +629,8 @@ int main(void)
         cmocka_unit_test(test_error_offsets),
         cmocka_unit_test(test_every_prefix),
         cmocka_unit_test(test_byte_mutations),
+        cmocka_unit_test(test_check_mode),
+        cmocka_unit_test(test_string_and_number_readers),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_arguments),
     };

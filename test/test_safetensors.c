@@ -724,6 +724,202 @@ static void test_duplicates_and_metadata(void **state)
     expect_bad("{\"__metadata__\":[\"a\"]}", 0, "__metadata__", "not a JSON object", NULL);
     expect_bad("{\"__metadata__\":\"x\"}", 0, "__metadata__", "not a JSON object", NULL);
     expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate", NULL, NULL);
+    /* the header is never a JSON tree: duplicates are found by the reader, with the same words */
+    expect_bad("{\"__metadata__\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}", 0,
+               "JSON: duplicate key 'a' in the object starting at byte 16", NULL, NULL);
+    expect_bad("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"dtype\":\"F32\","
+               "\"data_offsets\":[0,4]}}",
+               4, "JSON: duplicate key 'dtype' in the object starting at byte 5", NULL, NULL);
+    expect_bad(" {\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+               "\"b\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}",
+               4, "JSON: duplicate key 'b' in the object starting at byte 1", NULL, NULL);
+    /* a key holding U+0000 is refused by the syntax check */
+    expect_bad("{\"__metadata__\":{\"a\\u0000\":\"1\"}}", 0, "NUL character in object key",
+               NULL, NULL);
+    expect_bad("{\"t\\u0000\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0,
+               "NUL character in object key", NULL, NULL);
+}
+
+/* ---- hostile headers: memory bounded by the header's size ---------------------------------- */
+
+/* About 2 MB of header each: fast even under sanitizers, yet far above any constant. */
+#define HOSTILE 2000000u
+
+/* Header text assembled by the tests (room for HOSTILE plus one entry). */
+typedef struct text {
+    char  *p;
+    size_t n, cap;
+} text;
+
+static void text_init(text *t)
+{
+    t->cap = HOSTILE + 4096;
+    t->n   = 0;
+    t->p   = (char *)malloc(t->cap);
+    assert_non_null(t->p);
+}
+
+static void text_put(text *t, const char *s)
+{
+    size_t k = strlen(s);
+    assert_true(t->n + k < t->cap);
+    memcpy(t->p + t->n, s, k + 1);
+    t->n += k;
+}
+
+/* A short distinct name for index i: printable bytes other than '"' and '\\'. */
+static const char *short_name(size_t i, char *buf)
+{
+    size_t k = 0;
+    do {
+        char c = (char)('#' + i % 57); /* '#'..'[': no quote, no backslash */
+        buf[k++] = c;
+        i /= 57;
+    } while (i > 0);
+    buf[k] = '\0';
+    return buf;
+}
+
+/* Parses header + ndata zero bytes, named BAD, counting what the library allocates: *extra
+ * gets the peak beyond the copy of the file igq__st_parse keeps (the file's usable size). */
+static igq_status parse_counted(const text *h, size_t ndata, size_t *extra, igq_safetensors **out)
+{
+    size_t         n   = 8 + h->n + ndata, peak;
+    unsigned char *buf = (unsigned char *)calloc(1, n);
+    igq_status     s;
+    assert_non_null(buf);
+    put_u64le(buf, h->n);
+    memcpy(buf + 8, h->p, h->n);
+    *out = NULL;
+    igq__alloc_track(1);
+    s    = igq__st_parse(buf, n, BAD, out);
+    peak = igq__alloc_peak_bytes();
+    igq__alloc_track(0);
+    free(buf);
+    assert_true(peak >= n);
+    *extra = peak - n;
+    return s;
+}
+
+/* Requires IGQ_ERR_FORMAT with the fragments, and at most max_extra bytes beyond the file. */
+static void expect_hostile(const text *h, size_t ndata, size_t max_extra, const char *n1,
+                           const char *n2)
+{
+    igq_safetensors *st;
+    size_t           extra;
+    igq_status       s = parse_counted(h, ndata, &extra, &st);
+    if (s != IGQ_ERR_FORMAT)
+        fail_msg("expected IGQ_ERR_FORMAT, got %d: %s", (int)s, igq_last_error());
+    assert_null(st);
+    check_msg(n1, n2, NULL);
+    if (extra > max_extra)
+        fail_msg("'%s': %zu bytes allocated beyond the file for a %zu-byte header, at most %zu",
+                 igq_last_error(), extra, h->n, max_extra);
+}
+
+/* The documented bound: less than 3 times the header, plus a constant. */
+static size_t bound(const text *h) { return 3 * h->n + 4096; }
+
+/* The three headers of issue 15 (a long array of zeros, a shape of a million entries, very many
+ * empty tensors) and their relatives cost a bounded multiple of their size (the JSON tree they
+ * used to become took about 50 times), and the refusals that need no tables allocate nothing
+ * but the file's copy. */
+static void test_hostile_headers(void **state)
+{
+    text             h;
+    char             name[16], entry[160], want[64];
+    size_t           i, count, extra;
+    igq_safetensors *st;
+    (void)state;
+    text_init(&h);
+
+    /* [0,0,...]: not an object, refused after the syntax check */
+    text_put(&h, "[0");
+    while (h.n < HOSTILE) text_put(&h, ",0");
+    text_put(&h, "]");
+    expect_hostile(&h, 0, 4096, "header is not a JSON object", NULL);
+
+    /* a shape (or data_offsets) of a million entries: counted, never stored */
+    h.n = 0;
+    text_put(&h, "{\"t\":{\"dtype\":\"F32\",\"data_offsets\":[0,0],\"shape\":[0");
+    for (count = 1; h.n < HOSTILE; count++) text_put(&h, ",0");
+    text_put(&h, "]}}");
+    snprintf(want, sizeof want, "shape has %zu dimensions", count);
+    expect_hostile(&h, 0, 4096, "'t'", want);
+    h.n = 0;
+    text_put(&h, "{\"t\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0");
+    while (h.n < HOSTILE) text_put(&h, ",0");
+    text_put(&h, "]}}");
+    expect_hostile(&h, 0, 4096, "'t'", "data_offsets is not an array");
+
+    /* nesting past the JSON limit, and an object of non-entries */
+    h.n = 0;
+    text_put(&h, "{\"a\":");
+    for (i = 0; i < 1000; i++) text_put(&h, "[");
+    expect_hostile(&h, 0, 4096, "JSON", "nesting");
+    h.n = 0;
+    text_put(&h, "{\"a\":0");
+    for (i = 0; h.n < HOSTILE; i++) {
+        snprintf(entry, sizeof entry, ",\"%s\":0", short_name(i, name));
+        text_put(&h, entry);
+    }
+    text_put(&h, "}");
+    expect_hostile(&h, 0, 4096, "'a'", "not a JSON object");
+
+    /* very many empty tensors with the shortest names: a valid file, then one refused at the
+     * end (both with the tables allocated: the worst case) */
+    h.n = 0;
+    text_put(&h, "{");
+    for (count = 0; h.n < HOSTILE; count++) {
+        snprintf(entry, sizeof entry, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[0],"
+                 "\"data_offsets\":[0,0]}", count ? "," : "", short_name(count, name));
+        text_put(&h, entry);
+    }
+    text_put(&h, "}");
+    assert_int_equal(parse_counted(&h, 0, &extra, &st), IGQ_OK);
+    print_message("  %zu empty tensors: %zu bytes beyond the file for a %zu-byte header (%.2fx)\n",
+                  count, extra, h.n, (double)extra / (double)h.n);
+    assert_true(extra <= bound(&h));
+    assert_int_equal(st->count, count);
+    assert_non_null(igq__st_find(st, short_name(count - 1, name)));
+    assert_non_null(igq__st_find(st, short_name(count / 2, name)));
+    assert_null(igq__st_find(st, "nope"));
+    igq__st_close(st);
+    expect_hostile(&h, 1, bound(&h), "1 trailing bytes", NULL);
+
+    /* tensors holding data cannot outnumber the data buffer's bytes: refused before the tables */
+    h.n = 0;
+    text_put(&h, "{");
+    for (count = 0; h.n < HOSTILE; count++) {
+        snprintf(entry, sizeof entry, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[1],"
+                 "\"data_offsets\":[0,1]}", count ? "," : "", short_name(count, name));
+        text_put(&h, entry);
+    }
+    text_put(&h, "}");
+    snprintf(want, sizeof want, "%zu tensors hold data", count);
+    expect_hostile(&h, 1, 4096, want, "has only 1 bytes");
+    expect_hostile(&h, count - 1, 4096, want, "has only");
+    expect_hostile(&h, count, bound(&h), "overlap", NULL); /* enough bytes: laid out wrong */
+
+    /* __metadata__ of very many short strings */
+    h.n = 0;
+    text_put(&h, "{\"__metadata__\":{");
+    for (count = 0; h.n < HOSTILE; count++) {
+        snprintf(entry, sizeof entry, "%s\"%s\":\"\"", count ? "," : "", short_name(count, name));
+        text_put(&h, entry);
+    }
+    text_put(&h, "}}");
+    assert_int_equal(parse_counted(&h, 0, &extra, &st), IGQ_OK);
+    print_message("  %zu metadata entries: %zu bytes beyond the file for a %zu-byte header "
+                  "(%.2fx)\n", count, extra, h.n, (double)extra / (double)h.n);
+    assert_true(extra <= bound(&h));
+    assert_int_equal(st->meta_count, count);
+    assert_string_equal(igq__st_metadata(st, short_name(count / 3, name)), "");
+    assert_null(igq__st_metadata(st, "nope"));
+    igq__st_close(st);
+    expect_hostile(&h, 1, bound(&h), "1 trailing bytes", NULL);
+    free(h.p);
 }
 
 static void test_unsupported_read(void **state)
@@ -886,10 +1082,10 @@ static void check_same_reader(const igq_safetensors *a, const igq_safetensors *b
     assert_int_equal(a->count, b->count);
     assert_true((a->metadata == NULL) == (b->metadata == NULL));
     if (a->metadata != NULL) {
-        assert_int_equal(a->metadata->count, b->metadata->count);
-        for (k = 0; k < a->metadata->count; k++)
-            assert_string_equal(igq__st_metadata(a, a->metadata->keys[k]),
-                                igq__st_metadata(b, a->metadata->keys[k]));
+        assert_int_equal(a->meta_count, b->meta_count);
+        for (k = 0; k < a->meta_count; k++)
+            assert_string_equal(igq__st_metadata(a, a->metadata[k].key),
+                                igq__st_metadata(b, a->metadata[k].key));
     }
     for (i = 0; i < a->count; i++) {
         const igq_st_tensor *ta = &a->tensors[i], *tb = igq__st_find(b, ta->name);
@@ -1173,6 +1369,7 @@ int main(void)
         cmocka_unit_test(test_size_mismatch),
         cmocka_unit_test(test_layout_errors),
         cmocka_unit_test(test_duplicates_and_metadata),
+        cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_unsupported_read),
         cmocka_unit_test(test_read_transposed),
         cmocka_unit_test(test_file_matches_memory),

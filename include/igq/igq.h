@@ -150,6 +150,9 @@ typedef struct igq_model igq_model;
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
  *  config.json in the same folder (Hugging Face or timm keys); then defaults (head dim 64;
  *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
+ *  allocated for it, then read in time linear in its size and less than 3 times its size of
+ *  memory (beyond the mapped file), so a hostile header is refused cheaply.
  *  @param path  file name; borrowed.
  *  @param out   receives the model (NULL on failure).
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot open/read);

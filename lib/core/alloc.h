@@ -21,6 +21,12 @@ int igq__mul_size(size_t a, size_t b, size_t *out);
 #ifdef IGQ_TESTING
 /* Test hook: after n more successful allocations, every allocation fails (n < 0: never). */
 void igq__alloc_fail_after(long n);
+/* Test hook: on = 1 starts counting the bytes allocated minus the bytes freed through this
+ * module from zero (blocks freed during the count that were allocated before it count
+ * negatively); on = 0 stops. igq__alloc_peak_bytes: the highest count since the start, i.e.
+ * the peak extra memory of the code run in between. Single-threaded tests only. */
+void   igq__alloc_track(int on);
+size_t igq__alloc_peak_bytes(void);
 #endif
 
 #endif

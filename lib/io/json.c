@@ -131,81 +131,115 @@ static size_t put_utf8(char *dst, unsigned long cp)
     return 4;
 }
 
-/* p->pos is at the opening quote. On success *out is a new NUL-terminated buffer, p->pos is
- * just past the closing quote. */
-static igq_status parse_string(parser *p, char **out, size_t *out_len)
+/* Validates the string at p->pos (the opening quote) and decodes it. Decoded bytes go to
+ * dst while fewer than cap were written (dst may be NULL with cap 0: validate only); *n_out gets
+ * the whole decoded length and *has_nul whether it holds U+0000. On success p->pos is just past
+ * the closing quote. Decoding never grows the text: \uXXXX (6 bytes) gives at most 3, a pair
+ * (12) gives 4, so end - start bytes always hold the whole string plus a terminator. */
+static igq_status scan_string(parser *p, char *dst, size_t cap, size_t *n_out, int *has_nul)
 {
     const char *s     = p->s;
     size_t      start = p->pos;
     size_t      end   = start + 1;
-    size_t      i, n = 0;
-    char       *buf;
+    size_t      i, n = 0, k;
+    int         nul = 0;
+    char        utf8[4];
 
-    *out = NULL;
     /* Find the closing quote: an escape always consumes the byte after the backslash, so the
      * quote found here is never escaped and every escape below lies wholly before it. */
     while (end < p->len && s[end] != '"') end += (s[end] == '\\') ? 2 : 1;
     if (end >= p->len) return fail(start, "unterminated string");
 
-    /* Decoding never grows the text: \uXXXX (6 bytes) gives at most 3, a pair (12) gives 4. */
-    buf = (char *)igq__malloc(end - start);
-    if (buf == NULL) return fail_nomem(start);
-
     i = start + 1;
     while (i < end) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20) {
-            igq__free(buf);
-            return fail(i, "control character in string");
-        }
+        char          e;
+        if (c < 0x20) return fail(i, "control character in string");
         if (c != '\\') {
-            buf[n++] = (char)c; /* bytes >= 0x80 pass through unchecked */
+            if (n < cap) dst[n] = (char)c; /* bytes >= 0x80 pass through unchecked */
+            n++;
             i++;
             continue;
         }
         switch (s[i + 1]) {
-        case '"': buf[n++] = '"'; break;
-        case '\\': buf[n++] = '\\'; break;
-        case '/': buf[n++] = '/'; break;
-        case 'b': buf[n++] = '\b'; break;
-        case 'f': buf[n++] = '\f'; break;
-        case 'n': buf[n++] = '\n'; break;
-        case 'r': buf[n++] = '\r'; break;
-        case 't': buf[n++] = '\t'; break;
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '/': e = '/'; break;
+        case 'b': e = '\b'; break;
+        case 'f': e = '\f'; break;
+        case 'n': e = '\n'; break;
+        case 'r': e = '\r'; break;
+        case 't': e = '\t'; break;
         case 'u': {
             unsigned      hi, lo;
             unsigned long cp;
-            if (end - i < 6 || !hex4(s + i + 2, &hi)) {
-                igq__free(buf);
-                return fail(i, "invalid \\u escape");
-            }
+            size_t        m;
+            if (end - i < 6 || !hex4(s + i + 2, &hi)) return fail(i, "invalid \\u escape");
             cp = hi;
-            if (hi >= 0xDC00 && hi <= 0xDFFF) {
-                igq__free(buf);
-                return fail(i, "lone low surrogate");
-            }
+            if (hi >= 0xDC00 && hi <= 0xDFFF) return fail(i, "lone low surrogate");
             if (hi >= 0xD800 && hi <= 0xDBFF) {
                 if (end - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-                    !hex4(s + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
-                    igq__free(buf);
+                    !hex4(s + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
                     return fail(i, "lone high surrogate");
-                }
                 cp = 0x10000ul + (((unsigned long)hi - 0xD800) << 10) + (lo - 0xDC00);
                 i += 6;
             }
-            n += put_utf8(buf + n, cp);
+            if (cp == 0) nul = 1;
+            m = put_utf8(utf8, cp);
+            for (k = 0; k < m; k++, n++)
+                if (n < cap) dst[n] = utf8[k];
             i += 6;
             continue;
         }
-        default: igq__free(buf); return fail(i, "invalid escape");
+        default: return fail(i, "invalid escape");
         }
+        if (n < cap) dst[n] = e;
+        n++;
         i += 2;
+    }
+    *n_out = n;
+    if (has_nul != NULL) *has_nul = nul;
+    p->pos = end + 1;
+    return IGQ_OK;
+}
+
+/* p->pos is at the opening quote. On success *out is a new NUL-terminated buffer, p->pos is
+ * just past the closing quote. */
+static igq_status parse_string(parser *p, char **out, size_t *out_len, int *has_nul)
+{
+    const size_t start = p->pos;
+    size_t       end   = start + 1, n;
+    char        *buf;
+    igq_status   st;
+
+    *out = NULL;
+    while (end < p->len && p->s[end] != '"') end += (p->s[end] == '\\') ? 2 : 1;
+    if (end >= p->len) return fail(start, "unterminated string");
+    buf = (char *)igq__malloc(end - start);
+    if (buf == NULL) return fail_nomem(start);
+    st = scan_string(p, buf, end - start, &n, has_nul);
+    if (st != IGQ_OK) {
+        igq__free(buf);
+        return st;
     }
     buf[n]   = '\0';
     *out     = buf;
     *out_len = n;
-    p->pos   = end + 1;
     return IGQ_OK;
+}
+
+igq_status igq__json_string(const char *text, size_t len, size_t *pos, char *dst, size_t cap,
+                            size_t *out_len, int *has_nul)
+{
+    parser     p;
+    igq_status st;
+    p.s   = text;
+    p.len = len;
+    p.pos = *pos;
+    if (p.pos >= len || text[p.pos] != '"') return fail(p.pos, "expected a string");
+    st = scan_string(&p, dst, dst != NULL ? cap : 0, out_len, has_nul);
+    if (st == IGQ_OK) *pos = p.pos;
+    return st;
 }
 
 /* ---- numbers ------------------------------------------------------------------------------ */
@@ -433,33 +467,39 @@ static igq_status check_duplicates(const igq_json *v, size_t at)
 
 static igq_status parse_value(parser *p, igq_json *v, int depth);
 
-/* Appends a zeroed member to a container, with its key and ':' when the container is an
- * object. The key belongs to the tree once appended and is freed here on failure before. */
-static igq_status add_member(parser *p, igq_json *v, size_t *cap)
+/* Reads the next member's key and ':' when the container is an object, and appends a zeroed
+ * member to v (NULL in check mode: nothing is built). The key belongs to the tree once
+ * appended and is freed here on failure before. */
+static igq_status add_member(parser *p, igq_json *v, int is_object, size_t *cap)
 {
-    const int  is_object = v->type == IGQ_JSON_OBJECT;
-    char      *key       = NULL;
-    size_t     key_len   = 0, at = p->pos;
+    char      *key     = NULL;
+    size_t     key_len = 0, at = p->pos;
+    int        has_nul = 0;
     igq_status st;
     if (is_object) {
         skip_ws(p);
         if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in object");
         if (p->s[p->pos] != '"') return fail(p->pos, "expected a string key");
         at = p->pos;
-        IGQ_TRY(parse_string(p, &key, &key_len));
-        if (strlen(key) != key_len) {
+        if (v != NULL)
+            IGQ_TRY(parse_string(p, &key, &key_len, &has_nul));
+        else
+            IGQ_TRY(scan_string(p, NULL, 0, &key_len, &has_nul));
+        if (has_nul) {
             igq__free(key);
             return fail(at, "NUL character in object key");
         }
     }
-    st = grow(v, cap, v->count + 1, is_object, at);
-    if (st != IGQ_OK) {
-        igq__free(key);
-        return st;
+    if (v != NULL) {
+        st = grow(v, cap, v->count + 1, is_object, at);
+        if (st != IGQ_OK) {
+            igq__free(key);
+            return st;
+        }
+        if (is_object) v->keys[v->count] = key;
+        memset(&v->items[v->count], 0, sizeof v->items[0]);
+        v->count++;
     }
-    if (is_object) v->keys[v->count] = key;
-    memset(&v->items[v->count], 0, sizeof v->items[0]);
-    v->count++;
     if (is_object) {
         skip_ws(p);
         if (p->pos >= p->len) return fail(p->pos, "unexpected end of input in object");
@@ -469,14 +509,15 @@ static igq_status add_member(parser *p, igq_json *v, size_t *cap)
     return IGQ_OK;
 }
 
-/* An array or an object: members separated by ',' up to the closing bracket. */
+/* An array or an object: members separated by ',' up to the closing bracket. v is NULL in
+ * check mode. */
 static igq_status parse_container(parser *p, igq_json *v, int depth)
 {
     const size_t start     = p->pos;
     const int    is_object = p->s[start] == '{';
     const char   close     = is_object ? '}' : ']';
     size_t       cap       = 0;
-    v->type                = is_object ? IGQ_JSON_OBJECT : IGQ_JSON_ARRAY;
+    if (v != NULL) v->type = is_object ? IGQ_JSON_OBJECT : IGQ_JSON_ARRAY;
     p->pos++;
     skip_ws(p);
     if (p->pos < p->len && p->s[p->pos] == close) {
@@ -484,15 +525,15 @@ static igq_status parse_container(parser *p, igq_json *v, int depth)
         return IGQ_OK;
     }
     for (;;) {
-        IGQ_TRY(add_member(p, v, &cap));
-        IGQ_TRY(parse_value(p, &v->items[v->count - 1], depth + 1));
+        IGQ_TRY(add_member(p, v, is_object, &cap));
+        IGQ_TRY(parse_value(p, v != NULL ? &v->items[v->count - 1] : NULL, depth + 1));
         skip_ws(p);
         if (p->pos >= p->len)
             return igq__set_error(IGQ_ERR_FORMAT, "JSON: unexpected end of input in %s at byte %zu",
                                   is_object ? "object" : "array", p->pos);
         if (p->s[p->pos] == close) {
             p->pos++;
-            return is_object ? check_duplicates(v, start) : IGQ_OK;
+            return is_object && v != NULL ? check_duplicates(v, start) : IGQ_OK;
         }
         if (p->s[p->pos] != ',')
             return igq__set_error(IGQ_ERR_FORMAT, "JSON: expected ',' or '%c' at byte %zu", close,
@@ -501,8 +542,11 @@ static igq_status parse_container(parser *p, igq_json *v, int depth)
     }
 }
 
+/* One value into v; v NULL is check mode: the same checks and messages, nothing allocated
+ * (but a transient copy of a number too long for the fast path, see slow_strtod). */
 static igq_status parse_value(parser *p, igq_json *v, int depth)
 {
+    igq_json scratch;
     skip_ws(p);
     if (p->pos >= p->len) return fail(p->pos, "unexpected end of input");
     switch (p->s[p->pos]) {
@@ -513,8 +557,16 @@ static igq_status parse_value(parser *p, igq_json *v, int depth)
                                   IGQ_JSON_MAX_DEPTH, p->pos);
         return parse_container(p, v, depth);
     case '"':
+        if (v == NULL) {
+            size_t n;
+            return scan_string(p, NULL, 0, &n, NULL);
+        }
         v->type = IGQ_JSON_STRING;
-        return parse_string(p, &v->string, &v->string_len);
+        return parse_string(p, &v->string, &v->string_len, NULL);
+    default: break;
+    }
+    if (v == NULL) v = &scratch;
+    switch (p->s[p->pos]) {
     case 't': return parse_literal(p, v, "true", IGQ_JSON_TRUE);
     case 'f': return parse_literal(p, v, "false", IGQ_JSON_FALSE);
     case 'n': return parse_literal(p, v, "null", IGQ_JSON_NULL);
@@ -524,31 +576,61 @@ static igq_status parse_value(parser *p, igq_json *v, int depth)
     }
 }
 
-igq_status igq__json_parse(const char *text, size_t len, igq_json **out)
+/* The whole text as one value (surrounding whitespace allowed) into root (NULL: check). */
+static igq_status parse_text(const char *text, size_t len, igq_json *root)
 {
     parser     p;
+    igq_status st;
+    p.s   = text;
+    p.len = len;
+    p.pos = 0;
+    st    = parse_value(&p, root, 0);
+    if (st == IGQ_OK) {
+        skip_ws(&p);
+        if (p.pos < p.len) st = fail(p.pos, "unexpected data after the value");
+    }
+    return st;
+}
+
+igq_status igq__json_parse(const char *text, size_t len, igq_json **out)
+{
     igq_json  *root;
     igq_status st;
     IGQ_CHECK(out != NULL, IGQ_ERR_INVALID_ARGUMENT, "JSON: out is NULL");
     *out = NULL;
     IGQ_CHECK(text != NULL || len == 0, IGQ_ERR_INVALID_ARGUMENT, "JSON: text is NULL");
-    p.s   = text;
-    p.len = len;
-    p.pos = 0;
-    root  = (igq_json *)igq__calloc(1, sizeof *root);
+    root = (igq_json *)igq__calloc(1, sizeof *root);
     if (root == NULL) return fail_nomem(0);
     root->type = IGQ_JSON_NULL;
-    st         = parse_value(&p, root, 0);
-    if (st == IGQ_OK) {
-        skip_ws(&p);
-        if (p.pos < p.len) st = fail(p.pos, "unexpected data after the value");
-    }
+    st         = parse_text(text, len, root);
     if (st != IGQ_OK) {
         igq__json_free(root);
         return st;
     }
     *out = root;
     return IGQ_OK;
+}
+
+igq_status igq__json_check(const char *text, size_t len)
+{
+    IGQ_CHECK(text != NULL || len == 0, IGQ_ERR_INVALID_ARGUMENT, "JSON: text is NULL");
+    return parse_text(text, len, NULL);
+}
+
+igq_status igq__json_number(const char *text, size_t len, size_t *pos, igq_json *out)
+{
+    parser     p;
+    igq_status st;
+    memset(out, 0, sizeof *out);
+    out->type = IGQ_JSON_NULL;
+    p.s       = text;
+    p.len     = len;
+    p.pos     = *pos;
+    if (p.pos >= len || (text[p.pos] != '-' && !is_digit(text[p.pos])))
+        return fail(p.pos, "invalid number");
+    st = parse_number(&p, out);
+    if (st == IGQ_OK) *pos = p.pos;
+    return st;
 }
 
 const igq_json *igq__json_get(const igq_json *obj, const char *key)

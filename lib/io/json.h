@@ -39,6 +39,23 @@ struct igq_json {
 igq_status igq__json_parse(const char *text, size_t len, igq_json **out);
 void       igq__json_free(igq_json *root);
 
+/* Checks that text[0..len) is one JSON value without building a tree: the same errors and
+ * messages as igq__json_parse except that duplicate keys are not looked for. Allocates nothing
+ * but a transient copy of a number too long for the exact fast path (at most len + 1 bytes),
+ * so a reader can check a hostile document before paying for any of it. */
+igq_status igq__json_check(const char *text, size_t len);
+
+/* Building blocks for readers that walk a document checked by igq__json_check themselves.
+ * igq__json_string: the string whose opening quote is text[*pos]. Its decoded bytes go to dst
+ * while fewer than cap were written (dst NULL: none), *out_len gets the whole decoded length,
+ * *has_nul (may be NULL) whether it holds U+0000; no terminator is written. The encoded
+ * length (closing quote included) always has room for the decoded bytes plus a terminator.
+ * igq__json_number: the number starting at text[*pos], into a NUMBER node that owns nothing.
+ * Both advance *pos past the value on success; errors are those of igq__json_parse. */
+igq_status igq__json_string(const char *text, size_t len, size_t *pos, char *dst, size_t cap,
+                            size_t *out_len, int *has_nul);
+igq_status igq__json_number(const char *text, size_t len, size_t *pos, igq_json *out);
+
 /* Object member by key, NULL if absent or obj is not an object. */
 const igq_json *igq__json_get(const igq_json *obj, const char *key);
 

@@ -3,16 +3,32 @@
  * The whole file is a read-only view (igq_map): mapped when opened by path, so a checkpoint is
  * never copied whole and its tensors are converted straight from the page cache; an owned copy
  * when parsed from a caller's buffer. Nothing here relies on a terminator after the last byte
- * (the JSON parser takes a length). Validation follows the reference reader: the header is a
+ * (the JSON functions take a length). Validation follows the reference reader: the header is a
  * JSON object whose members are tensors ({"dtype", "shape", "data_offsets"}, nothing else)
  * plus an optional "__metadata__" object of strings; sorted by begin, the tensors tile the
  * data buffer exactly (first at 0, no gap, no overlap, last end == buffer size), and each
  * tensor's byte range equals numel * bits / 8. After that every tensor's range is known to lie
  * inside the buffer, so reads need no further checks.
  *
+ * The header is never turned into a JSON tree (which cost about 50 times its size, all of it
+ * spent before a hostile header could be refused). It is read in passes over the text, each
+ * linear in its size:
+ *   1. igq__json_check: the syntax, with the JSON parser's messages; allocates nothing.
+ *   2. a walk that checks __metadata__ and then every tensor entry in full (each value is
+ *      located, then read: an array where a shape is expected is counted, never stored, and
+ *      refused when longer than IGQ_MAX_DIMS), and counts entries and string bytes; allocates
+ *      nothing. Tensors that hold data cannot outnumber the data buffer's bytes: refused here.
+ *   3. tables of exactly the counted sizes, then a second walk over the same text fills them.
+ * The memory this costs is bounded by the header's size N: the strings table holds at most N
+ * bytes (decoding never grows a string and its quotes pay for the terminator); a tensor takes
+ * 112 bytes (entry + name index) plus 8 while sorting, for at least MIN_ENTRY = 49 bytes of
+ * header; a metadata entry 16 bytes for at least 6 ("k":"v",). So the peak beyond the file
+ * itself is below 3 N plus a constant (2.5 N for a header of tensors), checked by
+ * test_safetensors with hostile headers.
+ *
  * Lookup by name: the tensors array is allocated with room behind it for an index of
  * positions sorted by name (binary search), so igq__st_find is O(log n) without widening the
- * struct in the header. */
+ * struct in the header. The metadata entries are kept sorted by key for the same reason. */
 #include "safetensors.h"
 
 #include <stdio.h>
@@ -23,6 +39,7 @@
 #include "../core/error.h"
 #include "../core/fp16.h"
 #include "file.h"
+#include "json.h"
 
 /* Longest tensor/key name shown in a message. */
 #define NAME_SHOWN 256
@@ -78,8 +95,9 @@ void igq__st_close(igq_safetensors *st)
     if (st == NULL) return;
     igq__free(st->path);
     igq__map_release(&st->map);
-    igq__json_free(st->header);
+    igq__free(st->strings);
     igq__free(st->tensors);
+    igq__free(st->metadata);
     igq__free(st);
 }
 
@@ -98,75 +116,260 @@ static const char *fmt_shape(const igq_st_tensor *t, char *buf, size_t cap)
     return buf;
 }
 
-/* A JSON number that is an integer in 0..INT64_MAX. */
-static int nonneg_int(const igq_json *v, int64_t *out)
+/* ---- the header: a walk over text that igq__json_check accepted -------------------------- */
+
+/* The shortest tensor entry, "":{"dtype":"U8","shape":[],"data_offsets":[0,0]}, and the ','
+ * that separates it from the next take 49 bytes, so an N-byte header lists at most N / 49
+ * tensors (the first pass counts them exactly; this is the bound the memory cost rests on). */
+#define MIN_ENTRY 49
+
+/* Where a tensor entry's three values start; NONE when absent. */
+#define NONE ((size_t)-1)
+enum { K_DTYPE, K_SHAPE, K_OFFSETS, N_KEYS };
+static const char *const k_keys[N_KEYS] = {"dtype", "shape", "data_offsets"};
+
+typedef struct hdr {
+    const char *s; /* the header text, n bytes: one JSON value (igq__json_check) */
+    size_t      n, pos;
+    const char *path;
+    uint64_t    data_size;
+    size_t      top;       /* byte of the top-level '{' */
+    size_t      meta_at;   /* byte of the __metadata__ object's '{' */
+    int         seen_meta; /* __metadata__ members met in this walk */
+    int         fill;      /* 0: check and count; 1: fill the tables allocated from the counts */
+    /* counted by the first walk */
+    size_t n_tensors, n_with_data, n_meta, n_bytes;
+    /* filled by the second */
+    igq_st_tensor *tensors;
+    igq_st_meta   *meta;
+    char          *strings;
+    size_t         k_tensor, k_meta, used;
+} hdr;
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The next non-blank byte ('\0' at the end; the walk never goes there on checked text). */
+static char peek(hdr *h)
 {
-    if (v->type != IGQ_JSON_NUMBER || !v->is_integer || v->integer < 0) return 0;
-    *out = v->integer;
-    return 1;
+    while (h->pos < h->n && is_ws(h->s[h->pos])) h->pos++;
+    return h->pos < h->n ? h->s[h->pos] : '\0';
 }
 
-/* Fills t from the header entry v (name already set). */
-static igq_status parse_entry(const igq_safetensors *st, const igq_json *v, igq_st_tensor *t)
+/* The next non-blank byte, consumed (a ',', ':' or closing bracket of checked text). */
+static char next(hdr *h)
 {
-    const char     *path  = st->path;
-    const char     *tname = t->name;
-    const igq_json *dtype = NULL, *shape = NULL, *offs = NULL;
-    size_t          i;
-    int64_t         begin = 0, end = 0;
-    uint64_t        numel = 1, bits, nbytes;
-    int             has_zero = 0;
-    char            sbuf[256];
+    char c = peek(h);
+    if (h->pos < h->n) h->pos++;
+    return c;
+}
 
-    IGQ_CHECK(v->type == IGQ_JSON_OBJECT, IGQ_ERR_FORMAT,
-              "%s: tensor '%.*s': entry is not a JSON object", path, NAME_SHOWN, tname);
-    for (i = 0; i < v->count; i++) {
-        const char *k = v->keys[i];
-        if (strcmp(k, "dtype") == 0)
-            dtype = &v->items[i];
-        else if (strcmp(k, "shape") == 0)
-            shape = &v->items[i];
-        else if (strcmp(k, "data_offsets") == 0)
-            offs = &v->items[i];
-        else
-            return igq__set_error(IGQ_ERR_FORMAT, "%s: tensor '%.*s': unexpected key '%.*s'",
-                                  path, NAME_SHOWN, tname, NAME_SHOWN, k);
+static void skip_string(hdr *h)
+{
+    h->pos++;
+    while (h->pos < h->n && h->s[h->pos] != '"') h->pos += h->s[h->pos] == '\\' ? 2 : 1;
+    h->pos++;
+}
+
+/* Skips one value, however large, without recursion: the text is known to be valid. */
+static void skip_value(hdr *h)
+{
+    size_t depth = 0;
+    char   c     = peek(h);
+    if (c == '"') {
+        skip_string(h);
+        return;
     }
-    IGQ_CHECK(dtype != NULL, IGQ_ERR_FORMAT, "%s: tensor '%.*s': missing 'dtype'", path,
-              NAME_SHOWN, tname);
-    IGQ_CHECK(shape != NULL, IGQ_ERR_FORMAT, "%s: tensor '%.*s': missing 'shape'", path,
-              NAME_SHOWN, tname);
-    IGQ_CHECK(offs != NULL, IGQ_ERR_FORMAT, "%s: tensor '%.*s': missing 'data_offsets'", path,
-              NAME_SHOWN, tname);
+    if (c != '{' && c != '[') { /* number or literal */
+        while (h->pos < h->n && !is_ws(h->s[h->pos]) && h->s[h->pos] != ',' &&
+               h->s[h->pos] != ']' && h->s[h->pos] != '}')
+            h->pos++;
+        return;
+    }
+    while (h->pos < h->n) {
+        c = h->s[h->pos];
+        if (c == '"') {
+            skip_string(h);
+            continue;
+        }
+        h->pos++;
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return;
+    }
+}
+
+/* The number of items of the array at pos (its '['); pos is left alone. */
+static size_t count_items(hdr *h)
+{
+    const size_t at = h->pos;
+    size_t       k  = 0;
+    h->pos++;
+    if (peek(h) != ']') {
+        do {
+            skip_value(h);
+            k++;
+        } while (next(h) == ',');
+    } else {
+        h->pos++;
+    }
+    h->pos = at;
+    return k;
+}
+
+/* A JSON error met on checked text cannot happen but for memory (a long number's copy). */
+static igq_status json_error(const hdr *h, igq_status s)
+{
+    igq__error_prefix(h->path);
+    return s;
+}
+
+/* Reads the string at pos: *len gets its decoded length, shown (cap >= 1 bytes) its first
+ * cap - 1 bytes NUL-terminated, for messages and for comparing with short keys. */
+static igq_status read_str(hdr *h, char *shown, size_t cap, size_t *len)
+{
+    igq_status s = igq__json_string(h->s, h->n, &h->pos, shown, cap - 1, len, NULL);
+    if (s != IGQ_OK) return json_error(h, s);
+    shown[*len < cap - 1 ? *len : cap - 1] = '\0';
+    return IGQ_OK;
+}
+
+/* The string at byte at: counted (first walk), or decoded into the string table (second). */
+static igq_status keep_str(hdr *h, size_t at, size_t len, const char **out)
+{
+    size_t     n;
+    igq_status s;
+    *out = NULL;
+    if (!h->fill) {
+        h->n_bytes += len + 1;
+        return IGQ_OK;
+    }
+    /* The table was sized by the first walk over the same text: cannot overflow. */
+    IGQ_CHECK(len < h->n_bytes - h->used, IGQ_ERR_INTERNAL, "%s: header strings miscounted",
+              h->path);
+    s = igq__json_string(h->s, h->n, &at, h->strings + h->used, len, &n, NULL);
+    if (s != IGQ_OK) return json_error(h, s);
+    IGQ_CHECK(n == len, IGQ_ERR_INTERNAL, "%s: header strings miscounted", h->path);
+    h->strings[h->used + n] = '\0';
+    *out = h->strings + h->used;
+    h->used += n + 1;
+    return IGQ_OK;
+}
+
+/* The value at pos if it is an integer in 0..INT64_MAX (*ok = 1), consumed either way. */
+static igq_status read_nonneg(hdr *h, int64_t *out, int *ok)
+{
+    igq_json   v;
+    igq_status s;
+    char       c = peek(h);
+    *ok          = 0;
+    if (c != '-' && (c < '0' || c > '9')) {
+        skip_value(h);
+        return IGQ_OK;
+    }
+    s = igq__json_number(h->s, h->n, &h->pos, &v);
+    if (s != IGQ_OK) return json_error(h, s);
+    if (v.is_integer && v.integer >= 0) {
+        *out = v.integer;
+        *ok  = 1;
+    }
+    return IGQ_OK;
+}
+
+static igq_status duplicate(const hdr *h, const char *key, size_t object_at)
+{
+    return igq__set_error(IGQ_ERR_FORMAT,
+                          "%s: JSON: duplicate key '%.*s' in the object starting at byte %zu",
+                          h->path, NAME_SHOWN, key, object_at);
+}
+
+/* The __metadata__ object at pos: an object of strings. */
+static igq_status walk_metadata(hdr *h)
+{
+    const char *path = h->path;
+    char        key[NAME_SHOWN + 1], vbuf[1];
+    size_t      klen, vlen, kat, vat;
+    IGQ_CHECK(peek(h) == '{', IGQ_ERR_FORMAT, "%s: __metadata__ is not a JSON object", path);
+    if (h->seen_meta++) return duplicate(h, "__metadata__", h->top);
+    h->meta_at = h->pos;
+    h->pos++;
+    if (peek(h) == '}') {
+        h->pos++;
+        return IGQ_OK;
+    }
+    do {
+        igq_st_meta *m = NULL;
+        const char  *kept;
+        if (h->fill) {
+            IGQ_CHECK(h->k_meta < h->n_meta, IGQ_ERR_INTERNAL,
+                      "%s: header entries miscounted", path);
+            m = &h->meta[h->k_meta];
+        }
+        peek(h);
+        kat = h->pos;
+        IGQ_TRY(read_str(h, key, sizeof key, &klen));
+        next(h); /* ':' */
+        IGQ_CHECK(peek(h) == '"', IGQ_ERR_FORMAT,
+                  "%s: __metadata__ value for key '%.*s' is not a string", path, NAME_SHOWN, key);
+        vat = h->pos;
+        IGQ_TRY(read_str(h, vbuf, sizeof vbuf, &vlen));
+        IGQ_TRY(keep_str(h, kat, klen, &kept));
+        if (m != NULL) m->key = kept;
+        IGQ_TRY(keep_str(h, vat, vlen, &kept));
+        if (m != NULL) m->value = kept;
+        if (h->fill)
+            h->k_meta++;
+        else
+            h->n_meta++;
+    } while (next(h) == ',');
+    return IGQ_OK;
+}
+
+/* The dtype, shape and data_offsets of tensor t (entry values at at[]); the same checks, in
+ * the same order, as the reference reader. */
+static igq_status parse_values(hdr *h, const size_t at[N_KEYS], igq_st_tensor *t)
+{
+    const char *path  = h->path;
+    const char *tname = t->name;
+    char        dbuf[33], sbuf[256];
+    size_t      i, len, ndim;
+    int64_t     begin = 0, end = 0;
+    uint64_t    numel = 1, bits, nbytes;
+    int         has_zero = 0, ok, ok2;
 
     /* dtype */
-    IGQ_CHECK(dtype->type == IGQ_JSON_STRING, IGQ_ERR_FORMAT,
-              "%s: tensor '%.*s': dtype is not a string", path, NAME_SHOWN, tname);
+    h->pos = at[K_DTYPE];
+    IGQ_CHECK(peek(h) == '"', IGQ_ERR_FORMAT, "%s: tensor '%.*s': dtype is not a string", path,
+              NAME_SHOWN, tname);
+    IGQ_TRY(read_str(h, dbuf, sizeof dbuf, &len));
     for (i = 0; i < N_DTYPES; i++)
-        if (dtype->string_len == strlen(k_dtypes[i].name) &&
-            strcmp(dtype->string, k_dtypes[i].name) == 0)
-            break;
+        if (len == strlen(k_dtypes[i].name) && memcmp(dbuf, k_dtypes[i].name, len) == 0) break;
     IGQ_CHECK(i < N_DTYPES, IGQ_ERR_FORMAT, "%s: tensor '%.*s': unknown dtype '%.*s'", path,
-              NAME_SHOWN, tname, 32, dtype->string);
+              NAME_SHOWN, tname, 32, dbuf);
     t->dtype = k_dtypes[i].dtype;
     bits     = (uint64_t)k_dtypes[i].bits;
 
-    /* shape */
-    IGQ_CHECK(shape->type == IGQ_JSON_ARRAY, IGQ_ERR_FORMAT,
-              "%s: tensor '%.*s': shape is not an array", path, NAME_SHOWN, tname);
-    IGQ_CHECK(shape->count <= IGQ_MAX_DIMS, IGQ_ERR_FORMAT,
+    /* shape: counted before anything is read, so a long array is refused as such */
+    h->pos = at[K_SHAPE];
+    IGQ_CHECK(peek(h) == '[', IGQ_ERR_FORMAT, "%s: tensor '%.*s': shape is not an array", path,
+              NAME_SHOWN, tname);
+    ndim = count_items(h);
+    IGQ_CHECK(ndim <= IGQ_MAX_DIMS, IGQ_ERR_FORMAT,
               "%s: tensor '%.*s': shape has %zu dimensions, at most %d are supported", path,
-              NAME_SHOWN, tname, shape->count, IGQ_MAX_DIMS);
-    t->ndim = (int32_t)shape->count;
-    for (i = 0; i < shape->count; i++) {
-        IGQ_CHECK(nonneg_int(&shape->items[i], &t->shape[i]), IGQ_ERR_FORMAT,
+              NAME_SHOWN, tname, ndim, IGQ_MAX_DIMS);
+    t->ndim = (int32_t)ndim;
+    h->pos++;
+    for (i = 0; i < ndim; i++) {
+        IGQ_TRY(read_nonneg(h, &t->shape[i], &ok));
+        IGQ_CHECK(ok, IGQ_ERR_FORMAT,
                   "%s: tensor '%.*s': shape entry %zu is not a non-negative integer", path,
                   NAME_SHOWN, tname, i);
         if (t->shape[i] == 0) has_zero = 1;
+        next(h); /* ',' or ']' */
     }
     /* The element count must fit int64 (for the non-zero extents, so that the answer does not
      * depend on where a zero extent sits). */
-    for (i = 0; i < shape->count; i++) {
+    for (i = 0; i < ndim; i++) {
         uint64_t d = (uint64_t)t->shape[i];
         if (d == 0) continue;
         IGQ_CHECK(numel <= (uint64_t)INT64_MAX / d, IGQ_ERR_FORMAT,
@@ -188,12 +391,18 @@ static igq_status parse_entry(const igq_safetensors *st, const igq_json *v, igq_
     nbytes += (numel / 8) * bits;
 
     /* data_offsets */
-    IGQ_CHECK(offs->type == IGQ_JSON_ARRAY && offs->count == 2, IGQ_ERR_FORMAT,
+    h->pos = at[K_OFFSETS];
+    IGQ_CHECK(peek(h) == '[' && count_items(h) == 2, IGQ_ERR_FORMAT,
               "%s: tensor '%.*s': data_offsets is not an array [begin, end]", path, NAME_SHOWN,
               tname);
-    IGQ_CHECK(nonneg_int(&offs->items[0], &begin) && nonneg_int(&offs->items[1], &end),
-              IGQ_ERR_FORMAT, "%s: tensor '%.*s': data_offsets are not non-negative integers",
-              path, NAME_SHOWN, tname);
+    h->pos++;
+    IGQ_TRY(read_nonneg(h, &begin, &ok));
+    next(h); /* ',' */
+    ok2 = 0;
+    if (ok) IGQ_TRY(read_nonneg(h, &end, &ok2));
+    IGQ_CHECK(ok && ok2, IGQ_ERR_FORMAT,
+              "%s: tensor '%.*s': data_offsets are not non-negative integers", path, NAME_SHOWN,
+              tname);
     IGQ_CHECK(begin <= end, IGQ_ERR_FORMAT,
               "%s: tensor '%.*s': data_offsets [%lld, %lld] end before they begin", path,
               NAME_SHOWN, tname, (long long)begin, (long long)end);
@@ -205,22 +414,115 @@ static igq_status parse_entry(const igq_safetensors *st, const igq_json *v, igq_
               path, NAME_SHOWN, tname, (long long)begin, (long long)end,
               (unsigned long long)(t->end - t->begin), fmt_shape(t, sbuf, sizeof sbuf),
               igq__st_dtype_name(t->dtype), (unsigned long long)nbytes);
+    IGQ_CHECK(t->end <= h->data_size, IGQ_ERR_FORMAT,
+              "%s: tensor '%.*s': data_offsets [%llu, %llu] run past the end of the file "
+              "(data buffer holds %llu bytes)",
+              path, NAME_SHOWN, tname, (unsigned long long)t->begin, (unsigned long long)t->end,
+              (unsigned long long)h->data_size);
     return IGQ_OK;
 }
 
-static int cmp_begin(const void *a, const void *b)
+/* The tensor entry at pos, named by the key at byte kat (klen decoded bytes, shown holds its
+ * start). Its members are located first, then read in the reference reader's order. */
+static igq_status walk_tensor(hdr *h, size_t kat, size_t klen, const char *shown)
 {
-    const igq_st_tensor *x = (const igq_st_tensor *)a, *y = (const igq_st_tensor *)b;
+    const char   *path = h->path;
+    igq_st_tensor scratch, *t = &scratch;
+    size_t        at[N_KEYS] = {NONE, NONE, NONE}, start, k, len, after;
+    char          key[NAME_SHOWN + 1];
+
+    if (h->fill) {
+        IGQ_CHECK(h->k_tensor < h->n_tensors, IGQ_ERR_INTERNAL, "%s: header entries miscounted",
+                  path);
+        t = &h->tensors[h->k_tensor];
+    }
+    memset(t, 0, sizeof *t);
+    IGQ_TRY(keep_str(h, kat, klen, &t->name));
+    if (t->name == NULL) t->name = shown;
+    IGQ_CHECK(peek(h) == '{', IGQ_ERR_FORMAT, "%s: tensor '%.*s': entry is not a JSON object",
+              path, NAME_SHOWN, t->name);
+    start = h->pos++;
+    if (peek(h) == '}') {
+        h->pos++;
+    } else {
+        do {
+            peek(h);
+            IGQ_TRY(read_str(h, key, sizeof key, &len));
+            for (k = 0; k < N_KEYS; k++)
+                if (len == strlen(k_keys[k]) && memcmp(key, k_keys[k], len) == 0) break;
+            if (k == N_KEYS)
+                return igq__set_error(IGQ_ERR_FORMAT, "%s: tensor '%.*s': unexpected key '%.*s'",
+                                      path, NAME_SHOWN, t->name, NAME_SHOWN, key);
+            if (at[k] != NONE) return duplicate(h, k_keys[k], start);
+            next(h); /* ':' */
+            peek(h);
+            at[k] = h->pos;
+            skip_value(h);
+        } while (next(h) == ',');
+    }
+    after = h->pos;
+    for (k = 0; k < N_KEYS; k++)
+        IGQ_CHECK(at[k] != NONE, IGQ_ERR_FORMAT, "%s: tensor '%.*s': missing '%s'", path,
+                  NAME_SHOWN, t->name, k_keys[k]);
+    IGQ_TRY(parse_values(h, at, t));
+    h->pos = after;
+    if (h->fill) {
+        h->k_tensor++;
+    } else {
+        h->n_tensors++;
+        if (t->end > t->begin) h->n_with_data++;
+    }
+    return IGQ_OK;
+}
+
+enum { WALK_META = 1, WALK_TENSORS = 2 };
+
+/* One walk over the top-level members, handling those in what and skipping the others. */
+static igq_status walk(hdr *h, int what)
+{
+    h->pos       = h->top + 1;
+    h->seen_meta = 0;
+    if (peek(h) == '}') return IGQ_OK;
+    do {
+        char   key[NAME_SHOWN + 1];
+        size_t klen, kat;
+        int    is_meta;
+        peek(h);
+        kat = h->pos;
+        IGQ_TRY(read_str(h, key, sizeof key, &klen));
+        is_meta = klen == 12 && memcmp(key, "__metadata__", 12) == 0;
+        next(h); /* ':' */
+        if (is_meta && (what & WALK_META))
+            IGQ_TRY(walk_metadata(h));
+        else if (!is_meta && (what & WALK_TENSORS))
+            IGQ_TRY(walk_tensor(h, kat, klen, key));
+        else
+            skip_value(h);
+    } while (next(h) == ',');
+    return IGQ_OK;
+}
+
+/* ---- sorting ------------------------------------------------------------------------------ */
+
+typedef int (*tensor_cmp)(const igq_st_tensor *x, const igq_st_tensor *y);
+
+static int cmp_name(const igq_st_tensor *x, const igq_st_tensor *y)
+{
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_begin(const igq_st_tensor *x, const igq_st_tensor *y)
+{
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-/* Sorts idx (positions into t) by tensor name. qsort has no context argument and a global
- * would not be thread-safe, so this is a bottom-up merge sort using tmp (n entries). */
-static void sort_index(const igq_st_tensor *t, size_t *idx, size_t *tmp, size_t n)
+/* Sorts idx (positions into t) by cmp. qsort has no context argument, and glibc's allocates
+ * behind the library's back: this is a stable bottom-up merge sort using tmp (n entries). */
+static void sort_index(const igq_st_tensor *t, size_t *idx, size_t *tmp, size_t n, tensor_cmp cmp)
 {
-    size_t width, lo;
+    size_t  width, lo;
     size_t *src = idx, *dst = tmp, *swap;
     for (width = 1; width < n; width *= 2) {
         for (lo = 0; lo < n; lo += 2 * width) {
@@ -228,7 +530,7 @@ static void sort_index(const igq_st_tensor *t, size_t *idx, size_t *tmp, size_t 
             size_t hi  = lo + 2 * width < n ? lo + 2 * width : n;
             size_t a = lo, b = mid, k = lo;
             while (a < mid && b < hi)
-                dst[k++] = strcmp(t[src[a]].name, t[src[b]].name) <= 0 ? src[a++] : src[b++];
+                dst[k++] = cmp(&t[src[a]], &t[src[b]]) <= 0 ? src[a++] : src[b++];
             while (a < mid) dst[k++] = src[a++];
             while (b < hi) dst[k++] = src[b++];
         }
@@ -239,15 +541,138 @@ static void sort_index(const igq_st_tensor *t, size_t *idx, size_t *tmp, size_t 
     if (src != idx) memcpy(idx, src, n * sizeof *idx);
 }
 
+/* Sorts t[0..n) by begin in place: idx and tmp are n-entry scratch arrays. */
+static void sort_by_begin(igq_st_tensor *t, size_t *idx, size_t *tmp, size_t n)
+{
+    size_t k, j;
+    for (k = 0; k < n; k++) idx[k] = k;
+    sort_index(t, idx, tmp, n, cmp_begin);
+    /* Position k takes the entry at idx[k]: follow each cycle once (tmp marks done). */
+    memset(tmp, 0, n * sizeof *tmp);
+    for (k = 0; k < n; k++) {
+        igq_st_tensor x;
+        if (tmp[k] || idx[k] == k) continue;
+        x = t[k];
+        j = k;
+        for (;;) {
+            size_t from = idx[j];
+            tmp[j]      = 1;
+            if (from == k) {
+                t[j] = x;
+                break;
+            }
+            t[j] = t[from];
+            j    = from;
+        }
+    }
+}
+
+static int meta_less(const igq_st_meta *a, const igq_st_meta *b)
+{
+    return strcmp(a->key, b->key) < 0;
+}
+
+/* Heap sort of the metadata by key: in place, so sorting costs no memory. */
+static void sort_meta(igq_st_meta *m, size_t n)
+{
+    size_t end, root, child, start;
+    for (start = n / 2; start-- > 0;) {
+        for (root = start; (child = 2 * root + 1) < n; root = child) {
+            igq_st_meta x;
+            if (child + 1 < n && meta_less(&m[child], &m[child + 1])) child++;
+            if (!meta_less(&m[root], &m[child])) break;
+            x        = m[root];
+            m[root]  = m[child];
+            m[child] = x;
+        }
+    }
+    for (end = n; end-- > 1;) {
+        igq_st_meta x = m[0];
+        m[0]          = m[end];
+        m[end]        = x;
+        for (root = 0; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && meta_less(&m[child], &m[child + 1])) child++;
+            if (!meta_less(&m[root], &m[child])) break;
+            x        = m[root];
+            m[root]  = m[child];
+            m[child] = x;
+        }
+    }
+}
+
+/* ---- the whole file ----------------------------------------------------------------------- */
+
+/* Reads the header (see the file comment for the passes and what each costs). */
+static igq_status parse_header(igq_safetensors *st, hdr *h)
+{
+    const char *path = st->path;
+    size_t      bytes, i;
+    int         has_meta;
+    igq_status  s;
+
+    s = igq__json_check(h->s, h->n);
+    if (s != IGQ_OK) return json_error(h, s);
+    h->pos = 0;
+    IGQ_CHECK(peek(h) == '{', IGQ_ERR_FORMAT, "%s: header is not a JSON object", path);
+    h->top = h->pos;
+
+    /* First walk, allocating nothing: __metadata__ before the tensors, as the reference
+     * reader checks them; every entry in full, counted. */
+    IGQ_TRY(walk(h, WALK_META));
+    has_meta = h->seen_meta;
+    IGQ_TRY(walk(h, WALK_TENSORS));
+    /* A tensor holding data takes at least one byte of the data buffer; an empty one takes
+     * only its >= MIN_ENTRY bytes of header. Refused here, before the tables are allocated. */
+    if (h->n_with_data > h->data_size)
+        return igq__set_error(IGQ_ERR_FORMAT,
+                              "%s: %zu tensors hold data, but the data buffer has only %llu "
+                              "bytes",
+                              path, h->n_with_data, (unsigned long long)h->data_size);
+
+    /* Tables of exactly the counted sizes: strings (at most the header's bytes: decoding never
+     * grows a string and its quotes pay for the terminator), tensors plus the name index
+     * (112 bytes per >= MIN_ENTRY header bytes) and metadata (16 bytes per >= 6). */
+    st->strings = (char *)igq__malloc(h->n_bytes);
+    IGQ_CHECK(st->strings != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory for %zu bytes of names",
+              path, h->n_bytes);
+    if (!igq__mul_size(h->n_tensors, sizeof *st->tensors + sizeof(size_t), &bytes))
+        return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: too many tensors", path);
+    st->tensors = (igq_st_tensor *)igq__calloc(1, bytes);
+    IGQ_CHECK(st->tensors != NULL, IGQ_ERR_NO_MEMORY,
+              "%s: out of memory for %zu tensor entries", path, h->n_tensors);
+    if (has_meta) {
+        st->metadata = (igq_st_meta *)igq__calloc(h->n_meta ? h->n_meta : 1, sizeof *st->metadata);
+        IGQ_CHECK(st->metadata != NULL, IGQ_ERR_NO_MEMORY,
+                  "%s: out of memory for %zu metadata entries", path, h->n_meta);
+    }
+
+    /* Second walk: the same text, so the same answers, now kept. */
+    h->fill    = 1;
+    h->strings = st->strings;
+    h->tensors = st->tensors;
+    h->meta    = st->metadata;
+    IGQ_TRY(walk(h, WALK_META | WALK_TENSORS));
+    IGQ_CHECK(h->k_tensor == h->n_tensors && h->k_meta == h->n_meta, IGQ_ERR_INTERNAL,
+              "%s: header entries miscounted", path);
+    st->count      = h->n_tensors;
+    st->meta_count = h->n_meta;
+
+    /* Keys are unique (what the JSON parser checked when it built a tree). */
+    sort_meta(st->metadata, st->meta_count);
+    for (i = 1; i < st->meta_count; i++)
+        if (strcmp(st->metadata[i - 1].key, st->metadata[i].key) == 0)
+            return duplicate(h, st->metadata[i].key, h->meta_at);
+    return IGQ_OK;
+}
+
 /* Validates st->buf[0..size) and fills the rest of st. */
 static igq_status parse_buffer(igq_safetensors *st)
 {
     const char    *path = st->path;
     const uint8_t *b    = st->buf;
     uint64_t       n    = 0, data_size;
-    size_t         i, k, members, bytes, *tmp;
-    igq_status     s;
-    const igq_json *h;
+    size_t         i, *tmp;
+    hdr            h;
 
     IGQ_CHECK(st->size >= 8, IGQ_ERR_FORMAT,
               "%s: file is %zu bytes, too short for the 8-byte header length", path, st->size);
@@ -261,45 +686,30 @@ static igq_status parse_buffer(igq_safetensors *st)
     st->data_start = 8 + (size_t)n;
     data_size      = (uint64_t)(st->size - st->data_start);
 
-    s = igq__json_parse((const char *)b + 8, (size_t)n, &st->header);
-    if (s != IGQ_OK) {
-        igq__error_prefix(path);
-        return s;
-    }
-    h = st->header;
-    IGQ_CHECK(h->type == IGQ_JSON_OBJECT, IGQ_ERR_FORMAT, "%s: header is not a JSON object",
-              path);
+    memset(&h, 0, sizeof h);
+    h.s         = (const char *)b + 8;
+    h.n         = (size_t)n;
+    h.path      = path;
+    h.data_size = data_size;
+    IGQ_TRY(parse_header(st, &h));
 
-    members = h->count;
-    for (i = 0; i < h->count; i++) {
-        const igq_json *m = &h->items[i];
-        if (strcmp(h->keys[i], "__metadata__") != 0) continue;
-        IGQ_CHECK(m->type == IGQ_JSON_OBJECT, IGQ_ERR_FORMAT,
-                  "%s: __metadata__ is not a JSON object", path);
-        for (k = 0; k < m->count; k++)
-            IGQ_CHECK(m->items[k].type == IGQ_JSON_STRING, IGQ_ERR_FORMAT,
-                      "%s: __metadata__ value for key '%.*s' is not a string", path, NAME_SHOWN,
-                      m->keys[k]);
-        st->metadata = m;
-        members--;
+    /* Sorted by begin (then by name), the tensors must tile [0, data_size) exactly; names
+     * must be unique. Both sorts use the name index behind the table plus tmp. */
+    tmp = NULL;
+    if (st->count > 1) {
+        tmp = (size_t *)igq__calloc(st->count, sizeof *tmp);
+        IGQ_CHECK(tmp != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
+        sort_by_begin(st->tensors, name_index(st), tmp, st->count);
+        for (i = 0; i < st->count; i++) name_index(st)[i] = i;
+        sort_index(st->tensors, name_index(st), tmp, st->count, cmp_name);
+        igq__free(tmp);
+        for (i = 1; i < st->count; i++)
+            if (strcmp(st->tensors[name_index(st)[i - 1]].name,
+                       st->tensors[name_index(st)[i]].name) == 0)
+                return duplicate(&h, st->tensors[name_index(st)[i]].name, h.top);
+    } else if (st->count == 1) {
+        name_index(st)[0] = 0;
     }
-
-    /* tensors[members] followed by the name index (members size_t) */
-    if (!igq__mul_size(members, sizeof *st->tensors + sizeof(size_t), &bytes))
-        return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: too many tensors", path);
-    st->tensors = (igq_st_tensor *)igq__calloc(1, bytes);
-    IGQ_CHECK(st->tensors != NULL, IGQ_ERR_NO_MEMORY,
-              "%s: out of memory for %zu tensor entries", path, members);
-    for (i = 0, k = 0; i < h->count; i++) {
-        if (&h->items[i] == st->metadata) continue;
-        st->tensors[k].name = h->keys[i];
-        IGQ_TRY(parse_entry(st, &h->items[i], &st->tensors[k]));
-        k++;
-    }
-    st->count = members;
-
-    /* Sorted by begin, the tensors must tile [0, data_size) exactly. */
-    qsort(st->tensors, st->count, sizeof *st->tensors, cmp_begin);
     for (i = 0; i < st->count; i++) {
         const igq_st_tensor *t = &st->tensors[i];
         if (i == 0) {
@@ -322,11 +732,6 @@ static igq_status parse_buffer(igq_safetensors *st)
                       (unsigned long long)p->begin, (unsigned long long)p->end, NAME_SHOWN,
                       t->name, (unsigned long long)t->begin, (unsigned long long)t->end);
         }
-        IGQ_CHECK(t->end <= data_size, IGQ_ERR_FORMAT,
-                  "%s: tensor '%.*s': data_offsets [%llu, %llu] run past the end of the file "
-                  "(data buffer holds %llu bytes)",
-                  path, NAME_SHOWN, t->name, (unsigned long long)t->begin,
-                  (unsigned long long)t->end, (unsigned long long)data_size);
     }
     if (st->count == 0) {
         IGQ_CHECK(data_size == 0, IGQ_ERR_FORMAT,
@@ -339,17 +744,6 @@ static igq_status parse_buffer(igq_safetensors *st)
                   "bytes, tensors end at %llu)",
                   path, (unsigned long long)(data_size - t->end), NAME_SHOWN, t->name,
                   (unsigned long long)data_size, (unsigned long long)t->end);
-    }
-
-    /* Name index. Names are unique (the JSON parser rejects duplicate keys). */
-    if (st->count > 1) {
-        tmp = (size_t *)igq__calloc(st->count, sizeof *tmp);
-        IGQ_CHECK(tmp != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
-        for (i = 0; i < st->count; i++) name_index(st)[i] = i;
-        sort_index(st->tensors, name_index(st), tmp, st->count);
-        igq__free(tmp);
-    } else if (st->count == 1) {
-        name_index(st)[0] = 0;
     }
     return IGQ_OK;
 }
@@ -426,10 +820,19 @@ const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name)
 
 const char *igq__st_metadata(const igq_safetensors *st, const char *key)
 {
-    const igq_json *v;
-    if (st == NULL) return NULL;
-    v = igq__json_get(st->metadata, key);
-    return v != NULL && v->type == IGQ_JSON_STRING ? v->string : NULL;
+    size_t lo = 0, hi;
+    if (st == NULL || key == NULL || st->metadata == NULL) return NULL;
+    hi = st->meta_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int    c   = strcmp(key, st->metadata[mid].key);
+        if (c == 0) return st->metadata[mid].value;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 static int host_is_little_endian(void)

@@ -1,6 +1,9 @@
 /* Bounds-checked safetensors reader. Private header.
  * File layout: u64 LE header length N, N bytes of JSON, then the data buffer. Every check the
- * reference reader makes is made here (see ALGORITHMS.md 6.5). */
+ * reference reader makes is made here (see ALGORITHMS.md 6.5). Resource bounds: N is at most
+ * IGQ_ST_MAX_HEADER; reading the header takes time linear in N and, beyond the file itself,
+ * less than 3 N bytes of memory (a header lists at most N / 49 tensors, each of which costs
+ * 120 bytes while parsed); nothing is allocated before the whole header has been checked. */
 #ifndef IGQ_IO_SAFETENSORS_H
 #define IGQ_IO_SAFETENSORS_H
 
@@ -9,7 +12,6 @@
 
 #include "igq/igq.h"
 #include "file.h"
-#include "json.h"
 
 #define IGQ_ST_MAX_HEADER 100000000u
 
@@ -30,16 +32,23 @@ typedef struct igq_st_tensor {
     uint64_t     end;
 } igq_st_tensor;
 
+typedef struct igq_st_meta {
+    const char *key;   /* NUL-terminated; never holds U+0000 */
+    const char *value; /* NUL-terminated (a value holding \u0000 reads as what precedes it) */
+} igq_st_meta;
+
 typedef struct igq_safetensors {
     char                *path;       /* copy of the file name, for messages ("<memory>") */
     igq_map              map;        /* whole file: mapped (st_open) or an owned copy (st_parse) */
     const unsigned char *buf;        /* map.data: size bytes, read-only, no terminator */
     size_t               size;
     size_t               data_start; /* 8 + N */
-    igq_json            *header;
+    char                *strings;    /* every decoded name, key and value, NUL-terminated */
     igq_st_tensor       *tensors;    /* sorted by begin */
     size_t               count;
-    const igq_json      *metadata;   /* the __metadata__ object or NULL */
+    igq_st_meta         *metadata;   /* the __metadata__ entries sorted by key; NULL if the
+                                        header has no __metadata__ */
+    size_t               meta_count;
 } igq_safetensors;
 
 /* Maps a whole file read-only and validates it (the tensor data is never copied: readers
