@@ -630,6 +630,20 @@ static void test_config_json(void **state)
     assert_non_null(strstr(igq_last_error(), "config.json"));
     free(cfg);
     {
+        /* a config over the cap is refused before it is parsed (a tree of ~50x its size) */
+        const size_t n   = (8u << 20) + 2;
+        char        *big = (char *)malloc(n);
+        assert_non_null(big);
+        memset(big, ' ', n);
+        big[0]     = '{';
+        big[n - 1] = '}';
+        cfg        = tu_write_file(t->dir, "config.json", big, n);
+        assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
+        assert_non_null(strstr(igq_last_error(), "a configuration file may have at most"));
+        free(cfg);
+        free(big);
+    }
+    {
         /* sizes beyond any integer type are refused before a conversion (UBSan saw a float-cast
          * overflow, issue 15); fractional and oversized sides too */
         static const char *const bad[] = {

@@ -9,6 +9,9 @@
 #include "json.h"
 #include "safetensors.h"
 
+/* Largest config.json / preprocessor_config.json read beside a checkpoint (bytes). */
+#define IGQ__CKPT_CONFIG_MAX (8u << 20)
+
 /* Longest tensor name the loader builds (block prefix + index + suffix). */
 #define IGQ__CKPT_NAME_CAP 256
 

@@ -90,6 +90,13 @@ static igq_status load_json_beside(const igq__ckpt_loader *L, const char *fname,
         snprintf(pathbuf, cap, "%s", fname);
     if (!igq__file_exists(pathbuf)) return IGQ_OK;
     IGQ_TRY(igq__read_file(pathbuf, &buf, &size));
+    /* a config becomes a JSON tree of up to ~50x its size: cap it (Hugging Face configs with
+     * the 21,843 ImageNet-21k labels are under 1 MB) */
+    if (size > IGQ__CKPT_CONFIG_MAX) {
+        igq__free(buf);
+        return igq__set_error(IGQ_ERR_FORMAT, "%s: %zu bytes; a configuration file may have at "
+                              "most %u", pathbuf, size, (unsigned)IGQ__CKPT_CONFIG_MAX);
+    }
     s = igq__json_parse((const char *)buf, size, out);
     igq__free(buf);
     if (s != IGQ_OK) {
