@@ -193,7 +193,8 @@ check:
 
 # ---- fuzzing (clang + libclang-rt: libFuzzer) --------------------------------------------------
 # make fuzz FUZZ_SECONDS=60: each harness in test/fuzz/ against a library built with coverage
-# and ASan+UBSan, seeded from test/fixtures.
+# and ASan+UBSan, seeded from test/fixtures and, when it exists, test/fuzz/corpus/<harness>/
+# (read-only: new inputs go to $(O)-fuzz/corpus-<harness>).
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz:
@@ -202,7 +203,8 @@ fuzz:
 	    clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -Iinclude $(FUZZ_SAN) -fsanitize=fuzzer $$h \
 	        $(O)-fuzz/libigq.a -lm -pthread -o $(O)-fuzz/$$n; \
 	    mkdir -p $(O)-fuzz/corpus-$$n; cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true; \
-	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n; done
+	    seeds=; if [ -d test/fuzz/corpus/$$n ]; then seeds=test/fuzz/corpus/$$n; fi; \
+	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n $$seeds; done
 
 # ---- examples / demo / bench ------------------------------------------------------------------
 $(O)/examples/%: examples/%.c $(O)/libigq.a
