@@ -1635,6 +1635,33 @@ static void data_cases(dctx *c)
             "finite");
 }
 
+/* Non-finite values inside DATA that the integer executor holds (a bias feeding the query,
+ * key and value quantizers, the position embedding): the file loads and runs, the same bits
+ * at every level (the quantization of a NaN is defined: the code qmin). Found by fuzz_igq
+ * (UBSan: a NaN converted to int in exec_quant_f32). */
+static void nonfinite_data_case(dctx *c)
+{
+    const igq_isa_level best = igq__isa_active();
+    unsigned char      *b    = copy_of(c, 0);
+    igq_model          *m;
+    float              *l1, *l2;
+    int64_t             i;
+    putf(data_value(b, K_QKV_B, 0, 3), NAN);
+    putf(data_value(b, K_QKV_B, 1, 50), -INFINITY);
+    putf(data_value(b, K_POS, -1, 7), INFINITY);
+    refix(b, c->n);
+    m  = load_bytes(b, c->n);
+    l1 = run(m, c->images);
+    igq__dispatch_force(IGQ_ISA_SCALAR);
+    l2 = run(m, c->images);
+    igq__dispatch_force(best);
+    same_logits(l1, l2, c->nl, "non-finite DATA values", "scalar against the best level");
+    for (i = 0; i < c->nl; i++) assert_true(isfinite(l1[i]));
+    free(l1), free(l2);
+    igq_model_free(m);
+    accepted(c, b, c->n, "NaN and inf in qkv.bias and pos (runs, finite logits)", 0);
+}
+
 static void tdir_cases(dctx *c)
 {
     unsigned char *b, *t;
@@ -2120,6 +2147,7 @@ static void test_damaged_files(void **state)
     quan_cases(&ci);
     qcfg_cases(&ci);
     data_cases(&ci);
+    nonfinite_data_case(&ci);
     printf(" fp32 file (%zu bytes):\n", cf.n);
     for (k = 0; k < 5; k++) section_cases(&cf, fp_tags[k], cut_fp[k]);
     fp32_cases(&cf);
@@ -2576,6 +2604,53 @@ static void test_api_misuse(void **state)
 
 /* ---- 6. seeds of the fuzz harness -------------------------------------------------------- */
 
+/* The other files of the corpus directory: inputs that made fuzz_igq fail, replayed as the
+ * harness does (checksums re-fixed unless header byte 40 is odd): each loads and runs, or is
+ * refused with IGQ_ERR_FORMAT. names: the generated seeds (skipped). */
+static void fuzz_regressions(const char *const *names, int nnames)
+{
+    char          *cdir = tu_fixture_path("../fuzz/corpus/fuzz_igq");
+    DIR           *d    = opendir(cdir);
+    struct dirent *e;
+    int            k, count = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        unsigned char *b;
+        size_t         n;
+        char          *fp;
+        igq_model     *m = NULL;
+        igq_status     s;
+        int            seed = 0;
+        if (e->d_name[0] == '.') continue;
+        for (k = 0; k < nnames; k++) seed |= strcmp(e->d_name, names[k]) == 0;
+        if (seed) continue;
+        fp = path_in(cdir, e->d_name);
+        b  = read_all(fp, &n);
+        if (n < 41 || (b[40] & 1) == 0) refix(b, n);
+        s = igq_model_load_buffer(b, n, &m);
+        if (s == IGQ_OK) {
+            igq_tensor *img = NULL;
+            int64_t     shape[4] = {1, info(m, IGQ_PROP_IN_CHANNELS),
+                                    info(m, IGQ_PROP_IMAGE_HEIGHT), info(m, IGQ_PROP_IMAGE_WIDTH)};
+            float      *got;
+            assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &img), IGQ_OK);
+            got = run(m, img);
+            free(got);
+            igq_tensor_free(img);
+            igq_model_free(m);
+        } else if (s != IGQ_ERR_FORMAT || m != NULL) {
+            fail_msg("%s: status %d, '%s'", fp, (int)s, igq_last_error());
+        }
+        printf("  %s: %s\n", fp, s == IGQ_OK ? "loads and runs" : igq_last_error());
+        free(b);
+        free(fp);
+        count++;
+    }
+    closedir(d);
+    free(cdir);
+    printf("  %d fuzz regression input(s) replayed\n", count);
+}
+
 /* Tiny models (a few KB) for test/fuzz/corpus/fuzz_igq/: fp32, integer W4A4 (qs4 blocks, qs8
  * edges), integer W8A8 G=2 with a distillation head, simulated W6A6 G=4. Run with
  * IGQ_FUZZ_CORPUS=<dir> to write them there (without PROV: the bytes then do not depend on the
@@ -2648,6 +2723,11 @@ static void test_fuzz_seeds(void **state)
         igq_model_free(m);
         igq_tensor_free(calib);
         igq_tensor_free(img);
+    }
+    if (out == NULL || out[0] == '\0') {
+        const char *names[4];
+        for (k = 0; k < 4; k++) names[k] = seeds[k].name;
+        fuzz_regressions(names, 4);
     }
     tu_rmdir_r(dir);
     free(dir);

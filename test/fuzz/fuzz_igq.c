@@ -40,7 +40,8 @@ static uint32_t get32(const uint8_t *p)
 static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 static void     put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
 }
 
 static void refix(uint8_t *f, size_t n)
@@ -73,7 +74,7 @@ static void run_once(const igq_model *m)
     const int64_t W = prop(m, IGQ_PROP_IMAGE_WIDTH), K = prop(m, IGQ_PROP_NUM_CLASSES);
     const int64_t T = prop(m, IGQ_PROP_NUM_TOKENS), D = prop(m, IGQ_PROP_EMBED_DIM);
     const int64_t L = prop(m, IGQ_PROP_DEPTH), M = prop(m, IGQ_PROP_MLP_DIM);
-    const double  work = (double)L * (double)T * ((double)T * (double)D + 4.0 * D * D + 2.0 * D * M);
+    const double  work = (double)L * (double)T * ((double)T * D + 4.0 * D * D + 2.0 * D * M);
     int64_t       is[4] = {1, C, H, W}, ls[2] = {1, K};
     igq_tensor   *img = NULL, *out = NULL;
     igq_status    s;
