@@ -1660,6 +1660,21 @@ static void nonfinite_data_case(dctx *c)
     free(l1), free(l2);
     igq_model_free(m);
     accepted(c, b, c->n, "NaN and inf in qkv.bias and pos (runs, finite logits)", 0);
+    {   /* the intact model on an image with NaN pixels: the same path (patch quantization) */
+        igq_tensor *img = one_image(c->images, 0);
+        float      *px  = (float *)igq_tensor_data(img);
+        m               = load_bytes(c->f, c->n);
+        px[0] = NAN, px[100] = NAN, px[101] = -INFINITY;
+        l1 = run(m, img);
+        igq__dispatch_force(IGQ_ISA_SCALAR);
+        l2 = run(m, img);
+        igq__dispatch_force(best);
+        same_logits(l1, l2, info(m, IGQ_PROP_NUM_CLASSES), "NaN pixels", "scalar");
+        for (i = 0; i < info(m, IGQ_PROP_NUM_CLASSES); i++) assert_true(isfinite(l1[i]));
+        free(l1), free(l2);
+        igq_model_free(m);
+        igq_tensor_free(img);
+    }
 }
 
 static void tdir_cases(dctx *c)
