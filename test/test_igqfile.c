@@ -12,12 +12,13 @@
  *   3. a mutation loop: random edits with re-fixed checksums never crash a load, and a model
  *      that loads runs; edits inside a section without re-fixed checksums are refused;
  *   4. allocation failures of load, load_buffer and save;
- *   5. argument errors.
+ *   5. argument errors, unwritable destinations, saving over the file a model is mapped from;
+ *   6. the seeds of test/fuzz/fuzz_igq.c (written with IGQ_FUZZ_CORPUS=dir) and the inputs the
+ *      fuzzer found, replayed.
  * The files are parsed and rebuilt here from the specification alone (header, table, QUAN
  * records), an oracle independent of lib/io/igqfile_*.c: rebuilding a saved file from its parsed
  * sections must give back its bytes. */
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
