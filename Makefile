@@ -42,9 +42,12 @@ OPT     ?= -O2
 # scalar kernels stay the specification of every bit; lib/core/compiler.h refuses -ffast-math.
 BASE_CFLAGS := -std=c99 $(OPT) -g -D_POSIX_C_SOURCE=200809L $(WARN) -Iinclude -fPIC -fvisibility=hidden \
                -ffp-contract=off
+# float-cast-overflow: a float -> int conversion out of range (a NaN) is undefined; clang's
+# -fsanitize=undefined (make fuzz) checks it, gcc's needs it named.
 ifeq ($(SANITIZE),1)
-BASE_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_LDFLAGS := -fsanitize=address,undefined
+BASE_CFLAGS += -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=address,undefined,float-cast-overflow
 endif
 ifeq ($(SANITIZE),thread)
 BASE_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
@@ -194,7 +197,8 @@ check:
 
 # ---- fuzzing (clang + libclang-rt: libFuzzer) --------------------------------------------------
 # make fuzz FUZZ_SECONDS=60: each harness in test/fuzz/ against a library built with coverage
-# and ASan+UBSan, seeded from test/fixtures.
+# and ASan+UBSan, seeded from test/fixtures and, when it exists, test/fuzz/corpus/<harness>/
+# (read-only: new inputs go to $(O)-fuzz/corpus-<harness>).
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz:
@@ -203,7 +207,8 @@ fuzz:
 	    clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -Iinclude $(FUZZ_SAN) -fsanitize=fuzzer $$h \
 	        $(O)-fuzz/libigq.a -lm -pthread -o $(O)-fuzz/$$n; \
 	    mkdir -p $(O)-fuzz/corpus-$$n; cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true; \
-	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n; done
+	    seeds=; if [ -d test/fuzz/corpus/$$n ]; then seeds=test/fuzz/corpus/$$n; fi; \
+	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n $$seeds; done
 
 # ---- examples / demo / bench ------------------------------------------------------------------
 $(O)/examples/%: examples/%.c $(O)/libigq.a

@@ -447,7 +447,9 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
         QREQ(isfinite(z->lo[g]) && isfinite(z->hi[g]) && z->lo[g] <= z->hi[g],
              "a range is not finite or is reversed");
         QREQ(!cover || (!isnan(z->clo[g]) && !isnan(z->chi[g])), "a cover bound is NaN");
-        QREQ(isfinite(qp->scale) && qp->scale > 0.0f && qp->inv_scale == 1.0f / qp->scale,
+        /* a subnormal scale has no finite inverse: the integer executor could not use it */
+        QREQ(isfinite(qp->scale) && qp->scale > 0.0f && isfinite(qp->inv_scale) &&
+                 qp->inv_scale == 1.0f / qp->scale,
              "a scale is not a positive number with its inverse");
         QREQ(qp->zero >= -(1 << 21) && qp->zero <= (1 << 21), "a zero point is out of range");
         if (z->is_weight)

@@ -18,13 +18,16 @@
  *   out[i] = clamp(rne(x[i] mul[i]), lo[i], hi[i]) + zero[i]
  * lo/hi = qmin - z, qmax - z (the result is in [qmin, qmax] <= 255), mul = 1 / scale (f32
  * source) or S / scale (int32 source at scale S, converted to float first: exact below 2^24).
- * rne: igq__rne's add/subtract of 1.5 * 2^23 (|v| <= 2^22 after the clamp: |zero| <= 2^20). */
+ * rne: igq__rne's add/subtract of 1.5 * 2^23 (|v| <= 2^22 after the clamp: |zero| <= 2^20).
+ * A NaN (a NaN pixel, or a NaN/inf parameter of a loaded model) clamps to lo: the comparisons
+ * are written so that NaN fails them (maxps / minps with v first at the SIMD levels), never
+ * reaching the int conversion, which would be undefined. */
 #define EXEC_QUANT_BODY(LOADX)                                                         \
     int64_t i;                                                                         \
     for (i = 0; i < n; i++) {                                                          \
         float v = (LOADX) * mul[i];                                                    \
-        v       = v < lo[i] ? lo[i] : v;                                               \
-        v       = v > hi[i] ? hi[i] : v;                                               \
+        v       = v > lo[i] ? v : lo[i];                                               \
+        v       = v < hi[i] ? v : hi[i];                                               \
         v       = (v + 12582912.0f) - 12582912.0f;                                     \
         out[i]  = (uint8_t)((int32_t)v + zero[i]);                                     \
     }

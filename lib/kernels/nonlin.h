@@ -154,7 +154,9 @@ typedef struct igq_ln_row {
 /* LayerNorm from f32 rows (igq__i32_ln_f32__<isa>; the integer executor's LayerNorm of its
  * f32 residual stream, one row of p->C floats x):
  *   amax = max |x| (as the largest magnitude bit pattern); e = frexpf exponent of amax
- *     (amax < 2^e); a row with amax = 0 or not finite (a NaN or an infinity) takes e = 0 and
+ *     (amax < 2^e); a row with amax = 0 or not finite (a NaN or an infinity), or so small
+ *     that f below would exceed FLT_MAX (amax < 2^(in_bits - 128), e.g. denormals: its
+ *     LayerNorm is beta to within |gamma| 2^(in_bits - 127) / sqrt(eps)), takes e = 0 and
  *     xi = 0;
  *   xi[c] = rne(x[c] f), f = ldexpf(1, in_bits - e) (the add / subtract of 1.5 2^23; in_bits
  *     <= 22 so |x f| < 2^22: the row at a per-row power-of-two scale 2^(e - in_bits));

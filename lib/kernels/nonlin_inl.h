@@ -160,7 +160,9 @@ static inline float igq__ln_f32_absmax(int64_t n, const float *x)
 }
 
 /* The row's conversion factor 2^(in_bits - e) with amax < 2^e (frexpf), and e; 0 (and e = 0)
- * for an all-zero or non-finite row (its integer row is then all zero). */
+ * for an all-zero or non-finite row, and for a row whose factor would exceed FLT_MAX (its
+ * integer row is then all zero; an infinite factor made x f infinite or NaN, and its
+ * conversion to int32 undefined). */
 static inline float igq__ln_f32_factor(float amax, int32_t in_bits, int *e)
 {
     if (!(amax > 0.0f) || !(amax <= FLT_MAX)) {
@@ -168,6 +170,10 @@ static inline float igq__ln_f32_factor(float amax, int32_t in_bits, int *e)
         return 0.0f;
     }
     (void)frexpf(amax, e);
+    if (in_bits - *e > FLT_MAX_EXP - 1) {
+        *e = 0;
+        return 0.0f;
+    }
     return ldexpf(1.0f, in_bits - *e);
 }
 

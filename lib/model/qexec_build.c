@@ -3,6 +3,7 @@
  * points and requantization multipliers, and the integer LayerNorm / softmax / GELU
  * parameters. Built once at quantization; read-only afterwards, shared by every thread. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/alloc.h"
@@ -162,10 +163,13 @@ static igq_status build_ln(const float *w, const float *b, int64_t C, float eps,
                            const char *what, int32_t block, igq_ln_params *p)
 {
     igq_status s = igq__ln_params_init(p, C, 1.0f, eps, w, b, (float)y_scale);
+    char       why[256];
     if (s == IGQ_OK) return IGQ_OK;
     if (s == IGQ_ERR_NO_MEMORY) return NOMEM();
+    /* a copy: igq__set_error writes the buffer igq_last_error() returns */
+    snprintf(why, sizeof why, "%s", igq_last_error());
     return igq__set_error(s, "igq_quantize_model: integer LayerNorm %s of block %d: %s", what,
-                          (int)block, igq_last_error());
+                          (int)block, why);
 }
 
 static igq_status build(const struct igq_model *m, const igq_qlin_packed *pre, igq_qexec **out)
