@@ -273,6 +273,7 @@ typedef struct qrec {
 static size_t qrec_tail_bytes(const unsigned char *head)
 {
     const int32_t n = (int32_t)get32(head + 32), cover = (int32_t)get32(head + 36);
+    if (get32(head + 40) != 0) return (size_t)n * 8u; /* compact weight form: hi[n], scale[n] */
     return (size_t)n * (4u * (cover ? 4u : 2u) + 20u);
 }
 
@@ -1228,6 +1229,10 @@ static unsigned char *qvalue(unsigned char *rec, int arr, int32_t g)
 {
     const int32_t  n = (int32_t)get32(rec + 32), cover = (int32_t)get32(rec + 36);
     unsigned char *t = rec + 48;
+    if (get32(rec + 40) != 0) { /* compact weight form: hi (arr 1), scale (arr 4) only */
+        assert_true(arr == 1 || arr == 4);
+        return t + 4 * ((arr == 1 ? 0 : (size_t)n) + (size_t)g);
+    }
     if (arr < 4) {
         assert_true(arr < 2 || cover);
         return t + 4 * ((size_t)arr * (size_t)n + (size_t)g);
@@ -1662,18 +1667,19 @@ static void nonfinite_data_case(dctx *c)
     free(l1), free(l2);
     igq_model_free(m);
     accepted(c, b, c->n, "NaN and inf in qkv.bias and pos (runs, finite logits)", 0);
-    {   /* the intact model on an image with NaN pixels: the same path (patch quantization) */
+    {   /* the intact model on an image with NaN pixels: refused before any executor runs
+         * (igq_run's contract; test_session covers every executor) */
         igq_tensor *img = one_image(c->images, 0);
         float      *px  = (float *)igq_tensor_data(img);
+        int64_t     ls[2] = {1, 0};
+        igq_tensor *lt    = NULL;
         m               = load_bytes(c->f, c->n);
-        px[0] = NAN, px[100] = NAN, px[101] = -INFINITY;
-        l1 = run(m, img);
-        igq__dispatch_force(IGQ_ISA_SCALAR);
-        l2 = run(m, img);
-        igq__dispatch_force(best);
-        same_logits(l1, l2, info(m, IGQ_PROP_NUM_CLASSES), "NaN pixels", "scalar");
-        for (i = 0; i < info(m, IGQ_PROP_NUM_CLASSES); i++) assert_true(isfinite(l1[i]));
-        free(l1), free(l2);
+        px[100] = NAN, px[101] = -INFINITY;
+        ls[1]   = info(m, IGQ_PROP_NUM_CLASSES);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, ls, &lt), IGQ_OK);
+        assert_int_equal(igq_run(m, img, lt), IGQ_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(igq_last_error(), "non-finite value"));
+        igq_tensor_free(lt);
         igq_model_free(m);
         igq_tensor_free(img);
     }
@@ -1805,7 +1811,7 @@ enum { S_QKV_IN = 0, S_Q, S_K, S_ATTN, S_V, S_PROJ_IN, S_FC1_IN, S_FC2_IN, S_PAT
        S_QKV_W, S_PROJ_W, S_FC1_W, S_FC2_W, S_PATCH_W, S_HEAD_W, S_HEAD_DIST_W };
 /* QUAN record head offsets; value arrays for qvalue */
 enum { Q_BLOCK = 0, Q_SITE = 4, Q_WEIGHT = 8, Q_BITS = 12, Q_GRAN = 16, Q_UNS = 20, Q_ROWS = 24,
-       Q_POLICY = 28, Q_N = 32, Q_COVER = 36 };
+       Q_POLICY = 28, Q_N = 32, Q_COVER = 36, Q_FORM = 40 };
 enum { V_LO = 0, V_HI, V_CLO, V_CHI, V_SCALE, V_INV, V_ZERO, V_QMIN, V_QMAX };
 
 /* QUAN rebuilt from records after fn changed them. */
@@ -1868,7 +1874,7 @@ static void groups65(qrec *r, uint32_t *count)
 static void quan_cases(dctx *c)
 {
     unsigned char *b, *rec;
-    int32_t        g, n;
+    int32_t        g;
     edit_qhead(c, 0, S_QKV_IN, Q_BITS, 9, "activation bits 9",
                "section 'QUAN': quantizer of site 0, block 0: bits outside 2..8");
     edit_qhead(c, 0, S_QKV_W, Q_BITS, 1, "weight bits 1",
@@ -1877,17 +1883,17 @@ static void quan_cases(dctx *c)
     edit_qhead(c, 0, S_FC1_IN, Q_BITS, 7, "activation bits 7 (parameters for 8)",
                "quantizer of site 6, block 0: an activation quantizer's integer range does not "
                "match its bits");
-    edit_qhead(c, 0, S_FC1_W, Q_BITS, 7, "weight bits 7 (parameters for 8)",
-               "a weight quantizer's integer range does not match its bits");
-    /* weight bits 4 with consistent parameters: the packed weight is then of the wrong kind */
+    /* weight records are written in the compact form (doc/igq-format.md, QUAN form 1): their
+     * integer range follows from the bits, so bits 4 over qs8 weights is caught by the
+     * packing's kind; unknown forms and forms on activation records are refused */
+    assert_int_equal(get32(quan_record(c->f, 0, S_FC1_W) + Q_FORM), 1);
+    edit_qhead(c, 0, S_FC1_W, Q_FORM, 3, "weight record form 3", "unknown record form");
+    edit_qhead(c, 0, S_FC1_IN, Q_FORM, 1, "compact form on an activation record",
+               "quantizer of site 6, block 0: unknown record form");
     b   = copy_of(c, 0);
     rec = quan_record(b, 0, S_FC1_W);
     put32(rec + Q_BITS, 4);
-    n = (int32_t)get32(rec + Q_N);
-    for (g = 0; g < n; g++) {
-        put32(qvalue(rec, V_QMIN, g), (uint32_t)-7);
-        put32(qvalue(rec, V_QMAX, g), 7);
-    }
+    (void)g;
     refix(b, c->n);
     refused(c, b, c->n, "weight bits 4 over a qs8 packed weight",
             "section 'TDIR': tensor 'fc1.weight' of block 0 has dtype 3 (expected 4)");
@@ -1983,16 +1989,14 @@ static void quan_cases(dctx *c)
                 "a zero point is out of range");
     edit_qvalue(c, 0, S_QKV_IN, V_ZERO, 0, (uint32_t)INT32_MIN, "zero point -2^31",
                 "a zero point is out of range");
-    edit_qvalue(c, 0, S_QKV_W, V_ZERO, 0, 1, "weight zero point 1",
-                "a weight quantizer's integer range does not match its bits");
     edit_qvalue(c, 0, S_QKV_IN, V_QMAX, 1, 254, "activation qmax 254",
                 "an activation quantizer's integer range does not match its bits");
     edit_qvalue(c, 0, S_QKV_IN, V_QMIN, 1, (uint32_t)-1, "activation qmin -1",
                 "an activation quantizer's integer range does not match its bits");
-    edit_qvalue(c, 0, S_QKV_W, V_QMAX, 7, 128, "weight qmax 128",
-                "a weight quantizer's integer range does not match its bits");
-    edit_qvalue(c, 0, S_QKV_W, V_QMIN, 7, (uint32_t)-129, "weight qmin -129",
-                "a weight quantizer's integer range does not match its bits");
+    edit_qvalue(c, 0, S_QKV_W, V_HI, 7, fbits(NAN), "compact weight range NaN",
+                "quantizer of site 10, block 0: a range is not finite or is reversed");
+    edit_qvalue(c, 0, S_QKV_W, V_HI, 7, fbits(-1.0f), "compact weight range negative",
+                "quantizer of site 10, block 0: a range is not finite or is reversed");
     {
         const float hi = getf(qvalue(quan_record(c->f, 0, S_QKV_IN), V_HI, 2));
         edit_qvalue(c, 0, S_QKV_IN, V_LO, 2, fbits(hi + 1.0f), "range reversed (lo > hi)",
