@@ -90,7 +90,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: fuzz all lib test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
+.PHONY: fuzz fuzz-run all lib test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
 all: lib
@@ -201,14 +201,29 @@ check:
 # (read-only: new inputs go to $(O)-fuzz/corpus-<harness>).
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_HARNESS := $(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/fuzz_*.c))
 fuzz:
 	+$(Q)$(MAKE) --no-print-directory O=$(O)-fuzz CC=clang OPT=-O1 CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(O)-fuzz/libigq.a
-	$(Q)set -e; for h in $(wildcard test/fuzz/fuzz_*.c); do n=$$(basename $$h .c); \
-	    clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -Iinclude $(FUZZ_SAN) -fsanitize=fuzzer $$h \
-	        $(O)-fuzz/libigq.a -lm -pthread -o $(O)-fuzz/$$n; \
-	    mkdir -p $(O)-fuzz/corpus-$$n; cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true; \
+	$(Q)set -e; for n in $(FUZZ_HARNESS); do \
+	    clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -Iinclude -Ilib $(FUZZ_SAN) -fsanitize=fuzzer \
+	        test/fuzz/$$n.c $(O)-fuzz/libigq.a -lm -pthread -o $(O)-fuzz/$$n; done
+	@echo "fuzz: built $(FUZZ_HARNESS) in $(O)-fuzz (run them: make fuzz-run FUZZ_SECONDS=N)"
+
+# Each harness for FUZZ_SECONDS from its committed seeds (test/fuzz/corpus/<harness>/; the
+# checkpoint readers also from the fixtures); new corpus entries stay in $(O)-fuzz/corpus-*.
+fuzz-run: fuzz
+	$(Q)set -e; for n in $(FUZZ_HARNESS); do \
+	    mkdir -p $(O)-fuzz/corpus-$$n; \
+	    case $$n in fuzz_checkpoint|fuzz_safetensors) \
+	        cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true;; esac; \
 	    seeds=; if [ -d test/fuzz/corpus/$$n ]; then seeds=test/fuzz/corpus/$$n; fi; \
-	    $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 $(O)-fuzz/corpus-$$n $$seeds; done
+	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	    if ! $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 \
+	        -print_final_stats=1 -artifact_prefix=$(O)-fuzz/ $(O)-fuzz/corpus-$$n $$seeds \
+	        > $(O)-fuzz/$$n.log 2>&1; then tail -60 $(O)-fuzz/$$n.log; \
+	        echo "fuzz-run: $$n FAILED (input saved in $(O)-fuzz/)"; exit 1; fi; \
+	    grep -E '^#[0-9]+.*(DONE|pulse)' $(O)-fuzz/$$n.log | tail -1; \
+	    grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $(O)-fuzz/$$n.log; done
 
 # ---- examples / demo / bench ------------------------------------------------------------------
 $(O)/examples/%: examples/%.c $(O)/libigq.a
