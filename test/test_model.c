@@ -664,6 +664,104 @@ static void test_config_json(void **state)
     stw_free(&w);
 }
 
+/* Class names: metadata `labels`, config.json id2label / label_names; count mismatches and
+ * bad entries refused; kept through quantization and .igq files. */
+static void test_labels(void **state)
+{
+    tmpctx     *t = (tmpctx *)*state;
+    stw         w;
+    char       *path, *cfg, *igq;
+    igq_model  *m = NULL, *r = NULL;
+    const char *name = NULL;
+    base_model(&w); /* 5 classes; the metadata value is JSON text inside the header's JSON */
+    stw_meta(&w, "labels",
+             "[\\\"t-shirt\\\", \\\"trouser\\\", \\\"pull\\\\u00f6ver\\\", \\\"dress\\\", \\\"coat\\\"]");
+    path = stw_write(&w, t->dir, "lab.safetensors");
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_label(m, 2, &name), IGQ_OK);
+    assert_string_equal(name, "pull\xc3\xb6ver");
+    assert_int_equal(igq_model_label(m, 5, &name), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(name);
+    assert_int_equal(igq_model_label(m, -1, &name), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_label(NULL, 0, &name), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_model_label(m, 0, NULL), IGQ_ERR_INVALID_ARGUMENT);
+    igq = (char *)malloc(strlen(t->dir) + 16);
+    assert_non_null(igq);
+    sprintf(igq, "%s/lab.igq", t->dir);
+    assert_int_equal(igq_model_save(m, igq), IGQ_OK);
+    assert_int_equal(igq_model_load(igq, &r), IGQ_OK);
+    assert_int_equal(igq_model_label(r, 4, &name), IGQ_OK);
+    assert_string_equal(name, "coat");
+    assert_int_equal(igq_model_label(r, 2, &name), IGQ_OK);
+    assert_string_equal(name, "pull\xc3\xb6ver");
+    igq_model_free(r);
+    igq_model_free(m);
+    m = NULL;
+    free(path);
+    stw_free(&w);
+    /* wrong count / not strings */
+    base_model(&w);
+    stw_meta(&w, "labels", "[\\\"a\\\", \\\"b\\\"]");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "2 labels for 5 classes", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "labels", "[\\\"a\\\", \\\"b\\\", 3, \\\"d\\\", \\\"e\\\"]");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "label 2 is not a string", NULL);
+    stw_free(&w);
+    base_model(&w);
+    stw_meta(&w, "labels", "[\\\"a\\\", ");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "metadata labels", NULL);
+    stw_free(&w);
+    /* no names at all */
+    base_model(&w);
+    path = stw_write(&w, t->dir, "nolab.safetensors");
+    assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+    assert_int_equal(igq_model_label(m, 0, &name), IGQ_ERR_NOT_FOUND);
+    igq_model_free(m);
+    m = NULL;
+    free(path);
+    stw_free(&w);
+    /* config.json: Hugging Face id2label (any key order), timm label_names */
+    base_model(&w);
+    path = stw_write(&w, t->dir, "model.safetensors");
+    {
+        const char *hf = "{\"id2label\": {\"1\": \"b\", \"0\": \"a\", \"4\": \"e\", \"3\": \"d\", "
+                         "\"2\": \"c\"}}";
+        const char *tm = "{\"label_names\": [\"v\", \"w\", \"x\", \"y\", \"z\"]}";
+        const char *bad[] = {"{\"id2label\": {\"0\": \"a\", \"1\": \"b\"}}",
+                             "{\"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\", \"3\": \"d\", "
+                             "\"5\": \"e\"}}",
+                             "{\"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\", \"3\": \"d\", "
+                             "\"x\": \"e\"}}",
+                             "{\"id2label\": [\"a\"]}"};
+        size_t i;
+        cfg = tu_write_file(t->dir, "config.json", hf, strlen(hf));
+        free(cfg);
+        assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+        assert_int_equal(igq_model_label(m, 3, &name), IGQ_OK);
+        assert_string_equal(name, "d");
+        igq_model_free(m);
+        m   = NULL;
+        cfg = tu_write_file(t->dir, "config.json", tm, strlen(tm));
+        free(cfg);
+        assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+        assert_int_equal(igq_model_label(m, 0, &name), IGQ_OK);
+        assert_string_equal(name, "v");
+        igq_model_free(m);
+        m = NULL;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            cfg = tu_write_file(t->dir, "config.json", bad[i], strlen(bad[i]));
+            free(cfg);
+            assert_int_equal(igq_model_load(path, &m), IGQ_ERR_FORMAT);
+            assert_null(m);
+            assert_non_null(strstr(igq_last_error(), "id2label"));
+        }
+    }
+    free(path);
+    free(igq);
+    stw_free(&w);
+}
+
 static void test_not_safetensors(void **state)
 {
     tmpctx    *t = (tmpctx *)*state;
@@ -935,6 +1033,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_metadata, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_metadata_values, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_config_json, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_labels, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_not_safetensors, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_metadata_locale, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_not_regular_file, setup_tmp, teardown_tmp),

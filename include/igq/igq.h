@@ -227,6 +227,16 @@ IGQ_API igq_status igq_model_layer_norm_eps(const igq_model *model, float *eps);
 IGQ_API igq_status igq_model_normalization(const igq_model *model, float *mean, float *std,
                                            int32_t capacity);
 
+/** Name of a class, from the checkpoint: the safetensors metadata key `labels` (a JSON array
+ *  of strings), else a `config.json` beside it (Hugging Face `id2label`, timm `label_names`);
+ *  kept in `.igq` files. The source must name every class exactly once (else the load fails
+ *  with IGQ_ERR_FORMAT).
+ *  @param name  receives a NUL-terminated UTF-8 string owned by the model, valid while it lives.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, class_index outside 0 .. classes - 1);
+ *          IGQ_ERR_NOT_FOUND (the checkpoint names no classes).
+ *  Thread safety: shared read-only. Since 0.1. */
+IGQ_API igq_status igq_model_label(const igq_model *model, int64_t class_index, const char **name);
+
 /* ---- CPU features ------------------------------------------------------------------------- */
 
 /** Name of the instruction-set level the kernels run at: "scalar", "avx2", "avxvnni" or

@@ -93,3 +93,17 @@ igq_status igq_model_normalization(const igq_model *model, float *mean, float *s
 
 /* igq_run lives in api_session.c: it shares the argument checks and the scratch plan with
  * igq_session_run. */
+
+igq_status igq_model_label(const igq_model *model, int64_t class_index, const char **name)
+{
+    IGQ_CHECK(name != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_label: name is NULL");
+    *name = NULL;
+    IGQ_CHECK(model != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_model_label: model is NULL");
+    IGQ_CHECK(class_index >= 0 && class_index < model->d.classes, IGQ_ERR_INVALID_ARGUMENT,
+              "igq_model_label: class %lld outside 0 .. %d", (long long)class_index,
+              (int)model->d.classes - 1);
+    IGQ_CHECK(model->n_labels > 0, IGQ_ERR_NOT_FOUND,
+              "igq_model_label: the checkpoint names no classes");
+    *name = model->labels[class_index];
+    return IGQ_OK;
+}

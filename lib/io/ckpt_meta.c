@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../core/alloc.h"
@@ -298,9 +299,98 @@ igq_status igq__ckpt_image_size(const igq__ckpt_loader *L, int32_t *h, int32_t *
     return IGQ_OK;
 }
 
+/* Class names from a JSON array of strings (`where` names the source in messages). */
+static igq_status labels_from_array(const igq__ckpt_loader *L, const igq_json *v,
+                                    const char *where)
+{
+    const char **names;
+    size_t       i;
+    int          ok;
+    IGQ_CHECK(v->type == IGQ_JSON_ARRAY, IGQ_ERR_FORMAT, "%s: labels must be a JSON array of "
+              "strings", where);
+    IGQ_CHECK(v->count == (size_t)L->m->d.classes, IGQ_ERR_FORMAT,
+              "%s: %zu labels for %d classes", where, v->count, (int)L->m->d.classes);
+    for (i = 0; i < v->count; i++)
+        IGQ_CHECK(v->items[i].type == IGQ_JSON_STRING &&
+                      strlen(v->items[i].string) == v->items[i].string_len,
+                  IGQ_ERR_FORMAT, "%s: label %zu is not a string (without NUL)", where, i);
+    names = (const char **)igq__malloc(v->count * sizeof *names + 1);
+    IGQ_CHECK(names != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", where);
+    for (i = 0; i < v->count; i++) names[i] = v->items[i].string;
+    ok = igq__model_set_labels(L->m, names, (int32_t)v->count);
+    igq__free((void *)(uintptr_t)names);
+    IGQ_CHECK(ok, IGQ_ERR_NO_MEMORY, "%s: out of memory", where);
+    return IGQ_OK;
+}
+
+/* Hugging Face id2label: {"0": "tench", ...} with the keys 0 .. classes - 1 exactly. */
+static igq_status labels_from_id2label(const igq__ckpt_loader *L, const igq_json *v)
+{
+    const char *where = L->config_path;
+    const char **names;
+    size_t       i;
+    int          ok;
+    IGQ_CHECK(v->type == IGQ_JSON_OBJECT, IGQ_ERR_FORMAT, "%s: id2label must be an object",
+              where);
+    IGQ_CHECK(v->count == (size_t)L->m->d.classes, IGQ_ERR_FORMAT,
+              "%s: id2label has %zu entries for %d classes", where, v->count,
+              (int)L->m->d.classes);
+    names = (const char **)igq__calloc(v->count + 1, sizeof *names);
+    IGQ_CHECK(names != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", where);
+    for (i = 0; i < v->count; i++) {
+        const char *k = v->keys[i], *end = NULL;
+        long        idx;
+        int         good = k[0] >= '0' && k[0] <= '9' && strlen(k) <= 9;
+        idx              = good ? strtol(k, (char **)(uintptr_t)&end, 10) : -1;
+        good             = good && end != NULL && *end == '\0' && idx < (long)v->count &&
+               names[idx] == NULL && v->items[i].type == IGQ_JSON_STRING &&
+               strlen(v->items[i].string) == v->items[i].string_len;
+        if (!good) {
+            igq__free((void *)(uintptr_t)names);
+            return igq__set_error(IGQ_ERR_FORMAT,
+                                  "%s: id2label entry '%s' is not a class index 0 .. %d with a "
+                                  "string (or repeats one)", where, k, (int)v->count - 1);
+        }
+        names[idx] = v->items[i].string;
+    }
+    ok = igq__model_set_labels(L->m, names, (int32_t)v->count);
+    igq__free((void *)(uintptr_t)names);
+    IGQ_CHECK(ok, IGQ_ERR_NO_MEMORY, "%s: out of memory", where);
+    return IGQ_OK;
+}
+
+/* Class names: safetensors metadata `labels` (a JSON array as text), else config.json's
+ * Hugging Face `id2label` or timm `label_names`; none is fine (no names). */
+static igq_status resolve_labels(const igq__ckpt_loader *L)
+{
+    const char *s = meta(L, "labels");
+    if (s != NULL) {
+        igq_json  *v = NULL;
+        igq_status st;
+        char       where[512];
+        snprintf(where, sizeof where, "%s: metadata labels", L->path);
+        st = igq__json_parse(s, strlen(s), &v);
+        if (st != IGQ_OK) {
+            igq__error_prefix(where);
+            return st;
+        }
+        st = labels_from_array(L, v, where);
+        igq__json_free(v);
+        return st;
+    }
+    if (L->config != NULL) {
+        const igq_json *v = igq__json_get(L->config, "id2label");
+        if (v != NULL) return labels_from_id2label(L, v);
+        v = igq__json_get(L->config, "label_names");
+        if (v != NULL) return labels_from_array(L, v, L->config_path);
+    }
+    return IGQ_OK;
+}
+
 igq_status igq__ckpt_resolve_meta(const igq__ckpt_loader *L)
 {
     IGQ_TRY(resolve_heads(L));
     IGQ_TRY(resolve_eps(L));
+    IGQ_TRY(resolve_labels(L));
     return resolve_norm_stats(L);
 }

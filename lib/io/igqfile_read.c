@@ -75,7 +75,7 @@ typedef struct reader {
     size_t               size;
     section              sec[IGQF_MAX_SECTIONS];
     int                  nsec;
-    const section       *grph, *tdir, *data, *prep, *qcfg, *quan;
+    const section       *grph, *tdir, *data, *prep, *qcfg, *quan, *labl;
     struct igq_model    *m;
     int                  quantized, executor;
     /* tensors found, by (kind, block + 1): pointers into DATA */
@@ -171,6 +171,7 @@ static igq_status read_table(reader *r)
         case IGQF_PREP: r->prep = s; break;
         case IGQF_QCFG: r->qcfg = s; break;
         case IGQF_QUAN: r->quan = s; break;
+        case IGQF_LABL: r->labl = s; break;
         case IGQF_PROV: break;
         default:
             REQ(!(s->flags & IGQF_REQUIRED),
@@ -280,6 +281,38 @@ static igq_status read_prep(reader *r)
     r->m->mean           = (float *)(uintptr_t)(s->p + 8);
     r->m->std            = (float *)(uintptr_t)(s->p + 8 + 4 * (size_t)c);
     r->m->has_norm_stats = 1;
+    return IGQ_OK;
+}
+
+/* LABL: u32 count (= classes), u32 reserved, count u32 end offsets (ascending, relative to
+ * the names), the names, each NUL-terminated. The model points at them in place. */
+static igq_status read_labl(reader *r)
+{
+    const section       *s = r->labl;
+    const unsigned char *names;
+    uint64_t             len, start = 0;
+    uint32_t             n, i;
+    if (s == NULL) return IGQ_OK;
+    REQ(s->size >= 8, "%s: section 'LABL': %llu bytes", r->name, (unsigned long long)s->size);
+    n = get_u32(s->p);
+    REQ(n == (uint32_t)r->m->d.classes, "%s: section 'LABL': %u names for %d classes", r->name,
+        (unsigned)n, (int)r->m->d.classes);
+    REQ((uint64_t)n * 4u <= s->size - 8, "%s: section 'LABL': %u offsets do not fit", r->name,
+        (unsigned)n);
+    names = s->p + 8 + 4 * (size_t)n;
+    len   = s->size - 8 - 4 * (uint64_t)n;
+    r->m->labels = (const char **)igq__malloc((size_t)n * sizeof(char *));
+    IGQ_CHECK(r->m->labels != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", r->name);
+    for (i = 0; i < n; i++) {
+        const uint64_t end = get_u32(s->p + 8 + 4 * (size_t)i);
+        REQ(end > start && end <= len && names[end - 1] == 0 &&
+                memchr(names + start, 0, (size_t)(end - 1 - start)) == NULL,
+            "%s: section 'LABL': name %u is not a NUL-terminated string inside the section",
+            r->name, (unsigned)i);
+        r->m->labels[i] = (const char *)(names + start);
+        start           = end;
+    }
+    r->m->n_labels = (int32_t)n;
     return IGQ_OK;
 }
 
@@ -731,6 +764,7 @@ static igq_status load(reader *r, igq_qlin_packed **pk_out)
     IGQ_TRY(read_table(r));
     IGQ_TRY(read_graph(r));
     IGQ_TRY(read_prep(r));
+    IGQ_TRY(read_labl(r));
     m->blocks = (igq_block *)igq__calloc((size_t)m->d.depth, sizeof(igq_block));
     IGQ_CHECK(m->blocks != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", r->name);
     if (r->qcfg != NULL) {

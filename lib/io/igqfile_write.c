@@ -348,7 +348,7 @@ static int write_zeros(int fd, uint64_t n)
     return 1;
 }
 
-enum { S_GRPH, S_PREP, S_QCFG, S_QUAN, S_PROV, S_TDIR, S_DATA, S_N };
+enum { S_GRPH, S_PREP, S_LABL, S_QCFG, S_QUAN, S_PROV, S_TDIR, S_DATA, S_N };
 
 static igq_status emit(const char *path, const char *tmp, wsection *sec, int nsec,
                        const writer *w, uint64_t file_size)
@@ -451,6 +451,18 @@ igq_status igq__igqf_save(const struct igq_model *m, const char *path)
         wb_u32(&sec[S_PREP].b, 0);
         wb_f32s(&sec[S_PREP].b, m->mean, m->d.in_chans);
         wb_f32s(&sec[S_PREP].b, m->std, m->d.in_chans);
+    }
+    if (m->n_labels > 0) { /* count, then count end offsets, then the NUL-terminated names */
+        uint32_t end = 0;
+        sec[S_LABL].tag = IGQF_LABL;
+        wb_u32(&sec[S_LABL].b, (uint32_t)m->n_labels);
+        wb_u32(&sec[S_LABL].b, 0);
+        for (i = 0; i < m->n_labels; i++) {
+            end += (uint32_t)strlen(m->labels[i]) + 1u;
+            wb_u32(&sec[S_LABL].b, end);
+        }
+        for (i = 0; i < m->n_labels; i++)
+            wb_bytes(&sec[S_LABL].b, m->labels[i], strlen(m->labels[i]) + 1);
     }
     if (m->q != NULL) {
         sec[S_QCFG].tag = IGQF_QCFG, sec[S_QCFG].flags = IGQF_REQUIRED;

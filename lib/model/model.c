@@ -1,4 +1,5 @@
 /* Model lifetime: destroy and deep copy. */
+#include <stdint.h>
 #include <string.h>
 
 #include "../core/alloc.h"
@@ -50,7 +51,37 @@ void igq__model_destroy(struct igq_model *m)
         igq__free(m->backing);
     }
     igq__free(m->src_name);
+    igq__free((void *)(uintptr_t)m->labels);
+    igq__free(m->label_blob);
     igq__free(m);
+}
+
+int igq__model_set_labels(struct igq_model *m, const char *const *names, int32_t n)
+{
+    size_t  total = 0, at = 0;
+    int32_t i;
+    char   *blob;
+    const char **ptr;
+    for (i = 0; i < n; i++) total += strlen(names[i]) + 1;
+    ptr  = (const char **)igq__malloc((size_t)(n > 0 ? n : 1) * sizeof *ptr);
+    blob = (char *)igq__malloc(total > 0 ? total : 1);
+    if (ptr == NULL || blob == NULL) {
+        igq__free((void *)(uintptr_t)ptr);
+        igq__free(blob);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        const size_t k = strlen(names[i]) + 1;
+        memcpy(blob + at, names[i], k);
+        ptr[i] = blob + at;
+        at += k;
+    }
+    igq__free((void *)(uintptr_t)m->labels);
+    igq__free(m->label_blob);
+    m->labels     = ptr;
+    m->label_blob = blob;
+    m->n_labels   = n;
+    return 1;
 }
 
 /* Copies n floats (NULL stays NULL); returns 0 on allocation failure. */
@@ -93,6 +124,11 @@ igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out)
             return igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory while copying the model");
         }
         memcpy(m->src_name, src->src_name, n);
+    }
+    if (src->n_labels > 0 && !igq__model_set_labels(m, src->labels, src->n_labels)) {
+        igq__free(m->src_name);
+        igq__free(m);
+        return igq__set_error(IGQ_ERR_NO_MEMORY, "out of memory while copying the model");
     }
     m->blocks         = (igq_block *)igq__calloc((size_t)d->depth, sizeof(igq_block));
     /* Record the depth only once blocks exist, so a partial copy frees cleanly. */

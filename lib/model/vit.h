@@ -74,10 +74,18 @@ struct igq_model {
     /* A model read from a .igq file: the arrays above (not blocks, not q) point into the
      * read-only view *backing and are not freed one by one; NULL otherwise. */
     struct igq_map *backing;
+    /* Class names (n_labels == classes), or NULL / 0 when the source names none. labels[i]
+     * points into label_blob (owned) or, for a loaded .igq, into its mapping. */
+    const char    **labels;
+    char           *label_blob;
+    int32_t         n_labels;
     /* Provenance, saved in .igq files: the checkpoint the model came from (NULL if unknown). */
     char           *src_name;
     int64_t         src_size;
 };
+
+/* Sets m->labels from n strings (copied into one owned blob): 1, or 0 when out of memory. */
+int igq__model_set_labels(struct igq_model *m, const char *const *names, int32_t n);
 
 /* Deep copy of a model (without its quantization state). */
 igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out);
