@@ -15,8 +15,11 @@ enum {
     IGQ__RESIZE_NONE    = 0, /* no resize: crop (or zero-pad) the image as it is */
     IGQ__RESIZE_SHORTER = 1, /* shorter side to resize_h (= resize_w), aspect kept, as
                                 torchvision's Resize(int) */
-    IGQ__RESIZE_EXACT   = 2  /* to resize_h x resize_w exactly (timm squash, Hugging Face
+    IGQ__RESIZE_EXACT   = 2, /* to resize_h x resize_w exactly (timm squash, Hugging Face
                                 {height, width}) */
+    IGQ__RESIZE_RATIO   = 3  /* aspect kept, scaled by the smaller of h / resize_h and
+                                w / resize_w, sides rounded half to even (timm's
+                                ResizeKeepRatio, its non-square center mode) */
 };
 
 /* The resolved evaluation transform; the crop is always the model's input size. */
@@ -30,8 +33,17 @@ typedef struct igq_preproc {
 /* The transform a model was declared with, or the default of its naming scheme. */
 void igq__model_preproc(const struct igq_model *m, igq_preproc *out);
 
-/* Validates a transform against a model input size; 0 if valid. */
+/* timm's evaluation transform for an img_h x img_w input: scale size floor(side / crop_pct),
+ * then resize the shorter side (square) or keep the ratio (non-square), or squash (exact). */
+void igq__preproc_timm(int32_t img_h, int32_t img_w, double crop_pct, int squash, int32_t interp,
+                       igq_preproc *out);
+
+/* 1 if every field is in range (sides 1..65536, known mode and filter, finite divisor > 0). */
 int igq__preproc_valid(const igq_preproc *p);
+
+/* Mean and std igq_image_preprocess uses: the model's, else the default of its naming scheme
+ * (torchvision: ImageNet's for 3 channels; otherwise 0.5 / 0.5). mean/std: in_chans floats. */
+void igq__preproc_stats(const struct igq_model *m, float *mean, float *std);
 
 /* Output size (rw, rh) of the resize step for a w x h image. */
 void igq__preproc_resized_size(const igq_preproc *p, int32_t w, int32_t h, int32_t *rw,
