@@ -427,7 +427,8 @@ static igq_status preproc_from_hf(const igq__ckpt_loader *L)
     int               do_rescale = json_flag(igq__json_get(P, "do_rescale"), 1);
     igq_preproc       p;
     int               shortest = 0;
-    if (js == NULL && jr == NULL && jc == NULL && jf == NULL && igq__json_get(P, "do_resize") == NULL)
+    if (js == NULL && jr == NULL && jc == NULL && jf == NULL &&
+        igq__json_get(P, "do_resize") == NULL)
         return IGQ_OK;
     IGQ_CHECK(do_resize >= 0 && do_crop >= 0 && do_rescale >= 0, IGQ_ERR_FORMAT,
               "%s: do_resize, do_center_crop and do_rescale must be true or false", where);

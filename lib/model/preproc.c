@@ -190,7 +190,8 @@ igq_status igq__image_resize_crop_u8(const uint8_t *src, int32_t w, int32_t h, i
             for (i = 0; i < ncol * ch; i++) {
                 int64_t acc = 1 << (PRECISION_BITS - 1);
                 int32_t j;
-                for (j = 0; j < tv.n[yi]; j++) acc += (int64_t)col[(size_t)j * ncol * ch + i] * k[j];
+                for (j = 0; j < tv.n[yi]; j++)
+                    acc += (int64_t)col[(size_t)j * ncol * ch + i] * k[j];
                 o[i] = clip8(acc);
             }
         }
