@@ -149,7 +149,9 @@ typedef struct igq_model igq_model;
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
  *  config.json in the same folder (Hugging Face or timm keys); then defaults (head dim 64;
- *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names). The evaluation
+ *  image transform (resize, interpolation, crop) comes from the metadata, config.json's
+ *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
  *  allocated for it, then read in time linear in its size and less than 3 times its size of
  *  memory (beyond the mapped file), so a hostile header is refused cheaply.
