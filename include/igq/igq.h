@@ -149,7 +149,9 @@ typedef struct igq_model igq_model;
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
  *  config.json in the same folder (Hugging Face or timm keys); then defaults (head dim 64;
- *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names). The evaluation
+ *  image transform (resize, interpolation, crop) comes from the metadata, config.json's
+ *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
  *  allocated for it, then read in time linear in its size and less than 3 times its size of
  *  memory (beyond the mapped file), so a hostile header is refused cheaply.
@@ -206,6 +208,19 @@ typedef enum igq_model_prop {
     IGQ_PROP_NUM_CLASSES   = 8,  /**< logits per image */
     IGQ_PROP_PREFIX_TOKENS = 9,  /**< class (+ distillation) tokens before the patches */
     IGQ_PROP_NUM_TOKENS    = 10, /**< prefix tokens + patches */
+    /** How igq_image_preprocess() resizes before its center crop to IMAGE_HEIGHT x
+     *  IMAGE_WIDTH: 0 = no resize; 1 = the shorter side to RESIZE_HEIGHT (= RESIZE_WIDTH),
+     *  the longer to int(size x long / short) (torchvision's Resize(int)); 2 = to RESIZE_HEIGHT
+     *  x RESIZE_WIDTH exactly; 3 = aspect kept, scaled by min(h / RESIZE_HEIGHT, w /
+     *  RESIZE_WIDTH), sides rounded half to even (timm's ResizeKeepRatio). Since 0.1. */
+    IGQ_PROP_RESIZE_MODE    = 11,
+    IGQ_PROP_RESIZE_HEIGHT  = 12, /**< resize target height (see RESIZE_MODE). Since 0.1. */
+    IGQ_PROP_RESIZE_WIDTH   = 13, /**< resize target width (see RESIZE_MODE). Since 0.1. */
+    /** Resampling filter, numbered as Pillow's: 2 = bilinear, 3 = bicubic. Since 0.1. */
+    IGQ_PROP_INTERPOLATION  = 14,
+    /** 1 if the checkpoint (or .igq file) declared the transform, 0 if it is the default of
+     *  its naming scheme (see igq_image_preprocess()). Since 0.1. */
+    IGQ_PROP_PREPROC_DECLARED = 15,
     IGQ_PROP_FORCE32       = 0x7fffffff
 } igq_model_prop;
 
@@ -236,6 +251,47 @@ IGQ_API igq_status igq_model_normalization(const igq_model *model, float *mean, 
  *          IGQ_ERR_NOT_FOUND (the checkpoint names no classes).
  *  Thread safety: shared read-only. Since 0.1. */
 IGQ_API igq_status igq_model_label(const igq_model *model, int64_t class_index, const char **name);
+
+/** Turn one 8-bit image into image `index` of a batch, with the model's evaluation transform:
+ *  resize, center crop to the model's input size, scale to [0, 1], normalize.
+ *  The resize is Pillow's Image.resize (what torchvision's and Hugging Face's transforms run
+ *  on PIL images): bilinear or bicubic, antialiased when shrinking, reproduced bit for bit
+ *  on the 8-bit values; the crop is torchvision's CenterCrop (offsets rounded half to even,
+ *  zero padding where the crop exceeds the resized image); then (v / 255 - mean) / std in
+ *  float, as ToTensor + Normalize. An RGB(A) image for a 1-channel model is first converted
+ *  as Pillow's convert("L") does; a gray image for an RGB model is replicated; alpha is
+ *  dropped (not composited). An image already of the input size with crop_pct 1 (resize
+ *  mode 1 to the same size) is copied unchanged before the scaling.
+ *  The transform comes, first found wins, from the safetensors __metadata__ (interpolation =
+ *  bilinear | bicubic, crop_pct, crop_mode = center | squash), timm's config.json
+ *  (pretrained_cfg interpolation, crop_pct, crop_mode), Hugging Face's
+ *  preprocessor_config.json (do_resize, size as {height, width} | {shortest_edge} | an int,
+ *  resample 2 | 3, do_center_crop, crop_size, do_rescale, rescale_factor); timm keys give a
+ *  resize to floor(side / crop_pct) (shorter side for a square input, ratio kept otherwise;
+ *  squash: exactly). Without them, per naming scheme: timm crop_pct 0.9 bicubic (timm's ViT
+ *  default); Hugging Face a bilinear resize to the input size, no crop (ViTImageProcessor);
+ *  torchvision a bilinear resize of the shorter side to floor(side / 0.875) (256 for 224),
+ *  crop (torchvision's ImageNet preset). mean/std are igq_model_normalization()'s, else
+ *  ImageNet's for a torchvision-named 3-channel model and 0.5 / 0.5 otherwise. The transform
+ *  is saved in `.igq` files; read it with igq_model_info() (IGQ_PROP_RESIZE_MODE ...).
+ *  @param model       a loaded model; borrowed.
+ *  @param pixels      height rows of width pixels, `channels` interleaved bytes each; borrowed.
+ *  @param width       image width in pixels, 1..65536.
+ *  @param height      image height in pixels, 1..65536.
+ *  @param channels    1 (gray), 3 (RGB) or 4 (RGBA).
+ *  @param row_stride  bytes from one row to the next, at least width x channels.
+ *  @param images      f32 [B, C, H, W] with C, H, W as the model says; only image `index` is
+ *                     written.
+ *  @param index       0 .. B - 1.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, sides outside 1..65536, channels not 1, 3
+ *          or 4, row_stride too small, images not f32); IGQ_ERR_SHAPE (images not [B, C, H,
+ *          W] of the model); IGQ_ERR_OUT_OF_RANGE (index outside the batch);
+ *          IGQ_ERR_UNSUPPORTED (a model of other than 1 or 3 channels); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: shared read-only model; concurrent calls must write different images or
+ *  tensors. Since 0.1. */
+IGQ_API igq_status igq_image_preprocess(const igq_model *model, const uint8_t *pixels,
+                                        int32_t width, int32_t height, int32_t channels,
+                                        int64_t row_stride, igq_tensor *images, int64_t index);
 
 /* ---- CPU features ------------------------------------------------------------------------- */
 

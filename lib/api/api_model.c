@@ -45,9 +45,11 @@ void igq_model_free(igq_model *model) { igq__model_destroy(model); }
 igq_status igq_model_info(const igq_model *model, igq_model_prop prop, int64_t *value)
 {
     const igq_vit_dims *d;
+    igq_preproc         pp;
     IGQ_CHECK(model != NULL && value != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "igq_model_info: NULL argument");
     d = &model->d;
+    igq__model_preproc(model, &pp);
     switch (prop) {
     case IGQ_PROP_IMAGE_HEIGHT: *value = d->img_h; break;
     case IGQ_PROP_IMAGE_WIDTH: *value = d->img_w; break;
@@ -60,6 +62,11 @@ igq_status igq_model_info(const igq_model *model, igq_model_prop prop, int64_t *
     case IGQ_PROP_NUM_CLASSES: *value = d->classes; break;
     case IGQ_PROP_PREFIX_TOKENS: *value = d->n_prefix; break;
     case IGQ_PROP_NUM_TOKENS: *value = d->n_tokens; break;
+    case IGQ_PROP_RESIZE_MODE: *value = pp.resize_mode; break;
+    case IGQ_PROP_RESIZE_HEIGHT: *value = pp.resize_h; break;
+    case IGQ_PROP_RESIZE_WIDTH: *value = pp.resize_w; break;
+    case IGQ_PROP_INTERPOLATION: *value = pp.interp; break;
+    case IGQ_PROP_PREPROC_DECLARED: *value = model->has_preproc; break;
     case IGQ_PROP_FORCE32:
     default:
         return igq__set_error(IGQ_ERR_INVALID_ARGUMENT, "igq_model_info: unknown property %d",

@@ -5,7 +5,11 @@
  *      layer_norm_eps, image_size (int or [H, W]) | pretrained_cfg.input_size [C, H, W],
  *      pretrained_cfg.mean/std | mean/std; then <dir>/preprocessor_config.json image_mean/std
  *   3. defaults: head dim 64; eps 1e-6 (timm, torchvision) or 1e-12 (Hugging Face);
- *      square image from the position embedding; mean/std unknown. */
+ *      square image from the position embedding; mean/std unknown.
+ * The evaluation transform (igq_image_preprocess): metadata interpolation, crop_pct,
+ * crop_mode; else config.json pretrained_cfg.interpolation / crop_pct / crop_mode; else
+ * preprocessor_config.json do_resize, size, resample, do_center_crop, crop_size, do_rescale,
+ * rescale_factor; else the naming scheme's default (lib/model/preproc.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -387,10 +391,187 @@ static igq_status resolve_labels(const igq__ckpt_loader *L)
     return IGQ_OK;
 }
 
+/* ---- the evaluation transform (igq_image_preprocess) -------------------------------------- */
+
+/* "bilinear" / "bicubic" as Pillow's filter numbers; 0 if anything else. */
+static int32_t interp_of(const char *s)
+{
+    if (strcmp(s, "bilinear") == 0) return IGQ__INTERP_BILINEAR;
+    if (strcmp(s, "bicubic") == 0) return IGQ__INTERP_BICUBIC;
+    return 0;
+}
+
+/* timm's keys (interpolation, crop_pct, crop_mode), as strings from the metadata or JSON
+ * values from pretrained_cfg; absent keys take timm's ViT defaults (bicubic, 0.9, center). */
+static igq_status timm_transform(const igq__ckpt_loader *L, const char *interp, double crop_pct,
+                                 int has_crop_pct, const char *mode, const char *where)
+{
+    struct igq_model *m = L->m;
+    int32_t           f = IGQ__INTERP_BICUBIC;
+    int               squash = 0;
+    if (interp != NULL) {
+        f = interp_of(interp);
+        IGQ_CHECK(f != 0, IGQ_ERR_UNSUPPORTED,
+                  "%s: interpolation '%s' is not supported (bilinear or bicubic)", where, interp);
+    }
+    if (!has_crop_pct) crop_pct = 0.9;
+    IGQ_CHECK(crop_pct > 0.0 && crop_pct <= 1.0 && isfinite(crop_pct) &&
+                  floor((double)m->d.img_h / crop_pct) <= 65536.0 &&
+                  floor((double)m->d.img_w / crop_pct) <= 65536.0,
+              IGQ_ERR_FORMAT, "%s: crop_pct must be a number in (0, 1] (and the resize at most "
+              "65536 pixels)", where);
+    if (mode != NULL) {
+        IGQ_CHECK(strcmp(mode, "center") == 0 || strcmp(mode, "squash") == 0,
+                  IGQ_ERR_UNSUPPORTED, "%s: crop_mode '%s' is not supported (center or squash)",
+                  where, mode);
+        squash = strcmp(mode, "squash") == 0;
+    }
+    igq__preproc_timm(m->d.img_h, m->d.img_w, crop_pct, squash, f, &m->preproc);
+    m->has_preproc = 1;
+    return IGQ_OK;
+}
+
+static igq_status preproc_from_metadata(const igq__ckpt_loader *L, int *found)
+{
+    const char *fi = meta(L, "interpolation"), *fc = meta(L, "crop_pct");
+    const char *fm = meta(L, "crop_mode");
+    double      pct = 0.0;
+    *found          = fi != NULL || fc != NULL || fm != NULL;
+    if (!*found) return IGQ_OK;
+    if (fc != NULL) {
+        char *end;
+        errno = 0;
+        pct   = igq__strtod_c(fc, &end);
+        IGQ_CHECK(end != fc && *end == '\0' && errno == 0, IGQ_ERR_FORMAT,
+                  "%s: metadata crop_pct '%s' is not a number", L->path, fc);
+    }
+    return timm_transform(L, fi, pct, fc != NULL, fm, L->path);
+}
+
+static igq_status preproc_from_timm_config(const igq__ckpt_loader *L, int *found)
+{
+    const igq_json *ji = cfg_path(L->config, "pretrained_cfg", "interpolation");
+    const igq_json *jc = cfg_path(L->config, "pretrained_cfg", "crop_pct");
+    const igq_json *jm = cfg_path(L->config, "pretrained_cfg", "crop_mode");
+    *found             = ji != NULL || jc != NULL || jm != NULL;
+    if (!*found) return IGQ_OK;
+    IGQ_CHECK((ji == NULL || ji->type == IGQ_JSON_STRING) &&
+                  (jm == NULL || jm->type == IGQ_JSON_STRING) &&
+                  (jc == NULL || jc->type == IGQ_JSON_NUMBER),
+              IGQ_ERR_FORMAT, "%s: pretrained_cfg interpolation / crop_mode must be strings and "
+              "crop_pct a number", L->config_path);
+    return timm_transform(L, ji ? ji->string : NULL, jc ? jc->number : 0.0, jc != NULL,
+                          jm ? jm->string : NULL, L->config_path);
+}
+
+/* Hugging Face's {height, width}, {shortest_edge} or an int; shortest set for the latter. */
+static igq_status hf_size(const igq_json *v, const char *key, int32_t *h, int32_t *w,
+                          int *shortest)
+{
+    static const char where[] = "preprocessor_config.json";
+    const igq_json   *a, *b;
+    *shortest = 0;
+    if (v->type == IGQ_JSON_NUMBER) {
+        IGQ_CHECK(valid_side(v->number), IGQ_ERR_FORMAT,
+                  "%s: %s is not an integer in [1, 65536]", where, key);
+        *h = *w = (int32_t)v->number;
+        return IGQ_OK;
+    }
+    a = igq__json_get(v, "shortest_edge");
+    if (a != NULL) {
+        IGQ_CHECK(a->type == IGQ_JSON_NUMBER && valid_side(a->number), IGQ_ERR_FORMAT,
+                  "%s: %s.shortest_edge is not an integer in [1, 65536]", where, key);
+        *h = *w   = (int32_t)a->number;
+        *shortest = 1;
+        return IGQ_OK;
+    }
+    a = igq__json_get(v, "height");
+    b = igq__json_get(v, "width");
+    IGQ_CHECK(a != NULL && b != NULL && a->type == IGQ_JSON_NUMBER &&
+                  b->type == IGQ_JSON_NUMBER && valid_side(a->number) && valid_side(b->number),
+              IGQ_ERR_FORMAT, "%s: %s must be an integer, {\"height\", \"width\"} or "
+              "{\"shortest_edge\"} (integers in [1, 65536])", where, key);
+    *h = (int32_t)a->number;
+    *w = (int32_t)b->number;
+    return IGQ_OK;
+}
+
+static int json_flag(const igq_json *v, int dflt)
+{
+    if (v == NULL) return dflt;
+    if (v->type == IGQ_JSON_TRUE) return 1;
+    if (v->type == IGQ_JSON_FALSE) return 0;
+    return -1;
+}
+
+static igq_status preproc_from_hf(const igq__ckpt_loader *L)
+{
+    static const char where[] = "preprocessor_config.json";
+    struct igq_model *m = L->m;
+    const igq_json   *P = L->preproc;
+    const igq_json   *js = igq__json_get(P, "size"), *jr = igq__json_get(P, "resample");
+    const igq_json   *jc = igq__json_get(P, "crop_size"), *jf = igq__json_get(P, "rescale_factor");
+    int               do_resize = json_flag(igq__json_get(P, "do_resize"), 1);
+    int               do_crop   = json_flag(igq__json_get(P, "do_center_crop"), 0);
+    int               do_rescale = json_flag(igq__json_get(P, "do_rescale"), 1);
+    igq_preproc       p;
+    int               shortest = 0;
+    if (js == NULL && jr == NULL && jc == NULL && jf == NULL &&
+        igq__json_get(P, "do_resize") == NULL)
+        return IGQ_OK;
+    IGQ_CHECK(do_resize >= 0 && do_crop >= 0 && do_rescale >= 0, IGQ_ERR_FORMAT,
+              "%s: do_resize, do_center_crop and do_rescale must be true or false", where);
+    p.interp      = IGQ__INTERP_BILINEAR; /* ViTImageProcessor's default */
+    p.rescale_div = 255.0f;
+    p.resize_mode = IGQ__RESIZE_EXACT;
+    p.resize_h    = m->d.img_h;
+    p.resize_w    = m->d.img_w;
+    if (jr != NULL) {
+        IGQ_CHECK(jr->type == IGQ_JSON_NUMBER && (jr->number == 2.0 || jr->number == 3.0),
+                  IGQ_ERR_UNSUPPORTED, "%s: resample must be 2 (bilinear) or 3 (bicubic)",
+                  where);
+        p.interp = (int32_t)jr->number;
+    }
+    if (!do_resize)
+        p.resize_mode = IGQ__RESIZE_NONE;
+    else if (js != NULL) {
+        IGQ_TRY(hf_size(js, "size", &p.resize_h, &p.resize_w, &shortest));
+        p.resize_mode = shortest ? IGQ__RESIZE_SHORTER : IGQ__RESIZE_EXACT;
+    }
+    if (do_crop && jc != NULL) {
+        int32_t ch, cw;
+        int     sh;
+        IGQ_TRY(hf_size(jc, "crop_size", &ch, &cw, &sh));
+        IGQ_CHECK(!sh && ch == m->d.img_h && cw == m->d.img_w, IGQ_ERR_FORMAT,
+                  "%s: crop_size differs from the model's %d x %d input", where,
+                  (int)m->d.img_h, (int)m->d.img_w);
+    }
+    if (!do_rescale)
+        p.rescale_div = 1.0f;
+    else if (jf != NULL) {
+        IGQ_CHECK(jf->type == IGQ_JSON_NUMBER && jf->number > 0.0 && jf->number <= 1.0,
+                  IGQ_ERR_FORMAT, "%s: rescale_factor must be a number in (0, 1]", where);
+        p.rescale_div = (float)(1.0 / jf->number);
+    }
+    m->preproc     = p;
+    m->has_preproc = 1;
+    return IGQ_OK;
+}
+
+static igq_status resolve_preproc(const igq__ckpt_loader *L)
+{
+    int found = 0;
+    IGQ_TRY(preproc_from_metadata(L, &found));
+    if (!found && L->config != NULL) IGQ_TRY(preproc_from_timm_config(L, &found));
+    if (!found && L->preproc != NULL) IGQ_TRY(preproc_from_hf(L));
+    return IGQ_OK;
+}
+
 igq_status igq__ckpt_resolve_meta(const igq__ckpt_loader *L)
 {
     IGQ_TRY(resolve_heads(L));
     IGQ_TRY(resolve_eps(L));
     IGQ_TRY(resolve_labels(L));
-    return resolve_norm_stats(L);
+    IGQ_TRY(resolve_norm_stats(L));
+    return resolve_preproc(L);
 }

@@ -34,6 +34,8 @@
 #define IGQF_QUAN IGQF_TAG('Q', 'U', 'A', 'N')
 #define IGQF_PROV IGQF_TAG('P', 'R', 'O', 'V')
 #define IGQF_LABL IGQF_TAG('L', 'A', 'B', 'L')
+#define IGQF_PPRC IGQF_TAG('P', 'P', 'R', 'C')
+#define IGQF_PPRC_BYTES 32
 
 /* Tensor dtypes of the directory. */
 enum { IGQF_F32 = 1, IGQF_I32 = 2, IGQF_QS8 = 3, IGQF_QS4 = 4 };

@@ -75,7 +75,7 @@ typedef struct reader {
     size_t               size;
     section              sec[IGQF_MAX_SECTIONS];
     int                  nsec;
-    const section       *grph, *tdir, *data, *prep, *qcfg, *quan, *labl;
+    const section       *grph, *tdir, *data, *prep, *pprc, *qcfg, *quan, *labl;
     struct igq_model    *m;
     int                  quantized, executor;
     /* tensors found, by (kind, block + 1): pointers into DATA */
@@ -169,6 +169,7 @@ static igq_status read_table(reader *r)
         case IGQF_TDIR: r->tdir = s; break;
         case IGQF_DATA: r->data = s; break;
         case IGQF_PREP: r->prep = s; break;
+        case IGQF_PPRC: r->pprc = s; break;
         case IGQF_QCFG: r->qcfg = s; break;
         case IGQF_QUAN: r->quan = s; break;
         case IGQF_LABL: r->labl = s; break;
@@ -313,6 +314,40 @@ static igq_status read_labl(reader *r)
         start           = end;
     }
     r->m->n_labels = (int32_t)n;
+    return IGQ_OK;
+}
+
+/* The evaluation transform: every field in range, the crop equal to the graph's input. */
+static igq_status read_pprc(reader *r)
+{
+    const section *s = r->pprc;
+    igq_preproc    p;
+    int32_t        ch, cw;
+    if (s == NULL) return IGQ_OK;
+    REQ(s->size >= IGQF_PPRC_BYTES, "%s: section 'PPRC': %llu bytes (expected %d)", r->name,
+        (unsigned long long)s->size, IGQF_PPRC_BYTES);
+    p.resize_mode = get_i32(s->p);
+    p.resize_h    = get_i32(s->p + 4);
+    p.resize_w    = get_i32(s->p + 8);
+    p.interp      = get_i32(s->p + 12);
+    p.rescale_div = get_f32(s->p + 16);
+    ch            = get_i32(s->p + 20);
+    cw            = get_i32(s->p + 24);
+    REQ(p.resize_mode >= IGQ__RESIZE_NONE && p.resize_mode <= IGQ__RESIZE_RATIO,
+        "%s: section 'PPRC': unknown resize mode %d", r->name, (int)p.resize_mode);
+    REQ(p.resize_h >= 1 && p.resize_h <= 65536 && p.resize_w >= 1 && p.resize_w <= 65536,
+        "%s: section 'PPRC': resize size %d x %d is outside [1, 65536]", r->name,
+        (int)p.resize_h, (int)p.resize_w);
+    REQ(p.interp == IGQ__INTERP_BILINEAR || p.interp == IGQ__INTERP_BICUBIC,
+        "%s: section 'PPRC': unknown interpolation %d (2 bilinear, 3 bicubic)", r->name,
+        (int)p.interp);
+    REQ(isfinite(p.rescale_div) && p.rescale_div > 0.0f,
+        "%s: section 'PPRC': the rescale divisor is not a positive finite number", r->name);
+    REQ(ch == r->m->d.img_h && cw == r->m->d.img_w,
+        "%s: section 'PPRC': crop %d x %d differs from the graph's %d x %d input", r->name,
+        (int)ch, (int)cw, (int)r->m->d.img_h, (int)r->m->d.img_w);
+    r->m->preproc     = p;
+    r->m->has_preproc = 1;
     return IGQ_OK;
 }
 
@@ -765,6 +800,7 @@ static igq_status load(reader *r, igq_qlin_packed **pk_out)
     IGQ_TRY(read_graph(r));
     IGQ_TRY(read_prep(r));
     IGQ_TRY(read_labl(r));
+    IGQ_TRY(read_pprc(r));
     m->blocks = (igq_block *)igq__calloc((size_t)m->d.depth, sizeof(igq_block));
     IGQ_CHECK(m->blocks != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", r->name);
     if (r->qcfg != NULL) {

@@ -348,7 +348,7 @@ static int write_zeros(int fd, uint64_t n)
     return 1;
 }
 
-enum { S_GRPH, S_PREP, S_LABL, S_QCFG, S_QUAN, S_PROV, S_TDIR, S_DATA, S_N };
+enum { S_GRPH, S_PREP, S_PPRC, S_LABL, S_QCFG, S_QUAN, S_PROV, S_TDIR, S_DATA, S_N };
 
 static igq_status emit(const char *path, const char *tmp, wsection *sec, int nsec,
                        const writer *w, uint64_t file_size)
@@ -463,6 +463,19 @@ igq_status igq__igqf_save(const struct igq_model *m, const char *path)
         }
         for (i = 0; i < m->n_labels; i++)
             wb_bytes(&sec[S_LABL].b, m->labels[i], strlen(m->labels[i]) + 1);
+    }
+    if (m->has_preproc) {
+        /* only a declared transform: a file without PPRC keeps the naming scheme's default */
+        wbuf *b         = &sec[S_PPRC].b;
+        sec[S_PPRC].tag = IGQF_PPRC;
+        wb_u32(b, (uint32_t)m->preproc.resize_mode);
+        wb_i32(b, m->preproc.resize_h);
+        wb_i32(b, m->preproc.resize_w);
+        wb_i32(b, m->preproc.interp);
+        wb_f32(b, m->preproc.rescale_div);
+        wb_i32(b, m->d.img_h);
+        wb_i32(b, m->d.img_w);
+        wb_u32(b, 0);
     }
     if (m->q != NULL) {
         sec[S_QCFG].tag = IGQF_QCFG, sec[S_QCFG].flags = IGQF_REQUIRED;

@@ -115,6 +115,8 @@ igq_status igq__model_clone(const struct igq_model *src, struct igq_model **out)
     IGQ_CHECK(m != NULL, IGQ_ERR_NO_MEMORY, "out of memory");
     m->d              = src->d;
     m->has_norm_stats = src->has_norm_stats;
+    m->has_preproc    = src->has_preproc;
+    m->preproc        = src->preproc;
     m->src_size       = src->src_size;
     if (src->src_name != NULL) {
         const size_t n = strlen(src->src_name) + 1;

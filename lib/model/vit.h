@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "igq/igq.h"
+#include "preproc.h"
 
 typedef enum igq_naming {
     IGQ_NAMING_TIMM        = 0,
@@ -69,6 +70,8 @@ struct igq_model {
     igq_linear   head_dist;      /* wt == NULL unless has_dist */
     int32_t      has_norm_stats;
     float       *mean, *std;     /* [in_chans] when has_norm_stats */
+    int32_t      has_preproc;    /* the checkpoint (or .igq file) declared the transform */
+    igq_preproc  preproc;        /* when has_preproc; else igq__model_preproc's default */
     struct igq_qstate *q;        /* quantizers of a quantized model (weights above are then
                                     stored fake-quantized); NULL for an fp32 model */
     /* A model read from a .igq file: the arrays above (not blocks, not q) point into the
