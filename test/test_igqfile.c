@@ -1446,10 +1446,26 @@ static void table_cases(dctx *c)
     bf_free(&bf);
     refused(c, b, n, "unknown required section", "section 'ZZZZ' is required but unknown");
     bf_parse(&bf, c->f);
-    bf_insert(&bf, bf.n, "LABL", 1, "cat\ndog\n", 8);
+    bf_insert(&bf, bf.n, "LABL", 1, "cat\ndog\n", 8); /* a known section with bad contents */
     b = bf_build(&bf, &n);
     bf_free(&bf);
-    refused(c, b, n, "reserved tag LABL, required", "section 'LABL' is required but unknown");
+    refused(c, b, n, "LABL of text, not the layout", "section 'LABL': 175399267 names for");
+    {
+        /* LABL with the right count (classes of the file) but a name without its NUL */
+        unsigned char lab[8 + 4 * 64 + 64 * 2];
+        const int64_t K = c->nl / igq_tensor_dim(c->images, 0);
+        int64_t       i;
+        assert_true(K <= 64);
+        put32(lab, (uint32_t)K), put32(lab + 4, 0);
+        for (i = 0; i < K; i++) put32(lab + 8 + 4 * i, (uint32_t)(2 * i + 2));
+        for (i = 0; i < K; i++) lab[8 + 4 * K + 2 * i] = 'a', lab[8 + 4 * K + 2 * i + 1] = 0;
+        lab[8 + 4 * K + 2 * (K - 1) + 1] = 'b';
+        bf_parse(&bf, c->f);
+        bf_insert(&bf, 2, "LABL", 0, lab, (size_t)(8 + 6 * K));
+        b = bf_build(&bf, &n);
+        bf_free(&bf);
+        refused(c, b, n, "LABL name without its NUL", "section 'LABL': name");
+    }
     bf_parse(&bf, c->f);
     bf_insert(&bf, 2, "\x01\xff" "ab", 1, "", 0);
     b = bf_build(&bf, &n);
@@ -1457,11 +1473,11 @@ static void table_cases(dctx *c)
     refused(c, b, n, "unprintable required tag", "section '??ab' is required but unknown");
     bf_parse(&bf, c->f);
     bf_insert(&bf, 0, "ZZZZ", 0, "optional bytes", 14);
-    bf_insert(&bf, 4, "LABL", 0, "cat\ndog\n", 8);
-    bf_insert(&bf, bf.n, "PPRC", 0, "", 0);
+    bf_insert(&bf, 4, "XTRA", 0, "cat\ndog\n", 8);
+    bf_insert(&bf, bf.n, "NEWS", 0, "", 0);
     b = bf_build(&bf, &n);
     bf_free(&bf);
-    accepted(c, b, n, "unknown optional sections (ZZZZ first, LABL, empty PPRC last)", 1);
+    accepted(c, b, n, "unknown optional sections (ZZZZ first, XTRA, empty NEWS last)", 1);
     bf_parse(&bf, c->f);
     bf_remove(&bf, "PROV");
     b = bf_build(&bf, &n);
