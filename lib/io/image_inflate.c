@@ -30,9 +30,15 @@ typedef struct zstate {
     const char    *who;
 } zstate;
 
+/* count/symbol: the canonical code (RFC 1951 3.2.2) as puff-style per-length counts and the
+ * symbols in code order. fast: for the next FASTBITS input bits (LSB first), symbol << 4 |
+ * code length of every code up to FASTBITS long, 0 where the code is longer (or absent): most
+ * symbols are found with one lookup, the rest by the bit-by-bit walk. */
+#define FASTBITS 9
 typedef struct huff {
-    short count[MAXBITS + 1];
-    short symbol[FIXLCODE];
+    short          count[MAXBITS + 1];
+    short          symbol[FIXLCODE];
+    unsigned short fast[1 << FASTBITS];
 } huff;
 
 static igq_status truncated(const zstate *s)
@@ -41,7 +47,7 @@ static igq_status truncated(const zstate *s)
                           s->who, s->n);
 }
 
-/* need <= 16 bits, LSB first (RFC 1951 3.1.1). bitbuf never holds more than 23 bits. */
+/* need <= 16 bits, LSB first (RFC 1951 3.1.1). bitbuf never holds more than 31 bits. */
 static igq_status getbits(zstate *s, int need, uint32_t *v)
 {
     uint32_t val = s->bitbuf;
@@ -59,6 +65,18 @@ static igq_status getbits(zstate *s, int need, uint32_t *v)
 static igq_status decode(zstate *s, const huff *h, int *sym)
 {
     int code = 0, first = 0, index = 0, len;
+    unsigned e;
+    while (s->bitcnt < FASTBITS && s->pos < s->n) {
+        s->bitbuf |= (uint32_t)s->in[s->pos++] << s->bitcnt;
+        s->bitcnt += 8;
+    }
+    e = h->fast[s->bitbuf & ((1u << FASTBITS) - 1u)];
+    if (e != 0 && (int)(e & 15u) <= s->bitcnt) {
+        s->bitbuf >>= e & 15u;
+        s->bitcnt -= (int)(e & 15u);
+        *sym = (int)(e >> 4);
+        return IGQ_OK;
+    }
     for (len = 1; len <= MAXBITS; len++) {
         uint32_t bit;
         int      count;
@@ -85,8 +103,9 @@ static igq_status build(const zstate *s, huff *h, const short *length, int n, in
                         const char *name)
 {
     short offs[MAXBITS + 1];
-    int   sym, len, left, maxlen = 0;
+    int   sym, len, left, maxlen = 0, next[MAXBITS + 1];
     for (len = 0; len <= MAXBITS; len++) h->count[len] = 0;
+    memset(h->fast, 0, sizeof h->fast);
     for (sym = 0; sym < n; sym++) {
         h->count[length[sym]]++;
         if (length[sym] > maxlen) maxlen = length[sym];
@@ -109,6 +128,17 @@ static igq_status build(const zstate *s, huff *h, const short *length, int n, in
     for (len = 1; len < MAXBITS; len++) offs[len + 1] = (short)(offs[len] + h->count[len]);
     for (sym = 0; sym < n; sym++)
         if (length[sym] != 0) h->symbol[offs[length[sym]]++] = (short)sym;
+    next[1] = 0;
+    for (len = 1; len < MAXBITS; len++) next[len + 1] = (next[len] + h->count[len]) << 1;
+    for (sym = 0; sym < n; sym++) {
+        const int l = length[sym];
+        int       code, rev = 0, i;
+        if (l == 0 || l > FASTBITS) continue;
+        code = next[l]++;
+        for (i = 0; i < l; i++) rev |= ((code >> i) & 1) << (l - 1 - i);
+        for (i = rev; i < (1 << FASTBITS); i += 1 << l)
+            h->fast[i] = (unsigned short)(sym << 4 | l);
+    }
     return IGQ_OK;
 }
 
@@ -164,11 +194,19 @@ too_much:
                           s->who, s->cap);
 }
 
+/* Goes to the next byte boundary: drops the bits left of the current byte and gives back the
+ * whole bytes decode() read ahead. */
+static void align(zstate *s)
+{
+    s->pos -= (size_t)(s->bitcnt / 8);
+    s->bitbuf = 0;
+    s->bitcnt = 0;
+}
+
 static igq_status stored(zstate *s)
 {
     size_t len;
-    s->bitbuf = 0; /* discard the bits left in the current byte */
-    s->bitcnt = 0;
+    align(s);
     if (s->n - s->pos < 4) return truncated(s);
     len = (size_t)s->in[s->pos] | (size_t)s->in[s->pos + 1] << 8;
     if ((len ^ 0xffffu) != ((size_t)s->in[s->pos + 2] | (size_t)s->in[s->pos + 3] << 8))
@@ -314,6 +352,7 @@ igq_status igq__zlib_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t c
         return igq__set_error(IGQ_ERR_FORMAT,
                               "%s: zlib data decompress to %zu bytes, the header implies %zu",
                               who, s.len, cap);
+    align(&s);
     if (n - s.pos < 4) return truncated(&s);
     want = (uint32_t)in[s.pos] << 24 | (uint32_t)in[s.pos + 1] << 16 |
            (uint32_t)in[s.pos + 2] << 8 | in[s.pos + 3];
