@@ -294,7 +294,7 @@ static size_t zlib_stored(uint8_t *z, const uint8_t *raw, size_t n)
 
 /* An LSB-first bit writer for hand-made deflate blocks. */
 typedef struct {
-    uint8_t  z[256];
+    uint8_t  z[1024];
     size_t   n;
     uint32_t acc;
     int      cnt;
@@ -558,6 +558,17 @@ static void test_png_malformed(void **state)
     put_code(&w, 30, 5);
     bits_png(&w, rgb1, 4, &o);
     expect("distance 30", o.b, o.n, IGQ_ERR_FORMAT, "invalid distance symbol 30");
+    bits_start(&w); /* a bomb: 600 copies of 258 bytes for a 4-byte image stop at the first */
+    put(&w, 1, 1);
+    put(&w, 1, 2);
+    put_fixed(&w, 0);
+    for (zn = 0; zn < 600; zn++) {
+        put_fixed(&w, 285);
+        put_code(&w, 0, 5);
+    }
+    put_fixed(&w, 256);
+    bits_png(&w, rgb1, 4, &o);
+    expect("bomb", o.b, o.n, IGQ_ERR_FORMAT, "more than the 4 bytes the header implies");
     bits_start(&w);
     put(&w, 1, 1);
     put(&w, 1, 2);
