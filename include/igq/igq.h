@@ -652,6 +652,50 @@ IGQ_API igq_status igq_groups_assignment(const igq_groups *groups, int32_t *grou
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_BUFFER_TOO_SMALL. */
 IGQ_API igq_status igq_groups_sizes(const igq_groups *groups, int64_t *sizes, int32_t capacity);
 
+/* ---- Images ------------------------------------------------------------------------------ */
+
+/** Decode an image file held in memory: PNG, binary PPM/PGM (P5/P6, maxval 255), or
+ *  uncompressed BMP. The decoders are the library's own (its own inflate; no zlib).
+ *  - PNG: every color type and bit depth (1/2/4/8/16), interlaced (Adam7) or not, the five
+ *    filters; chunk CRCs and the zlib Adler-32 are checked; ancillary chunks are skipped and
+ *    unknown critical chunks refused. Gray gives 1 channel, RGB and palette 3, gray+alpha,
+ *    RGBA and any image with a tRNS chunk 4 (RGBA). Gray of 1/2/4 bits is scaled to 0..255;
+ *    16-bit samples are reduced to their high byte. Color management chunks (gAMA, iCCP) are
+ *    ignored.
+ *  - PGM (P5) gives 1 channel, PPM (P6) 3; '#' comments are allowed in the header.
+ *  - BMP: BITMAPINFOHEADER and its V2-V5 extensions, bottom-up or top-down, 24-bit and 32-bit
+ *    (BI_RGB: the fourth byte is ignored, 3 channels; BI_BITFIELDS with whole-byte masks, 4
+ *    channels when there is an alpha mask) and 8-bit palettized (1 channel when every
+ *    palette entry is gray, else 3).
+ *  Limits: width and height 1..65535 and width * height <= 2^28 pixels. Every count and offset
+ *  is checked against the bytes present before anything is allocated, and PNG data are never
+ *  inflated beyond the size the header implies.
+ *  @param data      the file's bytes (borrowed; only [data, data + size) is read).
+ *  @param pixels    out: a new buffer of width * height * channels bytes, rows top to bottom,
+ *                   channels interleaved (RGB(A) order), row stride width * channels; owned by
+ *                   the caller, free with igq_image_free(). NULL on failure.
+ *  @param width, height, channels  out: the image size; channels is 1, 3 or 4 (0 on failure).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL out-pointer, NULL data with size > 0);
+ *          IGQ_ERR_FORMAT (malformed or truncated file, unknown format; the message names the
+ *          format and the fault, e.g. "PNG: chunk 'IDAT' CRC mismatch"); IGQ_ERR_UNSUPPORTED
+ *          (a valid file using what is not supported: JPEG, PPM maxval other than 255, BMP
+ *          RLE, an image beyond the limits, an unknown critical PNG chunk); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread. Since 0.1. */
+IGQ_API igq_status igq_image_decode(const void *data, size_t size, uint8_t **pixels,
+                                    int32_t *width, int32_t *height, int32_t *channels);
+
+/** Read and decode an image file (same formats, limits and results as igq_image_decode()).
+ *  @param path  a regular file.
+ *  @return as igq_image_decode() (FORMAT/UNSUPPORTED messages prefixed with the path);
+ *          IGQ_ERR_IO (cannot open or read, not a regular file).
+ *  Thread safety: any thread. Since 0.1. */
+IGQ_API igq_status igq_image_load(const char *path, uint8_t **pixels, int32_t *width,
+                                  int32_t *height, int32_t *channels);
+
+/** Free pixels returned by igq_image_decode() / igq_image_load(). NULL is a no-op.
+ *  Thread safety: any thread (not concurrently on the same buffer). Since 0.1. */
+IGQ_API void igq_image_free(uint8_t *pixels);
+
 #ifdef __cplusplus
 }
 #endif
