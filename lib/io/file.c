@@ -23,6 +23,22 @@ static const char *errtext(int e, char *buf, size_t cap)
     return buf;
 }
 
+/* Opens path for reading and checks it is a regular file (*fd open on IGQ_OK only).
+ * O_NONBLOCK: opening a FIFO (or a device) must not block before the regular-file check. */
+static igq_status open_regular(const char *path, int *fd, struct stat *st)
+{
+    char ebuf[128];
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    IGQ_CHECK(*fd >= 0, IGQ_ERR_IO, "cannot open '%s': %s", path,
+              errtext(errno, ebuf, sizeof ebuf));
+    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
+    }
+    return IGQ_OK;
+}
+
 igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
 {
     struct stat    st;
@@ -32,14 +48,7 @@ igq_status igq__read_file(const char *path, unsigned char **buf, size_t *size)
     int            fd;
     *buf  = NULL;
     *size = 0;
-    /* O_NONBLOCK: opening a FIFO (or a device) must not block before the regular-file check */
-    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    IGQ_CHECK(fd >= 0, IGQ_ERR_IO, "cannot open '%s': %s", path,
-              errtext(errno, ebuf, sizeof ebuf));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
-    }
+    IGQ_TRY(open_regular(path, &fd, &st));
     n = (size_t)st.st_size;
     p = (unsigned char *)igq__malloc(n + 1);
     if (p == NULL) {
@@ -79,13 +88,7 @@ igq_status igq__map_file(const char *path, igq_map *out)
     void                      *p;
     int                        fd;
     memset(out, 0, sizeof *out);
-    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    IGQ_CHECK(fd >= 0, IGQ_ERR_IO, "cannot open '%s': %s", path,
-              errtext(errno, ebuf, sizeof ebuf));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return igq__set_error(IGQ_ERR_IO, "cannot read '%s': not a regular file", path);
-    }
+    IGQ_TRY(open_regular(path, &fd, &st));
     if (st.st_size == 0) {
         close(fd);
         out->data = empty;
