@@ -746,23 +746,6 @@ static void test_roundtrip_fixtures(void **state)
     free(dir);
 }
 
-static igq_tensor *idx_images(const char *rel, int64_t n, float mean, float stdv)
-{
-    char          *path = tu_fixture_path(rel);
-    size_t         size = 0;
-    unsigned char *b    = tu_read_file(path, &size);
-    int64_t        shape[4] = {n, 1, 28, 28}, i;
-    igq_tensor    *t = NULL;
-    assert_non_null(b);
-    assert_true(size >= 16 + (size_t)(n * 784));
-    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &t), IGQ_OK);
-    for (i = 0; i < n * 784; i++)
-        ((float *)igq_tensor_data(t))[i] = ((float)b[16 + i] / 255.0f - mean) / stdv;
-    free(b);
-    free(path);
-    return t;
-}
-
 /* The bundled Fashion-MNIST model (depth 6, D = 128) on real images: fp32, integer W4A4 G=8,
  * and integer W8A8 with group counts allocated under a budget (Gbar = 4) from one calibration
  * image: the allocation runs a forward per site, candidate count and image (with eight images
@@ -782,9 +765,9 @@ static void test_roundtrip_fmnist(void **state)
     int         k;
     (void)state;
     assert_int_equal(igq_model_normalization(m, &mean, &stdv, 1), IGQ_OK);
-    calib  = idx_images("../../examples/data/calib-images-idx3-ubyte", 8, mean, stdv);
-    calib2 = idx_images("../../examples/data/calib-images-idx3-ubyte", 1, mean, stdv);
-    test  = idx_images("../../examples/data/t10k-images-idx3-ubyte", 4, mean, stdv);
+    calib  = tu_idx_images("../../examples/data/calib-images-idx3-ubyte", 8, mean, stdv);
+    calib2 = tu_idx_images("../../examples/data/calib-images-idx3-ubyte", 1, mean, stdv);
+    test  = tu_idx_images("../../examples/data/t10k-images-idx3-ubyte", 4, mean, stdv);
     roundtrip(m, test, dir, "fmnist fp32");
     for (k = 0; k < (int)(sizeof qs / sizeof qs[0]); k++) {
         igq_model *q = quantize(m, qs[k].budget > 0 ? calib2 : calib, qs[k]);

@@ -195,23 +195,6 @@ static void test_fixtures_int_vs_sim(void **state)
 
 /* ---- 3. real images ---------------------------------------------------------------------- */
 
-static igq_tensor *idx_images(const char *rel, int64_t n, float mean, float stdv)
-{
-    char          *path = tu_fixture_path(rel);
-    size_t         size = 0;
-    unsigned char *b    = tu_read_file(path, &size);
-    int64_t        shape[4] = {n, 1, 28, 28}, i;
-    igq_tensor    *t = NULL;
-    assert_non_null(b);
-    assert_true(size >= 16 + (size_t)(n * 784));
-    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &t), IGQ_OK);
-    for (i = 0; i < n * 784; i++)
-        ((float *)igq_tensor_data(t))[i] = ((float)b[16 + i] / 255.0f - mean) / stdv;
-    free(b);
-    free(path);
-    return t;
-}
-
 /* 32 calibration images from the bundled training subset, the first 64 test images and their
  * labels. bench_int measures 99.9 % (W8A8) and 99.8 % (W4A4) top-1 agreement over all 10,000
  * images; 64 images may show one or two disagreements at most. */
@@ -228,8 +211,8 @@ static void test_real_images(void **state)
     (void)state;
     assert_int_equal(igq_model_load(mp, &m), IGQ_OK);
     assert_int_equal(igq_model_normalization(m, &mean, &stdv, 1), IGQ_OK);
-    calib = idx_images("../../examples/data/calib-images-idx3-ubyte", 32, mean, stdv);
-    test  = idx_images("../../examples/data/t10k-images-idx3-ubyte", 64, mean, stdv);
+    calib = tu_idx_images("../../examples/data/calib-images-idx3-ubyte", 32, mean, stdv);
+    test  = tu_idx_images("../../examples/data/t10k-images-idx3-ubyte", 64, mean, stdv);
     assert_non_null(labels);
     for (bi = 0; bi < 2; bi++) {
         const int  bits = bi ? 4 : 8;

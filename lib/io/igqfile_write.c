@@ -53,12 +53,16 @@ static void wb_bytes(wbuf *b, const void *src, size_t k)
     if (d != NULL && k) memcpy(d, src, k);
 }
 
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16),
+    p[3] = (unsigned char)(v >> 24);
+}
+
 static void wb_u32(wbuf *b, uint32_t v)
 {
     unsigned char *d = (unsigned char *)wb_room(b, 4);
-    if (d == NULL) return;
-    d[0] = (unsigned char)v, d[1] = (unsigned char)(v >> 8), d[2] = (unsigned char)(v >> 16),
-    d[3] = (unsigned char)(v >> 24);
+    if (d != NULL) put_u32(d, v);
 }
 static void wb_i32(wbuf *b, int32_t v) { wb_u32(b, (uint32_t)v); }
 static void wb_u64(wbuf *b, uint64_t v)
@@ -313,11 +317,6 @@ typedef struct wsection {
 
 static uint64_t round64(uint64_t v) { return (v + IGQF_ALIGN - 1) / IGQF_ALIGN * IGQF_ALIGN; }
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16),
-    p[3] = (unsigned char)(v >> 24);
-}
 static void put_u64(unsigned char *p, uint64_t v)
 {
     put_u32(p, (uint32_t)v);

@@ -122,3 +122,20 @@ struct igq_model *tu_load_fixture_model(const char *name)
     free(path);
     return m;
 }
+
+igq_tensor *tu_idx_images(const char *rel, int64_t n, float mean, float stdv)
+{
+    char          *path = tu_fixture_path(rel);
+    size_t         size = 0;
+    unsigned char *b    = tu_read_file(path, &size);
+    int64_t        shape[4] = {n, 1, 28, 28}, i;
+    igq_tensor    *t = NULL;
+    assert_non_null(b);
+    assert_true(size >= 16 + (size_t)(n * 784));
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &t), IGQ_OK);
+    for (i = 0; i < n * 784; i++)
+        ((float *)igq_tensor_data(t))[i] = ((float)b[16 + i] / 255.0f - mean) / stdv;
+    free(b);
+    free(path);
+    return t;
+}

@@ -25,6 +25,11 @@ unsigned char *tu_read_file(const char *path, size_t *size);
 struct igq_model;
 struct igq_model *tu_load_fixture_model(const char *name);
 
+/* The first n 28x28 images of an IDX file (path relative to the fixtures, like
+ * tu_fixture_path) as f32 [n, 1, 28, 28], each pixel (v / 255 - mean) / stdv. Asserts. */
+struct igq_tensor;
+struct igq_tensor *tu_idx_images(const char *rel, int64_t n, float mean, float stdv);
+
 /* Deterministic xorshift64* random numbers. */
 typedef struct { uint64_t s; } tu_rng;
 void     tu_rng_seed(tu_rng *r, uint64_t seed);
