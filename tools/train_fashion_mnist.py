@@ -17,6 +17,7 @@ Data: /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist).
 
 import argparse
 import gzip
+import json
 import math
 import os
 import struct
@@ -294,6 +295,13 @@ def main():
         "test_accuracy": "%s (%d/10000, fp32)" % (acc_str, correct),
         "training_time_s": "%.0f" % train_time,
         "epochs": str(args.epochs),
+        # evaluation transform: the 28x28 images as they are (igq_image_preprocess passes
+        # them through); class names in index order (tools/fmnist_metadata.py adds the same
+        # keys to an existing file)
+        "crop_pct": "1.0",
+        "interpolation": "bilinear",
+        "labels": json.dumps(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                              "Shirt", "Sneaker", "Bag", "Ankle boot"]),
         "note": "timm-named ViT, 1x28x28, patch 7, D=128, depth 6, heads 4, "
                 "mlp 256, 10 classes, exact GELU; trained by tools/train_fashion_mnist.py",
     }

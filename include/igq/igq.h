@@ -408,6 +408,89 @@ IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
 IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *images,
                                    igq_tensor *logits);
 
+/* ---- Profiling ---------------------------------------------------------------------------- */
+
+/** What a profiled layer does (igq_session_profile_layer). The executors fuse differently, so
+ *  the list of layers depends on the model's executor; each kind says what its time covers. */
+typedef enum igq_layer_kind {
+    IGQ_LAYER_PATCH_EMBED = 0, /**< patch extraction, the patch-embedding GEMM, the position
+                                    embedding and the prefix tokens */
+    IGQ_LAYER_LAYER_NORM  = 1, /**< a LayerNorm (fp32 and simulated executors: with the
+                                    residual addition before it) */
+    IGQ_LAYER_QUANTIZE    = 2, /**< integer executor: the per-image group assignment and the
+                                    quantization (with the channel permutation) of a linear
+                                    layer's input */
+    IGQ_LAYER_LINEAR      = 3, /**< a linear layer: GEMM, zero-point and bias epilogue (fp32
+                                    and simulated executors: fc1 with its GELU) */
+    IGQ_LAYER_ATTENTION   = 4, /**< every head's Q·Kᵀ, softmax and P·V (integer executor: with
+                                    the quantization of q, k and v) */
+    IGQ_LAYER_GELU        = 5, /**< integer executor: the integer GELU of fc1's output */
+    IGQ_LAYER_RESIDUAL    = 6, /**< integer executor: the residual addition (with LayerScale) */
+    IGQ_LAYER_HEAD        = 7, /**< final LayerNorm, pooling and the classifier */
+    IGQ_LAYER_INVALID     = -1 /**< returned on failure; never a valid kind */
+} igq_layer_kind;
+
+/** Turn per-layer timing of the session's runs on (enable = 1) or off (0, the default). While
+ *  on, each igq_session_run() replaces the profile with one of that run: a clock read before
+ *  and after every layer of every image (a few hundred reads per image: under 1 % of a run
+ *  on the models measured). Logits are the same bits either way.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL, enable not 0 or 1).
+ *  Thread safety: one thread at a time per session. Since 0.1. */
+IGQ_API igq_status igq_session_set_profiling(igq_session *session, int32_t enable);
+
+/** Summary of the profile of the session's last profiled run.
+ *  @param n_layers  out: entries for igq_session_profile_layer() (may be NULL).
+ *  @param images    out: images of that run (may be NULL).
+ *  @param seconds   out: the run's wall time (may be NULL).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL); IGQ_ERR_NOT_FOUND (no run has
+ *          been profiled yet; outputs are set to 0).
+ *  Thread safety: one thread at a time per session. Since 0.1. */
+IGQ_API igq_status igq_session_profile(const igq_session *session, int64_t *n_layers,
+                                       int64_t *images, double *seconds);
+
+/** One layer of the last profiled run, in execution order. Every output may be NULL.
+ *  @param index    0 .. n_layers - 1.
+ *  @param name     out: the layer's name in the checkpoint's terms ("patch_embed",
+ *                  "blocks.3.attn.qkv", "blocks.3.attn.qkv.quantize", "blocks.3.norm2",
+ *                  "blocks.3.mlp.gelu", "head"); valid until the session's next profiled run
+ *                  or its free.
+ *  @param kind     out: igq_layer_kind.
+ *  @param shape    out, 3 values: a GEMM's {M, N, K} (M rows = tokens of one image, or of the
+ *                  images the fp32 executor runs in one step); other layers {rows, columns, 0};
+ *                  attention {tokens, tokens, head dim} per head.
+ *  @param calls    out: how often the layer ran (once per image for the integer executor,
+ *                  once per step of several images for the others).
+ *  @param ops      out: operations over all calls: 2 per multiply-add of a GEMM; for other
+ *                  layers an estimate per element (LayerNorm 8, softmax 6, GELU 10, quantize
+ *                  4, residual 2), documented in doc/profiling.md.
+ *  @param bytes    out: bytes the layer must move at least over all calls: its inputs and
+ *                  outputs at the executor's data types, and its weights once per call.
+ *  @param seconds  out: time over all calls, measured by the thread that drives each image
+ *                  (or step): with one image at a time this is the layer's wall time; when a
+ *                  batch is split by images over n threads, concurrent images add up (up to
+ *                  n times the wall time).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL); IGQ_ERR_NOT_FOUND (no
+ *          profiled run yet); IGQ_ERR_OUT_OF_RANGE (index outside 0 .. n_layers - 1).
+ *  Thread safety: one thread at a time per session. Since 0.1. */
+IGQ_API igq_status igq_session_profile_layer(const igq_session *session, int64_t index,
+                                             const char **name, igq_layer_kind *kind,
+                                             int64_t *shape, int64_t *calls, double *ops,
+                                             double *bytes, double *seconds);
+
+/** The machine limits a roofline needs, measured on the calling thread: the peak of the
+ *  instructions the active ISA level's integer GEMMs use (int8 multiply-adds: vpdpbusd at
+ *  avx512vnni and avxvnni, vpmaddubsw + vpmaddwd at avx2, plain C at scalar), in GOP/s; the
+ *  fp32 FMA peak of the level's vector width in GFLOP/s; and the memory read bandwidth in GB/s
+ *  (streaming over a buffer larger than the caches). One thread: multiply by the threads a run
+ *  uses for its compute roof (memory bandwidth does not scale that way). Allocates 256 MiB
+ *  for the bandwidth measurement while it runs.
+ *  @param seconds     time to spend, 0.05 .. 10 (longer is steadier on a shared host).
+ *  @param int8_gops, f32_gflops, mem_gbps  out (each may be NULL).
+ *  @return IGQ_OK; IGQ_ERR_OUT_OF_RANGE (seconds); IGQ_ERR_NO_MEMORY.
+ *  Thread safety: any thread (concurrent measurements disturb each other). Since 0.1. */
+IGQ_API igq_status igq_measure_machine(double seconds, double *int8_gops, double *f32_gflops,
+                                       double *mem_gbps);
+
 /* ---- Quantization ------------------------------------------------------------------------ */
 
 /** Quantization options (a key/value configuration, zstd style). */
