@@ -171,6 +171,93 @@ static void test_fixture_logits(void **state)
     }
 }
 
+/* Pooled embeddings (igq_run_features, igq_session_run_features) against PyTorch's: the input
+ * of the classifier (the real torchvision module's heads, timm's pre_logits), max |Δ| <=
+ * 1e-4 * max |feature| for every fixture; FEATURE_DIM = EMBED_DIM; a session on two threads
+ * gives the same bits; wrong shapes and NULLs refused. */
+static void test_fixture_features(void **state)
+{
+    size_t f;
+    (void)state;
+    for (f = 0; f < N_FIXTURES; f++) {
+        char                 rel[256];
+        char                *path;
+        igq_safetensors     *st = NULL;
+        const igq_st_tensor *tf;
+        io_pair              io;
+        igq_model           *m = load_fixture_model(FIXTURES[f].name);
+        igq_tensor          *ti = NULL, *tf_got = NULL, *ts = NULL, *bad = NULL;
+        igq_session         *ses  = NULL;
+        igq_threadpool      *pool = NULL;
+        int64_t              E = -1, i, ishape[4], fshape[2], bshape[2];
+        float               *want;
+        const float         *got;
+        double               maxref = 0.0, maxerr = 0.0;
+        load_io(FIXTURES[f].name, &io);
+        snprintf(rel, sizeof rel, "%s/io.safetensors", FIXTURES[f].name);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        free(path);
+        tf = igq__st_find(st, "features");
+        assert_non_null(tf);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &E), IGQ_OK);
+        assert_int_equal(tf->ndim, 2);
+        assert_int_equal(tf->shape[0], io.B);
+        assert_int_equal(tf->shape[1], E);
+        want = (float *)malloc((size_t)tf->numel * sizeof(float));
+        assert_int_equal(igq__st_read_f32(st, tf, want, tf->numel), IGQ_OK);
+        igq__st_close(st);
+        ishape[0] = io.B, ishape[1] = io.C, ishape[2] = io.H, ishape[3] = io.W;
+        fshape[0] = io.B, fshape[1] = E;
+        assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 4, ishape, io.images,
+                                         (size_t)(io.B * io.C * io.H * io.W) * sizeof(float),
+                                         &ti),
+                         IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &tf_got), IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &ts), IGQ_OK);
+        assert_int_equal(igq_run_features(m, ti, tf_got), IGQ_OK);
+        got = (const float *)igq_tensor_data(tf_got);
+        for (i = 0; i < io.B * E; i++) {
+            double e = fabs((double)got[i] - want[i]);
+            if (fabs(want[i]) > maxref) maxref = fabs(want[i]);
+            if (e > maxerr) maxerr = e;
+        }
+        printf("  %-22s max|feature| %8.4f  max|err| %.3e  rel %.3e\n", FIXTURES[f].name,
+               maxref, maxerr, maxerr / maxref);
+        assert_true(maxref > 0.0);
+        assert_true(maxerr <= 1e-4 * maxref);
+        /* a session on two threads: the same bits */
+        assert_int_equal(igq_threadpool_create(2, &pool), IGQ_OK);
+        assert_int_equal(igq_session_create(m, &ses), IGQ_OK);
+        assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+        assert_int_equal(igq_session_run_features(ses, ti, ts), IGQ_OK);
+        assert_memory_equal(igq_tensor_data(ts), got, (size_t)(io.B * E) * sizeof(float));
+        /* logits-shaped output refused, naming features */
+        bshape[0] = io.B, bshape[1] = io.K;
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, bshape, &bad), IGQ_OK);
+        if (io.K != E) {
+            assert_int_equal(igq_run_features(m, ti, bad), IGQ_ERR_SHAPE);
+            assert_non_null(strstr(igq_last_error(), "features"));
+            assert_int_equal(igq_session_run_features(ses, ti, bad), IGQ_ERR_SHAPE);
+            assert_int_equal(igq_run(m, ti, ts), IGQ_ERR_SHAPE);
+        }
+        assert_int_equal(igq_run_features(NULL, ti, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, NULL, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, ti, NULL), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_session_run_features(NULL, ti, ts), IGQ_ERR_INVALID_ARGUMENT);
+        igq_session_free(ses);
+        igq_threadpool_free(pool);
+        igq_tensor_free(bad);
+        igq_tensor_free(ti);
+        igq_tensor_free(tf_got);
+        igq_tensor_free(ts);
+        free(want);
+        free(io.images);
+        free(io.logits);
+        igq_model_free(m);
+    }
+}
+
 /* The bundled Fashion-MNIST model on 64 real test images against PyTorch (float64) logits. */
 static void test_demo_model_real_images(void **state)
 {
@@ -1017,6 +1104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_config),
         cmocka_unit_test(test_fixture_logits),
+        cmocka_unit_test(test_fixture_features),
         cmocka_unit_test(test_demo_model_real_images),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_batch_consistency),

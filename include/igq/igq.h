@@ -221,6 +221,9 @@ typedef enum igq_model_prop {
     /** 1 if the checkpoint (or .igq file) declared the transform, 0 if it is the default of
      *  its naming scheme (see igq_image_preprocess()). Since 0.1. */
     IGQ_PROP_PREPROC_DECLARED = 15,
+    /** Floats per image of igq_run_features(): the pooled embedding's width (= EMBED_DIM).
+     *  Since 0.1. */
+    IGQ_PROP_FEATURE_DIM    = 16,
     IGQ_PROP_FORCE32       = 0x7fffffff
 } igq_model_prop;
 
@@ -322,10 +325,26 @@ IGQ_API const char *igq_active_isa(void);
  *                 otherwise.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, a NaN or infinite pixel: the
  *          message names the image, channel, row and column; images and logits are the same
- *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY.
+ *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_UNSUPPORTED
+ *          (a model without a classifier: 0 classes; use igq_run_features());
+ *          IGQ_ERR_NO_MEMORY.
  *  Thread safety: many threads may run the same model at once (each call uses its own
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
 IGQ_API igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits);
+
+/** Image embeddings: what the classifier would read, for search, clustering, retrieval or a
+ *  head of your own. Per image the pooled embedding of IGQ_PROP_FEATURE_DIM floats: the class
+ *  token after the final LayerNorm, or the mean of the patch tokens (after the final norm,
+ *  then fc_norm) for mean-pooling models; a distilled DeiT gives the mean of its class and
+ *  distillation tokens (timm's pre_logits). For a quantized model it is the classifier's input
+ *  before its quantization: the integer executor's LayerNorm output times its scale, the
+ *  simulated executor's f32 value. Same executors, threads, bit-identity and checks as
+ *  igq_run(); the classifier is not run.
+ *  @param features  f32 [B, FEATURE_DIM], caller-allocated.
+ *  @return as igq_run() (IGQ_ERR_SHAPE names features).
+ *  Thread safety: as igq_run(). Since 0.1. */
+IGQ_API igq_status igq_run_features(const igq_model *model, const igq_tensor *images,
+                                    igq_tensor *features);
 
 /* ---- Threads and sessions ----------------------------------------------------------------- */
 
@@ -407,6 +426,11 @@ IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
  *  pool, each session on its own thread. */
 IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *images,
                                    igq_tensor *logits);
+
+/** igq_run_features() on the session's scratch and pool (profiled like igq_session_run()).
+ *  Thread safety: as igq_session_run(). Since 0.1. */
+IGQ_API igq_status igq_session_run_features(igq_session *session, const igq_tensor *images,
+                                            igq_tensor *features);
 
 /* ---- Profiling ---------------------------------------------------------------------------- */
 
