@@ -459,6 +459,89 @@ static void test_missing_tensor(void **state)
     stw_free(&w);
 }
 
+/* Nothing silent (issue 13): a tensor marking a family or feature libigq does not run is
+ * refused by name before anything is built, and any tensor the graph did not read is refused
+ * by name, except the documented ones inference does not need. */
+static void test_unsupported_and_unused_tensors(void **state)
+{
+    static const struct {
+        const char *name, *needle;
+    } marks[] = {
+        {"features.0.0.weight", "Swin"},
+        {"swin.embeddings.patch_embeddings.projection.weight", "Swin"},
+        {"layers.0.blocks.0.attn.relative_position_bias_table", "Swin"},
+        {"visual.conv1.weight", "CLIP"},
+        {"vision_model.embeddings.patch_embedding.weight", "CLIP"},
+        {"vision_model.head.probe", "SigLIP"},
+        {"embeddings.patch_embeddings.projection.weight", "DINOv2"},
+        {"beit.embeddings.cls_token", "BEiT"},
+        {"blocks.0.attn.relative_position_bias_table", "BEiT"},
+        {"rel_pos_bias.relative_position_bias_table", "BEiT"},
+        {"blocks.1.attn.q_proj.weight", "EVA"},
+        {"rope.freqs", "EVA"},
+        {"blocks.0.mlp.fc1_g.weight", "SwiGLU"},
+        {"blocks.2.attn.q_norm.weight", "qk-norm"},
+        {"blocks.2.attn.k_norm.weight", "qk-norm"},
+        {"norm_pre.weight", "norm_pre"},
+        {"patch_embed.norm.weight", "patch embedding"},
+        {"attn_pool.latent", "attention pooling"},
+        {"heads.pre_logits.weight", "pre-logits"},
+    };
+    static const char *const unused[] = {"blocks.0.attn.extra.weight", "head.extra",
+                                         "my_adapter.weight", "blocks.1.norm1.scale"};
+    static const char *const ignored[] = {"mask_token", "blocks.0.attn.relative_position_index",
+                                          "bn.num_batches_tracked", "vit.pooler.dense.weight"};
+    const float one[1] = {1.0f};
+    const int64_t shp[1] = {1};
+    size_t      k;
+    for (k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, marks[k].name, 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, marks[k].name, marks[k].needle);
+        stw_free(&w);
+    }
+    for (k = 0; k < sizeof unused / sizeof unused[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, unused[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, unused[k], "not part of");
+        stw_free(&w);
+    }
+    {
+        stw w;
+        base_model(&w);
+        for (k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+            stw_add_f32(&w, ignored[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_OK, NULL, NULL);
+        stw_free(&w);
+    }
+}
+
+/* Heads of a checkpoint that declares none: the published widths' counts (ViT-H/14: 1280 wide,
+ * 16 heads of 80, not 20 of the default head dim 64), else head dim 64. */
+static void test_default_heads(void **state)
+{
+    static const int widths[][2] = {{1280, 16}, {128, 2}};
+    size_t           k;
+    for (k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        stw        w;
+        char      *path;
+        igq_model *m = NULL;
+        int64_t    h = -1;
+        stw_init(&w);
+        stw_timm_vit(&w, 1, widths[k][0], 1, 32, 3, 1, 8, 8, 0, 11);
+        w.metadata[0] = '\0'; /* no num_heads */
+        path          = stw_write(&w, ((tmpctx *)*state)->dir, "heads.safetensors");
+        assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &h), IGQ_OK);
+        assert_int_equal(h, widths[k][1]);
+        igq_model_free(m);
+        free(path);
+        stw_free(&w);
+    }
+}
+
 static void test_wrong_shape(void **state)
 {
     stw        w;
@@ -1113,6 +1196,9 @@ int main(void)
         cmocka_unit_test(test_weights_match_file),
         cmocka_unit_test_setup_teardown(test_load_valid_generated, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_missing_tensor, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_unsupported_and_unused_tensors, setup_tmp,
+                                        teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_default_heads, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),

@@ -148,8 +148,14 @@ typedef struct igq_model igq_model;
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
- *  config.json in the same folder (Hugging Face or timm keys); then defaults (head dim 64;
- *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names). The evaluation
+ *  config.json in the same folder (Hugging Face or timm keys); then defaults (the heads of
+ *  the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
+ *  else head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  Nothing is ignored silently: a tensor the graph does not read is refused by name
+ *  (IGQ_ERR_UNSUPPORTED), except training buffers (num_batches_tracked,
+ *  relative_position_index, position_ids), mask_token and Hugging Face's pooler; a tensor that
+ *  marks a family or feature libigq does not run (Swin, CLIP, SigLIP, BEiT, EVA, SwiGLU,
+ *  qk-norm, norm_pre, attention pooling, a pre-logits layer) is refused naming both. The evaluation
  *  image transform (resize, interpolation, crop) comes from the metadata, config.json's
  *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
@@ -160,7 +166,8 @@ typedef struct igq_model igq_model;
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot open/read);
  *          IGQ_ERR_FORMAT (malformed file, unknown naming scheme, missing or duplicate
  *          tensor, bad metadata); IGQ_ERR_SHAPE (a tensor shape inconsistent with the
- *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype); IGQ_ERR_NO_MEMORY.
+ *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype, family or feature, a
+ *          tensor the graph does not use); IGQ_ERR_NO_MEMORY.
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);
