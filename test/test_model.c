@@ -258,6 +258,136 @@ static void test_fixture_features(void **state)
     }
 }
 
+/* Hugging Face Dinov2Model names (no classifier, layer scale, mask_token, config.json with
+ * heads and eps 1e-6): 0 classes, embeddings equal to PyTorch's within 1e-4 relative. */
+static void test_dinov2_hf(void **state)
+{
+    char                 *path = tu_fixture_path("hf_dinov2/io.safetensors");
+    igq_safetensors      *st = NULL;
+    const igq_st_tensor  *ti, *tf;
+    igq_model            *m = load_fixture_model("hf_dinov2");
+    igq_tensor           *im = NULL, *ft = NULL;
+    int64_t               v = -1, shape[2], i;
+    float                *want, eps = 0.0f;
+    const float          *got;
+    double                ref = 0.0, err = 0.0;
+    (void)state;
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    free(path);
+    ti = igq__st_find(st, "images");
+    tf = igq__st_find(st, "features");
+    assert_non_null(ti);
+    assert_non_null(tf);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_NUM_CLASSES, &v), IGQ_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &v), IGQ_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-6f);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, ti->shape, &im), IGQ_OK);
+    assert_int_equal(igq__st_read_f32(st, ti, (float *)igq_tensor_data(im), ti->numel), IGQ_OK);
+    shape[0] = tf->shape[0], shape[1] = tf->shape[1];
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+    want = (float *)malloc((size_t)tf->numel * sizeof(float));
+    assert_int_equal(igq__st_read_f32(st, tf, want, tf->numel), IGQ_OK);
+    assert_int_equal(igq_run_features(m, im, ft), IGQ_OK);
+    got = (const float *)igq_tensor_data(ft);
+    for (i = 0; i < tf->numel; i++) {
+        if (fabs(want[i]) > ref) ref = fabs(want[i]);
+        if (fabs((double)got[i] - want[i]) > err) err = fabs((double)got[i] - want[i]);
+    }
+    printf("  hf_dinov2: features rel %.3e\n", err / ref);
+    assert_true(ref > 0.0 && err <= 1e-4 * ref);
+    free(want);
+    igq_tensor_free(im);
+    igq_tensor_free(ft);
+    igq_model_free(m);
+    igq__st_close(st);
+}
+
+/* Another image size (load options): timm (antialiased bicubic, up and down, non-square),
+ * Hugging Face (bicubic) and torchvision (bicubic, aligned corners; checked against the real
+ * module by the generator) against PyTorch, logits and embeddings within 1e-4 relative. */
+static void test_other_image_size(void **state)
+{
+    static const struct {
+        const char *fixture;
+        int         h, w;
+    } cases[] = {{"timm_vit", 48, 48}, {"timm_vit", 16, 24}, {"hf_vit", 44, 44}, {"tv_vit", 42, 42}};
+    size_t k;
+    (void)state;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char                 rel[256];
+        char                *path;
+        igq_safetensors     *st = NULL;
+        const igq_st_tensor *ti, *tl, *tf;
+        igq_load_options    *o = NULL;
+        igq_model           *m = NULL;
+        igq_tensor          *im = NULL, *lg = NULL, *ft = NULL;
+        int64_t              v = -1, i, shape[2];
+        float               *want_l, *want_f;
+        const float         *got;
+        double               maxref = 0, maxerr = 0, fref = 0, ferr = 0;
+        snprintf(rel, sizeof rel, "%s/io_%dx%d.safetensors", cases[k].fixture, cases[k].h,
+                 cases[k].w);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        free(path);
+        ti = igq__st_find(st, "images");
+        tl = igq__st_find(st, "logits");
+        tf = igq__st_find(st, "features");
+        assert_non_null(ti);
+        assert_non_null(tl);
+        assert_non_null(tf);
+        snprintf(rel, sizeof rel, "%s/model.safetensors", cases[k].fixture);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq_load_options_create(&o), IGQ_OK);
+        assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, cases[k].h), IGQ_OK);
+        assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_WIDTH, cases[k].w), IGQ_OK);
+        if (igq_model_load_with_options(path, o, &m) != IGQ_OK) fail_msg("%s", igq_last_error());
+        free(path);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_IMAGE_HEIGHT, &v), IGQ_OK);
+        assert_int_equal(v, cases[k].h);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_IMAGE_WIDTH, &v), IGQ_OK);
+        assert_int_equal(v, cases[k].w);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, ti->shape, &im), IGQ_OK);
+        assert_int_equal(igq__st_read_f32(st, ti, (float *)igq_tensor_data(im), ti->numel),
+                         IGQ_OK);
+        shape[0] = tl->shape[0], shape[1] = tl->shape[1];
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &lg), IGQ_OK);
+        shape[1] = tf->shape[1];
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+        want_l = (float *)malloc((size_t)tl->numel * sizeof(float));
+        want_f = (float *)malloc((size_t)tf->numel * sizeof(float));
+        assert_int_equal(igq__st_read_f32(st, tl, want_l, tl->numel), IGQ_OK);
+        assert_int_equal(igq__st_read_f32(st, tf, want_f, tf->numel), IGQ_OK);
+        assert_int_equal(igq_run(m, im, lg), IGQ_OK);
+        assert_int_equal(igq_run_features(m, im, ft), IGQ_OK);
+        got = (const float *)igq_tensor_data(lg);
+        for (i = 0; i < tl->numel; i++) {
+            if (fabs(want_l[i]) > maxref) maxref = fabs(want_l[i]);
+            if (fabs((double)got[i] - want_l[i]) > maxerr) maxerr = fabs((double)got[i] - want_l[i]);
+        }
+        got = (const float *)igq_tensor_data(ft);
+        for (i = 0; i < tf->numel; i++) {
+            if (fabs(want_f[i]) > fref) fref = fabs(want_f[i]);
+            if (fabs((double)got[i] - want_f[i]) > ferr) ferr = fabs((double)got[i] - want_f[i]);
+        }
+        printf("  %-10s at %dx%d: logits rel %.3e, features rel %.3e\n", cases[k].fixture,
+               cases[k].h, cases[k].w, maxerr / maxref, ferr / fref);
+        assert_true(maxref > 0 && maxerr <= 1e-4 * maxref);
+        assert_true(fref > 0 && ferr <= 1e-4 * fref);
+        free(want_l);
+        free(want_f);
+        igq_tensor_free(im);
+        igq_tensor_free(lg);
+        igq_tensor_free(ft);
+        igq_model_free(m);
+        igq_load_options_free(o);
+        igq__st_close(st);
+    }
+}
+
 /* The bundled Fashion-MNIST model on 64 real test images against PyTorch (float64) logits. */
 static void test_demo_model_real_images(void **state)
 {
@@ -473,7 +603,8 @@ static void test_unsupported_and_unused_tensors(void **state)
         {"visual.conv1.weight", "CLIP"},
         {"vision_model.embeddings.patch_embedding.weight", "CLIP"},
         {"vision_model.head.probe", "SigLIP"},
-        {"embeddings.patch_embeddings.projection.weight", "DINOv2"},
+        {"embeddings.register_tokens", "Dinov2WithRegisters"},
+        {"dinov2.embeddings.cls_token", "Dinov2ForImageClassification"},
         {"beit.embeddings.cls_token", "BEiT"},
         {"blocks.0.attn.relative_position_bias_table", "BEiT"},
         {"rel_pos_bias.relative_position_bias_table", "BEiT"},
@@ -540,6 +671,169 @@ static void test_default_heads(void **state)
         free(path);
         stw_free(&w);
     }
+}
+
+/* Embeddings of a model and of the same model saved into an .igq file and loaded back. */
+static float *embed(const igq_model *m, const igq_tensor *im, int64_t B)
+{
+    int64_t     E = 0, shape[2];
+    igq_tensor *ft = NULL;
+    float      *out;
+    assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &E), IGQ_OK);
+    shape[0] = B, shape[1] = E;
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+    if (igq_run_features(m, im, ft) != IGQ_OK) fail_msg("%s", igq_last_error());
+    out = (float *)malloc((size_t)(B * E) * sizeof(float));
+    memcpy(out, igq_tensor_data(ft), (size_t)(B * E) * sizeof(float));
+    igq_tensor_free(ft);
+    return out;
+}
+
+/* A checkpoint without a classifier (timm num_classes=0, DINOv2): 0 classes, igq_run refused
+ * pointing to igq_run_features, whose embeddings equal those of the same weights with a head
+ * (the head does not take part in them) for the fp32 model and, bit for bit, for quantized
+ * models (integer and simulated executors, fixed G: calibration does not involve the head);
+ * a quantized encoder saves to and loads from .igq; group allocation runs on the embeddings'
+ * cosine distance; a bias without its weight is refused. */
+static void test_no_classifier(void **state)
+{
+    tmpctx     *t = (tmpctx *)*state;
+    stw         w;
+    char       *p_head, *p_none;
+    igq_model  *with = NULL, *none = NULL;
+    igq_tensor *im = NULL, *lg = NULL;
+    int64_t     shape[4] = {4, 3, 16, 16}, lshape[2] = {4, 5}, k = -1, i;
+    int         e;
+    tu_rng      r;
+    base_model(&w);
+    p_head = stw_write(&w, t->dir, "with_head.safetensors");
+    stw_remove(&w, "head.weight");
+    stw_remove(&w, "head.bias");
+    p_none = stw_write(&w, t->dir, "no_head.safetensors");
+    assert_int_equal(igq_model_load(p_head, &with), IGQ_OK);
+    assert_int_equal(igq_model_load(p_none, &none), IGQ_OK);
+    assert_int_equal(igq_model_info(none, IGQ_PROP_NUM_CLASSES, &k), IGQ_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &im), IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &lg), IGQ_OK);
+    tu_rng_seed(&r, 5);
+    for (i = 0; i < igq_tensor_numel(im); i++)
+        ((float *)igq_tensor_data(im))[i] = (float)tu_rng_normal(&r);
+    assert_int_equal(igq_run(none, im, lg), IGQ_ERR_UNSUPPORTED);
+    assert_non_null(strstr(igq_last_error(), "igq_run_features"));
+    {
+        float *a = embed(with, im, 4), *b = embed(none, im, 4);
+        assert_memory_equal(a, b, (size_t)(4 * 32) * sizeof(float));
+        free(a);
+        free(b);
+    }
+    for (e = 0; e < 3; e++) {
+        igq_config *cfg = NULL;
+        igq_model  *qw = NULL, *qn = NULL, *back = NULL;
+        char       *ip;
+        float      *a, *b, *c;
+        assert_int_equal(igq_config_create(&cfg), IGQ_OK);
+        assert_int_equal(igq_config_set(cfg, IGQ_OPT_EXECUTOR,
+                                        e == 1 ? IGQ_EXECUTOR_SIM : IGQ_EXECUTOR_INT),
+                         IGQ_OK);
+        if (e == 2) assert_int_equal(igq_config_set(cfg, IGQ_OPT_GROUP_BUDGET, 4), IGQ_OK);
+        assert_int_equal(igq_quantize_model(with, im, cfg, &qw), IGQ_OK);
+        if (igq_quantize_model(none, im, cfg, &qn) != IGQ_OK) fail_msg("%s", igq_last_error());
+        assert_int_equal(igq_run(qn, im, lg), IGQ_ERR_UNSUPPORTED);
+        a = embed(qw, im, 4);
+        b = embed(qn, im, 4);
+        /* fixed G: the same quantizers, the same embeddings; allocation chooses on another
+         * metric (cosine distance instead of KL of the logits), so only closeness is
+         * required there */
+        if (e < 2) assert_memory_equal(a, b, (size_t)(4 * 32) * sizeof(float));
+        ip = stw_write(&w, t->dir, "unused.safetensors"); /* a path in the temp dir */
+        strcpy(ip + strlen(ip) - strlen("unused.safetensors"), "enc.igq");
+        assert_int_equal(igq_model_save(qn, ip), IGQ_OK);
+        if (igq_model_load(ip, &back) != IGQ_OK) fail_msg("%s", igq_last_error());
+        assert_int_equal(igq_model_info(back, IGQ_PROP_NUM_CLASSES, &k), IGQ_OK);
+        assert_int_equal(k, 0);
+        c = embed(back, im, 4);
+        assert_memory_equal(b, c, (size_t)(4 * 32) * sizeof(float));
+        free(a);
+        free(b);
+        free(c);
+        free(ip);
+        igq_model_free(back);
+        igq_model_free(qw);
+        igq_model_free(qn);
+        igq_config_free(cfg);
+    }
+    igq_tensor_free(im);
+    igq_tensor_free(lg);
+    igq_model_free(with);
+    igq_model_free(none);
+    free(p_head);
+    free(p_none);
+    stw_free(&w);
+    /* a classifier bias without its weight */
+    base_model(&w);
+    stw_remove(&w, "head.weight");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "head.bias", "without its classifier weight");
+    stw_free(&w);
+}
+
+/* Load options: what they replace, what they may not contradict, their bounds. */
+static void test_load_options(void **state)
+{
+    igq_load_options *o = NULL;
+    igq_model        *m = (igq_model *)&m;
+    char             *path = tu_fixture_path("timm_vit/model.safetensors"), *igq_path;
+    const float       mean[3] = {0.1f, 0.2f, 0.3f}, sd[3] = {0.5f, 0.6f, 0.7f}, bad[1] = {0.0f};
+    float             gm[3], gs[3], eps = 0.0f;
+    tmpctx           *t = (tmpctx *)*state;
+    assert_int_equal(igq_load_options_create(NULL), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_create(&o), IGQ_OK);
+    assert_int_equal(igq_load_options_set(NULL, IGQ_LOAD_NUM_HEADS, 3), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_set(o, (igq_load_option)7, 3), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, -1), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, 65537), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_layer_norm_eps(o, 1.5f), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, bad, 1), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, sd, 0), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, NULL, sd, 3), IGQ_ERR_INVALID_ARGUMENT);
+    /* the file declares 3 heads: 4 is refused, 3 accepted */
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, 4), IGQ_OK);
+    assert_int_equal(igq_model_load_with_options(path, o, &m), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_non_null(strstr(igq_last_error(), "declares 3 heads"));
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, 3), IGQ_OK);
+    /* eps and mean/std replace the file's */
+    assert_int_equal(igq_load_options_set_layer_norm_eps(o, 1e-5f), IGQ_OK);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, sd, 3), IGQ_OK);
+    assert_int_equal(igq_model_load_with_options(path, o, &m), IGQ_OK);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-5f);
+    assert_int_equal(igq_model_normalization(m, gm, gs, 3), IGQ_OK);
+    assert_memory_equal(gm, mean, sizeof gm);
+    assert_memory_equal(gs, sd, sizeof gs);
+    /* an image side that is not a multiple of the patch (8) */
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, 36), IGQ_OK);
+    {
+        igq_model *m2 = NULL;
+        assert_int_equal(igq_model_load_with_options(path, o, &m2), IGQ_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(igq_last_error(), "multiple of the patch"));
+    }
+    /* a .igq file is loaded as saved: options refused */
+    igq_path = tu_write_file(t->dir, "x.igq", "", 0);
+    assert_int_equal(igq_model_save(m, igq_path), IGQ_OK);
+    {
+        igq_model *m2 = NULL;
+        assert_int_equal(igq_model_load_with_options(igq_path, o, &m2), IGQ_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(igq_last_error(), "load options apply to checkpoints"));
+        assert_int_equal(igq_model_load_with_options(igq_path, NULL, &m2), IGQ_OK);
+        igq_model_free(m2);
+    }
+    assert_int_equal(igq_model_load_with_options(path, o, NULL), IGQ_ERR_INVALID_ARGUMENT);
+    igq_model_free(m);
+    igq_load_options_free(o);
+    igq_load_options_free(NULL);
+    free(igq_path);
+    free(path);
 }
 
 static void test_wrong_shape(void **state)
@@ -1188,6 +1482,9 @@ int main(void)
         cmocka_unit_test(test_fixture_config),
         cmocka_unit_test(test_fixture_logits),
         cmocka_unit_test(test_fixture_features),
+        cmocka_unit_test(test_other_image_size),
+        cmocka_unit_test(test_dinov2_hf),
+        cmocka_unit_test_setup_teardown(test_load_options, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_demo_model_real_images),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_batch_consistency),
@@ -1199,6 +1496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_and_unused_tensors, setup_tmp,
                                         teardown_tmp),
         cmocka_unit_test_setup_teardown(test_default_heads, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_classifier, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),

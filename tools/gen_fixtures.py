@@ -63,10 +63,12 @@ def ref_forward(p, images, heads, eps, features=False):
         q, k, v = split(q), split(k), split(v)
         a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)
         y = (a @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + F.linear(y, blk["proj_w"], blk["proj_b"])
+        y = F.linear(y, blk["proj_w"], blk["proj_b"])
+        x = x + (y * blk["ls1"] if "ls1" in blk else y)   # layer scale (DINOv2)
         h = F.layer_norm(x, (d,), blk["ln2_w"], blk["ln2_b"], eps)
         h = F.gelu(F.linear(h, blk["fc1_w"], blk["fc1_b"]))   # exact erf GELU
-        x = x + F.linear(h, blk["fc2_w"], blk["fc2_b"])
+        h = F.linear(h, blk["fc2_w"], blk["fc2_b"])
+        x = x + (h * blk["ls2"] if "ls2" in blk else h)
     x = F.layer_norm(x, (d,), p["norm_w"], p["norm_b"], eps)
     if features:
         return (x[:, 0] + x[:, 1]) / 2 if "dist" in p else x[:, 0]
@@ -401,6 +403,140 @@ def cross_check_reference():
     assert torch.equal(got2, got)
 
 
+# --------------------------------------------------------------------------
+# Another image size (igq_load_options IMAGE_HEIGHT / WIDTH): the position
+# grid resampled as each family's own code does, then the same forward.
+# Writes test/fixtures/<name>/io_<H>x<W>.safetensors (images, logits, features).
+# --------------------------------------------------------------------------
+def resample_grid(pos, n_prefix, gh, gw, nh, nw, method):
+    """pos [1, n_prefix + gh*gw, D] -> [1, n_prefix + nh*nw, D], float64."""
+    prefix, grid = pos[:, :n_prefix], pos[:, n_prefix:]
+    d = pos.shape[-1]
+    g = grid.reshape(1, gh, gw, d).permute(0, 3, 1, 2)
+    if method == "timm":     # timm resample_abs_pos_embed (antialias=True default)
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", antialias=True)
+    elif method == "hf":     # transformers ViT interpolate_pos_encoding
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", align_corners=False)
+    else:                    # torchvision interpolate_embeddings
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", align_corners=True)
+    g = g.permute(0, 2, 3, 1).reshape(1, nh * nw, d)
+    return torch.cat([prefix, g], dim=1)
+
+
+def resized_fixture(name, canon_fn, depth, heads, eps, patch, old, new, method, seed):
+    d = os.path.join(OUT, name)
+    sd, _, _ = safetensors_io.read(os.path.join(d, "model.safetensors"))
+    p = canon_fn(sd, depth)
+    n_prefix = 1 + (1 if "dist" in p else 0)
+    p["pos"] = resample_grid(p["pos"].double(), n_prefix, old[0] // patch, old[1] // patch,
+                             new[0] // patch, new[1] // patch, method)
+    c = p["pe_w"].shape[1]
+    images = make_images(seed, c, new[0], new[1])
+    logits = ref_forward(p, images, heads, eps)
+    feats = ref_forward(p, images, heads, eps, features=True)
+    if method == "tv":
+        # the real torchvision module at the new size, with torchvision's own resampling
+        from torchvision.models.vision_transformer import (VisionTransformer,
+                                                            interpolate_embeddings)
+        sd64 = {k: v.double() for k, v in sd.items()}
+        sd64 = interpolate_embeddings(new[0], patch, sd64, interpolation_mode="bicubic")
+        dim = p["pe_w"].shape[0]
+        mlp = p["blocks"][0]["fc1_w"].shape[0]
+        model = VisionTransformer(image_size=new[0], patch_size=patch, num_layers=depth,
+                                  num_heads=heads, hidden_dim=dim, mlp_dim=mlp,
+                                  num_classes=p["head_w"].shape[0]).double().eval()
+        model.load_state_dict(sd64)
+        with torch.no_grad():
+            real = model(images.double())
+        diff = (real - logits).abs().max().item()
+        print("  cross-check %s at %dx%d: torchvision module vs reference, max |diff| = %.3e"
+              % (name, new[0], new[1], diff))
+        assert diff < 1e-10, diff
+    path = os.path.join(d, "io_%dx%d.safetensors" % new)
+    safetensors_io.write(path, {"images": images, "logits": logits.float(),
+                                "features": feats.float()}, dtype="F32")
+    print("%-20s at %dx%d (%s resampling): logits std %.3f" %
+          (name, new[0], new[1], method, logits.std().item()))
+
+
+def dinov2_fixture(name, seed, img, patch, d, depth, heads, m):
+    """Hugging Face Dinov2Model names (no classifier: embeddings only), layer scale, a
+    mask_token (unused at inference), config.json with the heads and eps 1e-6."""
+    t = (img // patch) ** 2 + 1
+    shapes = {"embeddings.cls_token": [1, 1, d], "embeddings.mask_token": [1, d],
+              "embeddings.position_embeddings": [1, t, d],
+              "embeddings.patch_embeddings.projection.weight": [d, 3, patch, patch],
+              "embeddings.patch_embeddings.projection.bias": [d],
+              "layernorm.weight": [d], "layernorm.bias": [d]}
+    for i in range(depth):
+        pre = "encoder.layer.%d." % i
+        for sfx in ("attention.attention.query", "attention.attention.key",
+                    "attention.attention.value", "attention.output.dense"):
+            shapes[pre + sfx + ".weight"] = [d, d]
+            shapes[pre + sfx + ".bias"] = [d]
+        for sfx in ("norm1", "norm2"):
+            shapes[pre + sfx + ".weight"] = [d]
+            shapes[pre + sfx + ".bias"] = [d]
+        shapes[pre + "mlp.fc1.weight"] = [m, d]
+        shapes[pre + "mlp.fc1.bias"] = [m]
+        shapes[pre + "mlp.fc2.weight"] = [d, m]
+        shapes[pre + "mlp.fc2.bias"] = [d]
+        shapes[pre + "layer_scale1.lambda1"] = [d]
+        shapes[pre + "layer_scale2.lambda1"] = [d]
+    sd = make_params(shapes, seed, "F32")
+    gen = torch.Generator().manual_seed(seed + 7)
+    for i in range(depth):   # layer scale around 0.5 (DINOv2's are small, positive)
+        for k in ("layer_scale1.lambda1", "layer_scale2.lambda1"):
+            sd["encoder.layer.%d.%s" % (i, k)] = (
+                0.5 + 0.2 * torch.randn(d, generator=gen, dtype=torch.float64)).float()
+    g = lambda k: sd[k].double()  # noqa: E731
+    p = {"cls": g("embeddings.cls_token"), "pos": g("embeddings.position_embeddings"),
+         "pe_w": g("embeddings.patch_embeddings.projection.weight"),
+         "pe_b": g("embeddings.patch_embeddings.projection.bias"),
+         "norm_w": g("layernorm.weight"), "norm_b": g("layernorm.bias"), "blocks": []}
+    for i in range(depth):
+        pre = "encoder.layer.%d." % i
+        qkv_w = torch.cat([g(pre + "attention.attention.%s.weight" % s)
+                           for s in ("query", "key", "value")])
+        qkv_b = torch.cat([g(pre + "attention.attention.%s.bias" % s)
+                           for s in ("query", "key", "value")])
+        p["blocks"].append({
+            "ln1_w": g(pre + "norm1.weight"), "ln1_b": g(pre + "norm1.bias"),
+            "qkv_w": qkv_w, "qkv_b": qkv_b,
+            "proj_w": g(pre + "attention.output.dense.weight"),
+            "proj_b": g(pre + "attention.output.dense.bias"),
+            "ln2_w": g(pre + "norm2.weight"), "ln2_b": g(pre + "norm2.bias"),
+            "fc1_w": g(pre + "mlp.fc1.weight"), "fc1_b": g(pre + "mlp.fc1.bias"),
+            "fc2_w": g(pre + "mlp.fc2.weight"), "fc2_b": g(pre + "mlp.fc2.bias"),
+            "ls1": g(pre + "layer_scale1.lambda1"), "ls2": g(pre + "layer_scale2.lambda1")})
+    images = make_images(seed, 3, img, img)
+    feats = ref_forward(p, images, heads, 1e-6, features=True)
+    out = os.path.join(OUT, name)
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    safetensors_io.write(os.path.join(out, "model.safetensors"), sd, dtype="F32")
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({"architectures": ["Dinov2Model"], "model_type": "dinov2", "hidden_size": d,
+                   "num_hidden_layers": depth, "num_attention_heads": heads,
+                   "mlp_ratio": m // d, "layer_norm_eps": 1e-6, "image_size": img,
+                   "patch_size": patch, "num_channels": 3, "hidden_act": "gelu",
+                   "layerscale_value": 1.0, "use_swiglu_ffn": False}, f, indent=2,
+                  sort_keys=True)
+        f.write("\n")
+    safetensors_io.write(os.path.join(out, "io.safetensors"),
+                         {"images": images, "features": feats.float()}, dtype="F32")
+    print("%-20s F32  features std %.3f (Hugging Face DINOv2 names, no classifier)"
+          % (name, feats.std().item()))
+
+
+def resized_fixtures():
+    resized_fixture("timm_vit", canon_from_timm, 2, 3, 1e-6, 8, (32, 32), (48, 48), "timm", 111)
+    resized_fixture("timm_vit", canon_from_timm, 2, 3, 1e-6, 8, (32, 32), (16, 24), "timm", 112)
+    resized_fixture("hf_vit", canon_from_hf, 2, 4, 1e-12, 4, (32, 32), (44, 44), "hf", 113)
+    resized_fixture("tv_vit", canon_from_tv, 2, 1, 1e-6, 14, (28, 28), (42, 42), "tv", 114)
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -458,6 +594,8 @@ def main():
                   "mean": "0.5", "std": "0.5"})
 
     print("total fixture bytes: %d" % total)
+    resized_fixtures()
+    dinov2_fixture("hf_dinov2", 909, 16, 4, 48, 2, 3, 96)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,9 @@ typedef struct igq_model igq_model;
  *  config.json in the same folder (Hugging Face or timm keys); then defaults (the heads of
  *  the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
  *  else head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  A checkpoint without a classifier (timm num_classes=0, DINOv2) loads with 0 classes: its
+ *  embeddings come from igq_run_features(), igq_run() refuses it, and quantizing it measures
+ *  group allocation on the embeddings' cosine distance instead of the logits' KL.
  *  Nothing is ignored silently: a tensor the graph does not read is refused by name
  *  (IGQ_ERR_UNSUPPORTED), except training buffers (num_batches_tracked,
  *  relative_position_index, position_ids), mask_token and Hugging Face's pooler; a tensor that
@@ -171,6 +174,55 @@ typedef struct igq_model igq_model;
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);
+
+/** Values an application gives the loader without editing the checkpoint: what the file
+ *  cannot say (heads, LayerNorm eps, mean/std) and the image size to run at. Opaque; create,
+ *  set, pass to igq_model_load_with_options(), free. Thread safety: one thread at a time per
+ *  object; a set object may be read by many loads at once. Since 0.1. */
+typedef struct igq_load_options igq_load_options;
+
+typedef enum igq_load_option {
+    /** Attention heads, 0 (default) = from the file or the rules of igq_model_load(). Where
+     *  the file declares a count, a different option is refused (IGQ_ERR_INVALID_ARGUMENT). */
+    IGQ_LOAD_NUM_HEADS    = 0,
+    /** Run at another image size (0 = as trained, the default; setting one side makes the
+     *  image square until the other is set): the patch grid's position embeddings are
+     *  resampled as the checkpoint family's own code does (timm: bicubic with antialiasing,
+     *  Hugging Face: bicubic, align_corners=False; torchvision: bicubic, align_corners=True),
+     *  prefix tokens kept; sides must be multiples of the patch, the grid may shrink at most
+     *  64 times; a declared evaluation transform's resize is scaled with the crop. */
+    IGQ_LOAD_IMAGE_HEIGHT = 1,
+    IGQ_LOAD_IMAGE_WIDTH  = 2,
+    IGQ_LOAD_FORCE32      = 0x7fffffff
+} igq_load_option;
+
+/** @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (out NULL); IGQ_ERR_NO_MEMORY. Since 0.1. */
+IGQ_API igq_status igq_load_options_create(igq_load_options **out);
+/** NULL is a no-op. Since 0.1. */
+IGQ_API void igq_load_options_free(igq_load_options *options);
+/** @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option); IGQ_ERR_OUT_OF_RANGE
+ *          (heads outside 0..4096, a side outside 0..65536). Since 0.1. */
+IGQ_API igq_status igq_load_options_set(igq_load_options *options, igq_load_option option,
+                                        int64_t value);
+/** LayerNorm epsilon, replacing what the file or the defaults say.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_OUT_OF_RANGE (outside [0, 1)).
+ *  Since 0.1. */
+IGQ_API igq_status igq_load_options_set_layer_norm_eps(igq_load_options *options, float eps);
+/** Input mean/std per channel (1 value = every channel), replacing the file's (used by
+ *  igq_image_preprocess and reported by igq_model_normalization).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_OUT_OF_RANGE (channels outside
+ *          1..64, a value not finite, std <= 0); the load refuses a count that is neither 1
+ *          nor the model's channels (IGQ_ERR_FORMAT). Since 0.1. */
+IGQ_API igq_status igq_load_options_set_normalization(igq_load_options *options,
+                                                      const float *mean, const float *std,
+                                                      int32_t channels);
+/** igq_model_load() with load options (NULL = none). A .igq file is loaded as it was saved:
+ *  with any option set it is refused (IGQ_ERR_INVALID_ARGUMENT).
+ *  @return as igq_model_load(); IGQ_ERR_INVALID_ARGUMENT (an option that contradicts the
+ *          file, an image size that is not a multiple of the patch). Since 0.1. */
+IGQ_API igq_status igq_model_load_with_options(const char *path,
+                                               const igq_load_options *options,
+                                               igq_model **out);
 
 /** Load a model from a `.igq` file held in memory (an application that embeds its model or
  *  fetches it itself). The library copies the bytes it keeps (in practice all of them, into one

@@ -6,6 +6,7 @@
 #define IGQ_IO_CKPT_LOADER_H
 
 #include "../model/vit.h"
+#include "checkpoint.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -20,6 +21,7 @@
 typedef struct igq__ckpt_scheme {
     const char *label; /* for messages */
     igq_naming  naming;
+    float       eps;   /* default LayerNorm eps of the family; 0: by naming (ckpt_meta.c) */
     const char *cls, *dist, *reg, *pos, *patch_w, *patch_b;
     const char *norm_w, *norm_b, *fc_norm_w, *fc_norm_b;
     const char *head_w, *head_b, *head_dist_w, *head_dist_b;
@@ -36,6 +38,7 @@ typedef struct igq__ckpt_loader {
     igq_json               *config;      /* config.json beside the file, or NULL */
     igq_json               *preproc;     /* preprocessor_config.json, or NULL */
     const char             *config_path; /* for messages */
+    const igq__load_opts   *opts;        /* the application's values, or NULL */
     unsigned char          *used;        /* [st->count]: tensors the graph read (igq__ckpt_find
                                             marks them), or NULL */
     char                    config_buf[1024];

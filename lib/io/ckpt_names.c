@@ -57,6 +57,27 @@ static const igq__ckpt_scheme SCHEME_HF_DEIT =
               "cls_classifier.bias|classifier.bias", "distillation_classifier.weight",
               "distillation_classifier.bias");
 
+/* Hugging Face Dinov2Model (no prefix, no classifier: embeddings only; Dinov2ForImageClassification's classifier reads the class token and the mean patch
+ * token together, which is refused as an unused tensor). LayerNorm eps 1e-6. */
+static const igq__ckpt_scheme SCHEME_HF_DINOV2 = {
+    .label = "Hugging Face DINOv2", .naming = IGQ_NAMING_HF, .eps = 1e-6f,
+    .cls = "embeddings.cls_token",
+    .pos = "embeddings.position_embeddings",
+    .patch_w = "embeddings.patch_embeddings.projection.weight",
+    .patch_b = "embeddings.patch_embeddings.projection.bias",
+    .norm_w = "layernorm.weight", .norm_b = "layernorm.bias",
+    .block_prefix = "encoder.layer.",
+    .ln1_w = "norm1.weight", .ln1_b = "norm1.bias",
+    .q_w = "attention.attention.query.weight", .q_b = "attention.attention.query.bias",
+    .k_w = "attention.attention.key.weight", .k_b = "attention.attention.key.bias",
+    .v_w = "attention.attention.value.weight", .v_b = "attention.attention.value.bias",
+    .proj_w = "attention.output.dense.weight", .proj_b = "attention.output.dense.bias",
+    .ln2_w = "norm2.weight", .ln2_b = "norm2.bias",
+    .fc1_w = "mlp.fc1.weight", .fc1_b = "mlp.fc1.bias",
+    .fc2_w = "mlp.fc2.weight", .fc2_b = "mlp.fc2.bias",
+    .ls1 = "layer_scale1.lambda1", .ls2 = "layer_scale2.lambda1",
+};
+
 /* torchvision VisionTransformer ("mlp.0" in older releases, "mlp.linear_1" in newer). */
 static const igq__ckpt_scheme SCHEME_TORCHVISION = {
     .label = "torchvision", .naming = IGQ_NAMING_TORCHVISION,
@@ -92,8 +113,13 @@ static const unsupported_sig UNSUPPORTED[] = {
     {"vision_model.head.probe", 0, "a SigLIP vision tower (attention-pooling head: not supported)"},
     {"vision_model.embeddings.patch_embedding.weight", 0,
      "a Hugging Face CLIP / SigLIP vision tower (not supported yet)"},
-    {"embeddings.patch_embeddings.projection.weight", 0,
-     "a Hugging Face DINOv2 / ViTModel without the 'vit.' prefix (not supported yet)"},
+    {"dinov2.", 0, "a Hugging Face Dinov2ForImageClassification (its classifier reads the class "
+                   "and mean patch tokens together: not supported; load the Dinov2Model)"},
+    {"embeddings.register_tokens", 0,
+     "Hugging Face Dinov2WithRegisters (its position embedding covers the class token but not "
+     "the registers: not supported yet)"},
+    {"encoder.layer.0.mlp.weights_in.weight", 0, "a SwiGLU MLP (DINOv2 giant style: not "
+                                                  "supported)"},
     {"beit.", 0, "a Hugging Face BEiT model (not supported)"},
     {"data2vec_vision.", 0, "a Hugging Face Data2Vec-vision model (BEiT layout: not supported)"},
     {".attn.relative_position_bias_table", 1,
@@ -135,7 +161,7 @@ static igq_status refuse_unsupported(const igq__ckpt_loader *L)
 igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L)
 {
     static const igq__ckpt_scheme *const all[] = {&SCHEME_TIMM, &SCHEME_HF_VIT, &SCHEME_HF_DEIT,
-                                                  &SCHEME_TORCHVISION};
+                                                  &SCHEME_HF_DINOV2, &SCHEME_TORCHVISION};
     size_t i;
     IGQ_TRY(refuse_unsupported(L));
     for (i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -149,6 +175,7 @@ igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L)
                           "'patch_embed.proj.weight', "
                           "'vit.embeddings.patch_embeddings.projection.weight', "
                           "'deit.embeddings.patch_embeddings.projection.weight', "
+                          "'embeddings.patch_embeddings.projection.weight', "
                           "'conv_proj.weight' is present)",
                           L->path);
 }
@@ -162,6 +189,7 @@ static int known_irrelevant(const char *n)
     static const char *const suffix[] = {"num_batches_tracked", ".relative_position_index",
                                          "embeddings.position_ids"};
     static const char *const exact[]  = {"mask_token", "vit.embeddings.mask_token",
+                                         "embeddings.mask_token",
                                          "deit.embeddings.mask_token", "vit.pooler.dense.weight",
                                          "vit.pooler.dense.bias", "deit.pooler.dense.weight",
                                          "deit.pooler.dense.bias"};

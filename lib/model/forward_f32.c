@@ -202,12 +202,12 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
         else
             memcpy(s->pooled, s->pooled + D, (size_t)D * sizeof(float));
     }
-    if (feat) {
+    if (feat) /* the embedding before the head-input site */
         for (c = 0; c < D; c++)
             logits[c] = rows == 2 ? 0.5f * (s->pooled[c] + s->pooled[D + c]) : s->pooled[c];
-        return;
-    }
+    /* the site is still hooked (observed when calibrating a model without a classifier) */
     call_hook(hook, image, -1, IGQ__SITE_HEAD_IN, -1, s->pooled, rows, D, D);
+    if (feat || d->classes == 0) return;
     if (d->has_dist) {
         linear(&m->head, 1, s->pooled, s->logit2);
         linear(&m->head_dist, 1, s->pooled + D, s->logit2 + d->classes);
@@ -559,6 +559,12 @@ void igq__forward(const struct igq_model *m, const float *images, int64_t batch,
                   float *scratch, const igq_site_hook *hook)
 {
     igq__forward_par(m, images, batch, logits, 0, scratch, hook, NULL, NULL);
+}
+
+void igq__forward_out(const struct igq_model *m, const float *images, int64_t batch, float *out,
+                      float *scratch, const igq_site_hook *hook)
+{
+    igq__forward_par(m, images, batch, out, m->d.classes == 0, scratch, hook, NULL, NULL);
 }
 
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,

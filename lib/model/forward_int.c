@@ -451,8 +451,8 @@ static void classify(igq_ictx *c, float *logits)
             pf = c->pooledf;
         }
     }
-    if (c->feat) {
-        features_out(c, pi, pf, rows, logits);
+    if (c->feat || d->classes == 0) { /* (a model without a classifier gives only these) */
+        if (c->feat) features_out(c, pi, pf, rows, logits);
         IGQ__PROF_END(c, IGQ__PROF_OTHER);
         return;
     }

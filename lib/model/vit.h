@@ -39,6 +39,9 @@ typedef struct igq_vit_dims {
     int32_t pool;             /* igq_pool */
     int32_t naming;           /* igq_naming of the source checkpoint */
     float   ln_eps;
+    /* the image size the checkpoint was trained at, when a load option runs it at another
+     * (img_h x img_w, position grid resampled); 0 otherwise (and in .igq files) */
+    int32_t trained_h, trained_w;
 } igq_vit_dims;
 
 /* y[T][out] = x[T][in] * W + b. Weights are kept transposed, wt[in][out] (k-major), so the
@@ -138,6 +141,15 @@ int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch);
  * depend on the other images of the batch. */
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook);
+
+/* The model's output per image for calibration metrics: igq__forward's logits, or for a model
+ * without a classifier (0 classes) its pooled embedding (igq__out_width floats per image). */
+void igq__forward_out(const struct igq_model *m, const float *images, int64_t batch, float *out,
+                      float *scratch, const igq_site_hook *hook);
+static inline int32_t igq__out_width(const igq_vit_dims *d)
+{
+    return d->classes > 0 ? d->classes : d->dim;
+}
 
 /* Floats of scratch igq__forward_par needs with a pool of `threads` threads (>= 1): the
  * shared activations of a chunk plus per-thread attention / classifier buffers. Equals
