@@ -471,6 +471,161 @@ static void test_pool_parallel_for(void **state)
     }
 }
 
+/* ---- profiling ------------------------------------------------------------------------------ */
+
+/* Layers the profile of each executor lists: the integer executor times 14 steps per block; the
+ * fp32 one 7 (norm1 of block b + 1 is timed with block b's second residual), the simulated one
+ * 4 quantize-dequantize sites more; plus patch_embed, head and (fp32/sim) norm1 of block 0. */
+static int64_t expected_layers(const case_model *c, int sim)
+{
+    const int64_t depth = info(c->m, IGQ_PROP_DEPTH);
+    if (c->int_exec) return 2 + 14 * depth;
+    return 3 + (sim ? 11 : 7) * depth;
+}
+
+/* Checks one profile of a run of B images: names, kinds, shapes and operation counts of the
+ * linear layers against the model's dimensions, calls, times. */
+static void check_profile(const igq_session *ses, const case_model *c, int sim, int64_t B,
+                          int one_driver)
+{
+    const int64_t D = info(c->m, IGQ_PROP_EMBED_DIM), Mm = info(c->m, IGQ_PROP_MLP_DIM);
+    const int64_t T = info(c->m, IGQ_PROP_NUM_TOKENS), depth = info(c->m, IGQ_PROP_DEPTH);
+    int64_t       n = -1, images = -1, i, linear = 0, quant = 0;
+    double        run_s = -1.0, sum_s = 0.0;
+    const char   *name;
+    assert_int_equal(igq_session_profile(ses, &n, &images, &run_s), IGQ_OK);
+    assert_int_equal(n, expected_layers(c, sim));
+    assert_int_equal(images, B);
+    assert_true(run_s > 0.0);
+    for (i = 0; i < n; i++) {
+        igq_layer_kind kind  = IGQ_LAYER_INVALID;
+        int64_t        shape[3] = {-1, -1, -1}, calls = -1;
+        double         ops = -1, bytes = -1, sec = -1;
+        assert_int_equal(igq_session_profile_layer(ses, i, &name, &kind, shape, &calls, &ops,
+                                                   &bytes, &sec),
+                         IGQ_OK);
+        assert_non_null(name);
+        assert_true(kind >= IGQ_LAYER_PATCH_EMBED && kind <= IGQ_LAYER_HEAD);
+        assert_true(ops > 0.0 && bytes > 0.0 && sec >= 0.0);
+        /* the integer executor runs every layer once per image; the others once per step of
+         * up to a chunk of images (B <= 3 here: one step) */
+        assert_int_equal(calls, c->int_exec ? B : 1);
+        sum_s += sec;
+        if (i == 0) {
+            assert_string_equal(name, "patch_embed");
+            assert_int_equal(kind, IGQ_LAYER_PATCH_EMBED);
+        }
+        if (i == n - 1) {
+            assert_string_equal(name, "head");
+            assert_int_equal(kind, IGQ_LAYER_HEAD);
+        }
+        if (kind == IGQ_LAYER_QUANTIZE) quant++;
+        if (kind == IGQ_LAYER_LINEAR) {
+            /* blocks.<b>.<attn.qkv | attn.proj | mlp.fc1 | mlp.fc2>, in block order */
+            static const char *what[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
+            const int64_t      k = linear % 4, rows = c->int_exec ? T : B * T;
+            const int64_t      nk[4][2] = {{3 * D, D}, {D, D}, {Mm, D}, {D, Mm}};
+            char               want[64];
+            snprintf(want, sizeof want, "blocks.%lld.%s", (long long)(linear / 4), what[k]);
+            assert_string_equal(name, want);
+            assert_int_equal(shape[0], rows);
+            assert_int_equal(shape[1], nk[k][0]);
+            assert_int_equal(shape[2], nk[k][1]);
+            /* GEMM operations exactly 2 M N K per call (fp32: plus GELU on fc1) */
+            if (c->int_exec || k != 2)
+                assert_true(ops == 2.0 * (double)rows * nk[k][0] * nk[k][1] * (double)calls);
+            linear++;
+        }
+    }
+    assert_int_equal(linear, 4 * depth);
+    assert_int_equal(quant, c->int_exec ? 4 * depth : sim ? 4 * depth : 0);
+    /* one thread drives every layer: the layers' times fit in the run's wall time */
+    if (one_driver) assert_true(sum_s <= run_s * 1.0001 + 1e-6);
+    /* the names stay valid and the index is checked */
+    assert_int_equal(igq_session_profile_layer(ses, n, &name, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_OUT_OF_RANGE);
+    assert_null(name);
+    assert_int_equal(igq_session_profile_layer(ses, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_OUT_OF_RANGE);
+}
+
+/* Per-layer profiles of every executor, alone and on a 2-thread pool (batch 1: the image's work
+ * shared; batch 3: images split over the threads, and the last one shared): the same logits as
+ * without profiling, the layers the executor has with the model's shapes and operation counts,
+ * one call per image (integer executor), and the profile kept when profiling is turned off. */
+static void test_profile(void **state)
+{
+    suite          *s = (suite *)*state;
+    igq_threadpool *pool = NULL;
+    int             ci, p;
+    assert_int_equal(igq_threadpool_create(2, &pool), IGQ_OK);
+    for (ci = 0; ci < s->n; ci++) {
+        const case_model *c   = &s->cases[ci];
+        const int         sim = strstr(c->name, " sim") != NULL;
+        for (p = 0; p < 2; p++) {
+            igq_session *ses = NULL;
+            size_t       k;
+            int64_t      n = -1;
+            assert_int_equal(igq_session_create(c->m, &ses), IGQ_OK);
+            if (p == 1) assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+            assert_int_equal(igq_session_profile(ses, &n, NULL, NULL), IGQ_ERR_NOT_FOUND);
+            assert_int_equal(n, 0);
+            assert_int_equal(igq_session_set_profiling(ses, 1), IGQ_OK);
+            for (k = 0; k < 2; k++) {
+                const int64_t B    = k == 0 ? 1 : 3;
+                float        *want = reference(c, B);
+                assert_true(session_matches(ses, c, B, want));
+                /* with 2 threads and 3 images, two images run at once, each timed by its
+                 * own thread */
+                check_profile(ses, c, sim, B, p == 0 || B == 1 || !c->int_exec);
+                free(want);
+            }
+            /* off: runs leave the last profile alone */
+            assert_int_equal(igq_session_set_profiling(ses, 0), IGQ_OK);
+            {
+                float  *want = reference(c, 1);
+                int64_t images = 0;
+                assert_true(session_matches(ses, c, 1, want));
+                assert_int_equal(igq_session_profile(ses, NULL, &images, NULL), IGQ_OK);
+                assert_int_equal(images, 3);
+                free(want);
+            }
+            igq_session_free(ses);
+        }
+    }
+    igq_threadpool_free(pool);
+}
+
+static void test_profile_errors(void **state)
+{
+    suite       *s   = (suite *)*state;
+    igq_session *ses = NULL;
+    int64_t      n = 5, im = 5;
+    double       sec = 5.0, a = 1, b = 1, m = 1;
+    (void)s;
+    assert_int_equal(igq_session_set_profiling(NULL, 1), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_profile(NULL, &n, &im, &sec), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(n, 0);
+    assert_int_equal(im, 0);
+    assert_true(sec == 0.0);
+    assert_int_equal(igq_session_profile_layer(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_create(s->cases[0].m, &ses), IGQ_OK);
+    assert_int_equal(igq_session_set_profiling(ses, 2), IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "enable"));
+    assert_int_equal(igq_session_set_profiling(ses, -1), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_profile_layer(ses, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_NOT_FOUND);
+    igq_session_free(ses);
+    /* machine measurement: the time budget is checked, each figure positive */
+    assert_int_equal(igq_measure_machine(0.01, &a, &b, &m), IGQ_ERR_OUT_OF_RANGE);
+    assert_true(a == 0.0 && b == 0.0 && m == 0.0);
+    assert_int_equal(igq_measure_machine(11.0, NULL, NULL, NULL), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_measure_machine((double)NAN, NULL, NULL, NULL), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_measure_machine(0.05, &a, &b, NULL), IGQ_OK);
+    assert_true(a > 0.0 && b > 0.0);
+}
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 static void test_argument_errors(void **state)
@@ -680,6 +835,8 @@ int main(void)
         cmocka_unit_test(test_reserve_then_no_allocation),
         cmocka_unit_test(test_two_sessions_share_model_and_pool),
         cmocka_unit_test(test_pool_parallel_for),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_profile_errors),
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_non_finite_images),
         cmocka_unit_test(test_allocation_failures),

@@ -30,8 +30,9 @@ igq_status igq__exec_plan_reserve(igq_exec_plan *p, const struct igq_model *m, i
 void igq__exec_plan_free(igq_exec_plan *p);
 
 /* Logits [batch][classes] of images [batch][C][H][W] with m's executor on the plan's scratch,
- * which must cover batch and igq__pool_size(pool) threads. Allocates nothing. */
+ * which must cover batch and igq__pool_size(pool) threads. Allocates nothing. prof: NULL, or
+ * igq__pool_size(pool) layer recorders (profile.h), one per thread, started empty. */
 void igq__exec_plan_run(const igq_exec_plan *p, const struct igq_model *m, const float *images,
-                        int64_t batch, float *logits, igq__pool *pool);
+                        int64_t batch, float *logits, igq__pool *pool, igq_prof *prof);
 
 #endif

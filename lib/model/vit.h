@@ -7,6 +7,7 @@
 
 #include "igq/igq.h"
 #include "preproc.h"
+#include "profile.h"
 
 typedef enum igq_naming {
     IGQ_NAMING_TIMM        = 0,
@@ -150,9 +151,11 @@ size_t igq__forward_scratch_floats_par(const igq_vit_dims *d, int64_t chunk, int
  * so each context needs its own scratch but no locking; different images' hooks may run
  * concurrently. scratch: igq__forward_scratch_floats_par(d, chunk, igq__pool_size(pool))
  * floats, chunk = igq__forward_chunk(d, batch). Allocates nothing. Thread safety: concurrent
- * calls on one model are safe; calls sharing a pool run their steps one job at a time. */
+ * calls on one model are safe; calls sharing a pool run their steps one job at a time.
+ * prof: NULL, or the calling thread's layer recorder (profile.h): each step is timed as a
+ * whole by the calling thread, which drives the steps. */
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
                       float *logits, float *scratch, const igq_site_hook *hooks,
-                      igq_threadpool *pool);
+                      igq_threadpool *pool, igq_prof *prof);
 
 #endif
