@@ -172,7 +172,7 @@ static int write_svg(const char *path, const char *model_name, const layer *ls, 
     if (p.ly0 < p.ly1 - 8) p.ly0 = p.ly1 - 8;
 
     height = 70 + 380 + 80 + 30 + 24.0 * NKINDS + 40 + 30 + 200 + 60 +
-             (ngs > 0 ? 40 + 26.0 * (double)(ngs / (depth > 0 ? depth : 1) + 1) : 40);
+             (ngs > 0 ? 60 + 26.0 * (double)(ngs / (depth > 0 ? depth : 1) + 1) : 40);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"%.0f\" "
                "viewBox=\"0 0 960 %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
@@ -360,6 +360,21 @@ static int write_svg(const char *path, const char *model_name, const layer *ls, 
                    "softmax rows of every head) of one site, split by the group quantizer each "
                    "was assigned to; hover for counts</text>\n",
                 y + 26.0 * nrows + 14);
+        { /* group colors */
+            int g, ng = gs[0].ngroups;
+            for (i = 1; i < ngs; i++)
+                if (gs[i].ngroups > ng) ng = gs[i].ngroups;
+            fprintf(f, "<text x=\"20\" y=\"%.1f\" fill=\"#555\">groups:</text>\n",
+                    y + 26.0 * nrows + 36);
+            for (g = 0; g < ng && g < 64; g++) {
+                char col[8];
+                group_color(g, ng, col);
+                fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\">%d</text>\n",
+                        80.0 + 34.0 * g, y + 26.0 * nrows + 26, col, 95.0 + 34.0 * g,
+                        y + 26.0 * nrows + 36, g);
+            }
+        }
     }
     fprintf(f, "</g>\n</svg>\n");
     free(block_time);
