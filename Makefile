@@ -92,7 +92,7 @@ TEST_SUPPORT_SRC := $(wildcard test/support/*.c)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(TEST_SUPPORT_SRC))
 TEST_SRC := $(sort $(wildcard test/test_*.c))
 TEST_BIN := $(patsubst test/%.c,$(O)/test/%,$(TEST_SRC))
-EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify $(O)/examples/deploy
+EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify $(O)/examples/deploy $(O)/examples/quickstart
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
