@@ -205,8 +205,11 @@ int main(int argc, char **argv)
     igq_model *m = NULL, *q = NULL;
     igq_status s;
     if (argc == 6 && strcmp(argv[1], "acc") == 0) {
+        int rc;
         if ((s = igq_model_load(argv[2], &m)) != IGQ_OK) return die("load", s);
-        return accuracy(m, argv[3], argv[4], atol(argv[5]));
+        rc = accuracy(m, argv[3], argv[4], atol(argv[5]));
+        igq_model_free(m);
+        return rc;
     }
     if (argc == 11 && strcmp(argv[1], "qacc") == 0) {
         long           ncal = atol(argv[4]), n = 0, i;
@@ -229,8 +232,15 @@ int main(int argc, char **argv)
         igq_config_set(cfg, IGQ_OPT_WEIGHT_BITS, atol(argv[5]));
         igq_config_set(cfg, IGQ_OPT_ACT_BITS, atol(argv[6]));
         igq_config_set(cfg, IGQ_OPT_GROUPS, atol(argv[7]));
+        int rc;
         if ((s = igq_quantize_model(m, x, cfg, &q)) != IGQ_OK) return die("quantize", s);
-        return accuracy(q, argv[8], argv[9], atol(argv[10]));
+        rc = accuracy(q, argv[8], argv[9], atol(argv[10]));
+        igq_model_free(q);
+        igq_model_free(m);
+        igq_config_free(cfg);
+        igq_tensor_free(x);
+        free(cal);
+        return rc;
     }
     if (argc == 6 && strcmp(argv[1], "class") == 0) {
         long           ni = 0, nl = 0, idx = atol(argv[5]), c;
@@ -261,6 +271,11 @@ int main(int argc, char **argv)
             igq_model_label(m, best, &pred) != IGQ_OK)
             return die("label", IGQ_ERR_NOT_FOUND);
         printf("%s\t%s\n", truth, pred);
+        igq_tensor_free(x);
+        igq_tensor_free(y);
+        igq_model_free(m);
+        free(im);
+        free(lb);
         return 0;
     }
 #ifndef IGQ_CLI_NO_REPORT
@@ -281,6 +296,10 @@ int main(int argc, char **argv)
             (s = igq_session_profile(ses, &n, NULL, NULL)) != IGQ_OK)
             return die("profile", s);
         printf("%lld\n", (long long)n);
+        igq_session_free(ses);
+        igq_tensor_free(x);
+        igq_tensor_free(y);
+        igq_model_free(m);
         return 0;
     }
 #endif

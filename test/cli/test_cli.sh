@@ -149,6 +149,7 @@ check "info: budget, simulated executor, percentile" sh -c 'grep -q "group budge
 N=500
 exp_fp=$("$REF" acc "$M" "$IMG" "$LAB" $N)
 exp_q=$("$REF" qacc "$M" "$CAL" 32 4 4 8 "$IMG" "$LAB" $N)
+check "cli_ref computed the reference accuracies" sh -c '[ -n "$0" ] && [ -n "$1" ]' "$exp_fp" "$exp_q"
 run "$IGQ" eval "$M" --images "$IMG" --labels "$LAB" --limit $N
 check "eval fp32 --limit $N: last line = library reference ($exp_fp)" sh -c '[ "$0" -eq 0 ] && [ "$(tail -n 1 "$1")" = "$2" ]' "$rc" "$T/out" "$exp_fp"
 check "eval: accuracy line format" out_re '^accuracy: top-1 [0-9]+\.[0-9]{2} % top-5 [0-9]+\.[0-9]{2} % \(500 images\)$'
