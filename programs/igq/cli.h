@@ -83,7 +83,8 @@ void cli_progress_end(cli_progress *p);
  * An IDX file of 8-bit images ([N][H][W], magic 0x00000803), or a directory of image files
  * (.png .ppm .pgm .pnm .bmp), flat or with one subfolder per class (sorted names = class index).
  * Labels: from the class folders, or set with dataset_load_labels (an IDX labels file, magic
- * 0x00000801, or a text file of one class index per line), one per image in source order. */
+ * 0x00000801, or a text file of one class index per line), one per image in source order;
+ * only the first `needed` are required (< 1: all). */
 typedef struct dataset {
     int      is_idx;
     int64_t  count;
@@ -101,7 +102,15 @@ typedef struct dataset {
 } dataset;
 
 int  dataset_open(const char *cmd, const char *src, dataset *ds);
-int  dataset_load_labels(const char *cmd, dataset *ds, const char *path);
+/* The checks of an IDX image file's bytes: NULL if they hold [n][rows][cols] 8-bit images
+ * after the 16-byte header, else what is wrong. */
+const char *idx_images_check(const uint8_t *b, size_t size, int64_t *n, int64_t *rows,
+                             int64_t *cols);
+/* count labels from a labels file's bytes (b[size] must be a NUL): IDX (magic 0x00000801) or
+ * text (one class index per line); 0 on success, else 1 with the reason in msg. */
+int  labels_parse(uint8_t *b, size_t size, int64_t count, int64_t *labels, char *msg,
+                  size_t msg_size);
+int  dataset_load_labels(const char *cmd, dataset *ds, const char *path, int64_t needed);
 void dataset_free(dataset *ds);
 /* Decodes image i and preprocesses it into image `index` of batch; 0 on success (message
  * printed otherwise). */

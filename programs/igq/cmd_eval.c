@@ -100,7 +100,7 @@ int cmd_eval(int argc, char **argv)
     rc = EXIT_FAIL;
     if (cli_load_model("eval", a.pos[0], &m)) goto done;
     if (dataset_open("eval", src, &ds)) goto done;
-    if (labels != NULL && dataset_load_labels("eval", &ds, labels)) goto done;
+    if (labels != NULL && dataset_load_labels("eval", &ds, labels, limit)) goto done;
     if (!ds.has_labels) {
         cli_error("eval", "accuracy needs the images' classes: give --labels FILE, or a folder "
                           "with one subfolder per class");

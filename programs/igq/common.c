@@ -393,33 +393,38 @@ static int list_dir(const char *cmd, const char *dir, strlist *dirs, strlist *fi
     return rc;
 }
 
+const char *idx_images_check(const uint8_t *b, size_t size, int64_t *n, int64_t *rows,
+                             int64_t *cols)
+{
+    uint64_t cnt, r, c;
+    if (size < 16 || be32(b) != 0x803)
+        return "is neither a directory nor an IDX file of 8-bit images (magic 0x00000803)";
+    cnt = be32(b + 4);
+    r   = be32(b + 8);
+    c   = be32(b + 12);
+    if (cnt < 1 || r < 1 || c < 1 || r > 65536 || c > 65536)
+        return "IDX header: image count and sides must be at least 1, sides at most 65536";
+    if ((size - 16) / (r * c) != cnt || (size - 16) % (r * c) != 0)
+        return "IDX header (count x rows x columns) does not match the file size";
+    *n    = (int64_t)cnt;
+    *rows = (int64_t)r;
+    *cols = (int64_t)c;
+    return NULL;
+}
+
 static int open_idx(const char *cmd, const char *src, dataset *ds)
 {
-    size_t   size = 0;
-    uint8_t *b = read_file(cmd, src, &size);
-    uint64_t n, r, c;
+    size_t      size = 0;
+    uint8_t    *b    = read_file(cmd, src, &size);
+    const char *why;
     if (b == NULL) return EXIT_FAIL;
-    if (size < 16 || be32(b) != 0x803) {
+    if ((why = idx_images_check(b, size, &ds->count, &ds->rows, &ds->cols)) != NULL) {
         free(b);
-        return cli_error(cmd, "'%s' is neither a directory nor an IDX file of 8-bit images "
-                              "(magic 0x00000803)", src);
-    }
-    n = be32(b + 4);
-    r = be32(b + 8);
-    c = be32(b + 12);
-    if (n < 1 || r < 1 || c < 1 || r > 65536 || c > 65536 || (size - 16) / (r * c) < n ||
-        16 + n * r * c != size) {
-        free(b);
-        return cli_error(cmd, "'%s': IDX header (%llu images of %llux%llu) does not match the "
-                              "file size (%llu bytes)", src, (unsigned long long)n,
-                         (unsigned long long)r, (unsigned long long)c, (unsigned long long)size);
+        return cli_error(cmd, "'%s' %s", src, why);
     }
     ds->is_idx = 1;
     ds->raw    = b;
     ds->pixels = b + 16;
-    ds->count  = (int64_t)n;
-    ds->rows   = (int64_t)r;
-    ds->cols   = (int64_t)c;
     return 0;
 }
 
@@ -504,53 +509,65 @@ fail:
     return EXIT_FAIL;
 }
 
-int dataset_load_labels(const char *cmd, dataset *ds, const char *path)
+int labels_parse(uint8_t *b, size_t size, int64_t count, int64_t *labels, char *msg,
+                 size_t msg_size)
 {
-    size_t   size = 0;
-    uint8_t *b    = read_file(cmd, path, &size);
-    int64_t  i;
-    if (b == NULL) return EXIT_FAIL;
+    int64_t i;
     if (size >= 8 && be32(b) == 0x801) {
         uint64_t n = be32(b + 4);
-        if (8 + n != size) {
-            free(b);
-            return cli_error(cmd, "'%s': IDX labels header (%llu labels) does not match the "
-                                  "file size (%llu bytes)", path, (unsigned long long)n,
-                             (unsigned long long)size);
+        if (size - 8 != n) {
+            snprintf(msg, msg_size, "IDX labels header (%llu labels) does not match the file "
+                     "size (%llu bytes)", (unsigned long long)n, (unsigned long long)size);
+            return 1;
         }
-        if ((int64_t)n < ds->count) {
-            free(b);
-            return cli_error(cmd, "'%s' has %llu labels for %lld images", path,
-                             (unsigned long long)n, (long long)ds->count);
+        if (n < (uint64_t)count) {
+            snprintf(msg, msg_size, "has %llu labels for %lld images", (unsigned long long)n,
+                     (long long)count);
+            return 1;
         }
-        for (i = 0; i < ds->count; i++) ds->labels[i] = b[8 + i];
-    } else { /* text: one class index per line */
+        for (i = 0; i < count; i++) labels[i] = b[8 + i];
+        return 0;
+    } else { /* text: one class index per line; b[size] is a NUL */
         char   *p = (char *)b, *end;
         int64_t line = 0;
-        b[size] = '\0';
-        for (i = 0; i < ds->count; i++) {
+        for (i = 0; i < count; i++) {
             long long v;
             while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
                 if (*p == '\n') line++;
                 p++;
             }
             if (*p == '\0') {
-                free(b);
-                return cli_error(cmd, "'%s' has %lld labels for %lld images (an IDX labels "
-                                      "file, magic 0x00000801, or one class index per line)",
-                                 path, (long long)i, (long long)ds->count);
+                snprintf(msg, msg_size, "has %lld labels for %lld images (an IDX labels file, "
+                         "magic 0x00000801, or one class index per line)", (long long)i,
+                         (long long)count);
+                return 1;
             }
             errno = 0;
             v     = strtoll(p, &end, 10);
-            if (end == p || errno != 0 || v < 0 || (*end != '\0' && !isspace((unsigned char)*end))) {
-                free(b);
-                return cli_error(cmd, "'%s' line %lld: not a class index (an IDX labels file, "
-                                      "magic 0x00000801, or one class index per line)",
-                                 path, (long long)line + 1);
+            if (end == p || errno != 0 || v < 0 ||
+                (*end != '\0' && !isspace((unsigned char)*end))) {
+                snprintf(msg, msg_size, "line %lld: not a class index (an IDX labels file, "
+                         "magic 0x00000801, or one class index per line)", (long long)line + 1);
+                return 1;
             }
-            ds->labels[i] = (int64_t)v;
-            p             = end;
+            labels[i] = (int64_t)v;
+            p         = end;
         }
+        return 0;
+    }
+}
+
+int dataset_load_labels(const char *cmd, dataset *ds, const char *path, int64_t needed)
+{
+    size_t   size = 0;
+    uint8_t *b    = read_file(cmd, path, &size);
+    char     msg[256];
+    if (b == NULL) return EXIT_FAIL;
+    b[size] = '\0'; /* read_file leaves a byte for it */
+    if (needed < 1 || needed > ds->count) needed = ds->count;
+    if (labels_parse(b, size, needed, ds->labels, msg, sizeof msg)) {
+        free(b);
+        return cli_error(cmd, "'%s' %s", path, msg);
     }
     free(b);
     ds->has_labels = 1;

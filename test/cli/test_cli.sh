@@ -110,6 +110,37 @@ check "eval of IDX images without labels: exit 1" sh -c '[ "$0" -eq 1 ] && grep 
 run "$IGQ" quantize "$T/trunc.safetensors" -o "$T/y.igq" --calib "$CAL"
 check "quantize of a corrupt model: exit 1, no output file" sh -c '[ "$0" -eq 1 ] && [ ! -e "$1" ]' "$rc" "$T/y.igq"
 
+# ---- malformed image sources and labels files: exit 1, the reason named -------------------
+src_case() { # src_case NAME EXPECTED-STDERR ARGS... (eval of the fp32 model)
+    name=$1
+    msg=$2
+    shift 2
+    run "$IGQ" eval "$M" "$@"
+    if [ "$rc" -eq 1 ] && err_has "$msg"; then ok "malformed source: $name"; else bad "malformed source: $name"; fi
+}
+head -c 1000 "$IMG" > "$T/trunc-idx"
+printf '\000\000\010\003\000\000\000\000\000\000\000\034\000\000\000\034' > "$T/zero-idx"
+printf '\000\000\010\003\000\000\000\001\000\000\000\000\000\000\000\034' > "$T/zero-rows-idx"
+printf '\000\000\010\003\000\000' > "$T/short-idx"
+head -c 100 "$LAB" > "$T/trunc-lab"
+printf '3\n7\nseven\n' > "$T/word.txt"
+printf '3\n-1\n' > "$T/neg.txt"
+printf '3\n12\n4\n' > "$T/big.txt"
+mkdir -p "$T/empty" "$T/emptycls/a" "$T/emptycls/b"
+echo "text" > "$T/emptycls/a/notes.txt"
+src_case "truncated IDX images" "does not match the file size" --images "$T/trunc-idx" --labels "$LAB"
+src_case "IDX with no images" "image count and sides must be at least 1" --images "$T/zero-idx" --labels "$LAB"
+src_case "IDX with 0 rows" "image count and sides must be at least 1" --images "$T/zero-rows-idx" --labels "$LAB"
+src_case "IDX header cut short" "neither a directory nor an IDX file" --images "$T/short-idx" --labels "$LAB"
+src_case "labels file as images" "neither a directory nor an IDX file" --images "$LAB" --labels "$LAB"
+src_case "truncated IDX labels" "IDX labels header (10000 labels) does not match the file size (100 bytes)" --images "$IMG" --labels "$T/trunc-lab"
+src_case "text label not a number" "line 3: not a class index" --images "$IMG" --labels "$T/word.txt" --limit 3
+src_case "negative text label" "line 2: not a class index" --images "$IMG" --labels "$T/neg.txt" --limit 2
+src_case "label beyond the classes" "image 1 has class 12, the model has 10 classes" --images "$IMG" --labels "$T/big.txt" --limit 3
+src_case "missing labels file" "cannot open" --images "$IMG" --labels "$T/nolabels"
+src_case "empty folder" "holds no image files" --images "$T/empty"
+src_case "class folders without images" "its class folders hold no image files" --images "$T/emptycls"
+
 # ---- info ---------------------------------------------------------------------------------
 run "$IGQ" info "$M"
 check "info fp32: exit 0" rc_is 0
