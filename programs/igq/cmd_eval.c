@@ -1,6 +1,7 @@
 /* igq eval (accuracy over an image source) and igq run (top-K classes of image files).
  * SPDX-License-Identifier: MIT */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,8 @@ static const char eval_help[] =
     "                    one class index per line. Required for an IDX file or a flat folder\n"
     "  --limit N         only the first N images\n"
     "  --batch B         images per run, 1..4096 (default 50)\n"
-    "  --threads T       threads of the session's pool, 1..256 (default 1)\n"
+    "  --threads T       threads of the session's pool, and of image decoding and\n"
+    "                    preprocessing, 1..256 (default 1)\n"
     "  -q, --quiet       no progress display\n\n"
     "Every image goes through the model's evaluation transform (igq_image_preprocess).\n"
     "top-5 counts a hit when the label is among the 5 (or all classes, if fewer) highest logits.\n";
@@ -42,6 +44,54 @@ static int64_t rank_of(const float *row, int64_t k, int64_t label)
     for (c = 0; c < k; c++)
         if (row[c] > row[label] || (row[c] == row[label] && c < label)) r++;
     return r;
+}
+
+/* Decoding and preprocessing of a batch, split over the --threads threads (each writes its own
+ * images of the batch; igq_image_preprocess allows that). */
+typedef struct prep_job {
+    const dataset   *ds;
+    const igq_model *model;
+    igq_tensor      *batch;
+    int64_t          first, begin, end; /* images first + begin .. first + end - 1 */
+    int              rc;
+} prep_job;
+
+static void *prep_worker(void *arg)
+{
+    prep_job *j = (prep_job *)arg;
+    int64_t   i;
+    for (i = j->begin; i < j->end && j->rc == 0; i++)
+        j->rc = dataset_preprocess("eval", j->ds, j->first + i, j->model, j->batch, i);
+    return NULL;
+}
+
+static int prep_batch(const dataset *ds, const igq_model *model, igq_tensor *batch, int64_t first,
+                      int64_t b, int64_t threads)
+{
+    prep_job  jobs[256];
+    pthread_t th[256];
+    int       started[256];
+    int64_t   t, nt = threads < b ? threads : b;
+    int       rc = 0;
+    for (t = 0; t < nt; t++) {
+        jobs[t].ds    = ds;
+        jobs[t].model = model;
+        jobs[t].batch = batch;
+        jobs[t].first = first;
+        jobs[t].begin = b * t / nt;
+        jobs[t].end   = b * (t + 1) / nt;
+        jobs[t].rc    = 0;
+        started[t]    = t > 0 && pthread_create(&th[t], NULL, prep_worker, &jobs[t]) == 0;
+    }
+    prep_worker(&jobs[0]);
+    for (t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            prep_worker(&jobs[t]); /* no thread: do its share here */
+        if (jobs[t].rc) rc = jobs[t].rc;
+    }
+    return jobs[0].rc ? jobs[0].rc : rc;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -148,11 +198,10 @@ int cmd_eval(int argc, char **argv)
             bx = xs;
             by = ys;
         }
-        for (j = 0; j < b; j++)
-            if (dataset_preprocess("eval", &ds, done + j, m, bx, j)) {
-                cli_progress_end(&prog);
-                goto done;
-            }
+        if (prep_batch(&ds, m, bx, done, b, threads)) {
+            cli_progress_end(&prog);
+            goto done;
+        }
         if ((s = igq_session_run(ses, bx, by)) != IGQ_OK) {
             cli_progress_end(&prog);
             cli_lib_error("eval", "inference", s);

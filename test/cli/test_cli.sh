@@ -234,12 +234,19 @@ exp_dir=$("$REF" acc "$M" "$IMG" "$LAB" $NF)
 # class folders c0..c9: sorted names = class index (every class occurs in the first 40 images)
 run "$IGQ" eval "$M" --images "$T/cls"
 check "eval of class folders = library reference ($exp_dir)" sh -c '[ "$0" -eq 0 ] && [ "$(tail -n 1 "$1")" = "$2" ]' "$rc" "$T/out" "$exp_dir"
+run "$IGQ" eval "$M" --images "$T/cls" --threads 3 --batch 9
+check "eval of class folders, 3 threads decoding, batch 9 = reference" last_is "$exp_dir"
 run "$IGQ" eval "$M" --images "$T/flat" --labels "$T/labels.txt"
 check "eval of a flat folder with a text labels file = reference" sh -c '[ "$0" -eq 0 ] && [ "$(tail -n 1 "$1")" = "$2" ]' "$rc" "$T/out" "$exp_dir"
 run "$IGQ" eval "$M" --images "$T/flat" --labels "$LAB"
 check "eval of a flat folder with an IDX labels file = reference" last_is "$exp_dir"
 run "$IGQ" eval "$M" --images "$T/flat"
 check "eval of a flat folder without labels: exit 1, says why" sh -c '[ "$0" -eq 1 ] && grep -q "give --labels FILE" "$1"' "$rc" "$T/err"
+mkdir -p "$T/flatbad"
+cp "$T"/flat/img00* "$T/flatbad/"
+cp "$T/bad.png" "$T/flatbad/img0055.png"
+run "$IGQ" eval "$M" --images "$T/flatbad" --labels "$T/labels.txt" --threads 2 --batch 8
+check "eval: a corrupt image in a folder (threaded decoding): exit 1, names it" sh -c '[ "$0" -eq 1 ] && grep -q "img0055.png.*unknown image format" "$1"' "$rc" "$T/err"
 head -n 10 "$T/labels.txt" > "$T/short.txt"
 run "$IGQ" eval "$M" --images "$T/flat" --labels "$T/short.txt"
 check "eval with too few labels: exit 1" sh -c '[ "$0" -eq 1 ] && grep -q "has 10 labels for 40 images" "$1"' "$rc" "$T/err"
