@@ -229,6 +229,11 @@ int cmd_quantize(int argc, char **argv)
         goto done;
     }
     pick_images(pick, ds.count, ncalib, (uint64_t)seed, idx);
+    if (pick == 0 && ds.classes != NULL && ds.nclasses > 1 && ncalib < ds.count && !quiet &&
+        ds.labels[ncalib - 1] == ds.labels[0])
+        fprintf(stderr, "igq quantize: note: the first %lld images are all of class '%s'; "
+                        "--calib-pick spread or random draws from every class\n",
+                (long long)ncalib, ds.classes[ds.labels[0]]);
     if ((s = model_batch(m, ncalib, &x)) != IGQ_OK) {
         cli_lib_error("quantize", "calibration batch", s);
         goto done;

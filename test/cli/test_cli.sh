@@ -252,6 +252,8 @@ run "$IGQ" eval "$M" --images "$T/flat" --labels "$T/short.txt"
 check "eval with too few labels: exit 1" sh -c '[ "$0" -eq 1 ] && grep -q "has 10 labels for 40 images" "$1"' "$rc" "$T/err"
 run "$IGQ" quantize "$M" -o "$T/dir.igq" --calib "$T/cls" --num-calib 41
 check "quantize --num-calib above the images: exit 1" sh -c '[ "$0" -eq 1 ] && grep -q "holds only 40 images" "$1"' "$rc" "$T/err"
+run "$IGQ" quantize "$M" -o "$T/dir.igq" --calib "$T/cls" --num-calib 2
+check "quantize from class folders, first 2 images: exit 0, notes they are of one class" sh -c '[ "$0" -eq 0 ] && grep -q "note: the first 2 images are all of class .c0.; --calib-pick spread" "$1"' "$rc" "$T/err"
 run "$IGQ" quantize "$M" -o "$T/dir.igq" --calib "$T/cls" --num-calib 10 --calib-pick spread --wbits 6 --abits 6 -q
 check "quantize from a folder (spread pick): exit 0" sh -c '[ "$0" -eq 0 ] && [ -s "$1" ]' "$rc" "$T/dir.igq"
 
