@@ -171,6 +171,93 @@ static void test_fixture_logits(void **state)
     }
 }
 
+/* Pooled embeddings (igq_run_features, igq_session_run_features) against PyTorch's: the input
+ * of the classifier (the real torchvision module's heads, timm's pre_logits), max |Δ| <=
+ * 1e-4 * max |feature| for every fixture; FEATURE_DIM = EMBED_DIM; a session on two threads
+ * gives the same bits; wrong shapes and NULLs refused. */
+static void test_fixture_features(void **state)
+{
+    size_t f;
+    (void)state;
+    for (f = 0; f < N_FIXTURES; f++) {
+        char                 rel[256];
+        char                *path;
+        igq_safetensors     *st = NULL;
+        const igq_st_tensor *tf;
+        io_pair              io;
+        igq_model           *m = load_fixture_model(FIXTURES[f].name);
+        igq_tensor          *ti = NULL, *tf_got = NULL, *ts = NULL, *bad = NULL;
+        igq_session         *ses  = NULL;
+        igq_threadpool      *pool = NULL;
+        int64_t              E = -1, i, ishape[4], fshape[2], bshape[2];
+        float               *want;
+        const float         *got;
+        double               maxref = 0.0, maxerr = 0.0;
+        load_io(FIXTURES[f].name, &io);
+        snprintf(rel, sizeof rel, "%s/io.safetensors", FIXTURES[f].name);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        free(path);
+        tf = igq__st_find(st, "features");
+        assert_non_null(tf);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &E), IGQ_OK);
+        assert_int_equal(tf->ndim, 2);
+        assert_int_equal(tf->shape[0], io.B);
+        assert_int_equal(tf->shape[1], E);
+        want = (float *)malloc((size_t)tf->numel * sizeof(float));
+        assert_int_equal(igq__st_read_f32(st, tf, want, tf->numel), IGQ_OK);
+        igq__st_close(st);
+        ishape[0] = io.B, ishape[1] = io.C, ishape[2] = io.H, ishape[3] = io.W;
+        fshape[0] = io.B, fshape[1] = E;
+        assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 4, ishape, io.images,
+                                         (size_t)(io.B * io.C * io.H * io.W) * sizeof(float),
+                                         &ti),
+                         IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &tf_got), IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &ts), IGQ_OK);
+        assert_int_equal(igq_run_features(m, ti, tf_got), IGQ_OK);
+        got = (const float *)igq_tensor_data(tf_got);
+        for (i = 0; i < io.B * E; i++) {
+            double e = fabs((double)got[i] - want[i]);
+            if (fabs(want[i]) > maxref) maxref = fabs(want[i]);
+            if (e > maxerr) maxerr = e;
+        }
+        printf("  %-22s max|feature| %8.4f  max|err| %.3e  rel %.3e\n", FIXTURES[f].name,
+               maxref, maxerr, maxerr / maxref);
+        assert_true(maxref > 0.0);
+        assert_true(maxerr <= 1e-4 * maxref);
+        /* a session on two threads: the same bits */
+        assert_int_equal(igq_threadpool_create(2, &pool), IGQ_OK);
+        assert_int_equal(igq_session_create(m, &ses), IGQ_OK);
+        assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+        assert_int_equal(igq_session_run_features(ses, ti, ts), IGQ_OK);
+        assert_memory_equal(igq_tensor_data(ts), got, (size_t)(io.B * E) * sizeof(float));
+        /* logits-shaped output refused, naming features */
+        bshape[0] = io.B, bshape[1] = io.K;
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, bshape, &bad), IGQ_OK);
+        if (io.K != E) {
+            assert_int_equal(igq_run_features(m, ti, bad), IGQ_ERR_SHAPE);
+            assert_non_null(strstr(igq_last_error(), "features"));
+            assert_int_equal(igq_session_run_features(ses, ti, bad), IGQ_ERR_SHAPE);
+            assert_int_equal(igq_run(m, ti, ts), IGQ_ERR_SHAPE);
+        }
+        assert_int_equal(igq_run_features(NULL, ti, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, NULL, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, ti, NULL), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_session_run_features(NULL, ti, ts), IGQ_ERR_INVALID_ARGUMENT);
+        igq_session_free(ses);
+        igq_threadpool_free(pool);
+        igq_tensor_free(bad);
+        igq_tensor_free(ti);
+        igq_tensor_free(tf_got);
+        igq_tensor_free(ts);
+        free(want);
+        free(io.images);
+        free(io.logits);
+        igq_model_free(m);
+    }
+}
+
 /* The bundled Fashion-MNIST model on 64 real test images against PyTorch (float64) logits. */
 static void test_demo_model_real_images(void **state)
 {
@@ -370,6 +457,89 @@ static void test_missing_tensor(void **state)
     stw_remove(&w, "head.weight");
     expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "head.weight", NULL);
     stw_free(&w);
+}
+
+/* Nothing silent (issue 13): a tensor marking a family or feature libigq does not run is
+ * refused by name before anything is built, and any tensor the graph did not read is refused
+ * by name, except the documented ones inference does not need. */
+static void test_unsupported_and_unused_tensors(void **state)
+{
+    static const struct {
+        const char *name, *needle;
+    } marks[] = {
+        {"features.0.0.weight", "Swin"},
+        {"swin.embeddings.patch_embeddings.projection.weight", "Swin"},
+        {"layers.0.blocks.0.attn.relative_position_bias_table", "Swin"},
+        {"visual.conv1.weight", "CLIP"},
+        {"vision_model.embeddings.patch_embedding.weight", "CLIP"},
+        {"vision_model.head.probe", "SigLIP"},
+        {"embeddings.patch_embeddings.projection.weight", "DINOv2"},
+        {"beit.embeddings.cls_token", "BEiT"},
+        {"blocks.0.attn.relative_position_bias_table", "BEiT"},
+        {"rel_pos_bias.relative_position_bias_table", "BEiT"},
+        {"blocks.1.attn.q_proj.weight", "EVA"},
+        {"rope.freqs", "EVA"},
+        {"blocks.0.mlp.fc1_g.weight", "SwiGLU"},
+        {"blocks.2.attn.q_norm.weight", "qk-norm"},
+        {"blocks.2.attn.k_norm.weight", "qk-norm"},
+        {"norm_pre.weight", "norm_pre"},
+        {"patch_embed.norm.weight", "patch embedding"},
+        {"attn_pool.latent", "attention pooling"},
+        {"heads.pre_logits.weight", "pre-logits"},
+    };
+    static const char *const unused[] = {"blocks.0.attn.extra.weight", "head.extra",
+                                         "my_adapter.weight", "blocks.1.norm1.scale"};
+    static const char *const ignored[] = {"mask_token", "blocks.0.attn.relative_position_index",
+                                          "bn.num_batches_tracked", "vit.pooler.dense.weight"};
+    const float one[1] = {1.0f};
+    const int64_t shp[1] = {1};
+    size_t      k;
+    for (k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, marks[k].name, 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, marks[k].name, marks[k].needle);
+        stw_free(&w);
+    }
+    for (k = 0; k < sizeof unused / sizeof unused[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, unused[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, unused[k], "not part of");
+        stw_free(&w);
+    }
+    {
+        stw w;
+        base_model(&w);
+        for (k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+            stw_add_f32(&w, ignored[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_OK, NULL, NULL);
+        stw_free(&w);
+    }
+}
+
+/* Heads of a checkpoint that declares none: the published widths' counts (ViT-H/14: 1280 wide,
+ * 16 heads of 80, not 20 of the default head dim 64), else head dim 64. */
+static void test_default_heads(void **state)
+{
+    static const int widths[][2] = {{1280, 16}, {128, 2}};
+    size_t           k;
+    for (k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        stw        w;
+        char      *path;
+        igq_model *m = NULL;
+        int64_t    h = -1;
+        stw_init(&w);
+        stw_timm_vit(&w, 1, widths[k][0], 1, 32, 3, 1, 8, 8, 0, 11);
+        w.metadata[0] = '\0'; /* no num_heads */
+        path          = stw_write(&w, ((tmpctx *)*state)->dir, "heads.safetensors");
+        assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &h), IGQ_OK);
+        assert_int_equal(h, widths[k][1]);
+        igq_model_free(m);
+        free(path);
+        stw_free(&w);
+    }
 }
 
 static void test_wrong_shape(void **state)
@@ -1017,6 +1187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_config),
         cmocka_unit_test(test_fixture_logits),
+        cmocka_unit_test(test_fixture_features),
         cmocka_unit_test(test_demo_model_real_images),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_batch_consistency),
@@ -1025,6 +1196,9 @@ int main(void)
         cmocka_unit_test(test_weights_match_file),
         cmocka_unit_test_setup_teardown(test_load_valid_generated, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_missing_tensor, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_unsupported_and_unused_tensors, setup_tmp,
+                                        teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_default_heads, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),

@@ -241,6 +241,75 @@ static void test_identical_any_threads(void **state)
         }
 }
 
+/* igq_run_features on the first B images; malloc'd [B][D]. */
+static float *features_of(const case_model *c, int64_t B, igq_session *ses)
+{
+    const int64_t E = info(c->m, IGQ_PROP_FEATURE_DIM);
+    igq_tensor   *im = first_images(c->images, B), *ft = new_logits(B, E);
+    float        *out = (float *)malloc((size_t)(B * E) * sizeof(float));
+    assert_int_equal(ses != NULL ? igq_session_run_features(ses, im, ft)
+                                 : igq_run_features(c->m, im, ft),
+                     IGQ_OK);
+    memcpy(out, igq_tensor_data(ft), (size_t)(B * E) * sizeof(float));
+    igq_tensor_free(im);
+    igq_tensor_free(ft);
+    return out;
+}
+
+/* Embeddings of every executor: bit-identical for 1, 2, 3 threads and every batch, an image's
+ * embedding independent of its batch; a W8A8 model's embeddings close to the fp32 model's
+ * (cosine >= 0.99 on every image, simulated and integer executors; W4A4 on this random
+ * 3-image-calibrated model is not a quality test: real-data figures are in README). */
+static void test_features_any_threads(void **state)
+{
+    suite *s = (suite *)*state;
+    int    c, k, t;
+    for (c = 0; c < s->n; c++) {
+        const int64_t E   = info(s->cases[c].m, IGQ_PROP_FEATURE_DIM);
+        float        *all = features_of(&s->cases[c], MAX_BATCH, NULL);
+        assert_int_equal(E, info(s->cases[c].m, IGQ_PROP_EMBED_DIM));
+        for (k = 0; k < (int)N_BATCHES; k++) {
+            const int64_t B    = BATCHES[k];
+            float        *want = features_of(&s->cases[c], B, NULL);
+            assert_memory_equal(want, all, (size_t)(B * E) * sizeof(float));
+            for (t = 1; t <= 3; t++) {
+                igq_threadpool *pool = NULL;
+                igq_session    *ses  = NULL;
+                float          *got;
+                assert_int_equal(igq_threadpool_create(t, &pool), IGQ_OK);
+                assert_int_equal(igq_session_create(s->cases[c].m, &ses), IGQ_OK);
+                assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+                got = features_of(&s->cases[c], B, ses);
+                assert_memory_equal(got, want, (size_t)(B * E) * sizeof(float));
+                free(got);
+                igq_session_free(ses);
+                igq_threadpool_free(pool);
+            }
+            free(want);
+        }
+        /* the W8A8 cases quantize timm_vit (case 0): compare with its fp32 embeddings */
+        if (strncmp(s->cases[c].name, "timm_vit W8A8", 12) == 0) {
+            float  *ref = features_of(&s->cases[0], MAX_BATCH, NULL);
+            int64_t i, j;
+            for (i = 0; i < MAX_BATCH; i++) {
+                double dot = 0, na = 0, nb = 0, cosv;
+                for (j = 0; j < E; j++) {
+                    dot += (double)ref[i * E + j] * all[i * E + j];
+                    na += (double)ref[i * E + j] * ref[i * E + j];
+                    nb += (double)all[i * E + j] * all[i * E + j];
+                }
+                cosv = dot / sqrt(na * nb);
+                if (cosv < 0.99)
+                    fprintf(stderr, "%s image %lld: cosine %.4f\n", s->cases[c].name,
+                            (long long)i, cosv);
+                assert_true(cosv >= 0.99);
+            }
+            free(ref);
+        }
+        free(all);
+    }
+}
+
 /* One session, one pool: batch sizes in turn, growing past the reservation, and a pool
  * swapped for a larger one after the reservation (scratch grows for the extra threads). */
 static void test_grow_and_swap_pool(void **state)
@@ -831,6 +900,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identical_any_threads),
+        cmocka_unit_test(test_features_any_threads),
         cmocka_unit_test(test_grow_and_swap_pool),
         cmocka_unit_test(test_reserve_then_no_allocation),
         cmocka_unit_test(test_two_sessions_share_model_and_pool),

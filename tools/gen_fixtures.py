@@ -5,7 +5,8 @@
 
 Writes test/fixtures/<name>/{model.safetensors, [config.json], io.safetensors}.
 io.safetensors holds `images` (F32 [3,C,H,W], standard normal, fed to the
-network as-is) and `logits` (F32 [3,K], computed in float64 from the exact
+network as-is), `features` (F32 [3,D], the pooled embedding the classifier reads,
+float64) and `logits` (F32 [3,K], computed in float64 from the exact
 weights stored in model.safetensors, i.e. after F16/BF16 rounding).
 
 Deterministic: fixed seeds, single thread, stable tensor order.
@@ -36,7 +37,10 @@ TORCH_DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 #        qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b} ],
 #        norm_w, norm_b, head_w, head_b, head_dist_w/b (opt)}
 # --------------------------------------------------------------------------
-def ref_forward(p, images, heads, eps):
+def ref_forward(p, images, heads, eps, features=False):
+    """Logits, or (features=True) the pooled embedding the classifier reads: the class token
+    after the final norm, a distilled model's class and distillation tokens averaged (timm's
+    forward_head(pre_logits=True))."""
     x = images.double()
     pw = p["pe_w"]
     patch = pw.shape[-1]
@@ -64,6 +68,8 @@ def ref_forward(p, images, heads, eps):
         h = F.gelu(F.linear(h, blk["fc1_w"], blk["fc1_b"]))   # exact erf GELU
         x = x + F.linear(h, blk["fc2_w"], blk["fc2_b"])
     x = F.layer_norm(x, (d,), p["norm_w"], p["norm_b"], eps)
+    if features:
+        return (x[:, 0] + x[:, 1]) / 2 if "dist" in p else x[:, 0]
     out = F.linear(x[:, 0], p["head_w"], p["head_b"])
     if "head_dist_w" in p:
         out = (out + F.linear(x[:, 1], p["head_dist_w"], p["head_dist_b"])) / 2
@@ -261,7 +267,7 @@ def make_images(seed, c, h, w):
 # Output
 # --------------------------------------------------------------------------
 def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
-                  canon_fn, depth, heads, eps, order=None):
+                  canon_fn, depth, heads, eps, order=None, features=None):
     d = os.path.join(OUT, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
@@ -275,8 +281,11 @@ def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
             json.dump(config, f, indent=2, sort_keys=True)
             f.write("\n")
     lg32 = logits.float()
+    if features is None:
+        features = ref_forward(canon_fn(model_sd, depth), images, heads, eps, features=True)
+    ft32 = features.float()
     safetensors_io.write(os.path.join(d, "io.safetensors"),
-                         {"images": images, "logits": lg32}, dtype="F32")
+                         {"images": images, "logits": lg32, "features": ft32}, dtype="F32")
 
     # self-check: read both files back, recompute with the reference forward
     back, meta, dts = safetensors_io.read(mpath)
@@ -290,6 +299,8 @@ def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
     err = (again - logits).abs().max().item()
     assert err < 1e-12, (name, err)
     assert torch.equal(io["logits"], lg32)
+    fagain = ref_forward(canon_fn(back, depth), io["images"], heads, eps, features=True)
+    assert (fagain - features).abs().max().item() < 1e-12, name
 
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
     print("%-20s %-4s logits std %.3f range [%.2f, %.2f]  %7d bytes" %
@@ -338,16 +349,23 @@ def tv_fixture(name, seed, img, patch, depth, heads, d, m, k):
     model64 = build_tv(seed, img, patch, depth, heads, d, m, k)
     model64.load_state_dict(sd)
     model64.double().eval()
+    captured = {}
+    hook = model64.heads.register_forward_hook(
+        lambda mod, inp, out: captured.__setitem__("features", inp[0].detach().clone()))
     with torch.no_grad():
         logits = model64(images.double())
+    hook.remove()
     # the torchvision model and our reference forward must agree
     ours = ref_forward(canon_from_tv(sd, depth), images, heads, 1e-6)
     diff = (ours - logits).abs().max().item()
     print("  cross-check %s: torchvision vs reference forward, max |diff| = %.3e"
           % (name, diff))
     assert diff < 1e-10, diff
+    # the embedding the real module's classifier reads (input of model.heads)
+    fours = ref_forward(canon_from_tv(sd, depth), images, heads, 1e-6, features=True)
+    assert (fours - captured["features"]).abs().max().item() < 1e-10
     return write_fixture(name, sd, "F32", None, None, images, logits,
-                         canon_from_tv, depth, heads, 1e-6)
+                         canon_from_tv, depth, heads, 1e-6, features=captured["features"])
 
 
 def cross_check_reference():

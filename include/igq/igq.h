@@ -148,8 +148,14 @@ typedef struct igq_model igq_model;
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
- *  config.json in the same folder (Hugging Face or timm keys); then defaults (head dim 64;
- *  eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names). The evaluation
+ *  config.json in the same folder (Hugging Face or timm keys); then defaults (the heads of
+ *  the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
+ *  else head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  Nothing is ignored silently: a tensor the graph does not read is refused by name
+ *  (IGQ_ERR_UNSUPPORTED), except training buffers (num_batches_tracked,
+ *  relative_position_index, position_ids), mask_token and Hugging Face's pooler; a tensor that
+ *  marks a family or feature libigq does not run (Swin, CLIP, SigLIP, BEiT, EVA, SwiGLU,
+ *  qk-norm, norm_pre, attention pooling, a pre-logits layer) is refused naming both. The evaluation
  *  image transform (resize, interpolation, crop) comes from the metadata, config.json's
  *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
@@ -160,7 +166,8 @@ typedef struct igq_model igq_model;
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot open/read);
  *          IGQ_ERR_FORMAT (malformed file, unknown naming scheme, missing or duplicate
  *          tensor, bad metadata); IGQ_ERR_SHAPE (a tensor shape inconsistent with the
- *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype); IGQ_ERR_NO_MEMORY.
+ *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype, family or feature, a
+ *          tensor the graph does not use); IGQ_ERR_NO_MEMORY.
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);
@@ -221,6 +228,9 @@ typedef enum igq_model_prop {
     /** 1 if the checkpoint (or .igq file) declared the transform, 0 if it is the default of
      *  its naming scheme (see igq_image_preprocess()). Since 0.1. */
     IGQ_PROP_PREPROC_DECLARED = 15,
+    /** Floats per image of igq_run_features(): the pooled embedding's width (= EMBED_DIM).
+     *  Since 0.1. */
+    IGQ_PROP_FEATURE_DIM    = 16,
     IGQ_PROP_FORCE32       = 0x7fffffff
 } igq_model_prop;
 
@@ -322,10 +332,26 @@ IGQ_API const char *igq_active_isa(void);
  *                 otherwise.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, a NaN or infinite pixel: the
  *          message names the image, channel, row and column; images and logits are the same
- *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY.
+ *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_UNSUPPORTED
+ *          (a model without a classifier: 0 classes; use igq_run_features());
+ *          IGQ_ERR_NO_MEMORY.
  *  Thread safety: many threads may run the same model at once (each call uses its own
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
 IGQ_API igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits);
+
+/** Image embeddings: what the classifier would read, for search, clustering, retrieval or a
+ *  head of your own. Per image the pooled embedding of IGQ_PROP_FEATURE_DIM floats: the class
+ *  token after the final LayerNorm, or the mean of the patch tokens (after the final norm,
+ *  then fc_norm) for mean-pooling models; a distilled DeiT gives the mean of its class and
+ *  distillation tokens (timm's pre_logits). For a quantized model it is the classifier's input
+ *  before its quantization: the integer executor's LayerNorm output times its scale, the
+ *  simulated executor's f32 value. Same executors, threads, bit-identity and checks as
+ *  igq_run(); the classifier is not run.
+ *  @param features  f32 [B, FEATURE_DIM], caller-allocated.
+ *  @return as igq_run() (IGQ_ERR_SHAPE names features).
+ *  Thread safety: as igq_run(). Since 0.1. */
+IGQ_API igq_status igq_run_features(const igq_model *model, const igq_tensor *images,
+                                    igq_tensor *features);
 
 /* ---- Threads and sessions ----------------------------------------------------------------- */
 
@@ -407,6 +433,11 @@ IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
  *  pool, each session on its own thread. */
 IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *images,
                                    igq_tensor *logits);
+
+/** igq_run_features() on the session's scratch and pool (profiled like igq_session_run()).
+ *  Thread safety: as igq_session_run(). Since 0.1. */
+IGQ_API igq_status igq_session_run_features(igq_session *session, const igq_tensor *images,
+                                            igq_tensor *features);
 
 /* ---- Profiling ---------------------------------------------------------------------------- */
 

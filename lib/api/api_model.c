@@ -67,6 +67,7 @@ igq_status igq_model_info(const igq_model *model, igq_model_prop prop, int64_t *
     case IGQ_PROP_RESIZE_WIDTH: *value = pp.resize_w; break;
     case IGQ_PROP_INTERPOLATION: *value = pp.interp; break;
     case IGQ_PROP_PREPROC_DECLARED: *value = model->has_preproc; break;
+    case IGQ_PROP_FEATURE_DIM: *value = d->dim; break;
     case IGQ_PROP_FORCE32:
     default:
         return igq__set_error(IGQ_ERR_INVALID_ARGUMENT, "igq_model_info: unknown property %d",

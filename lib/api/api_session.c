@@ -31,40 +31,58 @@ struct igq_session {
     double          prof_seconds;
 };
 
-/* The checks igq_run documents; who names the entry point in the message. */
+/* The checks igq_run and igq_run_features document; who names the entry point in the
+ * message; feat: out holds pooled embeddings [B, D] instead of logits [B, classes]. */
 static igq_status check_io(const char *who, const igq_model *model, const igq_tensor *images,
-                           const igq_tensor *logits)
+                           const igq_tensor *out, int feat)
 {
     const igq_vit_dims *d;
-    int64_t             B;
-    IGQ_CHECK(model != NULL && images != NULL && logits != NULL, IGQ_ERR_INVALID_ARGUMENT,
+    const char         *what = feat ? "features" : "logits";
+    int64_t             B, W;
+    IGQ_CHECK(model != NULL && images != NULL && out != NULL, IGQ_ERR_INVALID_ARGUMENT,
               "%s: NULL argument", who);
-    IGQ_CHECK(images != logits && images->data != logits->data, IGQ_ERR_INVALID_ARGUMENT,
-              "%s: images and logits must be different tensors", who);
-    IGQ_CHECK(images->dtype == IGQ_DTYPE_F32 && logits->dtype == IGQ_DTYPE_F32,
-              IGQ_ERR_INVALID_ARGUMENT, "%s: images and logits must be f32", who);
-    IGQ_TRY(igq__check_images(who, model, images));
+    IGQ_CHECK(images != out && images->data != out->data, IGQ_ERR_INVALID_ARGUMENT,
+              "%s: images and %s must be different tensors", who, what);
+    IGQ_CHECK(images->dtype == IGQ_DTYPE_F32 && out->dtype == IGQ_DTYPE_F32,
+              IGQ_ERR_INVALID_ARGUMENT, "%s: images and %s must be f32", who, what);
     d = &model->d;
+    IGQ_CHECK(feat || d->classes > 0, IGQ_ERR_UNSUPPORTED,
+              "%s: the model has no classifier (0 classes); igq_run_features gives its "
+              "embeddings", who);
+    IGQ_TRY(igq__check_images(who, model, images));
     B = images->shape[0];
-    IGQ_CHECK(logits->ndim == 2 && logits->shape[0] == B && logits->shape[1] == d->classes,
-              IGQ_ERR_SHAPE, "%s: logits must be [%lld, %d], got ndim %d [%lld, %lld]", who,
-              (long long)B, (int)d->classes, (int)logits->ndim, (long long)logits->shape[0],
-              (long long)(logits->ndim > 1 ? logits->shape[1] : 0));
+    W = feat ? d->dim : d->classes;
+    IGQ_CHECK(out->ndim == 2 && out->shape[0] == B && out->shape[1] == W, IGQ_ERR_SHAPE,
+              "%s: %s must be [%lld, %lld], got ndim %d [%lld, %lld]", who, what, (long long)B,
+              (long long)W, (int)out->ndim, (long long)out->shape[0],
+              (long long)(out->ndim > 1 ? out->shape[1] : 0));
+    return IGQ_OK;
+}
+
+static igq_status run_once(const char *who, const igq_model *model, const igq_tensor *images,
+                           igq_tensor *out, int feat)
+{
+    igq_exec_plan plan;
+    int64_t       B;
+    IGQ_TRY(check_io(who, model, images, out, feat));
+    B = images->shape[0];
+    memset(&plan, 0, sizeof plan);
+    IGQ_TRY(igq__exec_plan_reserve(&plan, model, B, 1, who));
+    igq__exec_plan_run(&plan, model, (const float *)images->data, B, (float *)out->data, feat,
+                       NULL, NULL);
+    igq__exec_plan_free(&plan);
     return IGQ_OK;
 }
 
 igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits)
 {
-    igq_exec_plan plan;
-    int64_t       B;
-    IGQ_TRY(check_io("igq_run", model, images, logits));
-    B = images->shape[0];
-    memset(&plan, 0, sizeof plan);
-    IGQ_TRY(igq__exec_plan_reserve(&plan, model, B, 1, "igq_run"));
-    igq__exec_plan_run(&plan, model, (const float *)images->data, B, (float *)logits->data, NULL,
-                       NULL);
-    igq__exec_plan_free(&plan);
-    return IGQ_OK;
+    return run_once("igq_run", model, images, logits, 0);
+}
+
+igq_status igq_run_features(const igq_model *model, const igq_tensor *images,
+                            igq_tensor *features)
+{
+    return run_once("igq_run_features", model, images, features, 1);
 }
 
 /* ---- thread pools ----------------------------------------------------------------------- */
@@ -197,27 +215,38 @@ static igq_status prof_merge(igq_session *s, int32_t threads, int64_t images, do
     return IGQ_OK;
 }
 
-igq_status igq_session_run(igq_session *session, const igq_tensor *images, igq_tensor *logits)
+static igq_status session_run(const char *who, igq_session *session, const igq_tensor *images,
+                              igq_tensor *out, int feat)
 {
     int64_t B;
     int32_t threads;
     double  t0;
-    IGQ_CHECK(session != NULL, IGQ_ERR_INVALID_ARGUMENT, "igq_session_run: session is NULL");
-    IGQ_TRY(check_io("igq_session_run", session->model, images, logits));
+    IGQ_CHECK(session != NULL, IGQ_ERR_INVALID_ARGUMENT, "%s: session is NULL", who);
+    IGQ_TRY(check_io(who, session->model, images, out, feat));
     B       = images->shape[0];
     threads = igq__pool_size(session->pool);
-    IGQ_TRY(igq__exec_plan_reserve(&session->plan, session->model, B, threads,
-                                   "igq_session_run"));
+    IGQ_TRY(igq__exec_plan_reserve(&session->plan, session->model, B, threads, who));
     if (!session->profiling) {
         igq__exec_plan_run(&session->plan, session->model, (const float *)images->data, B,
-                           (float *)logits->data, session->pool, NULL);
+                           (float *)out->data, feat, session->pool, NULL);
         return IGQ_OK;
     }
     IGQ_TRY(prof_prepare(session, threads));
     t0 = igq__prof_now();
     igq__exec_plan_run(&session->plan, session->model, (const float *)images->data, B,
-                       (float *)logits->data, session->pool, session->rec);
+                       (float *)out->data, feat, session->pool, session->rec);
     return prof_merge(session, threads, B, (igq__prof_now() - t0) * 1e-9);
+}
+
+igq_status igq_session_run(igq_session *session, const igq_tensor *images, igq_tensor *logits)
+{
+    return session_run("igq_session_run", session, images, logits, 0);
+}
+
+igq_status igq_session_run_features(igq_session *session, const igq_tensor *images,
+                                    igq_tensor *features)
+{
+    return session_run("igq_session_run_features", session, images, features, 1);
 }
 
 /* ---- profiling ---------------------------------------------------------------------------- */

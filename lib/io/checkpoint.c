@@ -350,11 +350,7 @@ static igq_status build(const igq__ckpt_loader *L)
         IGQ_CHECK(igq__ckpt_find(L, NULL, sc->head_dist_w, name) == NULL, IGQ_ERR_FORMAT,
                   "%s: tensor '%s' without a distillation token", L->path, name);
     }
-    if (igq__st_find(L->st, "heads.pre_logits.weight") != NULL)
-        return igq__set_error(IGQ_ERR_UNSUPPORTED,
-                              "%s: tensor 'heads.pre_logits.weight': a pre-logits layer is not "
-                              "supported", L->path);
-
+    IGQ_TRY(igq__ckpt_check_unused(L));
     return igq__ckpt_resolve_meta(L);
 }
 
@@ -367,6 +363,10 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
     L.path = path;
     IGQ_TRY(igq__st_open(path, &L.st));
     s = igq__ckpt_detect_scheme(&L);
+    if (s == IGQ_OK && L.st->count > 0) {
+        L.used = (unsigned char *)igq__calloc(L.st->count, 1);
+        if (L.used == NULL) s = igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
+    }
     if (s == IGQ_OK) s = igq__ckpt_open_configs(&L);
     if (s == IGQ_OK) {
         L.m = (struct igq_model *)igq__calloc(1, sizeof *L.m);
@@ -382,6 +382,7 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
             s = igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
     }
     igq__ckpt_close_configs(&L);
+    igq__free(L.used);
     igq__st_close(L.st);
     if (s == IGQ_OK)
         *out = L.m;

@@ -4,7 +4,9 @@
  *   2. <dir>/config.json: num_attention_heads | num_heads | model_args.num_heads,
  *      layer_norm_eps, image_size (int or [H, W]) | pretrained_cfg.input_size [C, H, W],
  *      pretrained_cfg.mean/std | mean/std; then <dir>/preprocessor_config.json image_mean/std
- *   3. defaults: head dim 64; eps 1e-6 (timm, torchvision) or 1e-12 (Hugging Face);
+ *   3. defaults: heads of the published widths (192/3, 384/6, 768/12, 1024/16, 1280/16,
+ *      1408/16, 1536/24, 1664/16), else head dim 64; eps 1e-6 (timm, torchvision) or 1e-12
+ *      (Hugging Face);
  *      square image from the position embedding; mean/std unknown.
  * The evaluation transform (igq_image_preprocess): metadata interpolation, crop_pct,
  * crop_mode; else config.json pretrained_cfg.interpolation / crop_pct / crop_mode; else
@@ -160,11 +162,23 @@ static igq_status resolve_heads(const igq__ckpt_loader *L)
         }
     }
     if (heads < 0) {
-        IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
-                  "%s: number of heads unknown: embed dim %d is not a multiple of the default "
-                  "head dim 64; add a num_heads metadata entry or a config.json",
-                  L->path, (int)d->dim);
-        heads = d->dim / 64;
+        /* The published ViT/DeiT widths and their heads (timm, torchvision, Hugging Face, DINOv2
+         * agree): Ti 192/3, S 384/6, B 768/12, L 1024/16, H 1280/16, g 1408/16, DINOv2-g
+         * 1536/24, bigG 1664/16. A head dimension of 64 would give H 20 heads: a different
+         * network. Other widths: head dimension 64. */
+        static const int32_t known[][2] = {{192, 3},   {384, 6},   {768, 12},  {1024, 16},
+                                           {1280, 16}, {1408, 16}, {1536, 24}, {1664, 16}};
+        size_t               k;
+        for (k = 0; k < sizeof known / sizeof known[0]; k++)
+            if (d->dim == known[k][0]) heads = known[k][1];
+        if (heads < 0) {
+            IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
+                      "%s: number of heads unknown: embed dim %d is not a published ViT width "
+                      "nor a multiple of the default head dim 64; add a num_heads metadata "
+                      "entry or a config.json",
+                      L->path, (int)d->dim);
+            heads = d->dim / 64;
+        }
     }
     IGQ_CHECK(d->dim % heads == 0, IGQ_ERR_FORMAT,
               "%s: %lld heads do not divide embed dim %d", L->path, (long long)heads, (int)d->dim);

@@ -169,9 +169,11 @@ static void residual_add(int64_t rows, int64_t D, float *x, const float *branch,
 }
 
 /* Final norm, pooling and classifier of one image whose tokens are x [T][D]; tmp: T*D floats
- * (mean pooling only). */
+ * (mean pooling only). feat: logits is the image's pooled embedding (D floats) instead: the
+ * classifier's input before the head-input site, a distilled model's two tokens averaged as
+ * timm's pre_logits does. */
 static void classify(const struct igq_model *m, float *x, float *tmp, f32_local *s,
-                     float *logits, const igq_site_hook *hook, int64_t image)
+                     float *logits, int feat, const igq_site_hook *hook, int64_t image)
 {
     const igq_vit_dims *d = &m->d;
     const int32_t       T = d->n_tokens, D = d->dim, np = d->n_prefix;
@@ -199,6 +201,11 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
                                    s->pooled);
         else
             memcpy(s->pooled, s->pooled + D, (size_t)D * sizeof(float));
+    }
+    if (feat) {
+        for (c = 0; c < D; c++)
+            logits[c] = rows == 2 ? 0.5f * (s->pooled[c] + s->pooled[D + c]) : s->pooled[c];
+        return;
     }
     call_hook(hook, image, -1, IGQ__SITE_HEAD_IN, -1, s->pooled, rows, D, D);
     if (d->has_dist) {
@@ -242,7 +249,9 @@ typedef struct fwd {
     size_t                  local_stride;
     /* the chunk */
     const float            *images;  /* its first image */
-    float                  *logits;  /* its first image's logits */
+    float                  *logits;  /* its first image's logits (or pooled embedding) */
+    int                     feat;    /* outputs are pooled embeddings (igq_run_features) */
+    int64_t                 ow;      /* floats per image of the output: classes, or D */
     int64_t                 first, B; /* batch index of its first image, images in it */
     int64_t                 rows;    /* its token rows, B * T: the rows of GEMMs and row steps */
     /* the current step */
@@ -396,7 +405,7 @@ static void step_classify(void *ctx, int64_t i, int32_t thread)
     f32_local     l;
     local_of(f, thread, &l);
     classify(f->m, f->s.x + (size_t)i * T * D, f->s.h + (size_t)i * T * D, &l,
-             f->logits + (size_t)i * f->d->classes, hook_of(f, thread), f->first + i);
+             f->logits + (size_t)i * f->ow, f->feat, hook_of(f, thread), f->first + i);
 }
 
 /* Hooks of one site on every image of the chunk (nothing without hooks). */
@@ -536,19 +545,24 @@ static void forward_chunk(fwd *f)
     }
     t = igq__prof_t0(f->lp);
     run(f, B, step_classify);
-    igq__prof_add(f->lp, t, "head", -1, IGQ_LAYER_HEAD, B * (d->has_dist ? 2 : 1), d->classes,
-                  D, 2.0 * (double)B * (d->has_dist ? 2 : 1) * d->classes * D + OPS_LN * BTD,
-                  4.0 * (BTD + (double)(d->has_dist ? 2 : 1) * d->classes * (D + 1)));
+    if (f->feat) /* final norm and pooling only */
+        igq__prof_add(f->lp, t, "head", -1, IGQ_LAYER_HEAD, B * (d->has_dist ? 2 : 1), D, 0,
+                      OPS_LN * BTD, 4.0 * (BTD + (double)B * D));
+    else
+        igq__prof_add(f->lp, t, "head", -1, IGQ_LAYER_HEAD, B * (d->has_dist ? 2 : 1),
+                      d->classes, D,
+                      2.0 * (double)B * (d->has_dist ? 2 : 1) * d->classes * D + OPS_LN * BTD,
+                      4.0 * (BTD + (double)(d->has_dist ? 2 : 1) * d->classes * (D + 1)));
 }
 
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook)
 {
-    igq__forward_par(m, images, batch, logits, scratch, hook, NULL, NULL);
+    igq__forward_par(m, images, batch, logits, 0, scratch, hook, NULL, NULL);
 }
 
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, float *scratch, const igq_site_hook *hooks,
+                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
                       igq_threadpool *pool, igq_prof *prof)
 {
     const igq_vit_dims *d      = &m->d;
@@ -557,6 +571,8 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
     fwd                 f      = {.m = m, .d = &m->d, .hooks = hooks, .pool = pool, .lp = prof};
     int64_t             i;
     f.threads      = igq__pool_size(pool);
+    f.feat         = feat;
+    f.ow           = feat ? d->dim : d->classes;
     f.local0       = scratch + layout_shared(d, chunk, scratch, &f.s);
     f.local_stride = layout_local(d, NULL, NULL);
     for (i = 0; i < batch; i += chunk) {
@@ -564,7 +580,7 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
         f.rows   = f.B * d->n_tokens;
         f.first  = i;
         f.images = images + (size_t)i * img_sz;
-        f.logits = logits + (size_t)i * d->classes;
+        f.logits = logits + (size_t)i * f.ow;
         forward_chunk(&f);
     }
 }

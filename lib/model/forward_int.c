@@ -387,7 +387,27 @@ static void block(igq_ictx *c, int32_t b)
                   12.0 * TD);
 }
 
-/* Final norm, pooling, head of the image in c->xr. */
+/* The pooled embedding of igq_run_features: the head's input before its quantization, in f32
+ * (int32 LayerNorm outputs times their scale, or the f32 values), a distilled model's two
+ * tokens averaged as timm's pre_logits does. */
+static void features_out(const igq_ictx *c, const int32_t *pi, const float *pf, int64_t rows,
+                         float *out)
+{
+    const int64_t D     = c->d->dim;
+    const double  scale = c->x->head_in.src_scale;
+    int64_t       i;
+    for (i = 0; i < D; i++) {
+        float v = pi != NULL ? (float)((double)pi[i] * scale) : pf[i];
+        if (rows == 2) {
+            const float w = pi != NULL ? (float)((double)pi[D + i] * scale) : pf[D + i];
+            v             = 0.5f * (v + w);
+        }
+        out[i] = v;
+    }
+}
+
+/* Final norm, pooling, head of the image in c->xr: logits, or (c->feat) the pooled embedding
+ * (D floats). */
 static void classify(igq_ictx *c, float *logits)
 {
     const igq_qexec    *x = c->x;
@@ -395,14 +415,16 @@ static void classify(igq_ictx *c, float *logits)
     const int64_t       T = d->n_tokens, D = d->dim, np = d->n_prefix;
     int64_t             rows = 1, t, i;
     const igq_qsite    *qh = &x->head_in;
+    const int32_t      *pi = NULL; /* the head's input: int32 at qh->src_scale, or f32 */
+    const float        *pf = NULL;
     IGQ__PROF_BEGIN(c);
     if (d->pool == IGQ_POOL_TOKEN) {
         rows = d->has_dist ? 2 : 1;
         if (x->has_norm) {
             layernorm_f32in(c, &x->norm, c->xr, rows, c->pooled);
-            igq__qexec_quant_i32(c, qh, c->pooled, rows, D);
+            pi = c->pooled;
         } else {
-            igq__qexec_quant_f32(c, qh, c->xr, rows, D, D, c->cg, D);
+            pf = c->xr;
         }
     } else {
         /* mean of the patch tokens: of the integer-normed tokens (int32 at the head scale) or
@@ -424,11 +446,20 @@ static void classify(igq_ictx *c, float *logits)
         }
         if (x->has_fc_norm) {
             layernorm_f32in(c, &x->fc_norm, c->pooledf, 1, c->pooled);
-            igq__qexec_quant_i32(c, qh, c->pooled, 1, D);
+            pi = c->pooled;
         } else {
-            igq__qexec_quant_f32(c, qh, c->pooledf, 1, D, D, c->cg, D);
+            pf = c->pooledf;
         }
     }
+    if (c->feat) {
+        features_out(c, pi, pf, rows, logits);
+        IGQ__PROF_END(c, IGQ__PROF_OTHER);
+        return;
+    }
+    if (pi != NULL)
+        igq__qexec_quant_i32(c, qh, pi, rows, D);
+    else
+        igq__qexec_quant_f32(c, qh, pf, rows, D, D, c->cg, D);
     if (d->has_dist) {
         igq__qexec_linear(c, &x->head, qh, c->cg, 1, c->logit2);
         igq__qexec_linear(c, &x->head_dist, qh, c->cg + D, 1, c->logit2 + d->classes);
@@ -447,6 +478,8 @@ typedef struct irun {
     unsigned char          *scratch;
     size_t                  stride;
     igq_prof               *prof; /* [threads] recorders, or NULL */
+    int                     feat;   /* outputs: pooled embeddings (D each), not logits */
+    int64_t                 ow;     /* floats per image of the output */
 } irun;
 
 /* One image on context c (alone, or thread 0 of a team). */
@@ -468,9 +501,13 @@ static void run_ctx(igq_ictx *c, const float *img, float *logits)
     for (b = 0; b < d->depth; b++) block(c, b);
     t = igq__prof_t0(c->lp);
     classify(c, logits);
-    igq__prof_add(c->lp, t, "head", -1, IGQ_LAYER_HEAD, hr, d->classes, D,
-                  2.0 * (double)hr * d->classes * D + OPS_LN * (double)T * D,
-                  4.0 * (double)T * D + (double)hr * lin_bytes(&x->head, 1));
+    if (c->feat) /* final norm and pooling only */
+        igq__prof_add(c->lp, t, "head", -1, IGQ_LAYER_HEAD, hr, D, 0, OPS_LN * (double)T * D,
+                      4.0 * (double)T * D + 4.0 * D);
+    else
+        igq__prof_add(c->lp, t, "head", -1, IGQ_LAYER_HEAD, hr, d->classes, D,
+                      2.0 * (double)hr * d->classes * D + OPS_LN * (double)T * D,
+                      4.0 * (double)T * D + (double)hr * lin_bytes(&x->head, 1));
 }
 
 static void image_task(void *ctx, int64_t i, int32_t thread)
@@ -479,8 +516,9 @@ static void image_task(void *ctx, int64_t i, int32_t thread)
     const igq_vit_dims *d = &r->m->d;
     igq_ictx *c = ctx_init(r->m, r->scratch + (size_t)thread * r->stride, IGQ__PROF_ON(i),
                            r->prof != NULL ? &r->prof[thread] : NULL, -1, -1, NULL, NULL, NULL);
+    c->feat     = r->feat;
     run_ctx(c, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
-            r->logits + (size_t)i * d->classes);
+            r->logits + (size_t)i * r->ow);
 }
 
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
@@ -491,7 +529,7 @@ void igq__forward_int_capture(const struct igq_model *m, const float *image, flo
 }
 
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, void *scratch, igq__pool *pool, igq_prof *prof)
+                      float *logits, int feat, void *scratch, igq__pool *pool, igq_prof *prof)
 {
     const igq_vit_dims *d  = &m->d;
     const int32_t       nt = igq__pool_size(pool);
@@ -505,6 +543,8 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
     r.scratch = (unsigned char *)scratch;
     r.stride  = igq__forward_int_scratch(m);
     r.prof    = prof;
+    r.feat    = feat;
+    r.ow      = feat ? d->dim : d->classes;
     if (whole > 0) igq__pool_run(pool, whole, image_task, &r);
     for (i = whole; i < batch; i++) {
         /* the rest, one image at a time on all threads */
@@ -515,10 +555,11 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
         team.base   = r.scratch;
         team.stride = r.stride;
         c0 = ctx_init(m, r.scratch, IGQ__PROF_ON(i), prof, -1, -1, NULL, &team, NULL);
+        c0->feat = feat;
         for (t = 1; t < nt; t++)
             (void)ctx_init(m, r.scratch + (size_t)t * r.stride, 0, NULL, -1, -1, NULL, &team,
                            c0);
         run_ctx(c0, images + (size_t)i * d->in_chans * d->img_h * d->img_w,
-                logits + (size_t)i * d->classes);
+                logits + (size_t)i * r.ow);
     }
 }

@@ -152,10 +152,11 @@ size_t igq__forward_scratch_floats_par(const igq_vit_dims *d, int64_t chunk, int
  * concurrently. scratch: igq__forward_scratch_floats_par(d, chunk, igq__pool_size(pool))
  * floats, chunk = igq__forward_chunk(d, batch). Allocates nothing. Thread safety: concurrent
  * calls on one model are safe; calls sharing a pool run their steps one job at a time.
+ * feat = 1: logits receives each image's pooled embedding [B][D] instead (igq_run_features).
  * prof: NULL, or the calling thread's layer recorder (profile.h): each step is timed as a
  * whole by the calling thread, which drives the steps. */
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, float *scratch, const igq_site_hook *hooks,
+                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
                       igq_threadpool *pool, igq_prof *prof);
 
 #endif
