@@ -272,7 +272,7 @@ int main(int argc, char **argv)
                 mean_std(acc, seeds, &m[3], &s[3]);
                 mean_std(agr, seeds, &m[4], &s[4]);
                 mean_std(head, seeds, &m[5], &s[5]);
-                printf("| W%dA%d | %s | %.4f ± %.4f | %.4f ± %.4f | %.4f ± %.4f | %.2f ± %.2f | "
+                printf("| W%dA%d | %s | %.5f ± %.5f | %.5f ± %.5f | %.5f ± %.5f | %.2f ± %.2f | "
                        "%.2f ± %.2f | %.2f ± %.2f | %.2f |\n",
                        ROWS[ri].bits, ROWS[ri].bits, ROWS[ri].name, m[0], s[0], m[1], s[1], m[2], s[2], m[3],
                        s[3], m[4], s[4], m[5], s[5], secs / seeds);
