@@ -8,11 +8,9 @@
  * top-1 accuracy, top-1 agreement with the fp32 model, and mean KL(fp32 || quantized) of the
  * predicted distributions on the test images, as mean ± std over the seeds.
  *
- * Two models: the bundled one, and a function-preserving "outlier" variant in which 4
- * LayerNorm output channels per LayerNorm (LN1 and LN2 of every block) are scaled by
- * 8..48x (gamma and beta) and the matching input rows of the next linear layer divided by the
- * same factor: fp32 logits are unchanged (up to rounding), but the activations get the
- * per-channel outliers of ImageNet ViTs. */
+ * Two models: the bundled one, and the function-preserving "outlier" variant of
+ * fmnist_outlier.h (LayerNorm channels scaled 8..48x, the next layer's input rows divided:
+ * fp32 logits unchanged, activations with the per-channel outliers of ImageNet ViTs). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,34 +19,9 @@
 #include <time.h>
 
 #include "igq/igq.h"
-#include "model/vit.h"
 
 #include "fmnist_eval.h"
-
-/* ---- the outlier variant ------------------------------------------------------------------ */
-
-static void scale_channels(float *g, float *b, igq_linear *next, int32_t D, uint64_t *rng)
-{
-    int k, o;
-    for (k = 0; k < 4; k++) {
-        int32_t c = (int32_t)(fmnist_rng_next(rng) % (uint64_t)D);
-        float   f = 8.0f + 40.0f * (float)((fmnist_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0));
-        g[c] *= f;
-        b[c] *= f;
-        for (o = 0; o < next->out; o++) next->wt[(size_t)c * next->out + o] /= f;
-    }
-}
-
-static void make_outlier_variant(struct igq_model *m)
-{
-    uint64_t rng = 0x5eed1234abcdull;
-    int32_t  b;
-    for (b = 0; b < m->d.depth; b++) {
-        igq_block *blk = &m->blocks[b];
-        scale_channels(blk->ln1_w, blk->ln1_b, &blk->qkv, m->d.dim, &rng);
-        scale_channels(blk->ln2_w, blk->ln2_b, &blk->fc1, m->d.dim, &rng);
-    }
-}
+#include "fmnist_outlier.h"
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
