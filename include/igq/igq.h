@@ -533,6 +533,7 @@ typedef enum igq_option {
                                               nuclear-norm bit allocation per layer; value =
                                               average weight bits x 100 the layers may use */
     IGQ_OPT_GROUP_ASSIGNMENT       = 13, /**< igq_group_assignment_rule, default COVER */
+    IGQ_OPT_WEIGHT_ROUNDING        = 14, /**< igq_weight_rounding, default NEAREST. Since 0.1 */
     IGQ_OPT_FORCE32                = 0x7fffffff
 } igq_option;
 
@@ -580,6 +581,36 @@ typedef enum igq_group_assignment_rule {
                                  channel's (min, max), clipping what falls outside */
     IGQ_ASSIGN_FORCE32 = 0x7fffffff
 } igq_group_assignment_rule;
+
+/** How weights are rounded onto their per-output-channel grids (IGQ_OPT_WEIGHT_ROUNDING). The
+ *  grids themselves (scale per output channel from IGQ_OPT_WEIGHT_CALIBRATOR, computed on the
+ *  fp32 weights) are the same either way; only the choice of grid point per weight differs.
+ *  Since 0.1. */
+typedef enum igq_weight_rounding {
+    IGQ_ROUNDING_NEAREST = 0, /**< each weight to its nearest grid point (round half to even) */
+    IGQ_ROUNDING_GPTQ    = 1, /**< GPTQ (Frantar et al., 2023): per linear layer (patch
+                                   embedding, qkv, proj, fc1, fc2 of every block, heads), in
+                                   the order the forward meets them, the second moment H = XᵀX
+                                   of the layer's inputs on the calibration images as the
+                                   quantized model computes them (earlier layers already
+                                   quantized, activations fake-quantized with the calibrated
+                                   quantizers, whichever executor is chosen) is damped by 1 %
+                                   of its mean diagonal, and the input channels are rounded in
+                                   order, each one's error compensated on the channels not yet
+                                   rounded through the Cholesky factor of H⁻¹; this minimizes
+                                   ‖XW − XŴ‖² greedily. An input channel that is zero on every
+                                   calibration image is rounded to nearest; a layer whose H
+                                   cannot be factored even with 1000x the damping is rounded
+                                   to nearest (the "weights" progress stage is unaffected).
+                                   Cost: one partial forward of the calibration images per
+                                   layer (about 2.5 block forwards per block, as much as 2.5
+                                   fp32 passes over them), K²·rows flops for H and K³/3 for
+                                   its factor (K = input channels); memory: the calibration
+                                   images' residual stream (images x tokens x dim floats) and
+                                   two K x K arrays for the layer being rounded, freed after
+                                   it. Measured on ViT-B/16 with 32 images: README */
+    IGQ_ROUNDING_FORCE32 = 0x7fffffff
+} igq_weight_rounding;
 
 /** Progress callback of igq_quantize_model: a stage name and the fraction of that stage done,
  *  in (0, 1] (0 only for a stage's opening call). Within a stage every call reports a larger
