@@ -31,11 +31,11 @@ typedef struct exec_case {
 } exec_case;
 
 static const exec_case EXECS[N_EXEC] = {
-    {"fp32", 0, 0, 0, 0, 0},
-    {"sim W8A8 G=4", 1, IGQ_EXECUTOR_SIM, 8, 8, 4},
-    {"int W8A8 G=4", 1, IGQ_EXECUTOR_INT, 8, 8, 4},
-    {"sim W4A4 G=8", 1, IGQ_EXECUTOR_SIM, 4, 4, 8},
-    {"int W4A4 G=8", 1, IGQ_EXECUTOR_INT, 4, 4, 8},
+    {"fp32", 0, 0, 0, 0, 0, IGQ_ROUNDING_NEAREST},
+    {"sim W8A8 G=4", 1, IGQ_EXECUTOR_SIM, 8, 8, 4, IGQ_ROUNDING_NEAREST},
+    {"int W8A8 G=4", 1, IGQ_EXECUTOR_INT, 8, 8, 4, IGQ_ROUNDING_NEAREST},
+    {"sim W4A4 G=8", 1, IGQ_EXECUTOR_SIM, 4, 4, 8, IGQ_ROUNDING_NEAREST},
+    {"int W4A4 G=8", 1, IGQ_EXECUTOR_INT, 4, 4, 8, IGQ_ROUNDING_NEAREST},
     {"int W4A4 G=8 GPTQ", 1, IGQ_EXECUTOR_INT, 4, 4, 8, IGQ_ROUNDING_GPTQ},
     {"sim W3A3 G=1 GPTQ", 1, IGQ_EXECUTOR_SIM, 3, 3, 1, IGQ_ROUNDING_GPTQ},
 };

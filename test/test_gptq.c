@@ -112,6 +112,12 @@ static float *lib_gptq(const float *w, int64_t K, int64_t N, const igq_qparams *
     double *h = (double *)malloc((size_t)(K * K) * sizeof(double));
     memcpy(q, w, (size_t)(K * N) * sizeof(float));
     memcpy(h, H, (size_t)(K * K) * sizeof(double));
+    {
+        /* only the lower triangle is read: poison the rest */
+        int64_t i, j;
+        for (i = 0; i < K; i++)
+            for (j = i + 1; j < K; j++) h[i * K + j] = NAN;
+    }
     assert_int_equal(igq__gptq_round(q, K, N, qp, h, fell_back), IGQ_OK);
     free(h);
     return q;
@@ -227,7 +233,7 @@ static void test_matches_textbook(void **state)
     } cases[] = {{50, 1, 3, 4, 0.0},    {40, 2, 5, 2, 2.0},   {30, 5, 4, 3, 2.0},
                  {64, 6, 8, 4, 3.0},    {200, 37, 6, 4, 2.0}, {150, 37, 5, 8, 2.0},
                  {20, 60, 3, 4, 1.0},   {300, 130, 5, 3, 2.0}, {500, 300, 4, 4, 2.0},
-                 {400, 257, 7, 2, 1.0}};
+                 {400, 257, 7, 2, 1.0}, {800, 600, 3, 4, 2.0}};
     size_t  c;
     int64_t compared = 0, total = 0, differs_from_nearest = 0;
     (void)state;
@@ -507,7 +513,8 @@ static void test_fallback(void **state)
 typedef struct tiny {
     char       *dir;
     igq_model  *m, *md; /* plain, distilled */
-    igq_tensor *calib, *test;
+    igq_model  *mw;     /* patches of 3 x 10 x 10 = 300 inputs (more than a 256 panel) */
+    igq_tensor *calib, *test, *calib_w;
 } tiny;
 
 static igq_tensor *random_images(const igq_model *m, int64_t n, uint64_t seed)
@@ -527,15 +534,17 @@ static igq_tensor *random_images(const igq_model *m, int64_t n, uint64_t seed)
     return t;
 }
 
-static igq_model *load_tiny(const char *dir, int distilled, uint64_t seed)
+static igq_model *load_tiny(const char *dir, int distilled, uint64_t seed, int wide)
 {
     stw        w;
     igq_model *m = NULL;
     char      *path;
     stw_init(&w);
-    /* depth 2, D 16, 2 heads, MLP 32, 5 classes, 1 channel, 12x12 image, patch 4: 9 patches */
-    stw_timm_vit(&w, 2, 16, 2, 32, 5, 1, 12, 4, distilled, seed);
-    path = stw_write(&w, dir, distilled ? "d.safetensors" : "p.safetensors");
+    if (wide) /* depth 1, D 16, 2 heads, MLP 32, 5 classes, 3 channels, 20x20, patch 10 */
+        stw_timm_vit(&w, 1, 16, 2, 32, 5, 3, 20, 10, 0, seed);
+    else /* depth 2, D 16, 2 heads, MLP 32, 5 classes, 1 channel, 12x12 image, patch 4 */
+        stw_timm_vit(&w, 2, 16, 2, 32, 5, 1, 12, 4, distilled, seed);
+    path = stw_write(&w, dir, wide ? "w.safetensors" : distilled ? "d.safetensors" : "p.safetensors");
     assert_int_equal(igq_model_load(path, &m), IGQ_OK);
     free(path);
     stw_free(&w);
@@ -546,9 +555,11 @@ static int setup(void **state)
 {
     tiny *t  = (tiny *)calloc(1, sizeof *t);
     t->dir   = tu_make_tmpdir();
-    t->m     = load_tiny(t->dir, 0, 41);
-    t->md    = load_tiny(t->dir, 1, 42);
+    t->m     = load_tiny(t->dir, 0, 41, 0);
+    t->md    = load_tiny(t->dir, 1, 42, 0);
+    t->mw    = load_tiny(t->dir, 0, 43, 1);
     t->calib = random_images(t->m, 12, 301);
+    t->calib_w = random_images(t->mw, 12, 303);
     t->test  = random_images(t->m, 6, 302);
     *state   = t;
     return 0;
@@ -559,6 +570,8 @@ static int teardown(void **state)
     tiny *t = (tiny *)*state;
     igq_model_free(t->m);
     igq_model_free(t->md);
+    igq_model_free(t->mw);
+    igq_tensor_free(t->calib_w);
     igq_tensor_free(t->calib);
     igq_tensor_free(t->test);
     tu_rmdir_r(t->dir);
@@ -632,25 +645,24 @@ static void test_forward_range(void **state)
 }
 
 /* The patch embedding is rounded like the oracle does with H from the fake-quantized
- * calibration patches (its inputs need no forward, so they are rebuilt here). */
-static void test_patch_embedding_oracle(void **state)
+ * calibration patches (its inputs need no forward, so they are rebuilt here); 16 inputs, and
+ * 300 (more than one 256-column panel of the accumulation and the factorization). */
+static void patch_oracle(const igq_model *m, igq_tensor *calib)
 {
     static const qcase k = {IGQ_EXECUTOR_SIM, 3, 4, IGQ_GRANULARITY_GROUP, 8, IGQ_ROUNDING_GPTQ};
-    tiny                *t = (tiny *)*state;
-    igq_model           *q = quantize(t->m, t->calib, &k);
-    const igq_vit_dims  *d = &t->m->d;
-    const int64_t        n = igq_tensor_dim(t->calib, 0), K = (int64_t)d->in_chans * d->patch * d->patch;
+    igq_model           *q = quantize(m, calib, &k);
+    const igq_vit_dims  *d = &m->d;
+    const int64_t        n = igq_tensor_dim(calib, 0), K = (int64_t)d->in_chans * d->patch * d->patch;
     const int64_t        N = d->dim, rows = n * d->n_patches;
     const struct igq_quantizer *zin = igq__qz(q->q, -1, IGQ__SITE_PATCH_IN);
     const struct igq_quantizer *zw  = igq__qz(q->q, -1, IGQ__SITE_PATCH_W);
-    double      *x = (double *)malloc((size_t)(rows * K) * sizeof(double)), *H, steps[64];
+    double      *x = (double *)malloc((size_t)(rows * K) * sizeof(double)), *H;
+    double      *steps = (double *)malloc((size_t)K * sizeof(double));
     float       *patch = (float *)malloc((size_t)K * sizeof(float)), *want;
-    const float *img = (const float *)igq_tensor_data(t->calib);
+    const float *img = (const float *)igq_tensor_data(calib);
     const size_t isz = (size_t)d->in_chans * d->img_h * d->img_w;
     oracle       or;
     int64_t      i, p, o, compared = 0, changed = 0;
-    (void)state;
-    assert_true(K <= 64);
     for (i = 0; i < n; i++)
         for (p = 0; p < d->n_patches; p++) {
             int64_t c;
@@ -662,21 +674,29 @@ static void test_patch_embedding_oracle(void **state)
     want = (float *)malloc((size_t)(K * N) * sizeof(float));
     oracle_init(&or, H, K);
     for (o = 0; o < N; o++) {
-        (void)oracle_round(&or, t->m->patch.wt, N, o, &zw->qp[o], want, steps);
+        (void)oracle_round(&or, m->patch.wt, N, o, &zw->qp[o], want, steps);
         for (i = 0; i < K; i++) {
             if (near_tie(steps[i])) break;
             assert_true(q->patch.wt[i * N + o] == want[i * N + o]);
-            changed += want[i * N + o] != igq__fq(t->m->patch.wt[i * N + o], &zw->qp[o]);
+            changed += want[i * N + o] != igq__fq(m->patch.wt[i * N + o], &zw->qp[o]);
             compared++;
         }
     }
-    printf("  patch embedding: %lld of %lld codes compared with the oracle, %lld not nearest\n",
-           (long long)compared, (long long)(K * N), (long long)changed);
-    assert_true(compared >= K * N * 9 / 10);
+    printf("  patch embedding, %lld inputs: %lld of %lld codes compared with the oracle, %lld "
+           "not nearest\n", (long long)K, (long long)compared, (long long)(K * N),
+           (long long)changed);
+    assert_true(compared >= K * N * 3 / 4); /* not vacuous */
     assert_true(changed > 0);
     oracle_free(&or);
-    free(x), free(H), free(patch), free(want);
+    free(x), free(H), free(patch), free(want), free(steps);
     igq_model_free(q);
+}
+
+static void test_patch_embedding_oracle(void **state)
+{
+    tiny *t = (tiny *)*state;
+    patch_oracle(t->m, t->calib);
+    patch_oracle(t->mw, t->calib_w);
 }
 
 static const igq_linear *layer_of(const igq_model *m, int32_t b, int32_t site)

@@ -14,9 +14,9 @@
  * (igq__forward_range): per block that is LN1 only for qkv, up to the attention for proj, ...,
  * and one full pass of the block with all four layers rounded moves the cache on.
  *
- * The second moment H = sum over images and tokens of x xᵀ is accumulated per image as an fp32
- * GEMM (x's transpose times x: one fmaf chain over the image's tokens per element, the same
- * bits at every ISA level) added into double. The constant 2/n of GPTQ's H is left out: the
+ * The second moment H = sum over images and tokens of x xᵀ (its lower triangle, all GPTQ reads)
+ * is accumulated per image as fp32 GEMMs (x's transpose times x: one fmaf chain over the
+ * image's tokens per element, the same bits at every ISA level) added into double. The constant 2/n of GPTQ's H is left out: the
  * rounding does not depend on H's scale. */
 #include <string.h>
 
@@ -33,15 +33,18 @@ typedef struct cap_ctx {
     int32_t     block, site;  /* the site whose views are accumulated */
     int64_t     K;
     double     *H[2];         /* [K][K]; HEAD_IN: H[r] from row r (head, distillation head) */
-    float      *xt, *xc;      /* [K][rows], [rows][K] */
-    float      *slab;         /* [SLAB][K] */
+    float      *xt, *xc;      /* [K][rows]; [rows][K] in column panels (accumulate) */
+    float      *slab;         /* [SLAB][SLAB] */
 } cap_ctx;
 
-/* H += xᵀ x for one image's view x [rows][K]. */
+/* Lower triangle (and diagonal) of H += xᵀ x for one image's view x [rows][K]: the blocks on
+ * or below the diagonal of SLAB x SLAB blocks, each one fp32 GEMM of xᵀ's rows a0.. (xt) by
+ * x's column panel c0.. (xc holds x in column panels, panel c0 = [rows][w] contiguous at
+ * xc + c0 * rows, as the GEMM takes B). */
 static void accumulate(cap_ctx *c, double *H, const float *x, int64_t rows, int64_t ld)
 {
     const int64_t K = c->K;
-    int64_t       r, k, i;
+    int64_t       r, k, i, a0, c0;
     if (rows < 16) {
         /* a few rows (the classifier input): rank-one updates in double */
         for (r = 0; r < rows; r++)
@@ -49,20 +52,28 @@ static void accumulate(cap_ctx *c, double *H, const float *x, int64_t rows, int6
                 const double xi = x[r * ld + i];
                 double      *Hi = H + i * K;
                 if (xi == 0.0) continue;
-                for (k = 0; k < K; k++) Hi[k] += xi * (double)x[r * ld + k];
+                for (k = 0; k <= i; k++) Hi[k] += xi * (double)x[r * ld + k];
             }
         return;
     }
     for (r = 0; r < rows; r++)
         for (k = 0; k < K; k++) {
-            c->xt[k * rows + r] = x[r * ld + k];
-            c->xc[r * K + k]    = x[r * ld + k];
+            const int64_t p0 = k / SLAB * SLAB, w = K - p0 < SLAB ? K - p0 : SLAB;
+            c->xt[k * rows + r]                 = x[r * ld + k];
+            c->xc[p0 * rows + r * w + (k - p0)] = x[r * ld + k];
         }
-    for (i = 0; i < K; i += SLAB) {
-        const int64_t n = i + SLAB < K ? SLAB : K - i;
-        int64_t       e;
-        igq__f32_gemm(n, K, rows, c->xt + i * rows, rows, c->xc, NULL, c->slab, K);
-        for (e = 0; e < n * K; e++) H[i * K + e] += (double)c->slab[e];
+    for (a0 = 0; a0 < K; a0 += SLAB) {
+        const int64_t n = K - a0 < SLAB ? K - a0 : SLAB;
+        for (c0 = 0; c0 <= a0; c0 += SLAB) {
+            const int64_t w = K - c0 < SLAB ? K - c0 : SLAB;
+            igq__f32_gemm(n, w, rows, c->xt + a0 * rows, rows, c->xc + c0 * rows, NULL, c->slab,
+                          w);
+            for (i = 0; i < n; i++) {
+                double      *Hi = H + (a0 + i) * K + c0;
+                const float *si = c->slab + i * w;
+                for (k = 0; k < w; k++) Hi[k] += (double)si[k];
+            }
+        }
     }
 }
 
@@ -209,7 +220,7 @@ igq_status igq__ptq_gptq_weights(igq_ptq *p, const int *bits)
     resid      = (float *)igq__malloc((size_t)(p->n_calib * d->n_tokens * d->dim) * sizeof(float));
     c.xt       = (float *)igq__malloc((size_t)(maxK * maxr) * sizeof(float));
     c.xc       = (float *)igq__malloc((size_t)(maxK * maxr) * sizeof(float));
-    c.slab     = (float *)igq__malloc((size_t)(maxK * SLAB) * sizeof(float));
+    c.slab     = (float *)igq__malloc((size_t)(SLAB * SLAB) * sizeof(float));
     if (!resid || !c.xt || !c.xc || !c.slab)
         s = igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory (GPTQ)");
     if (s == IGQ_OK) s = run(p, &c, resid, bits);

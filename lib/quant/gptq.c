@@ -58,11 +58,11 @@ static void reverse_square(double *a, int64_t K)
     }
 }
 
-/* Lower Cholesky factor of A [K][K] (the damped matrix: its strict lower triangle plus
- * diag + damp) into the lower triangle, diagonal included; the strict upper triangle keeps
- * the original matrix (A is symmetric), so a failed attempt can restart. Blocked right-looking:
- * the diagonal block and the panel below it in double, the trailing update as fp32 GEMMs of
- * the panel into `slab` (SLAB x K floats) with `pf` ([K][BLK]) and `pt` ([BLK][K]) floats.
+/* Lower Cholesky factor of the symmetric matrix whose strict upper triangle is A's and whose
+ * diagonal is diag + damp, into A's lower triangle, diagonal included; the strict upper
+ * triangle is left as it is, so a failed attempt can restart. Blocked right-looking: the
+ * diagonal block and the panel below it in double, the trailing update as fp32 GEMMs of the
+ * panel into `slab` (SLAB x SLAB floats) with `pf` and `pt` ([K][BLK] floats each).
  * Returns 0, or -1 if a pivot is not positive or not finite. */
 static int cholesky(double *A, int64_t K, const double *diag, double damp, float *pf, float *pt,
                     float *slab)
@@ -89,22 +89,29 @@ static int cholesky(double *A, int64_t K, const double *diag, double damp, float
             }
         }
         if (n2 == 0) break;
-        /* trailing lower triangle -= P Pᵀ, P = A[k1:K][k0:k1] */
-        for (i = 0; i < n2; i++)
+        /* trailing lower triangle -= P Pᵀ, P = A[k1:K][k0:k1]: pf = P [n2][nb]; pt = Pᵀ in
+         * column panels of SLAB (panel c: [nb][w_c] at pt + c0 * nb, contiguous as the GEMM
+         * takes it), so only the blocks on or below the diagonal are computed */
+        for (i = 0; i < n2; i++) {
+            const int64_t c0 = i / SLAB * SLAB, w = n2 - c0 < SLAB ? n2 - c0 : SLAB;
             for (p = 0; p < nb; p++) {
-                const float v       = (float)A[(k1 + i) * K + k0 + p];
-                pf[i * nb + p]      = v;
-                pt[p * n2 + i]      = v;
+                const float v              = (float)A[(k1 + i) * K + k0 + p];
+                pf[i * nb + p]             = v;
+                pt[c0 * nb + p * w + (i - c0)] = v;
             }
+        }
         for (i = 0; i < n2; i += SLAB) {
-            const int64_t r = i + SLAB < n2 ? SLAB : n2 - i, cols = i + r;
-            int64_t       a, b;
-            /* rows i..i+r of P Pᵀ (all n2 columns: the GEMM takes B contiguous, [nb][n2]);
-             * only their lower part, columns 0..i+a, is used */
-            igq__f32_gemm(r, n2, nb, pf + i * nb, nb, pt, NULL, slab, n2);
-            for (a = 0; a < r; a++) {
-                double *row = A + (k1 + i + a) * K + k1;
-                for (b = 0; b <= i + a && b < cols; b++) row[b] -= (double)slab[a * n2 + b];
+            const int64_t r = i + SLAB < n2 ? SLAB : n2 - i;
+            int64_t       c0, a, b;
+            for (c0 = 0; c0 <= i; c0 += SLAB) {
+                const int64_t w = n2 - c0 < SLAB ? n2 - c0 : SLAB;
+                igq__f32_gemm(r, w, nb, pf + i * nb, nb, pt + c0 * nb, NULL, slab, w);
+                for (a = 0; a < r; a++) {
+                    double *row = A + (k1 + i + a) * K + k1 + c0;
+                    /* the diagonal block: its lower part only (the upper keeps the original) */
+                    const int64_t bend = c0 == i ? a + 1 : w;
+                    for (b = 0; b < bend; b++) row[b] -= (double)slab[a * w + b];
+                }
             }
         }
     }
@@ -132,7 +139,7 @@ igq_status igq__gptq_round(float *wt, int64_t K, int64_t N, const igq_qparams *q
     acc  = (double *)igq__malloc((size_t)N * sizeof(double));
     pf   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
     pt   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
-    slab = (float *)igq__malloc((size_t)K * SLAB * sizeof(float));
+    slab = (float *)igq__malloc((size_t)SLAB * SLAB * sizeof(float));
     D    = (float *)igq__malloc((size_t)(K * N) * sizeof(float));
     ct   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
     tmp  = (float *)igq__malloc((size_t)N * BLK * sizeof(float));

@@ -6,8 +6,9 @@
 
 /* Rounds wt [K][N] (row i: input channel i's weights of the N outputs, the igq_linear layout)
  * in place onto the grids qp[N] (one per output channel), by GPTQ with the input second moment
- * H [K][K] (symmetric, e.g. XᵀX of the layer's calibration inputs; any positive scale). H is
- * used as scratch and left unspecified. If H cannot be factored even with 1000x the damping
+ * H [K][K] (symmetric, e.g. XᵀX of the layer's calibration inputs; any positive scale), of
+ * which only the lower triangle and the diagonal are read. H is used as scratch and left
+ * unspecified. If H cannot be factored even with 1000x the damping
  * (or is not finite), wt is rounded to nearest and *fell_back is set to 1 (else 0).
  * Returns IGQ_OK, or IGQ_ERR_NO_MEMORY (wt then unchanged). Allocates O(K x max(N, 128))
  * floats besides H. */
