@@ -712,6 +712,114 @@ static const igq_linear *layer_of(const igq_model *m, int32_t b, int32_t site)
     }
 }
 
+static igq_linear *layer_mut(igq_model *m, int32_t b, int32_t site)
+{
+    if (b < 0)
+        return site == IGQ__SITE_PATCH_W ? &m->patch : site == IGQ__SITE_HEAD_W ? &m->head
+                                                                                : &m->head_dist;
+    switch (site) {
+    case IGQ__SITE_QKV_W: return &m->blocks[b].qkv;
+    case IGQ__SITE_PROJ_W: return &m->blocks[b].proj;
+    case IGQ__SITE_FC1_W: return &m->blocks[b].fc1;
+    default: return &m->blocks[b].fc2;
+    }
+}
+
+/* ---- the sequencing, naively ---------------------------------------------------------------- */
+
+typedef struct seq_ctx {
+    igq_sim_ctx sim;
+    int32_t     block, site;
+    int64_t     K;
+    int         row;  /* HEAD_IN: the classifier input row (0 head, 1 distillation head) */
+    double     *H;
+} seq_ctx;
+
+static void seq_hook(void *ctx, int64_t image, int32_t block, int32_t site, int32_t head, float *x,
+                     int64_t rows, int64_t cols, int64_t ld)
+{
+    seq_ctx *c = (seq_ctx *)ctx;
+    int64_t  r, i, j;
+    igq__sim_hook(&c->sim, image, block, site, head, x, rows, cols, ld);
+    if (block != c->block || site != c->site) return;
+    for (r = 0; r < rows; r++) {
+        if (site == IGQ__SITE_HEAD_IN && r != c->row) continue;
+        for (i = 0; i < c->K; i++)
+            for (j = 0; j < c->K; j++) c->H[i * c->K + j] += (double)x[r * ld + i] * x[r * ld + j];
+    }
+}
+
+/* GPTQ's layer order and inputs, the slow way: for each layer, the whole simulated forward of
+ * the calibration images through a copy of the fp32 model whose earlier layers hold this
+ * test's rounding, with the library's activation quantizers; H in double from the hooked
+ * inputs; the layer rounded by igq__gptq_round (checked against the textbook above) on the
+ * library's grid. The library's GPTQ model must hold the same codes, except where a value's H
+ * differs by fp32 summation enough to move a near-tie (then later layers see slightly
+ * different inputs too): at most 1 % of the codes, and none in the first layer. */
+static void test_sequencing(void **state)
+{
+    static const qcase k = {IGQ_EXECUTOR_SIM, 3, 4, IGQ_GRANULARITY_GROUP, 8, IGQ_ROUNDING_GPTQ};
+    static const int32_t in_site[4] = {IGQ__SITE_QKV_IN, IGQ__SITE_PROJ_IN, IGQ__SITE_FC1_IN,
+                                       IGQ__SITE_FC2_IN};
+    tiny            *t  = (tiny *)*state;
+    const igq_model *fp = t->md;
+    igq_model       *q  = quantize(fp, t->calib, &k), *w = NULL;
+    const igq_vit_dims *d = &fp->d;
+    const int64_t    n = igq_tensor_dim(t->calib, 0);
+    float *scratch = (float *)igq__malloc(igq__forward_scratch_floats(d, igq__forward_chunk(d, n)) * sizeof(float));
+    float *logits  = (float *)malloc((size_t)(n * d->classes) * sizeof(float));
+    float *stat    = (float *)malloc(igq__sim_stat_floats(d) * sizeof(float));
+    int64_t differ = 0, total = 0, first_differ = -1;
+    int32_t L, layer;
+    seq_ctx c;
+    igq_site_hook hook = {seq_hook, &c};
+    assert_int_equal(igq__model_clone(fp, &w), IGQ_OK);
+    memset(&c, 0, sizeof c);
+    c.sim.q    = q->q;
+    c.sim.stat = stat;
+    L          = 1 + 4 * d->depth + 1 + d->has_dist;
+    for (layer = 0; layer < L; layer++) {
+        int32_t           b, wsite;
+        igq_linear       *lw;
+        const igq_linear *lq;
+        int               fb;
+        int64_t           e;
+        if (layer == 0) {
+            b = -1, wsite = IGQ__SITE_PATCH_W, c.site = IGQ__SITE_PATCH_IN;
+        } else if (layer <= 4 * d->depth) {
+            b = (layer - 1) / 4, wsite = IGQ__SITE_QKV_W + (layer - 1) % 4;
+            c.site = in_site[(layer - 1) % 4];
+        } else {
+            b = -1, wsite = layer == L - 1 && d->has_dist ? IGQ__SITE_HEAD_DIST_W : IGQ__SITE_HEAD_W;
+            c.site = IGQ__SITE_HEAD_IN;
+        }
+        c.block = b;
+        c.row   = wsite == IGQ__SITE_HEAD_DIST_W;
+        lw      = layer_mut(w, b, wsite);
+        lq      = layer_of(q, b, wsite);
+        c.K     = lw->in;
+        c.H     = (double *)calloc((size_t)(c.K * c.K), sizeof(double));
+        igq__forward(w, (const float *)igq_tensor_data(t->calib), n, logits, scratch, &hook);
+        assert_int_equal(igq__gptq_round(lw->wt, lw->in, lw->out, igq__qz(q->q, b, wsite)->qp, c.H, &fb), IGQ_OK);
+        assert_int_equal(fb, 0);
+        for (e = 0; e < (int64_t)lw->in * lw->out; e++) {
+            const int dif = lw->wt[e] != lq->wt[e];
+            differ += dif;
+            if (dif && first_differ < 0) first_differ = layer;
+        }
+        total += (int64_t)lw->in * lw->out;
+        free(c.H);
+    }
+    printf("  naive sequencing: %lld of %lld codes differ (first in layer %lld of %d)\n",
+           (long long)differ, (long long)total, (long long)first_differ, (int)L);
+    assert_true(first_differ != 0);
+    assert_true(differ * 100 <= total);
+    igq__model_destroy(w);
+    igq__free(scratch);
+    free(logits), free(stat);
+    igq_model_free(q);
+}
+
 /* Every weight site of q: present, on the same grid as nearest's model r, and the codes differ
  * somewhere. */
 static void check_weights(const igq_model *q, const igq_model *r, const igq_model *fp)
@@ -920,6 +1028,7 @@ int main(void)
     const struct CMUnitTest pipeline[] = {
         cmocka_unit_test(test_forward_range),
         cmocka_unit_test(test_patch_embedding_oracle),
+        cmocka_unit_test(test_sequencing),
         cmocka_unit_test(test_pipeline_cases),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_alloc_failures),

@@ -260,6 +260,10 @@ typedef struct fwd {
     int32_t                 stop_block, stop_site; /* return after this site's hooks */
     const float            *x_in;        /* residual stream entering block b0, or NULL */
     float                  *x_out;       /* receives the one leaving block b1 - 1, or NULL */
+    int                     start_phase; /* block b0 starts at 0: LN1, 1: the proj input, 2: LN2 */
+    const float            *o_in;        /* phase 1: block b0's attention output */
+    float                  *o_out, *mid_out; /* block b0's attention output, its residual after
+                                                the attention branch */
 } fwd;
 
 static const igq_site_hook *hook_of(const fwd *f, int32_t thread)
@@ -504,35 +508,50 @@ static void forward_chunk(fwd *f)
         memcpy(f->s.x, f->x_in + (size_t)f->first * T * D, (size_t)(B * T * D) * sizeof(float));
     }
 
-    if (f->b0 < d->depth) {
+    if (f->b0 < d->depth && f->start_phase == 0) {
         t = igq__prof_t0(f->lp);
         rows_step(f, 0, NULL, f->m->blocks[f->b0].ln1_w, f->m->blocks[f->b0].ln1_b);
         prof_rows(f, t, "norm1", f->b0, 0, 1);
     }
     for (b = f->b0; b < f->b1; b++) {
-        const igq_block *blk  = &f->m->blocks[b];
-        const igq_block *next = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
-        f->block              = b;
-        quant_site(f, "attn.qkv.quantize", IGQ__SITE_QKV_IN, f->s.h, T * D, T, D);
-        STOP_AT(b, IGQ__SITE_QKV_IN);
-        t = igq__prof_t0(f->lp);
-        gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
-        prof_gemm(f, t, "attn.qkv", b, &blk->qkv, 0.0);
-        t = igq__prof_t0(f->lp);
-        hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
-        run(f, B * d->heads, step_attention);
-        igq__prof_add(f->lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
-                      4.0 * BTT * (double)H * hd + OPS_SOFTMAX * BTT * H +
-                          (f->hooks != NULL ? 3.0 * OPS_QUANT * BTD : 0.0),
-                      16.0 * BTD);
-        quant_site(f, "attn.proj.quantize", IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D);
-        STOP_AT(b, IGQ__SITE_PROJ_IN);
-        t = igq__prof_t0(f->lp);
-        gemm(f, &blk->proj, f->s.o, f->s.h, 0);
-        prof_gemm(f, t, "attn.proj", b, &blk->proj, 0.0);
-        t = igq__prof_t0(f->lp);
-        rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
-        prof_rows(f, t, "norm2", b, 1, 1);
+        const igq_block *blk   = &f->m->blocks[b];
+        const igq_block *next  = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
+        const int        phase = b == f->b0 ? f->start_phase : 0;
+        const size_t     view  = (size_t)f->first * T * D, n_view = (size_t)(B * T * D);
+        f->block               = b;
+        if (phase == 0) {
+            quant_site(f, "attn.qkv.quantize", IGQ__SITE_QKV_IN, f->s.h, T * D, T, D);
+            STOP_AT(b, IGQ__SITE_QKV_IN);
+            t = igq__prof_t0(f->lp);
+            gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
+            prof_gemm(f, t, "attn.qkv", b, &blk->qkv, 0.0);
+            t = igq__prof_t0(f->lp);
+            hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
+            run(f, B * d->heads, step_attention);
+            igq__prof_add(f->lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
+                          4.0 * BTT * (double)H * hd + OPS_SOFTMAX * BTT * H +
+                              (f->hooks != NULL ? 3.0 * OPS_QUANT * BTD : 0.0),
+                          16.0 * BTD);
+            if (f->o_out != NULL && b == f->b0)
+                memcpy(f->o_out + view, f->s.o, n_view * sizeof(float));
+        } else if (phase == 1) {
+            memcpy(f->s.o, f->o_in + view, n_view * sizeof(float));
+        }
+        if (phase <= 1) {
+            quant_site(f, "attn.proj.quantize", IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D);
+            STOP_AT(b, IGQ__SITE_PROJ_IN);
+            t = igq__prof_t0(f->lp);
+            gemm(f, &blk->proj, f->s.o, f->s.h, 0);
+            prof_gemm(f, t, "attn.proj", b, &blk->proj, 0.0);
+            t = igq__prof_t0(f->lp);
+            rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
+            prof_rows(f, t, "norm2", b, 1, 1);
+            if (f->mid_out != NULL && b == f->b0)
+                memcpy(f->mid_out + view, f->s.x, n_view * sizeof(float));
+        } else {
+            /* x is the residual stream after the attention branch (x_in) */
+            rows_step(f, 0, NULL, blk->ln2_w, blk->ln2_b);
+        }
         quant_site(f, "mlp.fc1.quantize", IGQ__SITE_FC1_IN, f->s.h, T * D, T, D);
         STOP_AT(b, IGQ__SITE_FC1_IN);
         t = igq__prof_t0(f->lp);
@@ -587,6 +606,10 @@ static void forward_run(const struct igq_model *m, const float *images, int64_t 
         f.stop_site  = range->stop_site;
         f.x_in       = range->x_in;
         f.x_out      = range->x_out;
+        f.start_phase = range->start_phase;
+        f.o_in        = range->o_in;
+        f.o_out       = range->o_out;
+        f.mid_out     = range->mid_out;
     }
     f.threads      = igq__pool_size(pool);
     f.local0       = scratch + layout_shared(d, chunk, scratch, &f.s);

@@ -8,11 +8,14 @@
  * quantizers are complete before this stage). The integer executor computes the same
  * quantities with integer arithmetic; its activations differ from these by rounding only.
  *
- * To keep the cost at a few forwards whatever the depth, the residual stream entering the
- * current block is cached for all calibration images ([images][tokens][dim] floats) and each
- * layer's pass starts there and stops right after the layer's input site
- * (igq__forward_range): per block that is LN1 only for qkv, up to the attention for proj, ...,
- * and one full pass of the block with all four layers rounded moves the cache on.
+ * To keep the cost near two forwards whatever the depth, three [images][tokens][dim] views of
+ * the current block are cached for all calibration images (igq__forward_range): the residual
+ * stream entering it, its attention output and its residual stream after the attention
+ * branch. qkv's inputs are then LN1 of the first; proj's pass runs qkv and the attention
+ * (keeping the attention output); fc1's starts at the proj input (keeping the residual after
+ * attention); fc2's starts at LN2 and runs fc1; a last pass from LN2 with fc1 and fc2 rounded
+ * gives the next block's residual stream. Each layer runs once per pass that needs its output,
+ * with its weights as rounded by then.
  *
  * The second moment H = sum over images and tokens of x xᵀ (its lower triangle, all GPTQ reads)
  * is accumulated per image as fp32 GEMMs (x's transpose times x: one fmaf chain over the
@@ -133,7 +136,8 @@ static void release(cap_ctx *c)
     c->H[0] = c->H[1] = NULL;
 }
 
-static igq_status run(igq_ptq *p, cap_ctx *c, float *resid, const int *bits)
+static igq_status run(igq_ptq *p, cap_ctx *c, float *resid, float *o_cache, float *mid,
+                      const int *bits)
 {
     static const int32_t in_site[4] = {IGQ__SITE_QKV_IN, IGQ__SITE_PROJ_IN, IGQ__SITE_FC1_IN,
                                        IGQ__SITE_FC2_IN};
@@ -171,6 +175,18 @@ static igq_status run(igq_ptq *p, cap_ctx *c, float *resid, const int *bits)
             r.stop_block = b;
             r.stop_site  = in_site[k];
             r.x_in       = resid;
+            /* qkv, proj: from the block's start (proj's pass keeps the attention output);
+             * fc1: from the proj input (keeps the residual after attention); fc2: from LN2 */
+            if (k == 1) r.o_out = o_cache;
+            if (k == 2) {
+                r.start_phase = 1;
+                r.o_in        = o_cache;
+                r.mid_out     = mid;
+            }
+            if (k == 3) {
+                r.start_phase = 2;
+                r.x_in        = mid;
+            }
             s = capture(p, c, b, in_site[k], igq__ptq_site_cin(d, in_site[k]), 0, &r);
             if (s == IGQ_OK)
                 s = round_layer(p, c, 0, b, IGQ__SITE_QKV_W + k, bk, (done + 1) / n_sites);
@@ -178,13 +194,14 @@ static igq_status run(igq_ptq *p, cap_ctx *c, float *resid, const int *bits)
             IGQ_TRY(s);
             IGQ_TRY(igq__ptq_progress(p, "weights", ++done / n_sites));
         }
-        /* the block with its four layers rounded moves the cache on */
+        /* the MLP with fc1 and fc2 rounded moves the cache on */
         memset(&r, 0, sizeof r);
-        r.b0         = b;
-        r.b1         = b + 1;
-        r.stop_block = -2;
-        r.x_in       = resid;
-        r.x_out      = resid;
+        r.b0          = b;
+        r.b1          = b + 1;
+        r.stop_block  = -2;
+        r.start_phase = 2;
+        r.x_in        = mid;
+        r.x_out       = resid;
         igq__forward_range(p->qm, NULL, p->n_calib, p->logits, p->scratch, &sim, &r);
     }
     /* the heads: rows 0 and 1 of the classifier input */
@@ -210,21 +227,26 @@ igq_status igq__ptq_gptq_weights(igq_ptq *p, const int *bits)
     const int64_t       cpp   = (int64_t)d->in_chans * d->patch * d->patch;
     const int64_t       maxr  = d->n_tokens > d->n_patches ? d->n_tokens : d->n_patches;
     int64_t             maxK  = d->mlp > d->dim ? d->mlp : d->dim;
-    float              *resid = NULL;
+    const size_t        view  = (size_t)(p->n_calib * d->n_tokens * d->dim) * sizeof(float);
+    float              *resid = NULL, *o_cache = NULL, *mid = NULL;
     cap_ctx             c;
     igq_status          s = IGQ_OK;
     if (cpp > maxK) maxK = cpp;
     memset(&c, 0, sizeof c);
     c.sim.q    = p->qm->q;
     c.sim.stat = p->stat;
-    resid      = (float *)igq__malloc((size_t)(p->n_calib * d->n_tokens * d->dim) * sizeof(float));
+    resid      = (float *)igq__malloc(view);
+    o_cache    = (float *)igq__malloc(view);
+    mid        = (float *)igq__malloc(view);
     c.xt       = (float *)igq__malloc((size_t)(maxK * maxr) * sizeof(float));
     c.xc       = (float *)igq__malloc((size_t)(maxK * maxr) * sizeof(float));
     c.slab     = (float *)igq__malloc((size_t)(SLAB * SLAB) * sizeof(float));
-    if (!resid || !c.xt || !c.xc || !c.slab)
+    if (!resid || !o_cache || !mid || !c.xt || !c.xc || !c.slab)
         s = igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory (GPTQ)");
-    if (s == IGQ_OK) s = run(p, &c, resid, bits);
+    if (s == IGQ_OK) s = run(p, &c, resid, o_cache, mid, bits);
     igq__free(resid);
+    igq__free(o_cache);
+    igq__free(mid);
     igq__free(c.xt);
     igq__free(c.xc);
     igq__free(c.slab);
