@@ -593,22 +593,27 @@ typedef enum igq_weight_rounding {
                                    the order the forward meets them, the second moment H = XᵀX
                                    of the layer's inputs on the calibration images as the
                                    quantized model computes them (earlier layers already
-                                   quantized, activations fake-quantized with the calibrated
-                                   quantizers, whichever executor is chosen) is damped by 1 %
+                                   rounded, every activation fake-quantized by its calibrated
+                                   quantizer, as the simulated executor does; the integer
+                                   executor differs from it by rounding only) is damped by 1 %
                                    of its mean diagonal, and the input channels are rounded in
                                    order, each one's error compensated on the channels not yet
-                                   rounded through the Cholesky factor of H⁻¹; this minimizes
-                                   ‖XW − XŴ‖² greedily. An input channel that is zero on every
-                                   calibration image is rounded to nearest; a layer whose H
-                                   cannot be factored even with 1000x the damping is rounded
-                                   to nearest (the "weights" progress stage is unaffected).
-                                   Cost: one partial forward of the calibration images per
-                                   layer (about 2.5 block forwards per block, as much as 2.5
-                                   fp32 passes over them), K²·rows flops for H and K³/3 for
-                                   its factor (K = input channels); memory: the calibration
-                                   images' residual stream (images x tokens x dim floats) and
-                                   two K x K arrays for the layer being rounded, freed after
-                                   it. Measured on ViT-B/16 with 32 images: README */
+                                   rounded through the Cholesky factor of H⁻¹: a greedy
+                                   minimization of ‖XW − XŴ‖². An input channel that is zero
+                                   on every calibration image is rounded to nearest. If H
+                                   cannot be factored even with 10, 100 and 1000 times the
+                                   damping, the layer is rounded to nearest and the progress
+                                   callback is told (stage "weights: GPTQ fell back to
+                                   nearest"). Works with every option above (bits, granularity,
+                                   groups, executor, mixed precision). Same bits at every ISA
+                                   level, thread count and compiler.
+                                   Cost, besides calibration: about 1.3 fp32 forwards of the
+                                   calibration images (each layer's pass starts from cached
+                                   views of its block), K²·tokens·images flops for H and K³/3
+                                   for its factor per layer (K = the layer's inputs); ViT-B/16
+                                   with 32 images: README. Memory: three images x tokens x dim
+                                   float views, plus K x K doubles and about K x (outputs +
+                                   400) floats for the layer being rounded, freed after it */
     IGQ_ROUNDING_FORCE32 = 0x7fffffff
 } igq_weight_rounding;
 
@@ -621,7 +626,11 @@ typedef enum igq_weight_rounding {
  *     "calibrate" calls: once per (site, group-count candidate) evaluated;
  *   - "ranking": only with IGQ_OPT_ATTN_RANKING = 1: once per block;
  *   - "mixed precision": only with IGQ_OPT_MIXED_PRECISION_BUDGET > 0: once per linear layer;
- *   - "weights": once per weight site (four per block, then the patch embedding and the heads);
+ *   - "weights": once per weight site (four per block, then the patch embedding and the heads;
+ *     with IGQ_ROUNDING_GPTQ in forward order: the patch embedding, four per block, the heads);
+ *     with IGQ_ROUNDING_GPTQ a layer rounded to nearest because its GPTQ factorization failed
+ *     is announced by a call with the stage "weights: GPTQ fell back to nearest" (at the
+ *     fraction its "weights" call will report) before that call;
  *   - "done": once, with 1, when the quantizers are complete (for IGQ_EXECUTOR_INT the
  *     integer weights are packed after it).
  *  Return non-zero to cancel (IGQ_ERR_CANCELLED). Called on the thread that runs
