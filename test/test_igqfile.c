@@ -2134,7 +2134,7 @@ static void test_damaged_files(void **state)
 {
     static const char *const cut_int[] = {"section 'GRPH': 95 bytes (expected 96)",
                                           "section 'PREP': 31 bytes for 3 channels",
-                                          "section 'QCFG': 14 options in 119 bytes",
+                                          "section 'QCFG': 15 options in 127 bytes",
                                           "record truncated",
                                           NULL,
                                           "entries do not fit in",

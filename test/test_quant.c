@@ -975,7 +975,7 @@ static void test_config_set_ranges(void **state)
 
 static void test_config_bad_arguments(void **state)
 {
-    static const int bad[] = {-1, 14, 15, 16, 100, 0x7fffffff};
+    static const int bad[] = {-1, 15, 16, 17, 100, 0x7fffffff};
     igq_config      *c = NULL;
     int64_t          v, lo, hi;
     size_t           k;
