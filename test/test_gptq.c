@@ -19,10 +19,12 @@
  * 4. Ill-conditioned inputs: duplicate, zero, hugely scaled columns and fewer rows than
  *    columns (damping makes them factorable: no fallback, finite results on the grid, dead
  *    channels rounded to nearest); an indefinite H and a NaN fall back to nearest.
- * 5. The pipeline on a tiny ViT: partial forwards compose into the full one bit for bit; the
- *    patch embedding's rounding is the oracle's on the fake-quantized calibration patches;
- *    every bit width, both executors, G = 1 / 8 and per-tensor activations: weights on the
- *    grids of nearest rounding (same scales), different codes; the distillation head too.
+ * 5. The pipeline on tiny ViTs: partial forwards compose into the full one bit for bit; the
+ *    patch embedding's rounding is the oracle's on the fake-quantized calibration patches (16
+ *    and 300 inputs); every layer's codes equal those of a naive sequencing (a whole simulated
+ *    forward per layer through the partly rounded model, H in double); every bit width, both
+ *    executors, G = 1 / 8 and per-tensor activations: weights on the grids of nearest rounding
+ *    (same scales), different codes, finite logits; the distillation head too.
  * 6. Determinism: twice the same bits, and the same bits at the scalar level as at the native
  *    one. Allocation failures: every failing allocation gives IGQ_ERR_NO_MEMORY and no model
  *    (LeakSanitizer sees no leak). Cancellation at every "weights" call: IGQ_ERR_CANCELLED. */
