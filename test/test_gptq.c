@@ -932,15 +932,30 @@ static void test_determinism(void **state)
     igq_model          *a, *b, *ia, *ib;
     float              *la, *lb;
     int                 lvl;
+    /* one layer of 600 inputs: five lazy batches, a blocked factorization, several panels */
+    const int64_t K = 600, N = 24;
+    tu_rng        r;
+    igq_qparams   qp[24];
+    double       *x, *H;
+    float        *w, *g0, *g;
+    int           fb;
+    tu_rng_seed(&r, 4242);
+    x  = random_x(&r, 700, K, 2.0);
+    H  = gram(x, 700, K);
+    w  = random_w(&r, K, N, 3, qp);
+    g0 = lib_gptq(w, K, N, qp, H, &fb);
     a  = quantize(t->md, t->calib, &ks);
     ia = quantize(t->md, t->calib, &ki);
     la = logits_of(ia, t->test);
     for (lvl = IGQ_ISA_SCALAR; lvl <= (int)start; lvl++) {
         igq__dispatch_force((igq_isa_level)lvl);
         if ((int)igq__isa_active() != lvl) continue; /* a level this CPU lacks */
+        g  = lib_gptq(w, K, N, qp, H, &fb);
         b  = quantize(t->md, t->calib, &ks);
         ib = quantize(t->md, t->calib, &ki);
         igq__dispatch_force(start);
+        assert_memory_equal(g, g0, (size_t)(K * N) * sizeof(float));
+        free(g);
         lb = logits_of(ib, t->test);
         assert_same_weights(a, b);
         assert_memory_equal(la, lb, (size_t)(igq_tensor_dim(t->test, 0) * 5) * sizeof(float));
@@ -954,6 +969,7 @@ static void test_determinism(void **state)
     igq_model_free(a);
     igq_model_free(ia);
     free(la);
+    free(x), free(H), free(w), free(g0);
 }
 
 static void test_alloc_failures(void **state)

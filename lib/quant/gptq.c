@@ -62,10 +62,11 @@ static void reverse_square(double *a, int64_t K)
  * diagonal is diag + damp, into A's lower triangle, diagonal included; the strict upper
  * triangle is left as it is, so a failed attempt can restart. Blocked right-looking: the
  * diagonal block and the panel below it in double, the trailing update as fp32 GEMMs of the
- * panel into `slab` (SLAB x SLAB floats) with `pf` and `pt` ([K][BLK] floats each).
+ * panel into `slab` (SLAB x SLAB floats) with `pf` and `pt` ([K][BLK] floats each); `lt`:
+ * BLK x BLK doubles.
  * Returns 0, or -1 if a pivot is not positive or not finite. */
 static int cholesky(double *A, int64_t K, const double *diag, double damp, float *pf, float *pt,
-                    float *slab)
+                    float *slab, double *lt)
 {
     int64_t k0, i, j, p;
     /* restore the lower triangle from the upper one */
@@ -75,17 +76,26 @@ static int cholesky(double *A, int64_t K, const double *diag, double damp, float
     }
     for (k0 = 0; k0 < K; k0 += BLK) {
         const int64_t k1 = k0 + BLK < K ? k0 + BLK : K, nb = k1 - k0, n2 = K - k1;
-        for (j = k0; j < k1; j++) {
-            double d = A[j * K + j];
-            for (p = k0; p < j; p++) d -= A[j * K + p] * A[j * K + p];
-            if (!(d > 0.0) || !isfinite(d)) return -1;
-            d            = sqrt(d);
-            A[j * K + j] = d;
-            /* the rest of column j: inside the block and in the panel below it */
-            for (i = j + 1; i < K; i++) {
-                double v = A[i * K + j];
-                for (p = k0; p < j; p++) v -= A[i * K + p] * A[j * K + p];
-                A[i * K + j] = v / d;
+        /* Row by row (each row's segment stays in cache), every element of row i being
+         *     L_ij = (A_ij - L_i,k0 L_j,k0 - L_i,k0+1 L_j,k0+1 - ... - L_i,j-1 L_j,j-1) / L_jj
+         * (the diagonal: sqrt of the same difference), subtracted in this order; written as
+         * updates of the whole row by each finished L_ip, with lt[p][j] = L_j,k0+p (the
+         * block's factor transposed), so the inner loops run over independent elements.
+         * Diagonal block first, then the panel below it. */
+        for (i = k0; i < K; i++) {
+            double       *ri   = A + i * K + k0;
+            const int64_t last = i < k1 ? i - k0 : nb; /* columns of row i in the block */
+            for (p = 0; p < last; p++) {
+                const double *lp = lt + p * BLK;
+                ri[p] /= lp[p];
+                for (j = p + 1; j < last; j++) ri[j] -= ri[p] * lp[j];
+                if (i < k1) ri[last] -= ri[p] * ri[p];
+            }
+            if (i < k1) {
+                const double d = ri[last];
+                if (!(d > 0.0) || !isfinite(d)) return -1;
+                ri[last] = sqrt(d);
+                for (p = 0; p <= last; p++) lt[p * BLK + last] = ri[p];
             }
         }
         if (n2 == 0) break;
@@ -128,7 +138,7 @@ void igq__gptq_nearest(float *wt, int64_t K, int64_t N, const igq_qparams *qp)
 igq_status igq__gptq_round(float *wt, int64_t K, int64_t N, const igq_qparams *qp, double *H,
                            int *fell_back)
 {
-    double    *diag = NULL, *acc = NULL, sum = 0.0, damp;
+    double    *diag = NULL, *acc = NULL, *lt = NULL, sum = 0.0, damp;
     float     *pf = NULL, *pt = NULL, *slab = NULL, *D = NULL, *ct = NULL, *tmp = NULL;
     int64_t    i, j, o, live = 0, i1;
     int        attempt, ok = 0;
@@ -137,13 +147,14 @@ igq_status igq__gptq_round(float *wt, int64_t K, int64_t N, const igq_qparams *q
     if (K <= 0 || N <= 0) return IGQ_OK;
     diag = (double *)igq__malloc((size_t)K * sizeof(double));
     acc  = (double *)igq__malloc((size_t)N * sizeof(double));
+    lt   = (double *)igq__malloc((size_t)BLK * BLK * sizeof(double));
     pf   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
     pt   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
     slab = (float *)igq__malloc((size_t)SLAB * SLAB * sizeof(float));
     D    = (float *)igq__malloc((size_t)(K * N) * sizeof(float));
     ct   = (float *)igq__malloc((size_t)K * BLK * sizeof(float));
     tmp  = (float *)igq__malloc((size_t)N * BLK * sizeof(float));
-    if (!diag || !acc || !pf || !pt || !slab || !D || !ct || !tmp) {
+    if (!diag || !acc || !lt || !pf || !pt || !slab || !D || !ct || !tmp) {
         s = igq__set_error(IGQ_ERR_NO_MEMORY, "igq_quantize_model: out of memory (GPTQ)");
         goto done;
     }
@@ -176,7 +187,7 @@ igq_status igq__gptq_round(float *wt, int64_t K, int64_t N, const igq_qparams *q
         diag[K - 1 - i] = t;
     }
     for (attempt = 0; attempt < N_DAMP && !ok; attempt++, damp *= 10.0)
-        ok = cholesky(H, K, diag, damp, pf, pt, slab) == 0;
+        ok = cholesky(H, K, diag, damp, pf, pt, slab, lt) == 0;
     if (!ok) {
         *fell_back = 1;
         igq__gptq_nearest(wt, K, N, qp);
@@ -218,6 +229,7 @@ igq_status igq__gptq_round(float *wt, int64_t K, int64_t N, const igq_qparams *q
 done:
     igq__free(diag);
     igq__free(acc);
+    igq__free(lt);
     igq__free(pf);
     igq__free(pt);
     igq__free(slab);
