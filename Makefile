@@ -72,6 +72,9 @@ $(O)/obj/lib/kernels/x86_avxvnni/%.o: ALL_CFLAGS += -mavx2 -mfma -mavxvnni
 $(O)/obj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
 # executor helpers: one plain-C source per level, vectorized by the compiler
 $(O)/obj/lib/kernels/x86_avx2/exec_%.o $(O)/obj/lib/kernels/x86_avx512/exec_%.o: ALL_CFLAGS += -O3
+# GPTQ's double-precision loops (lib/quant/gptq.c) run over independent elements: -O3 lets the
+# compiler vectorize them at the baseline ISA; no reassociation, so the bits do not change.
+$(O)/obj/lib/quant/gptq.o $(O)/tobj/lib/quant/gptq.o: ALL_CFLAGS += -O3
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 # Tests and benches link a second build of the library with IGQ_TESTING defined: it adds the
 # hooks they use (forcing an ISA level, failing the Nth allocation, stage timers). The shipped

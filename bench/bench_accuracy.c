@@ -29,20 +29,23 @@ typedef struct method {
     const char *name;
     int         gran, groups, budget, calib, ranking, mp; /* calib -1: best of PCT/MSE/KL */
     int         nearest; /* the paper's nearest-(min, max) assignment instead of COVER */
+    int         gptq;    /* IGQ_ROUNDING_GPTQ weight rounding */
 } method;
 
 static const method METHODS[] = {
-    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0, 0},
-    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0, 0},
-    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1, 0},
-    {"IGQ G=8, nearest rule (clips)", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 1},
+    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0, 0, 0},
+    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0, 0, 0},
+    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1, 0, 0},
+    {"IGQ G=8, nearest rule (clips)", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 1, 0},
+    {"IGQ G=8 + GPTQ", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 1},
+    {"tensor min/max + GPTQ", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 1},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof METHODS[0])
 
@@ -64,6 +67,7 @@ static igq_model *quantize(const igq_model *fp, float *calib, int64_t side, int 
     igq_config_set(c, IGQ_OPT_SEED, (int64_t)seed);
     igq_config_set(c, IGQ_OPT_ATTN_RANKING, me->ranking);
     igq_config_set(c, IGQ_OPT_GROUP_ASSIGNMENT, me->nearest ? IGQ_ASSIGN_NEAREST : IGQ_ASSIGN_COVER);
+    igq_config_set(c, IGQ_OPT_WEIGHT_ROUNDING, me->gptq ? IGQ_ROUNDING_GPTQ : IGQ_ROUNDING_NEAREST);
     /* the quantization methods are compared on the simulated executor (bench_int measures the
      * integer one against it) */
     igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM);
@@ -133,7 +137,7 @@ int main(int argc, char **argv)
                 double acc[16], agr[16], kl[16], secs = 0, m1, s1, m2, s2, m3, s3;
                 int    chosen_cal = -1;
                 if (only_method >= 0 && mi != only_method) continue;
-                if (!extras && mi >= 8) continue; /* VT-PTQ and nearest-rule columns */
+                if (!extras && mi >= 8) continue; /* VT-PTQ, nearest-rule and GPTQ columns */
                 if (METHODS[mi].mp && rows[ri] < 4) continue;
                 for (si = 0; si < seeds && si < 16; si++) {
                     igq_model *q;
