@@ -840,6 +840,66 @@ static void test_load_options(void **state)
     free(path);
 }
 
+/* A Hugging Face ViTModel saved on its own: the hf_vit fixture's tensors without the "vit."
+ * prefix and without the classifier, plus the tanh pooler (ignored: not part of the
+ * embeddings). It is told apart from DINOv2 (same embedding names) by its block names, loads
+ * with 0 classes, and its embeddings are those of the prefixed model, bit for bit. */
+static void test_hf_vit_bare(void **state)
+{
+    tmpctx              *t    = (tmpctx *)*state;
+    char                *path = tu_fixture_path("hf_vit/model.safetensors"), *bare;
+    igq_safetensors     *st   = NULL;
+    igq_model           *full = NULL, *m = NULL;
+    igq_tensor          *im   = NULL;
+    stw                  w;
+    size_t               i;
+    int64_t              shape[4] = {2, 3, 32, 32}, k = -1, pshape[2] = {64, 64};
+    float               *a, *b;
+    tu_rng               r;
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    stw_init(&w);
+    for (i = 0; i < st->count; i++) {
+        const igq_st_tensor *ti = &st->tensors[i];
+        float               *v  = (float *)malloc((size_t)ti->numel * sizeof(float));
+        if (strncmp(ti->name, "classifier.", 11) == 0) {
+            free(v);
+            continue;
+        }
+        assert_int_equal(strncmp(ti->name, "vit.", 4), 0);
+        assert_int_equal(igq__st_read_f32(st, ti, v, ti->numel), IGQ_OK);
+        stw_add_f32(&w, ti->name + 4, ti->ndim, ti->shape, v, 0, 0.0f);
+        free(v);
+    }
+    igq__st_close(st);
+    stw_add_f32(&w, "pooler.dense.weight", 2, pshape, NULL, 3, 0.1f);
+    stw_add_f32(&w, "pooler.dense.bias", 1, pshape, NULL, 4, 0.1f);
+    stw_meta(&w, "num_heads", "4");
+    stw_meta(&w, "layer_norm_eps", "1e-12");
+    bare = stw_write(&w, t->dir, "vit_bare.safetensors");
+    if (igq_model_load(bare, &m) != IGQ_OK) fail_msg("%s", igq_last_error());
+    assert_int_equal(igq_model_info(m, IGQ_PROP_NUM_CLASSES, &k), IGQ_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(igq_model_load(path, &full), IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &im), IGQ_OK);
+    tu_rng_seed(&r, 8);
+    for (k = 0; k < igq_tensor_numel(im); k++)
+        ((float *)igq_tensor_data(im))[k] = (float)tu_rng_normal(&r);
+    a = embed(full, im, 2);
+    b = embed(m, im, 2);
+    assert_memory_equal(a, b, (size_t)(2 * 64) * sizeof(float));
+    free(a);
+    free(b);
+    /* a block name of neither layout: refused naming the missing ViT tensor */
+    stw_remove(&w, "encoder.layer.0.layernorm_before.weight");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "encoder.layer.0.layernorm_before.weight", NULL);
+    igq_tensor_free(im);
+    igq_model_free(m);
+    igq_model_free(full);
+    free(bare);
+    free(path);
+    stw_free(&w);
+}
+
 static void test_wrong_shape(void **state)
 {
     stw        w;
@@ -1501,6 +1561,7 @@ int main(void)
                                         teardown_tmp),
         cmocka_unit_test_setup_teardown(test_default_heads, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_no_classifier, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_hf_vit_bare, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),

@@ -52,6 +52,11 @@ static const igq__ckpt_scheme SCHEME_TIMM = {
 
 static const igq__ckpt_scheme SCHEME_HF_VIT =
     HF_SCHEME("vit.", "classifier.weight", "classifier.bias", NULL, NULL);
+/* Hugging Face ViTModel saved on its own (no "vit." prefix, no classifier: embeddings; its
+ * tanh pooler is not part of them and is ignored, ckpt_names.c known_irrelevant). Told apart
+ * from DINOv2, which shares the embedding names, by its block LayerNorm names. */
+static const igq__ckpt_scheme SCHEME_HF_VIT_BARE =
+    HF_SCHEME("", NULL, NULL, NULL, NULL);
 static const igq__ckpt_scheme SCHEME_HF_DEIT =
     HF_SCHEME("deit.", "cls_classifier.weight|classifier.weight",
               "cls_classifier.bias|classifier.bias", "distillation_classifier.weight",
@@ -160,12 +165,18 @@ static igq_status refuse_unsupported(const igq__ckpt_loader *L)
 
 igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L)
 {
-    static const igq__ckpt_scheme *const all[] = {&SCHEME_TIMM, &SCHEME_HF_VIT, &SCHEME_HF_DEIT,
-                                                  &SCHEME_HF_DINOV2, &SCHEME_TORCHVISION};
+    static const igq__ckpt_scheme *const all[] = {&SCHEME_TIMM,       &SCHEME_HF_VIT,
+                                                  &SCHEME_HF_DEIT,    &SCHEME_HF_DINOV2,
+                                                  &SCHEME_HF_VIT_BARE, &SCHEME_TORCHVISION};
     size_t i;
     IGQ_TRY(refuse_unsupported(L));
     for (i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (igq__st_find(L->st, all[i]->patch_w) != NULL) {
+        char block0[IGQ__CKPT_NAME_CAP];
+        if (igq__st_find(L->st, all[i]->patch_w) == NULL) continue;
+        /* schemes sharing the patch embedding's name differ in their blocks' first LayerNorm */
+        snprintf(block0, sizeof block0, "%s0.%s", all[i]->block_prefix, all[i]->ln1_w);
+        if (igq__st_find(L->st, block0) != NULL || i + 1 == sizeof all / sizeof all[0] ||
+            strcmp(all[i]->patch_w, all[i + 1]->patch_w) != 0) {
             L->sc = all[i];
             return IGQ_OK;
         }
@@ -192,7 +203,8 @@ static int known_irrelevant(const char *n)
                                          "embeddings.mask_token",
                                          "deit.embeddings.mask_token", "vit.pooler.dense.weight",
                                          "vit.pooler.dense.bias", "deit.pooler.dense.weight",
-                                         "deit.pooler.dense.bias"};
+                                         "deit.pooler.dense.bias", "pooler.dense.weight",
+                                         "pooler.dense.bias"};
     const size_t             len      = strlen(n);
     size_t                   k;
     for (k = 0; k < sizeof suffix / sizeof suffix[0]; k++) {
