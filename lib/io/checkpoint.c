@@ -11,6 +11,7 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 #include "ckpt_loader.h"
+#include "pth.h"
 
 /* ---- reading tensors ----------------------------------------------------------------------- */
 
@@ -358,6 +359,21 @@ static igq_status build(const igq__ckpt_loader *L)
     return igq__ckpt_resolve_meta(L);
 }
 
+/* The tensor table of a safetensors file or a torch.save archive, told apart by content. */
+static igq_status open_tensors(const char *path, igq_safetensors **st)
+{
+    igq_map    map;
+    igq_status s;
+    IGQ_TRY(igq__map_file(path, &map));
+    if (igq__pth_is_zip(map.data, map.size)) return igq__pth_parse_map(&map, path, st);
+    s = igq__pth_check_pickle(map.data, map.size, path);
+    if (s != IGQ_OK) {
+        igq__map_release(&map);
+        return s;
+    }
+    return igq__st_parse_map(&map, path, st);
+}
+
 igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
 {
     igq__ckpt_loader L;
@@ -365,7 +381,7 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
     *out = NULL;
     memset(&L, 0, sizeof L);
     L.path = path;
-    IGQ_TRY(igq__st_open(path, &L.st));
+    IGQ_TRY(open_tensors(path, &L.st));
     s = igq__ckpt_detect_scheme(&L);
     if (s == IGQ_OK) s = igq__ckpt_open_configs(&L);
     if (s == IGQ_OK) {

@@ -4,7 +4,8 @@
 
 #include "../model/vit.h"
 
-/* Loads a safetensors checkpoint (timm, Hugging Face or torchvision names). */
+/* Loads a checkpoint (timm, Hugging Face or torchvision names): safetensors, or a torch.save zip
+ * archive (.pth, .pt, .bin; pth.h), told apart by content. */
 igq_status igq__checkpoint_load(const char *path, struct igq_model **out);
 
 #endif
