@@ -184,6 +184,18 @@ static void test_legacy_and_bare_pickle(void **state)
     p = tu_write_file(dir, "bare.pkl", bare, sizeof bare);
     expect_load(p, IGQ_ERR_UNSUPPORTED, "bare pickle", NULL);
     free(p);
+    /* a safetensors file whose header length (0x380) starts as a pickle does: safetensors */
+    {
+        unsigned char st[8 + 0x380];
+        const char    js[] = "{\"__metadata__\":{\"format\":\"pt\"}}";
+        memset(st, ' ', sizeof st);
+        memset(st, 0, 8);
+        st[0] = 0x80, st[1] = 0x03;
+        memcpy(st + 8, js, strlen(js));
+        p = tu_write_file(dir, "pickle_like.safetensors", st, sizeof st);
+        expect_load(p, IGQ_ERR_FORMAT, "not a ViT/DeiT checkpoint", NULL);
+        free(p);
+    }
     /* neither zip nor pickle: read as safetensors, as before */
     p = tu_write_file(dir, "junk.pth", "PK\x01\x02xxxxxxxx", 12);
     expect_load(p, IGQ_ERR_FORMAT, "header length", NULL);

@@ -117,5 +117,38 @@ def main():
     save(legacy, "pth_legacy", "model.pth", _use_new_zipfile_serialization=False)
 
 
+def fuzz_seeds():
+    """Small archives and bare pickles for test/fuzz/fuzz_pth.c (non-zip inputs are pickles)."""
+    import zipfile
+
+    out = os.path.join(FIX, "..", "fuzz", "corpus", "fuzz_pth")
+    os.makedirs(out, exist_ok=True)
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(2, 3, generator=g)
+    plain = collections.OrderedDict([("w", w), ("b", torch.tensor([1.0, 2.0, -3.0]).half()),
+                                     ("idx", torch.tensor([3, 1]))])
+    plain._metadata = collections.OrderedDict([("", {"version": 1})])
+    flat = torch.arange(6, dtype=torch.float32)
+    seeds = {
+        "plain": plain,
+        "wrapped": {"model": plain, "epoch": 3, "args": {"lr": 0.5, "name": "x", "resume": None},
+                    "sched": [1, 2.5, True, (4, "five")]},
+        "module_shared": {"state_dict": collections.OrderedDict(
+            [("module.a", flat[0:4].view(2, 2)), ("module.b", flat[4:6])])},
+        "nested": {"model": {"state_dict": {"a": w}}},
+        "param_bf16": {"p": torch.nn.Parameter(w.bfloat16()), "q": w.t().contiguous()},
+    }
+    for name, obj in seeds.items():
+        for proto in (2, 4):
+            p = os.path.join(out, "%s_p%d.pth" % (name, proto))
+            torch.save(obj, p, pickle_protocol=proto)
+            with zipfile.ZipFile(p) as z:
+                pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+                with open(os.path.join(out, "%s_p%d.pkl" % (name, proto)), "wb") as f:
+                    f.write(z.read(pkl))
+    print("wrote", len(os.listdir(out)), "seeds in", os.path.relpath(out))
+
+
 if __name__ == "__main__":
     main()
+    fuzz_seeds()

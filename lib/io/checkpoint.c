@@ -364,14 +364,20 @@ static igq_status open_tensors(const char *path, igq_safetensors **st)
 {
     igq_map    map;
     igq_status s;
+    int        pickle;
     IGQ_TRY(igq__map_file(path, &map));
     if (igq__pth_is_zip(map.data, map.size)) return igq__pth_parse_map(&map, path, st);
-    s = igq__pth_check_pickle(map.data, map.size, path);
-    if (s != IGQ_OK) {
+    if (igq__pth_is_legacy(map.data, map.size)) {
+        s = igq__pth_refuse_pickle(map.data, map.size, path);
         igq__map_release(&map);
         return s;
     }
-    return igq__st_parse_map(&map, path, st);
+    /* A safetensors header length may begin with the bytes a pickle does: a file that starts
+     * like a pickle is said to be one only if it is not valid safetensors. */
+    pickle = igq__pth_is_pickle(map.data, map.size);
+    s      = igq__st_parse_map(&map, path, st);
+    if (s == IGQ_ERR_FORMAT && pickle) s = igq__pth_refuse_pickle(NULL, 0, path);
+    return s;
 }
 
 igq_status igq__checkpoint_load(const char *path, struct igq_model **out)

@@ -33,21 +33,29 @@ int igq__pth_is_zip(const unsigned char *data, size_t size)
            ((data[2] == 3 && data[3] == 4) || (data[2] == 5 && data[3] == 6));
 }
 
-igq_status igq__pth_check_pickle(const unsigned char *data, size_t size, const char *path)
+int igq__pth_is_legacy(const unsigned char *data, size_t size)
 {
-    if (size >= sizeof k_legacy && memcmp(data, k_legacy, sizeof k_legacy) == 0)
+    return size >= sizeof k_legacy && memcmp(data, k_legacy, sizeof k_legacy) == 0;
+}
+
+int igq__pth_is_pickle(const unsigned char *data, size_t size)
+{
+    return size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5;
+}
+
+igq_status igq__pth_refuse_pickle(const unsigned char *data, size_t size, const char *path)
+{
+    if (igq__pth_is_legacy(data, size))
         return igq__set_error(IGQ_ERR_UNSUPPORTED,
                               "%s: legacy PyTorch checkpoint format (torch < 1.6 or "
                               "_use_new_zipfile_serialization=False) is not read; re-save it "
                               "with torch.save in a current PyTorch (zip format), or as "
                               "safetensors",
                               path);
-    if (size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5)
-        return igq__set_error(IGQ_ERR_UNSUPPORTED,
-                              "%s: a bare pickle stream, not a torch.save zip archive; re-save "
-                              "the state dict with torch.save in a current PyTorch",
-                              path);
-    return IGQ_OK;
+    return igq__set_error(IGQ_ERR_UNSUPPORTED,
+                          "%s: a bare pickle stream, not a torch.save zip archive; re-save the "
+                          "state dict with torch.save in a current PyTorch",
+                          path);
 }
 
 typedef struct pth {

@@ -25,9 +25,14 @@
 /* 1 if data starts as a zip archive does (a local header, or the end record of an empty one). */
 int igq__pth_is_zip(const unsigned char *data, size_t size);
 
-/* IGQ_OK if data does not start as a pickle does; else IGQ_ERR_UNSUPPORTED naming path: the
- * legacy torch.save format (to be re-saved with a current PyTorch), or a bare pickle. */
-igq_status igq__pth_check_pickle(const unsigned char *data, size_t size, const char *path);
+/* 1 if data starts as torch.save's legacy format does (a pickle of its magic number). */
+int igq__pth_is_legacy(const unsigned char *data, size_t size);
+/* 1 if data starts as a pickle of protocol 2 to 5 does (a safetensors file whose header length
+ * starts with the same two bytes is possible: parse it as safetensors first). */
+int igq__pth_is_pickle(const unsigned char *data, size_t size);
+/* IGQ_ERR_UNSUPPORTED naming path: the legacy format (to be re-saved with a current PyTorch),
+ * else a bare pickle. */
+igq_status igq__pth_refuse_pickle(const unsigned char *data, size_t size, const char *path);
 
 /* Reads the torch.save archive in map (ownership taken in every case). IGQ_ERR_FORMAT /
  * IGQ_ERR_UNSUPPORTED naming the file and the entry, global, opcode or tensor involved;
