@@ -217,7 +217,8 @@ fuzz-run: fuzz
 	    mkdir -p $(O)-fuzz/corpus-$$n; \
 	    case $$n in fuzz_checkpoint|fuzz_safetensors) \
 	        cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true;; \
-	    fuzz_pth) cp test/fixtures/pth_*/*.pth test/fixtures/pth_*/*.bin $(O)-fuzz/corpus-$$n/;; esac; \
+	    fuzz_pth) for f in test/fixtures/pth_*/*.pth test/fixtures/pth_*/*.bin; do \
+	        cp $$f $(O)-fuzz/corpus-$$n/$$(echo $$f | tr / _); done;; esac; \
 	    seeds=; if [ -d test/fuzz/corpus/$$n ]; then seeds=test/fuzz/corpus/$$n; fi; \
 	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	    if ! $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 \
