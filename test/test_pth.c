@@ -31,6 +31,8 @@ static const pair PAIRS[] = {
     {"tv_vit/model.pth", "tv_vit/model.safetensors", "tv_vit/io.safetensors"},
     {"hf_vit/pytorch_model.bin", "hf_vit/model.safetensors", "hf_vit/io.safetensors"},
     {"pth_timm_f16/model.pth", "timm_vit_f16/model.safetensors", "timm_vit_f16/io.safetensors"},
+    {"pth_timm_f16/model_deflated.pth", "timm_vit_f16/model.safetensors",
+     "timm_vit_f16/io.safetensors"},
     {"pth_hf_bf16/pytorch_model.bin", "hf_vit_bf16/model.safetensors",
      "hf_vit_bf16/io.safetensors"},
 };
@@ -655,13 +657,50 @@ static void test_malformed_zip(void **state)
         expect("deflated data.pkl longer than declared", &a, IGQ_ERR_FORMAT, "zlib");
         e[0].usize = pkl.n;
         {
-            buf ds = {0};
+            /* deflated storages (an archive re-zipped with compression): inflated behind a
+             * copy of the archive, all allocations failing in turn on the way */
+            buf              ds = {0}, bomb = {0};
+            igq_safetensors *st;
+            tspec            t = BASE[0];
+            long             n_fail;
             deflate_stored(&ds, e[1].data, 24);
             e[1].crc  = igq__crc32(0, e[1].data, 24);
             e[1].data = ds.p, e[1].n = ds.n, e[1].method = 8, e[1].usize = 24;
             zip_build(&a, e, 3, 0, &L);
-            expect("deflated tensor storage", &a, IGQ_ERR_UNSUPPORTED, "is compressed");
+            st = expect("deflated tensor storage", &a, IGQ_OK, NULL);
+            check_base_values(st);
+            igq__st_close(st);
+            for (n_fail = 0;; n_fail++) {
+                igq_status s;
+                st = (igq_safetensors *)&st;
+                igq__alloc_fail_after(n_fail);
+                s = igq__pth_parse(a.p, a.n, "case.pth", &st);
+                igq__alloc_fail_after(-1);
+                if (s == IGQ_OK) break;
+                if (s != IGQ_ERR_NO_MEMORY || st != NULL)
+                    fail_msg("allocation %ld failing: %d '%s'", n_fail, (int)s, igq_last_error());
+            }
+            check_base_values(st);
+            igq__st_close(st);
+            printf("  deflated archive: allocation failures walked over %ld allocations\n", n_fail);
+            assert_true(n_fail > 5);
+            e[1].crc ^= 1;
+            zip_build(&a, e, 3, 0, &L);
+            expect("deflated storage, CRC-32 mismatch", &a, IGQ_ERR_FORMAT, "CRC-32 mismatch");
+            e[1].crc ^= 1;
+            ds.p[0] = 0x07;
+            zip_build(&a, e, 3, 0, &L);
+            expect("deflated storage, invalid block type", &a, IGQ_ERR_FORMAT, "invalid block type");
+            /* a storage of 2^29 floats declared by 29 deflated bytes: a zip bomb */
+            t.numel = (int64_t)1 << 29;
+            base_pickle_with(&bomb, 0, &t);
+            e[0].data = bomb.p, e[0].n = bomb.n, e[0].usize = bomb.n, e[0].method = 0, e[0].crc = 0;
+            e[1].usize = (size_t)1 << 31;
+            zip_build(&a, e, 3, 0, &L);
+            expect("deflated storage, zip bomb size", &a, IGQ_ERR_FORMAT,
+                   "more than deflate can produce");
             free(ds.p);
+            free(bomb.p);
         }
         free(full.p);
     }

@@ -14,6 +14,8 @@ torch.save, so the C test can require the very same logits from both files:
                                                          protocol 4 (FRAME, MEMOIZE, ...), with a
                                                          config.json for what the safetensors
                                                          file keeps in __metadata__
+    test/fixtures/pth_timm_f16/model_deflated.pth       the same archive re-zipped, every entry
+                                                         deflated (zipfile, fixed timestamps)
     test/fixtures/pth_hf_bf16/pytorch_model.bin         hf_vit_bf16's BF16 weights, config.json
     test/fixtures/pth_legacy/model.pth                  legacy format (must be refused)
 
@@ -102,6 +104,17 @@ def main():
                 "pretrained_cfg": {"mean": [float(x) for x in meta["mean"].split(",")],
                                    "std": [float(x) for x in meta["std"].split(",")]}},
                "pth_timm_f16", "config.json")
+
+    # The same archive re-zipped with compression (as `zip -r` would): every entry deflated.
+    import zipfile
+    src = os.path.join(FIX, "pth_timm_f16", "model.pth")
+    dst = os.path.join(FIX, "pth_timm_f16", "model_deflated.pth")
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zo:
+        for info in zi.infolist():
+            out = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
+            out.compress_type = zipfile.ZIP_DEFLATED
+            zo.writestr(out, zi.read(info.filename))
+    print("wrote", os.path.relpath(dst), os.path.getsize(dst), "bytes")
 
     bf16, meta = load("hf_vit_bf16")
     assert all(t.dtype == torch.bfloat16 for t in bf16.values())

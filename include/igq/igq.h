@@ -150,8 +150,9 @@ typedef struct igq_model igq_model;
  *  "model", "model_state_dict" or "module" (one or two levels); a "module." prefix on every name
  *  is removed. Its pickle is read by a restricted reader that executes nothing: any global
  *  other than the tensor/storage/OrderedDict ones is IGQ_ERR_UNSUPPORTED naming it, as are
- *  the legacy (pre-1.6) format (re-save it with torch.save), TorchScript archives, compressed
- *  tensor entries and non-contiguous tensors. Tensors are read in place from the mapped file.
+ *  the legacy (pre-1.6) format (re-save it with torch.save), TorchScript archives and
+ *  non-contiguous tensors. Tensors are read in place from the mapped file (an archive
+ *  re-zipped with compression is copied and inflated in memory).
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size (a PyTorch

@@ -2,16 +2,18 @@
  * pickle reader (pickle.c) → the state dict's tensors, each checked against its storage entry,
  * as an igq_safetensors table whose ranges point into the mapped archive.
  *
- * Storage entries are used in place and their CRC-32 is not computed: that would read every
- * page of a large checkpoint at open time (safetensors files carry no checksum either). The
- * small entries read whole (data.pkl, byteorder) are checked. */
+ * Stored storage entries are used in place and their CRC-32 is not computed: that would read
+ * every page of a large checkpoint at open time (safetensors files carry no checksum either).
+ * The entries read whole (data.pkl, byteorder, deflated storages) are checked. */
 #include "pth.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/alloc.h"
 #include "../core/error.h"
+#include "image.h"
 #include "pickle.h"
 #include "zip.h"
 
@@ -58,8 +60,17 @@ igq_status igq__pth_refuse_pickle(const unsigned char *data, size_t size, const 
                           path);
 }
 
+/* A deflated storage entry, inflated behind the archive's bytes (at file size + at). */
+typedef struct defl {
+    const igq__zip_entry *e;
+    uint64_t              at;
+} defl;
+
 typedef struct pth {
     igq_safetensors     *st;
+    defl                *defl; /* one per deflated storage entry a tensor uses */
+    size_t               n_defl;
+    uint64_t             defl_bytes;
     igq__zip             z;
     igq__pickle         *pk;
     const unsigned char *pkl;
@@ -181,7 +192,7 @@ static igq_status find_state_dict(const pth *P, uint32_t *sd, char *where, size_
 }
 
 /* Checks tensor t (named name) and fills e: shape, dtype, its byte range in the archive. */
-static igq_status tensor_entry(const pth *P, const igq__pk_tensor *t, const char *name,
+static igq_status tensor_entry(pth *P, const igq__pk_tensor *t, const char *name,
                                igq_st_tensor *e)
 {
     const char            *path = P->st->path;
@@ -189,7 +200,6 @@ static igq_status tensor_entry(const pth *P, const igq__pk_tensor *t, const char
     const uint64_t         esize = (uint64_t)igq__st_dtype_bits(s->dtype) / 8;
     char                   nm[ENTRY_CAP];
     const igq__zip_entry  *ze;
-    const unsigned char   *data;
     int64_t                numel = 1, expect = 1;
     int32_t                i;
 
@@ -242,14 +252,74 @@ static igq_status tensor_entry(const pth *P, const igq__pk_tensor *t, const char
               "entry holds %llu bytes",
               path, NAME_SHOWN, name, KEY_SHOWN(s), s->key, (long long)s->numel, (int)esize,
               (unsigned long long)ze->usize);
-    IGQ_TRY(igq__zip_stored(&P->z, ze, "tensor storage", &data));
-    (void)data;
     e->dtype = s->dtype;
     e->ndim  = t->ndim;
     for (i = 0; i < t->ndim; i++) e->shape[i] = t->size[i];
     e->numel = numel;
-    e->begin = ze->offset + (uint64_t)t->offset * esize;
-    e->end   = e->begin + (uint64_t)numel * esize;
+    if (ze->method == IGQ__ZIP_STORED) {
+        e->begin = ze->offset;
+    } else {
+        size_t k;
+        for (k = 0; k < P->n_defl && P->defl[k].e != ze; k++) continue;
+        if (k == P->n_defl) {
+            /* Deflate produces at most 1032 bytes per input byte (258-byte matches in 2 bits):
+             * a larger declared size is refused before anything is allocated for it. */
+            IGQ_CHECK(ze->usize / 1032 <= ze->csize, IGQ_ERR_FORMAT,
+                      "%s: zip entry '%.*s' declares %llu bytes, more than deflate can produce "
+                      "from %llu",
+                      path, NAME_SHOWN, ze->name, (unsigned long long)ze->usize,
+                      (unsigned long long)ze->csize);
+            IGQ_CHECK(ze->usize <= (uint64_t)SIZE_MAX - P->st->size - P->defl_bytes,
+                      IGQ_ERR_NO_MEMORY, "%s: deflated storages too large to inflate", path);
+            P->defl[P->n_defl].e  = ze;
+            P->defl[P->n_defl].at = P->defl_bytes;
+            P->defl_bytes += ze->usize;
+            P->n_defl++;
+        }
+        e->begin = (uint64_t)P->st->size + P->defl[k].at;
+    }
+    e->begin += (uint64_t)t->offset * esize;
+    e->end = e->begin + (uint64_t)numel * esize;
+    return IGQ_OK;
+}
+
+/* Deflated storages (an archive re-zipped with compression; torch.save never compresses):
+ * the archive is copied into an owned buffer followed by the inflated storages, which the
+ * table's ranges already point at; the mapping is released. */
+static igq_status inflate_storages(pth *P)
+{
+    igq_safetensors *st    = P->st;
+    const size_t     total = st->size + (size_t)P->defl_bytes;
+    unsigned char   *buf;
+    size_t           k;
+    if (P->n_defl == 0) return IGQ_OK;
+    buf = (unsigned char *)igq__malloc(total ? total : 1);
+    IGQ_CHECK(buf != NULL, IGQ_ERR_NO_MEMORY,
+              "%s: out of memory for %zu bytes of archive and inflated storages", st->path, total);
+    memcpy(buf, st->buf, st->size);
+    for (k = 0; k < P->n_defl; k++) {
+        const igq__zip_entry *e   = P->defl[k].e;
+        unsigned char        *out = buf + st->size + (size_t)P->defl[k].at;
+        char                  who[NAME_SHOWN + 512];
+        igq_status            s;
+        snprintf(who, sizeof who, "%s: zip entry '%.*s' (deflated)", st->path, NAME_SHOWN,
+                 e->name);
+        s = igq__deflate_inflate(P->z.buf + (size_t)e->offset, (size_t)e->csize, out,
+                                 (size_t)e->usize, who);
+        if (s == IGQ_OK && igq__crc32(0, out, (size_t)e->usize) != e->crc)
+            s = igq__set_error(IGQ_ERR_FORMAT, "%s: CRC-32 mismatch", who);
+        if (s != IGQ_OK) {
+            igq__free(buf);
+            return s;
+        }
+    }
+    igq__map_release(&st->map);
+    st->map.data  = buf;
+    st->map.size  = total;
+    st->map.owned = buf;
+    st->buf       = buf;
+    st->size      = total;
+    P->z.buf      = buf; /* the archive's bytes are at the same offsets in the copy */
     return IGQ_OK;
 }
 
@@ -281,6 +351,8 @@ static igq_status build_table(pth *P)
     IGQ_CHECK(st->strings != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory for tensor names",
               st->path);
     IGQ_TRY(igq__st_alloc_table(st, n));
+    P->defl = (defl *)igq__calloc(n ? n : 1, sizeof *P->defl);
+    IGQ_CHECK(P->defl != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", st->path);
     for (i = 0; i + 1 < sd->n; i += 2) {
         const igq__pk_node *key = &pk->nodes[sd->items[i]];
         const igq__pk_node *val = &pk->nodes[sd->items[i + 1]];
@@ -296,6 +368,7 @@ static igq_status build_table(pth *P)
         IGQ_TRY(tensor_entry(P, &pk->tensors[val->u.i], name, &st->tensors[k]));
         k++;
     }
+    IGQ_TRY(inflate_storages(P));
     return igq__st_index_names(st);
 }
 
@@ -313,6 +386,7 @@ static igq_status parse(igq_safetensors *st)
     if (s == IGQ_OK) s = igq__pickle_load(P.pkl, (size_t)pkl->usize, P.who, &P.pk);
     if (s == IGQ_OK) s = build_table(&P);
     igq__pickle_free(P.pk);
+    igq__free(P.defl);
     igq__free(P.pkl_owned);
     igq__zip_close(&P.z);
     return s;

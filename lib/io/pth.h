@@ -9,7 +9,8 @@
  * name is removed; values that are not tensors are ignored. Each tensor must be contiguous and
  * lie inside its storage; the table's ranges point straight into the mapped archive (data_start
  * is 0, so begin/end are file offsets, and tensors viewing one storage share bytes): nothing is
- * copied. The legacy format (torch < 1.6, or _use_new_zipfile_serialization=False) and bare
+ * copied. Only an archive re-zipped with compression (torch.save stores) costs memory: the
+ * archive is copied with its deflated storages inflated behind it. The legacy format (torch < 1.6, or _use_new_zipfile_serialization=False) and bare
  * pickles are refused. */
 #ifndef IGQ_IO_PTH_H
 #define IGQ_IO_PTH_H

@@ -342,15 +342,3 @@ igq_status igq__zip_read(const igq__zip *z, const igq__zip_entry *e, size_t max,
     *owned = out;
     return IGQ_OK;
 }
-
-igq_status igq__zip_stored(const igq__zip *z, const igq__zip_entry *e, const char *what,
-                           const unsigned char **data)
-{
-    *data = NULL;
-    IGQ_CHECK(e->method == IGQ__ZIP_STORED, IGQ_ERR_UNSUPPORTED,
-              "%s: zip entry '%.*s' (%s) is compressed; tensor data is read in place, so it must "
-              "be stored as torch.save writes it",
-              z->path, NAME_SHOWN, e->name, what);
-    *data = z->buf + (size_t)e->offset;
-    return IGQ_OK;
-}

@@ -4,8 +4,8 @@
  * (searched for over at most the 65,535-byte comment), its ZIP64 form, every central header
  * with its ZIP64 extra field, and each entry's local header. Every offset and size is checked
  * against the archive before use, so an entry's data range [offset, offset + csize) is known to
- * lie inside the archive once igq__zip_open has succeeded. Entries are stored (used in place) or
- * deflated (inflated on request); encrypted entries, other methods and multi-disk archives are
+ * lie inside the archive once igq__zip_open has succeeded. Entries are stored (usable in place)
+ * or deflated (igq__zip_read inflates them; igq__deflate_inflate for a caller's buffer); encrypted entries, other methods and multi-disk archives are
  * refused. Memory: two tables bounded by the central directory's size. */
 #ifndef IGQ_IO_ZIP_H
 #define IGQ_IO_ZIP_H
@@ -53,10 +53,5 @@ const igq__zip_entry *igq__zip_find(const igq__zip *z, const char *name);
  * both cases (IGQ_ERR_FORMAT on a mismatch). */
 igq_status igq__zip_read(const igq__zip *z, const igq__zip_entry *e, size_t max,
                          const unsigned char **data, void **owned);
-
-/* A stored entry's bytes in place (no CRC check: large tensor data is not read here); a
- * deflated entry is IGQ_ERR_UNSUPPORTED naming it and `what`. */
-igq_status igq__zip_stored(const igq__zip *z, const igq__zip_entry *e, const char *what,
-                           const unsigned char **data);
 
 #endif
