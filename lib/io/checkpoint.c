@@ -396,7 +396,7 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
     }
     if (s == IGQ_OK) { /* provenance, for igq_model_save */
         const size_t n = strlen(path) + 1;
-        L.m->src_size  = (int64_t)L.st->size;
+        L.m->src_size  = (int64_t)L.st->file_size;
         L.m->src_name  = (char *)igq__malloc(n);
         if (L.m->src_name != NULL)
             memcpy(L.m->src_name, path, n);

@@ -790,9 +790,10 @@ igq_status igq__st_from_map(igq_map *map, const char *name, igq_status (*parse)(
         igq__map_release(map);
         return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", name);
     }
-    st->map  = *map;
-    st->buf  = map->data;
-    st->size = map->size;
+    st->map       = *map;
+    st->buf       = map->data;
+    st->size      = map->size;
+    st->file_size = map->size;
     memset(map, 0, sizeof *map);
     st->path = (char *)igq__malloc(len + 1);
     if (st->path == NULL) {

@@ -42,6 +42,7 @@ typedef struct igq_safetensors {
     igq_map              map;        /* whole file: mapped (st_open) or an owned copy (st_parse) */
     const unsigned char *buf;        /* map.data: size bytes, read-only, no terminator */
     size_t               size;
+    size_t               file_size;  /* the file's bytes (pth.c may append inflated data) */
     size_t               data_start; /* 8 + N */
     char                *strings;    /* every decoded name, key and value, NUL-terminated */
     igq_st_tensor       *tensors;    /* sorted by begin */
