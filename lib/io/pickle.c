@@ -213,7 +213,8 @@ static igq_status global(vm *v, const char *mod, size_t ml, const char *name, si
         return igq__set_error(IGQ_ERR_UNSUPPORTED,
                               "%s: pickle global '%s.%s' at byte %zu is not allowed (only "
                               "tensors, storages and dicts of a state dict are read; nothing is "
-                              "executed)",
+                              "executed): save the state dict alone, "
+                              "torch.save(model.state_dict(), path)",
                               v->who, shown(mod, ml, bm, sizeof bm), shown(name, nl, bn, sizeof bn),
                               v->at);
     IGQ_TRY(new_node(v, IGQ__PK_GLOBAL, &idx));
