@@ -4,8 +4,10 @@
 #                     clang (logits hashed and compared with gcc's), symbol/install checks, then the
 #                     suites under ASan+UBSan
 #   make test         the cmocka suites only
+#   make test-cli     the igq command-line tool end to end (test/cli/test_cli.sh)
 #   make demo         Fashion-MNIST demo (fp32 accuracy of the bundled model)
-#   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
+#   make install PREFIX=/usr/local DESTDIR=   /   make uninstall   (library, header, igq.pc,
+#                     and the igq tool in $(PREFIX)/bin)
 #   make bench        benchmarks
 # Knobs: CC, CFLAGS, O (build dir), SANITIZE=1 (ASan+UBSan) or thread (TSan), V=1, WERROR=1
 # (make check and CI set it)
@@ -16,6 +18,7 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR  ?= $(PREFIX)/bin
 WERROR  ?= 0
 
 # One source of truth for the version: include/igq/igq.h
@@ -79,23 +82,33 @@ $(O)/tobj/lib/kernels/x86_avx2/%.o: ALL_CFLAGS += -mavx2 -mfma
 $(O)/tobj/lib/kernels/x86_avxvnni/%.o: ALL_CFLAGS += -mavx2 -mfma -mavxvnni
 $(O)/tobj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
 $(O)/tobj/lib/kernels/x86_avx2/exec_%.o $(O)/tobj/lib/kernels/x86_avx512/exec_%.o: ALL_CFLAGS += -O3
-DEPS    := $(LIB_OBJ:.o=.d) $(TLIB_OBJ:.o=.d)
+# The igq command-line tool (programs/igq/), linked statically against libigq.a.
+CLI_SRC := $(sort $(wildcard programs/igq/*.c))
+CLI_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(CLI_SRC))
+CLI_BIN := $(O)/igq
+DEPS    := $(LIB_OBJ:.o=.d) $(TLIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 TEST_SUPPORT_SRC := $(wildcard test/support/*.c)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(TEST_SUPPORT_SRC))
 TEST_SRC := $(sort $(wildcard test/test_*.c))
 TEST_BIN := $(patsubst test/%.c,$(O)/test/%,$(TEST_SRC))
-EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify $(O)/examples/deploy
+EXAMPLES := $(O)/examples/fmnist_demo $(O)/examples/classify $(O)/examples/deploy $(O)/examples/quickstart
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: fuzz fuzz-run all lib test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
+.PHONY: fuzz fuzz-run all lib cli test-cli test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
         install uninstall clean update-abi
 
-all: lib
+all: lib cli
 
 lib: $(O)/libigq.a $(O)/$(SOFULL)
+
+cli: $(CLI_BIN)
+
+$(CLI_BIN): $(CLI_OBJ) $(O)/libigq.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(O)/libigq.a $(SAN_LDFLAGS) $(LIBS)
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -145,6 +158,15 @@ test: cmocka-present $(TEST_BIN) $(O)/$(SOFULL)
 	$(Q)set -e; for t in $(TEST_BIN); do echo "== $$t"; IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) \
 	    IGQ_BITS_OUT=$(O)/bits.txt $$t; done
 
+# The igq tool end to end on the bundled model; test/cli/cli_ref computes the accuracies it
+# must print with the library API alone.
+$(O)/test/cli_ref: test/cli/cli_ref.c $(O)/libigq.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libigq.a $(SAN_LDFLAGS) $(LIBS)
+
+test-cli: $(CLI_BIN) $(O)/test/cli_ref
+	$(Q)sh test/cli/test_cli.sh $(O)
+
 check-abi: $(O)/$(SOFULL) $(O)/libigq.a
 	$(Q)sh test/abi/check_symbols.sh $(O)/$(SOFULL) test/abi/exported.txt
 	$(Q)if nm $(O)/libigq.a $(O)/$(SOFULL) | grep -E 'igq__(dispatch_force|alloc_fail_after|int_prof)'; then \
@@ -156,7 +178,7 @@ check-fastmath:
 	$(Q)if $(CC) -std=c99 -Iinclude -ffast-math -fsyntax-only lib/kernels/dispatch.c 2>/dev/null; then \
 	    echo "check-fastmath: -ffast-math was not refused"; exit 1; else echo "check-fastmath: refused"; fi
 
-check-install: lib
+check-install: lib cli
 	$(Q)sh test/abi/check_install.sh "$(CC)" "$(O)"
 
 # The whole suite again built by clang (warnings as errors), then the scalar-spec logits hashes
@@ -175,7 +197,7 @@ check-isa-%: $(TEST_BIN) $(O)/$(SOFULL)
 	    echo "== IGQ_ISA=$* $$t"; IGQ_ISA=$* IGQ_FIXTURES=test/fixtures IGQ_SO=$(O)/$(SOFULL) $$t > $(O)/isa-$*.log 2>&1 \
 	    || { cat $(O)/isa-$*.log; exit 1; }; done
 
-check-native: test check-isa check-abi check-fastmath check-install check-clang
+check-native: test test-cli check-isa check-abi check-fastmath check-install check-clang
 
 check-asan:
 	+$(Q)$(MAKE) --no-print-directory O=$(O)-asan SANITIZE=1 OPT=-O1 test
@@ -251,8 +273,9 @@ bench-accuracy: $(O)/bench/bench_accuracy
 	$(O)/bench/bench_accuracy examples/data
 
 # ---- install ----------------------------------------------------------------------------------
-install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR)/igq $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+install: lib cli
+	install -d $(DESTDIR)$(INCLUDEDIR)/igq $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/igq
 	install -m 644 include/igq/igq.h $(DESTDIR)$(INCLUDEDIR)/igq/igq.h
 	install -m 644 $(O)/libigq.a $(DESTDIR)$(LIBDIR)/libigq.a
 	install -m 755 $(O)/$(SOFULL) $(DESTDIR)$(LIBDIR)/$(SOFULL)
@@ -264,7 +287,7 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/igq/igq.h $(DESTDIR)$(LIBDIR)/libigq.a \
 	      $(DESTDIR)$(LIBDIR)/$(SOFULL) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libigq.so \
-	      $(DESTDIR)$(PKGCONFIGDIR)/igq.pc
+	      $(DESTDIR)$(PKGCONFIGDIR)/igq.pc $(DESTDIR)$(BINDIR)/igq
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/igq 2>/dev/null
 
 # Regenerates the committed exported-symbol list (review the diff before committing).

@@ -2,7 +2,8 @@
  *
  * On random models of shapes no other suite and no bundled model uses (odd widths, head
  * dimensions 8 and 12, a distillation token, non-square patch grids of 5x5 and 4x4 tokens),
- * each executor is run end to end at the scalar level: the fp32 forward, then quantization
+ * each executor is run end to end at the scalar level (logits and igq_run_features embeddings):
+ * the fp32 forward, then quantization
  * (calibration runs the fp32 forward, so quantizers depend on its bits) and the simulated and
  * integer executors at W8A8 and W4A4. Every other ISA level the CPU has must reproduce those
  * logits bit for bit, quantizing again at its own level, on the calling thread and on a
@@ -41,6 +42,7 @@ typedef struct bits_state {
     igq_tensor   *calib[N_MODELS], *test[N_MODELS];
     float        *ref[N_MODELS][N_EXEC]; /* scalar-level logits */
     int64_t       classes[N_MODELS];
+    int64_t       width[N_MODELS]; /* floats per test image compared: classes + embedding */
     igq_isa_level start;
 } bits_state;
 
@@ -94,16 +96,24 @@ static igq_model *quantize(const igq_model *m, const igq_tensor *calib, const ex
     return q;
 }
 
-/* Logits of `run` (0: igq_run on this thread; 1, 2: a session on a pool of run + 1 threads). */
+/* Logits then embeddings of `run` (0: igq_run and igq_run_features on this thread; 1, 2: a
+ * session on a pool of run + 1 threads): [B][classes] logits followed by [B][D] features. */
 static float *logits_of(const igq_model *m, const igq_tensor *images, int64_t classes, int run)
 {
-    const int64_t B = igq_tensor_dim(images, 0), shape[2] = {B, classes};
-    igq_tensor   *lt  = NULL;
-    float        *out = malloc((size_t)(B * classes) * sizeof(float));
+    const int64_t B = igq_tensor_dim(images, 0);
+    int64_t       D = 0, shape[2] = {B, classes}, fshape[2] = {B, 0};
+    igq_tensor   *lt = NULL, *ft = NULL;
+    float        *out;
+    assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &D), IGQ_OK);
+    fshape[1] = D;
+    out       = malloc((size_t)(B * (classes + D)) * sizeof(float));
     assert_non_null(out);
     assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &lt), IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &ft), IGQ_OK);
     if (run == 0) {
         if (igq_run(m, images, lt) != IGQ_OK) fail_msg("igq_run: %s", igq_last_error());
+        if (igq_run_features(m, images, ft) != IGQ_OK)
+            fail_msg("igq_run_features: %s", igq_last_error());
     } else {
         igq_threadpool *pool = NULL;
         igq_session    *s    = NULL;
@@ -112,11 +122,15 @@ static float *logits_of(const igq_model *m, const igq_tensor *images, int64_t cl
         assert_int_equal(igq_session_set_threadpool(s, pool), IGQ_OK);
         if (igq_session_run(s, images, lt) != IGQ_OK)
             fail_msg("igq_session_run: %s", igq_last_error());
+        if (igq_session_run_features(s, images, ft) != IGQ_OK)
+            fail_msg("igq_session_run_features: %s", igq_last_error());
         igq_session_free(s);
         igq_threadpool_free(pool);
     }
     memcpy(out, igq_tensor_data(lt), (size_t)(B * classes) * sizeof(float));
+    memcpy(out + B * classes, igq_tensor_data(ft), (size_t)(B * D) * sizeof(float));
     igq_tensor_free(lt);
+    igq_tensor_free(ft);
     return out;
 }
 
@@ -158,10 +172,13 @@ static int setup(void **state)
         st->model[mi] = make_model(mi, dir);
         assert_int_equal(igq_model_info(st->model[mi], IGQ_PROP_NUM_CLASSES, &st->classes[mi]),
                          IGQ_OK);
+        assert_int_equal(igq_model_info(st->model[mi], IGQ_PROP_FEATURE_DIM, &st->width[mi]),
+                         IGQ_OK);
+        st->width[mi] += st->classes[mi];
         st->calib[mi] = random_images(st->model[mi], N_CALIB, 910 + (uint64_t)mi);
         st->test[mi]  = random_images(st->model[mi], N_TEST, 920 + (uint64_t)mi);
         for (ei = 0; ei < N_EXEC; ei++) {
-            const size_t n = (size_t)(N_TEST * st->classes[mi]) * sizeof(float);
+            const size_t n = (size_t)(N_TEST * st->width[mi]) * sizeof(float);
             st->ref[mi][ei] = forward(st, mi, ei, 0);
             printf("  scalar spec: %-26s %-14s %016llx\n", MODEL_NAMES[mi], EXECS[ei].name,
                    (unsigned long long)fnv1a(st->ref[mi][ei], n));
@@ -208,11 +225,12 @@ static void check_level(void **state, igq_isa_level level)
     for (mi = 0; mi < N_MODELS; mi++)
         for (ei = 0; ei < N_EXEC; ei++)
             for (run = 0; run < N_RUNS; run++) {
-                const size_t n   = (size_t)(N_TEST * st->classes[mi]) * sizeof(float);
+                const size_t n   = (size_t)(N_TEST * st->width[mi]) * sizeof(float);
                 float       *got = forward(st, mi, ei, run);
                 if (memcmp(got, st->ref[mi][ei], n) != 0) {
                     igq__dispatch_force(st->start);
-                    fail_msg("%s, %s, %d thread(s): logits at %s differ from the scalar spec",
+                    fail_msg("%s, %s, %d thread(s): logits or embeddings at %s differ from the "
+                             "scalar spec",
                              MODEL_NAMES[mi], EXECS[ei].name, run + 1, igq__isa_name(level));
                 }
                 free(got);

@@ -1558,7 +1558,10 @@ static void graph_cases(dctx *c)
     edit_grph(c, MLP, 65537, "MLP width 65537", "MLP width = 65537 is outside");
     edit_grph(c, MLP, 95, "MLP width 95 (tensors for 96)",
               "a weight quantizer needs one quantizer per output channel");
-    edit_grph(c, CLS, 0, "classes 0", "classes = 0 is outside [1, 16777216]");
+    /* 0 classes is a model without a classifier: this file's head quantizers and tensors
+     * then do not belong to the graph */
+    edit_grph(c, CLS, 0, "classes 0 (the file has a classifier)", "does not exist in this graph");
+    edit_grph(c, CLS, -1, "classes -1", "classes = -1 is outside [0, 16777216]");
     edit_grph(c, CLS, (1 << 24) + 1, "classes 2^24 + 1", "classes = 16777217 is outside");
     edit_grph(c, DIST, 1, "distillation head with one prefix token",
               "a distillation head needs class and distillation tokens");

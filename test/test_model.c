@@ -171,6 +171,223 @@ static void test_fixture_logits(void **state)
     }
 }
 
+/* Pooled embeddings (igq_run_features, igq_session_run_features) against PyTorch's: the input
+ * of the classifier (the real torchvision module's heads, timm's pre_logits), max |Δ| <=
+ * 1e-4 * max |feature| for every fixture; FEATURE_DIM = EMBED_DIM; a session on two threads
+ * gives the same bits; wrong shapes and NULLs refused. */
+static void test_fixture_features(void **state)
+{
+    size_t f;
+    (void)state;
+    for (f = 0; f < N_FIXTURES; f++) {
+        char                 rel[256];
+        char                *path;
+        igq_safetensors     *st = NULL;
+        const igq_st_tensor *tf;
+        io_pair              io;
+        igq_model           *m = load_fixture_model(FIXTURES[f].name);
+        igq_tensor          *ti = NULL, *tf_got = NULL, *ts = NULL, *bad = NULL;
+        igq_session         *ses  = NULL;
+        igq_threadpool      *pool = NULL;
+        int64_t              E = -1, i, ishape[4], fshape[2], bshape[2];
+        float               *want;
+        const float         *got;
+        double               maxref = 0.0, maxerr = 0.0;
+        load_io(FIXTURES[f].name, &io);
+        snprintf(rel, sizeof rel, "%s/io.safetensors", FIXTURES[f].name);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        free(path);
+        tf = igq__st_find(st, "features");
+        assert_non_null(tf);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &E), IGQ_OK);
+        assert_int_equal(tf->ndim, 2);
+        assert_int_equal(tf->shape[0], io.B);
+        assert_int_equal(tf->shape[1], E);
+        want = (float *)malloc((size_t)tf->numel * sizeof(float));
+        assert_int_equal(igq__st_read_f32(st, tf, want, tf->numel), IGQ_OK);
+        igq__st_close(st);
+        ishape[0] = io.B, ishape[1] = io.C, ishape[2] = io.H, ishape[3] = io.W;
+        fshape[0] = io.B, fshape[1] = E;
+        assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 4, ishape, io.images,
+                                         (size_t)(io.B * io.C * io.H * io.W) * sizeof(float),
+                                         &ti),
+                         IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &tf_got), IGQ_OK);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, fshape, &ts), IGQ_OK);
+        assert_int_equal(igq_run_features(m, ti, tf_got), IGQ_OK);
+        got = (const float *)igq_tensor_data(tf_got);
+        for (i = 0; i < io.B * E; i++) {
+            double e = fabs((double)got[i] - want[i]);
+            if (fabs(want[i]) > maxref) maxref = fabs(want[i]);
+            if (e > maxerr) maxerr = e;
+        }
+        printf("  %-22s max|feature| %8.4f  max|err| %.3e  rel %.3e\n", FIXTURES[f].name,
+               maxref, maxerr, maxerr / maxref);
+        assert_true(maxref > 0.0);
+        assert_true(maxerr <= 1e-4 * maxref);
+        /* a session on two threads: the same bits */
+        assert_int_equal(igq_threadpool_create(2, &pool), IGQ_OK);
+        assert_int_equal(igq_session_create(m, &ses), IGQ_OK);
+        assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+        assert_int_equal(igq_session_run_features(ses, ti, ts), IGQ_OK);
+        assert_memory_equal(igq_tensor_data(ts), got, (size_t)(io.B * E) * sizeof(float));
+        /* logits-shaped output refused, naming features */
+        bshape[0] = io.B, bshape[1] = io.K;
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, bshape, &bad), IGQ_OK);
+        if (io.K != E) {
+            assert_int_equal(igq_run_features(m, ti, bad), IGQ_ERR_SHAPE);
+            assert_non_null(strstr(igq_last_error(), "features"));
+            assert_int_equal(igq_session_run_features(ses, ti, bad), IGQ_ERR_SHAPE);
+            assert_int_equal(igq_run(m, ti, ts), IGQ_ERR_SHAPE);
+        }
+        assert_int_equal(igq_run_features(NULL, ti, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, NULL, tf_got), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_run_features(m, ti, NULL), IGQ_ERR_INVALID_ARGUMENT);
+        assert_int_equal(igq_session_run_features(NULL, ti, ts), IGQ_ERR_INVALID_ARGUMENT);
+        igq_session_free(ses);
+        igq_threadpool_free(pool);
+        igq_tensor_free(bad);
+        igq_tensor_free(ti);
+        igq_tensor_free(tf_got);
+        igq_tensor_free(ts);
+        free(want);
+        free(io.images);
+        free(io.logits);
+        igq_model_free(m);
+    }
+}
+
+/* Hugging Face Dinov2Model names (no classifier, layer scale, mask_token, config.json with
+ * heads and eps 1e-6): 0 classes, embeddings equal to PyTorch's within 1e-4 relative. */
+static void test_dinov2_hf(void **state)
+{
+    char                 *path = tu_fixture_path("hf_dinov2/io.safetensors");
+    igq_safetensors      *st = NULL;
+    const igq_st_tensor  *ti, *tf;
+    igq_model            *m = load_fixture_model("hf_dinov2");
+    igq_tensor           *im = NULL, *ft = NULL;
+    int64_t               v = -1, shape[2], i;
+    float                *want, eps = 0.0f;
+    const float          *got;
+    double                ref = 0.0, err = 0.0;
+    (void)state;
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    free(path);
+    ti = igq__st_find(st, "images");
+    tf = igq__st_find(st, "features");
+    assert_non_null(ti);
+    assert_non_null(tf);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_NUM_CLASSES, &v), IGQ_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &v), IGQ_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-6f);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, ti->shape, &im), IGQ_OK);
+    assert_int_equal(igq__st_read_f32(st, ti, (float *)igq_tensor_data(im), ti->numel), IGQ_OK);
+    shape[0] = tf->shape[0], shape[1] = tf->shape[1];
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+    want = (float *)malloc((size_t)tf->numel * sizeof(float));
+    assert_int_equal(igq__st_read_f32(st, tf, want, tf->numel), IGQ_OK);
+    assert_int_equal(igq_run_features(m, im, ft), IGQ_OK);
+    got = (const float *)igq_tensor_data(ft);
+    for (i = 0; i < tf->numel; i++) {
+        if (fabs(want[i]) > ref) ref = fabs(want[i]);
+        if (fabs((double)got[i] - want[i]) > err) err = fabs((double)got[i] - want[i]);
+    }
+    printf("  hf_dinov2: features rel %.3e\n", err / ref);
+    assert_true(ref > 0.0 && err <= 1e-4 * ref);
+    free(want);
+    igq_tensor_free(im);
+    igq_tensor_free(ft);
+    igq_model_free(m);
+    igq__st_close(st);
+}
+
+/* Another image size (load options): timm (antialiased bicubic, up and down, non-square),
+ * Hugging Face (bicubic) and torchvision (bicubic, aligned corners; checked against the real
+ * module by the generator) against PyTorch, logits and embeddings within 1e-4 relative. */
+static void test_other_image_size(void **state)
+{
+    static const struct {
+        const char *fixture;
+        int         h, w;
+    } cases[] = {{"timm_vit", 48, 48}, {"timm_vit", 16, 24}, {"hf_vit", 44, 44}, {"tv_vit", 42, 42}};
+    size_t k;
+    (void)state;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char                 rel[256];
+        char                *path;
+        igq_safetensors     *st = NULL;
+        const igq_st_tensor *ti, *tl, *tf;
+        igq_load_options    *o = NULL;
+        igq_model           *m = NULL;
+        igq_tensor          *im = NULL, *lg = NULL, *ft = NULL;
+        int64_t              v = -1, i, shape[2];
+        float               *want_l, *want_f;
+        const float         *got;
+        double               maxref = 0, maxerr = 0, fref = 0, ferr = 0;
+        snprintf(rel, sizeof rel, "%s/io_%dx%d.safetensors", cases[k].fixture, cases[k].h,
+                 cases[k].w);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+        free(path);
+        ti = igq__st_find(st, "images");
+        tl = igq__st_find(st, "logits");
+        tf = igq__st_find(st, "features");
+        assert_non_null(ti);
+        assert_non_null(tl);
+        assert_non_null(tf);
+        snprintf(rel, sizeof rel, "%s/model.safetensors", cases[k].fixture);
+        path = tu_fixture_path(rel);
+        assert_int_equal(igq_load_options_create(&o), IGQ_OK);
+        assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, cases[k].h), IGQ_OK);
+        assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_WIDTH, cases[k].w), IGQ_OK);
+        if (igq_model_load_with_options(path, o, &m) != IGQ_OK) fail_msg("%s", igq_last_error());
+        free(path);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_IMAGE_HEIGHT, &v), IGQ_OK);
+        assert_int_equal(v, cases[k].h);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_IMAGE_WIDTH, &v), IGQ_OK);
+        assert_int_equal(v, cases[k].w);
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, ti->shape, &im), IGQ_OK);
+        assert_int_equal(igq__st_read_f32(st, ti, (float *)igq_tensor_data(im), ti->numel),
+                         IGQ_OK);
+        shape[0] = tl->shape[0], shape[1] = tl->shape[1];
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &lg), IGQ_OK);
+        shape[1] = tf->shape[1];
+        assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+        want_l = (float *)malloc((size_t)tl->numel * sizeof(float));
+        want_f = (float *)malloc((size_t)tf->numel * sizeof(float));
+        assert_int_equal(igq__st_read_f32(st, tl, want_l, tl->numel), IGQ_OK);
+        assert_int_equal(igq__st_read_f32(st, tf, want_f, tf->numel), IGQ_OK);
+        assert_int_equal(igq_run(m, im, lg), IGQ_OK);
+        assert_int_equal(igq_run_features(m, im, ft), IGQ_OK);
+        got = (const float *)igq_tensor_data(lg);
+        for (i = 0; i < tl->numel; i++) {
+            if (fabs(want_l[i]) > maxref) maxref = fabs(want_l[i]);
+            if (fabs((double)got[i] - want_l[i]) > maxerr) maxerr = fabs((double)got[i] - want_l[i]);
+        }
+        got = (const float *)igq_tensor_data(ft);
+        for (i = 0; i < tf->numel; i++) {
+            if (fabs(want_f[i]) > fref) fref = fabs(want_f[i]);
+            if (fabs((double)got[i] - want_f[i]) > ferr) ferr = fabs((double)got[i] - want_f[i]);
+        }
+        printf("  %-10s at %dx%d: logits rel %.3e, features rel %.3e\n", cases[k].fixture,
+               cases[k].h, cases[k].w, maxerr / maxref, ferr / fref);
+        assert_true(maxref > 0 && maxerr <= 1e-4 * maxref);
+        assert_true(fref > 0 && ferr <= 1e-4 * fref);
+        free(want_l);
+        free(want_f);
+        igq_tensor_free(im);
+        igq_tensor_free(lg);
+        igq_tensor_free(ft);
+        igq_model_free(m);
+        igq_load_options_free(o);
+        igq__st_close(st);
+    }
+}
+
 /* The bundled Fashion-MNIST model on 64 real test images against PyTorch (float64) logits. */
 static void test_demo_model_real_images(void **state)
 {
@@ -370,6 +587,253 @@ static void test_missing_tensor(void **state)
     stw_remove(&w, "head.weight");
     expect_load((tmpctx *)*state, &w, IGQ_ERR_FORMAT, "head.weight", NULL);
     stw_free(&w);
+}
+
+/* Nothing silent (issue 13): a tensor marking a family or feature libigq does not run is
+ * refused by name before anything is built, and any tensor the graph did not read is refused
+ * by name, except the documented ones inference does not need. */
+static void test_unsupported_and_unused_tensors(void **state)
+{
+    static const struct {
+        const char *name, *needle;
+    } marks[] = {
+        {"features.0.0.weight", "Swin"},
+        {"swin.embeddings.patch_embeddings.projection.weight", "Swin"},
+        {"layers.0.blocks.0.attn.relative_position_bias_table", "Swin"},
+        {"visual.conv1.weight", "CLIP"},
+        {"vision_model.embeddings.patch_embedding.weight", "CLIP"},
+        {"vision_model.head.probe", "SigLIP"},
+        {"embeddings.register_tokens", "Dinov2WithRegisters"},
+        {"dinov2.embeddings.cls_token", "Dinov2ForImageClassification"},
+        {"beit.embeddings.cls_token", "BEiT"},
+        {"blocks.0.attn.relative_position_bias_table", "BEiT"},
+        {"rel_pos_bias.relative_position_bias_table", "BEiT"},
+        {"blocks.1.attn.q_proj.weight", "EVA"},
+        {"rope.freqs", "EVA"},
+        {"blocks.0.mlp.fc1_g.weight", "SwiGLU"},
+        {"blocks.2.attn.q_norm.weight", "qk-norm"},
+        {"blocks.2.attn.k_norm.weight", "qk-norm"},
+        {"norm_pre.weight", "norm_pre"},
+        {"patch_embed.norm.weight", "patch embedding"},
+        {"attn_pool.latent", "attention pooling"},
+        {"heads.pre_logits.weight", "pre-logits"},
+    };
+    static const char *const unused[] = {"blocks.0.attn.extra.weight", "head.extra",
+                                         "my_adapter.weight", "blocks.1.norm1.scale"};
+    static const char *const ignored[] = {"mask_token", "blocks.0.attn.relative_position_index",
+                                          "bn.num_batches_tracked", "vit.pooler.dense.weight"};
+    const float one[1] = {1.0f};
+    const int64_t shp[1] = {1};
+    size_t      k;
+    for (k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, marks[k].name, 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, marks[k].name, marks[k].needle);
+        stw_free(&w);
+    }
+    for (k = 0; k < sizeof unused / sizeof unused[0]; k++) {
+        stw w;
+        base_model(&w);
+        stw_add_f32(&w, unused[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_ERR_UNSUPPORTED, unused[k], "not part of");
+        stw_free(&w);
+    }
+    {
+        stw w;
+        base_model(&w);
+        for (k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+            stw_add_f32(&w, ignored[k], 1, shp, one, 0, 0.0f);
+        expect_load((tmpctx *)*state, &w, IGQ_OK, NULL, NULL);
+        stw_free(&w);
+    }
+}
+
+/* Heads of a checkpoint that declares none: the published widths' counts (ViT-H/14: 1280 wide,
+ * 16 heads of 80, not 20 of the default head dim 64), else head dim 64. */
+static void test_default_heads(void **state)
+{
+    static const int widths[][2] = {{1280, 16}, {128, 2}};
+    size_t           k;
+    for (k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        stw        w;
+        char      *path;
+        igq_model *m = NULL;
+        int64_t    h = -1;
+        stw_init(&w);
+        stw_timm_vit(&w, 1, widths[k][0], 1, 32, 3, 1, 8, 8, 0, 11);
+        w.metadata[0] = '\0'; /* no num_heads */
+        path          = stw_write(&w, ((tmpctx *)*state)->dir, "heads.safetensors");
+        assert_int_equal(igq_model_load(path, &m), IGQ_OK);
+        assert_int_equal(igq_model_info(m, IGQ_PROP_HEADS, &h), IGQ_OK);
+        assert_int_equal(h, widths[k][1]);
+        igq_model_free(m);
+        free(path);
+        stw_free(&w);
+    }
+}
+
+/* Embeddings of a model and of the same model saved into an .igq file and loaded back. */
+static float *embed(const igq_model *m, const igq_tensor *im, int64_t B)
+{
+    int64_t     E = 0, shape[2];
+    igq_tensor *ft = NULL;
+    float      *out;
+    assert_int_equal(igq_model_info(m, IGQ_PROP_FEATURE_DIM, &E), IGQ_OK);
+    shape[0] = B, shape[1] = E;
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, shape, &ft), IGQ_OK);
+    if (igq_run_features(m, im, ft) != IGQ_OK) fail_msg("%s", igq_last_error());
+    out = (float *)malloc((size_t)(B * E) * sizeof(float));
+    memcpy(out, igq_tensor_data(ft), (size_t)(B * E) * sizeof(float));
+    igq_tensor_free(ft);
+    return out;
+}
+
+/* A checkpoint without a classifier (timm num_classes=0, DINOv2): 0 classes, igq_run refused
+ * pointing to igq_run_features, whose embeddings equal those of the same weights with a head
+ * (the head does not take part in them) for the fp32 model and, bit for bit, for quantized
+ * models (integer and simulated executors, fixed G: calibration does not involve the head);
+ * a quantized encoder saves to and loads from .igq; group allocation runs on the embeddings'
+ * cosine distance; a bias without its weight is refused. */
+static void test_no_classifier(void **state)
+{
+    tmpctx     *t = (tmpctx *)*state;
+    stw         w;
+    char       *p_head, *p_none;
+    igq_model  *with = NULL, *none = NULL;
+    igq_tensor *im = NULL, *lg = NULL;
+    int64_t     shape[4] = {4, 3, 16, 16}, lshape[2] = {4, 5}, k = -1, i;
+    int         e;
+    tu_rng      r;
+    base_model(&w);
+    p_head = stw_write(&w, t->dir, "with_head.safetensors");
+    stw_remove(&w, "head.weight");
+    stw_remove(&w, "head.bias");
+    p_none = stw_write(&w, t->dir, "no_head.safetensors");
+    assert_int_equal(igq_model_load(p_head, &with), IGQ_OK);
+    assert_int_equal(igq_model_load(p_none, &none), IGQ_OK);
+    assert_int_equal(igq_model_info(none, IGQ_PROP_NUM_CLASSES, &k), IGQ_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 4, shape, &im), IGQ_OK);
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &lg), IGQ_OK);
+    tu_rng_seed(&r, 5);
+    for (i = 0; i < igq_tensor_numel(im); i++)
+        ((float *)igq_tensor_data(im))[i] = (float)tu_rng_normal(&r);
+    assert_int_equal(igq_run(none, im, lg), IGQ_ERR_UNSUPPORTED);
+    assert_non_null(strstr(igq_last_error(), "igq_run_features"));
+    {
+        float *a = embed(with, im, 4), *b = embed(none, im, 4);
+        assert_memory_equal(a, b, (size_t)(4 * 32) * sizeof(float));
+        free(a);
+        free(b);
+    }
+    for (e = 0; e < 3; e++) {
+        igq_config *cfg = NULL;
+        igq_model  *qw = NULL, *qn = NULL, *back = NULL;
+        char       *ip;
+        float      *a, *b, *c;
+        assert_int_equal(igq_config_create(&cfg), IGQ_OK);
+        assert_int_equal(igq_config_set(cfg, IGQ_OPT_EXECUTOR,
+                                        e == 1 ? IGQ_EXECUTOR_SIM : IGQ_EXECUTOR_INT),
+                         IGQ_OK);
+        if (e == 2) assert_int_equal(igq_config_set(cfg, IGQ_OPT_GROUP_BUDGET, 4), IGQ_OK);
+        assert_int_equal(igq_quantize_model(with, im, cfg, &qw), IGQ_OK);
+        if (igq_quantize_model(none, im, cfg, &qn) != IGQ_OK) fail_msg("%s", igq_last_error());
+        assert_int_equal(igq_run(qn, im, lg), IGQ_ERR_UNSUPPORTED);
+        a = embed(qw, im, 4);
+        b = embed(qn, im, 4);
+        /* fixed G: the same quantizers, the same embeddings; allocation chooses on another
+         * metric (cosine distance instead of KL of the logits), so only closeness is
+         * required there */
+        if (e < 2) assert_memory_equal(a, b, (size_t)(4 * 32) * sizeof(float));
+        ip = stw_write(&w, t->dir, "unused.safetensors"); /* a path in the temp dir */
+        strcpy(ip + strlen(ip) - strlen("unused.safetensors"), "enc.igq");
+        assert_int_equal(igq_model_save(qn, ip), IGQ_OK);
+        if (igq_model_load(ip, &back) != IGQ_OK) fail_msg("%s", igq_last_error());
+        assert_int_equal(igq_model_info(back, IGQ_PROP_NUM_CLASSES, &k), IGQ_OK);
+        assert_int_equal(k, 0);
+        c = embed(back, im, 4);
+        assert_memory_equal(b, c, (size_t)(4 * 32) * sizeof(float));
+        free(a);
+        free(b);
+        free(c);
+        free(ip);
+        igq_model_free(back);
+        igq_model_free(qw);
+        igq_model_free(qn);
+        igq_config_free(cfg);
+    }
+    igq_tensor_free(im);
+    igq_tensor_free(lg);
+    igq_model_free(with);
+    igq_model_free(none);
+    free(p_head);
+    free(p_none);
+    stw_free(&w);
+    /* a classifier bias without its weight */
+    base_model(&w);
+    stw_remove(&w, "head.weight");
+    expect_load(t, &w, IGQ_ERR_FORMAT, "head.bias", "without its classifier weight");
+    stw_free(&w);
+}
+
+/* Load options: what they replace, what they may not contradict, their bounds. */
+static void test_load_options(void **state)
+{
+    igq_load_options *o = NULL;
+    igq_model        *m = (igq_model *)&m;
+    char             *path = tu_fixture_path("timm_vit/model.safetensors"), *igq_path;
+    const float       mean[3] = {0.1f, 0.2f, 0.3f}, sd[3] = {0.5f, 0.6f, 0.7f}, bad[1] = {0.0f};
+    float             gm[3], gs[3], eps = 0.0f;
+    tmpctx           *t = (tmpctx *)*state;
+    assert_int_equal(igq_load_options_create(NULL), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_create(&o), IGQ_OK);
+    assert_int_equal(igq_load_options_set(NULL, IGQ_LOAD_NUM_HEADS, 3), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_set(o, (igq_load_option)7, 3), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, -1), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, 65537), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_layer_norm_eps(o, 1.5f), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, bad, 1), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, sd, 0), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_load_options_set_normalization(o, NULL, sd, 3), IGQ_ERR_INVALID_ARGUMENT);
+    /* the file declares 3 heads: 4 is refused, 3 accepted */
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, 4), IGQ_OK);
+    assert_int_equal(igq_model_load_with_options(path, o, &m), IGQ_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_non_null(strstr(igq_last_error(), "declares 3 heads"));
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_NUM_HEADS, 3), IGQ_OK);
+    /* eps and mean/std replace the file's */
+    assert_int_equal(igq_load_options_set_layer_norm_eps(o, 1e-5f), IGQ_OK);
+    assert_int_equal(igq_load_options_set_normalization(o, mean, sd, 3), IGQ_OK);
+    assert_int_equal(igq_model_load_with_options(path, o, &m), IGQ_OK);
+    assert_int_equal(igq_model_layer_norm_eps(m, &eps), IGQ_OK);
+    assert_true(eps == 1e-5f);
+    assert_int_equal(igq_model_normalization(m, gm, gs, 3), IGQ_OK);
+    assert_memory_equal(gm, mean, sizeof gm);
+    assert_memory_equal(gs, sd, sizeof gs);
+    /* an image side that is not a multiple of the patch (8) */
+    assert_int_equal(igq_load_options_set(o, IGQ_LOAD_IMAGE_HEIGHT, 36), IGQ_OK);
+    {
+        igq_model *m2 = NULL;
+        assert_int_equal(igq_model_load_with_options(path, o, &m2), IGQ_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(igq_last_error(), "multiple of the patch"));
+    }
+    /* a .igq file is loaded as saved: options refused */
+    igq_path = tu_write_file(t->dir, "x.igq", "", 0);
+    assert_int_equal(igq_model_save(m, igq_path), IGQ_OK);
+    {
+        igq_model *m2 = NULL;
+        assert_int_equal(igq_model_load_with_options(igq_path, o, &m2), IGQ_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(igq_last_error(), "load options apply to checkpoints"));
+        assert_int_equal(igq_model_load_with_options(igq_path, NULL, &m2), IGQ_OK);
+        igq_model_free(m2);
+    }
+    assert_int_equal(igq_model_load_with_options(path, o, NULL), IGQ_ERR_INVALID_ARGUMENT);
+    igq_model_free(m);
+    igq_load_options_free(o);
+    igq_load_options_free(NULL);
+    free(igq_path);
+    free(path);
 }
 
 static void test_wrong_shape(void **state)
@@ -1017,6 +1481,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_config),
         cmocka_unit_test(test_fixture_logits),
+        cmocka_unit_test(test_fixture_features),
+        cmocka_unit_test(test_other_image_size),
+        cmocka_unit_test(test_dinov2_hf),
+        cmocka_unit_test_setup_teardown(test_load_options, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_demo_model_real_images),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_batch_consistency),
@@ -1025,6 +1493,10 @@ int main(void)
         cmocka_unit_test(test_weights_match_file),
         cmocka_unit_test_setup_teardown(test_load_valid_generated, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_missing_tensor, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_unsupported_and_unused_tensors, setup_tmp,
+                                        teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_default_heads, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_classifier, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_wrong_shape, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_inconsistent_depth, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zero_size_dimension, setup_tmp, teardown_tmp),

@@ -241,6 +241,75 @@ static void test_identical_any_threads(void **state)
         }
 }
 
+/* igq_run_features on the first B images; malloc'd [B][D]. */
+static float *features_of(const case_model *c, int64_t B, igq_session *ses)
+{
+    const int64_t E = info(c->m, IGQ_PROP_FEATURE_DIM);
+    igq_tensor   *im = first_images(c->images, B), *ft = new_logits(B, E);
+    float        *out = (float *)malloc((size_t)(B * E) * sizeof(float));
+    assert_int_equal(ses != NULL ? igq_session_run_features(ses, im, ft)
+                                 : igq_run_features(c->m, im, ft),
+                     IGQ_OK);
+    memcpy(out, igq_tensor_data(ft), (size_t)(B * E) * sizeof(float));
+    igq_tensor_free(im);
+    igq_tensor_free(ft);
+    return out;
+}
+
+/* Embeddings of every executor: bit-identical for 1, 2, 3 threads and every batch, an image's
+ * embedding independent of its batch; a W8A8 model's embeddings close to the fp32 model's
+ * (cosine >= 0.99 on every image, simulated and integer executors; W4A4 on this random
+ * 3-image-calibrated model is not a quality test: real-data figures are in README). */
+static void test_features_any_threads(void **state)
+{
+    suite *s = (suite *)*state;
+    int    c, k, t;
+    for (c = 0; c < s->n; c++) {
+        const int64_t E   = info(s->cases[c].m, IGQ_PROP_FEATURE_DIM);
+        float        *all = features_of(&s->cases[c], MAX_BATCH, NULL);
+        assert_int_equal(E, info(s->cases[c].m, IGQ_PROP_EMBED_DIM));
+        for (k = 0; k < (int)N_BATCHES; k++) {
+            const int64_t B    = BATCHES[k];
+            float        *want = features_of(&s->cases[c], B, NULL);
+            assert_memory_equal(want, all, (size_t)(B * E) * sizeof(float));
+            for (t = 1; t <= 3; t++) {
+                igq_threadpool *pool = NULL;
+                igq_session    *ses  = NULL;
+                float          *got;
+                assert_int_equal(igq_threadpool_create(t, &pool), IGQ_OK);
+                assert_int_equal(igq_session_create(s->cases[c].m, &ses), IGQ_OK);
+                assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+                got = features_of(&s->cases[c], B, ses);
+                assert_memory_equal(got, want, (size_t)(B * E) * sizeof(float));
+                free(got);
+                igq_session_free(ses);
+                igq_threadpool_free(pool);
+            }
+            free(want);
+        }
+        /* the W8A8 cases quantize timm_vit (case 0): compare with its fp32 embeddings */
+        if (strncmp(s->cases[c].name, "timm_vit W8A8", 12) == 0) {
+            float  *ref = features_of(&s->cases[0], MAX_BATCH, NULL);
+            int64_t i, j;
+            for (i = 0; i < MAX_BATCH; i++) {
+                double dot = 0, na = 0, nb = 0, cosv;
+                for (j = 0; j < E; j++) {
+                    dot += (double)ref[i * E + j] * all[i * E + j];
+                    na += (double)ref[i * E + j] * ref[i * E + j];
+                    nb += (double)all[i * E + j] * all[i * E + j];
+                }
+                cosv = dot / sqrt(na * nb);
+                if (cosv < 0.99)
+                    fprintf(stderr, "%s image %lld: cosine %.4f\n", s->cases[c].name,
+                            (long long)i, cosv);
+                assert_true(cosv >= 0.99);
+            }
+            free(ref);
+        }
+        free(all);
+    }
+}
+
 /* One session, one pool: batch sizes in turn, growing past the reservation, and a pool
  * swapped for a larger one after the reservation (scratch grows for the extra threads). */
 static void test_grow_and_swap_pool(void **state)
@@ -471,6 +540,161 @@ static void test_pool_parallel_for(void **state)
     }
 }
 
+/* ---- profiling ------------------------------------------------------------------------------ */
+
+/* Layers the profile of each executor lists: the integer executor times 14 steps per block; the
+ * fp32 one 7 (norm1 of block b + 1 is timed with block b's second residual), the simulated one
+ * 4 quantize-dequantize sites more; plus patch_embed, head and (fp32/sim) norm1 of block 0. */
+static int64_t expected_layers(const case_model *c, int sim)
+{
+    const int64_t depth = info(c->m, IGQ_PROP_DEPTH);
+    if (c->int_exec) return 2 + 14 * depth;
+    return 3 + (sim ? 11 : 7) * depth;
+}
+
+/* Checks one profile of a run of B images: names, kinds, shapes and operation counts of the
+ * linear layers against the model's dimensions, calls, times. */
+static void check_profile(const igq_session *ses, const case_model *c, int sim, int64_t B,
+                          int one_driver)
+{
+    const int64_t D = info(c->m, IGQ_PROP_EMBED_DIM), Mm = info(c->m, IGQ_PROP_MLP_DIM);
+    const int64_t T = info(c->m, IGQ_PROP_NUM_TOKENS), depth = info(c->m, IGQ_PROP_DEPTH);
+    int64_t       n = -1, images = -1, i, linear = 0, quant = 0;
+    double        run_s = -1.0, sum_s = 0.0;
+    const char   *name;
+    assert_int_equal(igq_session_profile(ses, &n, &images, &run_s), IGQ_OK);
+    assert_int_equal(n, expected_layers(c, sim));
+    assert_int_equal(images, B);
+    assert_true(run_s > 0.0);
+    for (i = 0; i < n; i++) {
+        igq_layer_kind kind  = IGQ_LAYER_INVALID;
+        int64_t        shape[3] = {-1, -1, -1}, calls = -1;
+        double         ops = -1, bytes = -1, sec = -1;
+        assert_int_equal(igq_session_profile_layer(ses, i, &name, &kind, shape, &calls, &ops,
+                                                   &bytes, &sec),
+                         IGQ_OK);
+        assert_non_null(name);
+        assert_true(kind >= IGQ_LAYER_PATCH_EMBED && kind <= IGQ_LAYER_HEAD);
+        assert_true(ops > 0.0 && bytes > 0.0 && sec >= 0.0);
+        /* the integer executor runs every layer once per image; the others once per step of
+         * up to a chunk of images (B <= 3 here: one step) */
+        assert_int_equal(calls, c->int_exec ? B : 1);
+        sum_s += sec;
+        if (i == 0) {
+            assert_string_equal(name, "patch_embed");
+            assert_int_equal(kind, IGQ_LAYER_PATCH_EMBED);
+        }
+        if (i == n - 1) {
+            assert_string_equal(name, "head");
+            assert_int_equal(kind, IGQ_LAYER_HEAD);
+        }
+        if (kind == IGQ_LAYER_QUANTIZE) quant++;
+        if (kind == IGQ_LAYER_LINEAR) {
+            /* blocks.<b>.<attn.qkv | attn.proj | mlp.fc1 | mlp.fc2>, in block order */
+            static const char *what[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
+            const int64_t      k = linear % 4, rows = c->int_exec ? T : B * T;
+            const int64_t      nk[4][2] = {{3 * D, D}, {D, D}, {Mm, D}, {D, Mm}};
+            char               want[64];
+            snprintf(want, sizeof want, "blocks.%lld.%s", (long long)(linear / 4), what[k]);
+            assert_string_equal(name, want);
+            assert_int_equal(shape[0], rows);
+            assert_int_equal(shape[1], nk[k][0]);
+            assert_int_equal(shape[2], nk[k][1]);
+            /* GEMM operations exactly 2 M N K per call (fp32: plus GELU on fc1) */
+            if (c->int_exec || k != 2)
+                assert_true(ops == 2.0 * (double)rows * nk[k][0] * nk[k][1] * (double)calls);
+            linear++;
+        }
+    }
+    assert_int_equal(linear, 4 * depth);
+    assert_int_equal(quant, c->int_exec ? 4 * depth : sim ? 4 * depth : 0);
+    /* one thread drives every layer: the layers' times fit in the run's wall time */
+    if (one_driver) assert_true(sum_s <= run_s * 1.0001 + 1e-6);
+    /* the names stay valid and the index is checked */
+    assert_int_equal(igq_session_profile_layer(ses, n, &name, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_OUT_OF_RANGE);
+    assert_null(name);
+    assert_int_equal(igq_session_profile_layer(ses, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_OUT_OF_RANGE);
+}
+
+/* Per-layer profiles of every executor, alone and on a 2-thread pool (batch 1: the image's work
+ * shared; batch 3: images split over the threads, and the last one shared): the same logits as
+ * without profiling, the layers the executor has with the model's shapes and operation counts,
+ * one call per image (integer executor), and the profile kept when profiling is turned off. */
+static void test_profile(void **state)
+{
+    suite          *s = (suite *)*state;
+    igq_threadpool *pool = NULL;
+    int             ci, p;
+    assert_int_equal(igq_threadpool_create(2, &pool), IGQ_OK);
+    for (ci = 0; ci < s->n; ci++) {
+        const case_model *c   = &s->cases[ci];
+        const int         sim = strstr(c->name, " sim") != NULL;
+        for (p = 0; p < 2; p++) {
+            igq_session *ses = NULL;
+            size_t       k;
+            int64_t      n = -1;
+            assert_int_equal(igq_session_create(c->m, &ses), IGQ_OK);
+            if (p == 1) assert_int_equal(igq_session_set_threadpool(ses, pool), IGQ_OK);
+            assert_int_equal(igq_session_profile(ses, &n, NULL, NULL), IGQ_ERR_NOT_FOUND);
+            assert_int_equal(n, 0);
+            assert_int_equal(igq_session_set_profiling(ses, 1), IGQ_OK);
+            for (k = 0; k < 2; k++) {
+                const int64_t B    = k == 0 ? 1 : 3;
+                float        *want = reference(c, B);
+                assert_true(session_matches(ses, c, B, want));
+                /* with 2 threads and 3 images, two images run at once, each timed by its
+                 * own thread */
+                check_profile(ses, c, sim, B, p == 0 || B == 1 || !c->int_exec);
+                free(want);
+            }
+            /* off: runs leave the last profile alone */
+            assert_int_equal(igq_session_set_profiling(ses, 0), IGQ_OK);
+            {
+                float  *want = reference(c, 1);
+                int64_t images = 0;
+                assert_true(session_matches(ses, c, 1, want));
+                assert_int_equal(igq_session_profile(ses, NULL, &images, NULL), IGQ_OK);
+                assert_int_equal(images, 3);
+                free(want);
+            }
+            igq_session_free(ses);
+        }
+    }
+    igq_threadpool_free(pool);
+}
+
+static void test_profile_errors(void **state)
+{
+    suite       *s   = (suite *)*state;
+    igq_session *ses = NULL;
+    int64_t      n = 5, im = 5;
+    double       sec = 5.0, a = 1, b = 1, m = 1;
+    (void)s;
+    assert_int_equal(igq_session_set_profiling(NULL, 1), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_profile(NULL, &n, &im, &sec), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(n, 0);
+    assert_int_equal(im, 0);
+    assert_true(sec == 0.0);
+    assert_int_equal(igq_session_profile_layer(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_create(s->cases[0].m, &ses), IGQ_OK);
+    assert_int_equal(igq_session_set_profiling(ses, 2), IGQ_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(igq_last_error(), "enable"));
+    assert_int_equal(igq_session_set_profiling(ses, -1), IGQ_ERR_INVALID_ARGUMENT);
+    assert_int_equal(igq_session_profile_layer(ses, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     IGQ_ERR_NOT_FOUND);
+    igq_session_free(ses);
+    /* machine measurement: the time budget is checked, each figure positive */
+    assert_int_equal(igq_measure_machine(0.01, &a, &b, &m), IGQ_ERR_OUT_OF_RANGE);
+    assert_true(a == 0.0 && b == 0.0 && m == 0.0);
+    assert_int_equal(igq_measure_machine(11.0, NULL, NULL, NULL), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_measure_machine((double)NAN, NULL, NULL, NULL), IGQ_ERR_OUT_OF_RANGE);
+    assert_int_equal(igq_measure_machine(0.05, &a, &b, NULL), IGQ_OK);
+    assert_true(a > 0.0 && b > 0.0);
+}
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 static void test_argument_errors(void **state)
@@ -676,10 +900,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identical_any_threads),
+        cmocka_unit_test(test_features_any_threads),
         cmocka_unit_test(test_grow_and_swap_pool),
         cmocka_unit_test(test_reserve_then_no_allocation),
         cmocka_unit_test(test_two_sessions_share_model_and_pool),
         cmocka_unit_test(test_pool_parallel_for),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_profile_errors),
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_non_finite_images),
         cmocka_unit_test(test_allocation_failures),

@@ -5,7 +5,8 @@
 
 Writes test/fixtures/<name>/{model.safetensors, [config.json], io.safetensors}.
 io.safetensors holds `images` (F32 [3,C,H,W], standard normal, fed to the
-network as-is) and `logits` (F32 [3,K], computed in float64 from the exact
+network as-is), `features` (F32 [3,D], the pooled embedding the classifier reads,
+float64) and `logits` (F32 [3,K], computed in float64 from the exact
 weights stored in model.safetensors, i.e. after F16/BF16 rounding).
 
 Deterministic: fixed seeds, single thread, stable tensor order.
@@ -36,7 +37,10 @@ TORCH_DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 #        qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b} ],
 #        norm_w, norm_b, head_w, head_b, head_dist_w/b (opt)}
 # --------------------------------------------------------------------------
-def ref_forward(p, images, heads, eps):
+def ref_forward(p, images, heads, eps, features=False):
+    """Logits, or (features=True) the pooled embedding the classifier reads: the class token
+    after the final norm, a distilled model's class and distillation tokens averaged (timm's
+    forward_head(pre_logits=True))."""
     x = images.double()
     pw = p["pe_w"]
     patch = pw.shape[-1]
@@ -59,11 +63,15 @@ def ref_forward(p, images, heads, eps):
         q, k, v = split(q), split(k), split(v)
         a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)
         y = (a @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + F.linear(y, blk["proj_w"], blk["proj_b"])
+        y = F.linear(y, blk["proj_w"], blk["proj_b"])
+        x = x + (y * blk["ls1"] if "ls1" in blk else y)   # layer scale (DINOv2)
         h = F.layer_norm(x, (d,), blk["ln2_w"], blk["ln2_b"], eps)
         h = F.gelu(F.linear(h, blk["fc1_w"], blk["fc1_b"]))   # exact erf GELU
-        x = x + F.linear(h, blk["fc2_w"], blk["fc2_b"])
+        h = F.linear(h, blk["fc2_w"], blk["fc2_b"])
+        x = x + (h * blk["ls2"] if "ls2" in blk else h)
     x = F.layer_norm(x, (d,), p["norm_w"], p["norm_b"], eps)
+    if features:
+        return (x[:, 0] + x[:, 1]) / 2 if "dist" in p else x[:, 0]
     out = F.linear(x[:, 0], p["head_w"], p["head_b"])
     if "head_dist_w" in p:
         out = (out + F.linear(x[:, 1], p["head_dist_w"], p["head_dist_b"])) / 2
@@ -261,7 +269,7 @@ def make_images(seed, c, h, w):
 # Output
 # --------------------------------------------------------------------------
 def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
-                  canon_fn, depth, heads, eps, order=None):
+                  canon_fn, depth, heads, eps, order=None, features=None):
     d = os.path.join(OUT, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
@@ -275,8 +283,11 @@ def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
             json.dump(config, f, indent=2, sort_keys=True)
             f.write("\n")
     lg32 = logits.float()
+    if features is None:
+        features = ref_forward(canon_fn(model_sd, depth), images, heads, eps, features=True)
+    ft32 = features.float()
     safetensors_io.write(os.path.join(d, "io.safetensors"),
-                         {"images": images, "logits": lg32}, dtype="F32")
+                         {"images": images, "logits": lg32, "features": ft32}, dtype="F32")
 
     # self-check: read both files back, recompute with the reference forward
     back, meta, dts = safetensors_io.read(mpath)
@@ -290,6 +301,8 @@ def write_fixture(name, model_sd, dtype, metadata, config, images, logits,
     err = (again - logits).abs().max().item()
     assert err < 1e-12, (name, err)
     assert torch.equal(io["logits"], lg32)
+    fagain = ref_forward(canon_fn(back, depth), io["images"], heads, eps, features=True)
+    assert (fagain - features).abs().max().item() < 1e-12, name
 
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
     print("%-20s %-4s logits std %.3f range [%.2f, %.2f]  %7d bytes" %
@@ -338,16 +351,23 @@ def tv_fixture(name, seed, img, patch, depth, heads, d, m, k):
     model64 = build_tv(seed, img, patch, depth, heads, d, m, k)
     model64.load_state_dict(sd)
     model64.double().eval()
+    captured = {}
+    hook = model64.heads.register_forward_hook(
+        lambda mod, inp, out: captured.__setitem__("features", inp[0].detach().clone()))
     with torch.no_grad():
         logits = model64(images.double())
+    hook.remove()
     # the torchvision model and our reference forward must agree
     ours = ref_forward(canon_from_tv(sd, depth), images, heads, 1e-6)
     diff = (ours - logits).abs().max().item()
     print("  cross-check %s: torchvision vs reference forward, max |diff| = %.3e"
           % (name, diff))
     assert diff < 1e-10, diff
+    # the embedding the real module's classifier reads (input of model.heads)
+    fours = ref_forward(canon_from_tv(sd, depth), images, heads, 1e-6, features=True)
+    assert (fours - captured["features"]).abs().max().item() < 1e-10
     return write_fixture(name, sd, "F32", None, None, images, logits,
-                         canon_from_tv, depth, heads, 1e-6)
+                         canon_from_tv, depth, heads, 1e-6, features=captured["features"])
 
 
 def cross_check_reference():
@@ -381,6 +401,140 @@ def cross_check_reference():
             timm_sd[pre + s] = blk[key]
     got2 = ref_forward(canon_from_timm(timm_sd, 2), x, 4, 1e-6)
     assert torch.equal(got2, got)
+
+
+# --------------------------------------------------------------------------
+# Another image size (igq_load_options IMAGE_HEIGHT / WIDTH): the position
+# grid resampled as each family's own code does, then the same forward.
+# Writes test/fixtures/<name>/io_<H>x<W>.safetensors (images, logits, features).
+# --------------------------------------------------------------------------
+def resample_grid(pos, n_prefix, gh, gw, nh, nw, method):
+    """pos [1, n_prefix + gh*gw, D] -> [1, n_prefix + nh*nw, D], float64."""
+    prefix, grid = pos[:, :n_prefix], pos[:, n_prefix:]
+    d = pos.shape[-1]
+    g = grid.reshape(1, gh, gw, d).permute(0, 3, 1, 2)
+    if method == "timm":     # timm resample_abs_pos_embed (antialias=True default)
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", antialias=True)
+    elif method == "hf":     # transformers ViT interpolate_pos_encoding
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", align_corners=False)
+    else:                    # torchvision interpolate_embeddings
+        g = F.interpolate(g, size=(nh, nw), mode="bicubic", align_corners=True)
+    g = g.permute(0, 2, 3, 1).reshape(1, nh * nw, d)
+    return torch.cat([prefix, g], dim=1)
+
+
+def resized_fixture(name, canon_fn, depth, heads, eps, patch, old, new, method, seed):
+    d = os.path.join(OUT, name)
+    sd, _, _ = safetensors_io.read(os.path.join(d, "model.safetensors"))
+    p = canon_fn(sd, depth)
+    n_prefix = 1 + (1 if "dist" in p else 0)
+    p["pos"] = resample_grid(p["pos"].double(), n_prefix, old[0] // patch, old[1] // patch,
+                             new[0] // patch, new[1] // patch, method)
+    c = p["pe_w"].shape[1]
+    images = make_images(seed, c, new[0], new[1])
+    logits = ref_forward(p, images, heads, eps)
+    feats = ref_forward(p, images, heads, eps, features=True)
+    if method == "tv":
+        # the real torchvision module at the new size, with torchvision's own resampling
+        from torchvision.models.vision_transformer import (VisionTransformer,
+                                                            interpolate_embeddings)
+        sd64 = {k: v.double() for k, v in sd.items()}
+        sd64 = interpolate_embeddings(new[0], patch, sd64, interpolation_mode="bicubic")
+        dim = p["pe_w"].shape[0]
+        mlp = p["blocks"][0]["fc1_w"].shape[0]
+        model = VisionTransformer(image_size=new[0], patch_size=patch, num_layers=depth,
+                                  num_heads=heads, hidden_dim=dim, mlp_dim=mlp,
+                                  num_classes=p["head_w"].shape[0]).double().eval()
+        model.load_state_dict(sd64)
+        with torch.no_grad():
+            real = model(images.double())
+        diff = (real - logits).abs().max().item()
+        print("  cross-check %s at %dx%d: torchvision module vs reference, max |diff| = %.3e"
+              % (name, new[0], new[1], diff))
+        assert diff < 1e-10, diff
+    path = os.path.join(d, "io_%dx%d.safetensors" % new)
+    safetensors_io.write(path, {"images": images, "logits": logits.float(),
+                                "features": feats.float()}, dtype="F32")
+    print("%-20s at %dx%d (%s resampling): logits std %.3f" %
+          (name, new[0], new[1], method, logits.std().item()))
+
+
+def dinov2_fixture(name, seed, img, patch, d, depth, heads, m):
+    """Hugging Face Dinov2Model names (no classifier: embeddings only), layer scale, a
+    mask_token (unused at inference), config.json with the heads and eps 1e-6."""
+    t = (img // patch) ** 2 + 1
+    shapes = {"embeddings.cls_token": [1, 1, d], "embeddings.mask_token": [1, d],
+              "embeddings.position_embeddings": [1, t, d],
+              "embeddings.patch_embeddings.projection.weight": [d, 3, patch, patch],
+              "embeddings.patch_embeddings.projection.bias": [d],
+              "layernorm.weight": [d], "layernorm.bias": [d]}
+    for i in range(depth):
+        pre = "encoder.layer.%d." % i
+        for sfx in ("attention.attention.query", "attention.attention.key",
+                    "attention.attention.value", "attention.output.dense"):
+            shapes[pre + sfx + ".weight"] = [d, d]
+            shapes[pre + sfx + ".bias"] = [d]
+        for sfx in ("norm1", "norm2"):
+            shapes[pre + sfx + ".weight"] = [d]
+            shapes[pre + sfx + ".bias"] = [d]
+        shapes[pre + "mlp.fc1.weight"] = [m, d]
+        shapes[pre + "mlp.fc1.bias"] = [m]
+        shapes[pre + "mlp.fc2.weight"] = [d, m]
+        shapes[pre + "mlp.fc2.bias"] = [d]
+        shapes[pre + "layer_scale1.lambda1"] = [d]
+        shapes[pre + "layer_scale2.lambda1"] = [d]
+    sd = make_params(shapes, seed, "F32")
+    gen = torch.Generator().manual_seed(seed + 7)
+    for i in range(depth):   # layer scale around 0.5 (DINOv2's are small, positive)
+        for k in ("layer_scale1.lambda1", "layer_scale2.lambda1"):
+            sd["encoder.layer.%d.%s" % (i, k)] = (
+                0.5 + 0.2 * torch.randn(d, generator=gen, dtype=torch.float64)).float()
+    g = lambda k: sd[k].double()  # noqa: E731
+    p = {"cls": g("embeddings.cls_token"), "pos": g("embeddings.position_embeddings"),
+         "pe_w": g("embeddings.patch_embeddings.projection.weight"),
+         "pe_b": g("embeddings.patch_embeddings.projection.bias"),
+         "norm_w": g("layernorm.weight"), "norm_b": g("layernorm.bias"), "blocks": []}
+    for i in range(depth):
+        pre = "encoder.layer.%d." % i
+        qkv_w = torch.cat([g(pre + "attention.attention.%s.weight" % s)
+                           for s in ("query", "key", "value")])
+        qkv_b = torch.cat([g(pre + "attention.attention.%s.bias" % s)
+                           for s in ("query", "key", "value")])
+        p["blocks"].append({
+            "ln1_w": g(pre + "norm1.weight"), "ln1_b": g(pre + "norm1.bias"),
+            "qkv_w": qkv_w, "qkv_b": qkv_b,
+            "proj_w": g(pre + "attention.output.dense.weight"),
+            "proj_b": g(pre + "attention.output.dense.bias"),
+            "ln2_w": g(pre + "norm2.weight"), "ln2_b": g(pre + "norm2.bias"),
+            "fc1_w": g(pre + "mlp.fc1.weight"), "fc1_b": g(pre + "mlp.fc1.bias"),
+            "fc2_w": g(pre + "mlp.fc2.weight"), "fc2_b": g(pre + "mlp.fc2.bias"),
+            "ls1": g(pre + "layer_scale1.lambda1"), "ls2": g(pre + "layer_scale2.lambda1")})
+    images = make_images(seed, 3, img, img)
+    feats = ref_forward(p, images, heads, 1e-6, features=True)
+    out = os.path.join(OUT, name)
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    safetensors_io.write(os.path.join(out, "model.safetensors"), sd, dtype="F32")
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({"architectures": ["Dinov2Model"], "model_type": "dinov2", "hidden_size": d,
+                   "num_hidden_layers": depth, "num_attention_heads": heads,
+                   "mlp_ratio": m // d, "layer_norm_eps": 1e-6, "image_size": img,
+                   "patch_size": patch, "num_channels": 3, "hidden_act": "gelu",
+                   "layerscale_value": 1.0, "use_swiglu_ffn": False}, f, indent=2,
+                  sort_keys=True)
+        f.write("\n")
+    safetensors_io.write(os.path.join(out, "io.safetensors"),
+                         {"images": images, "features": feats.float()}, dtype="F32")
+    print("%-20s F32  features std %.3f (Hugging Face DINOv2 names, no classifier)"
+          % (name, feats.std().item()))
+
+
+def resized_fixtures():
+    resized_fixture("timm_vit", canon_from_timm, 2, 3, 1e-6, 8, (32, 32), (48, 48), "timm", 111)
+    resized_fixture("timm_vit", canon_from_timm, 2, 3, 1e-6, 8, (32, 32), (16, 24), "timm", 112)
+    resized_fixture("hf_vit", canon_from_hf, 2, 4, 1e-12, 4, (32, 32), (44, 44), "hf", 113)
+    resized_fixture("tv_vit", canon_from_tv, 2, 1, 1e-6, 14, (28, 28), (42, 42), "tv", 114)
 
 
 def main():
@@ -440,6 +594,8 @@ def main():
                   "mean": "0.5", "std": "0.5"})
 
     print("total fixture bytes: %d" % total)
+    resized_fixtures()
+    dinov2_fixture("hf_dinov2", 909, 16, 4, 48, 2, 3, 96)
 
 
 if __name__ == "__main__":

@@ -157,8 +157,16 @@ typedef struct igq_model igq_model;
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
  *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size (a PyTorch
  *  checkpoint has none); then a config.json in the same folder (Hugging Face or timm keys);
- *  then defaults (head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging
- *  Face names). The evaluation
+ *  then defaults (the heads of the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
+ *  else head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
+ *  A checkpoint without a classifier (timm num_classes=0, DINOv2) loads with 0 classes: its
+ *  embeddings come from igq_run_features(), igq_run() refuses it, and quantizing it measures
+ *  group allocation on the embeddings' cosine distance instead of the logits' KL.
+ *  Nothing is ignored silently: a tensor the graph does not read is refused by name
+ *  (IGQ_ERR_UNSUPPORTED), except training buffers (num_batches_tracked,
+ *  relative_position_index, position_ids), mask_token and Hugging Face's pooler; a tensor that
+ *  marks a family or feature libigq does not run (Swin, CLIP, SigLIP, BEiT, EVA, SwiGLU,
+ *  qk-norm, norm_pre, attention pooling, a pre-logits layer) is refused naming both. The evaluation
  *  image transform (resize, interpolation, crop) comes from the metadata, config.json's
  *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
@@ -170,12 +178,61 @@ typedef struct igq_model igq_model;
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot open/read);
  *          IGQ_ERR_FORMAT (malformed file, unknown naming scheme, missing or duplicate
  *          tensor, bad metadata); IGQ_ERR_SHAPE (a tensor shape inconsistent with the
- *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype; a PyTorch checkpoint
- *          in the legacy format or naming a class or function outside the state-dict subset);
- *          IGQ_ERR_NO_MEMORY.
+ *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype, family or feature, a
+ *          tensor the graph does not use; a PyTorch checkpoint in the legacy format or naming a
+ *          class or function outside the state-dict subset); IGQ_ERR_NO_MEMORY.
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);
+
+/** Values an application gives the loader without editing the checkpoint: what the file
+ *  cannot say (heads, LayerNorm eps, mean/std) and the image size to run at. Opaque; create,
+ *  set, pass to igq_model_load_with_options(), free. Thread safety: one thread at a time per
+ *  object; a set object may be read by many loads at once. Since 0.1. */
+typedef struct igq_load_options igq_load_options;
+
+typedef enum igq_load_option {
+    /** Attention heads, 0 (default) = from the file or the rules of igq_model_load(). Where
+     *  the file declares a count, a different option is refused (IGQ_ERR_INVALID_ARGUMENT). */
+    IGQ_LOAD_NUM_HEADS    = 0,
+    /** Run at another image size (0 = as trained, the default; setting one side makes the
+     *  image square until the other is set): the patch grid's position embeddings are
+     *  resampled as the checkpoint family's own code does (timm: bicubic with antialiasing,
+     *  Hugging Face: bicubic, align_corners=False; torchvision: bicubic, align_corners=True),
+     *  prefix tokens kept; sides must be multiples of the patch, the grid may shrink at most
+     *  64 times; a declared evaluation transform's resize is scaled with the crop. */
+    IGQ_LOAD_IMAGE_HEIGHT = 1,
+    IGQ_LOAD_IMAGE_WIDTH  = 2,
+    IGQ_LOAD_FORCE32      = 0x7fffffff
+} igq_load_option;
+
+/** @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (out NULL); IGQ_ERR_NO_MEMORY. Since 0.1. */
+IGQ_API igq_status igq_load_options_create(igq_load_options **out);
+/** NULL is a no-op. Since 0.1. */
+IGQ_API void igq_load_options_free(igq_load_options *options);
+/** @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, unknown option); IGQ_ERR_OUT_OF_RANGE
+ *          (heads outside 0..4096, a side outside 0..65536). Since 0.1. */
+IGQ_API igq_status igq_load_options_set(igq_load_options *options, igq_load_option option,
+                                        int64_t value);
+/** LayerNorm epsilon, replacing what the file or the defaults say.
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_OUT_OF_RANGE (outside [0, 1)).
+ *  Since 0.1. */
+IGQ_API igq_status igq_load_options_set_layer_norm_eps(igq_load_options *options, float eps);
+/** Input mean/std per channel (1 value = every channel), replacing the file's (used by
+ *  igq_image_preprocess and reported by igq_model_normalization).
+ *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_OUT_OF_RANGE (channels outside
+ *          1..64, a value not finite, std <= 0); the load refuses a count that is neither 1
+ *          nor the model's channels (IGQ_ERR_FORMAT). Since 0.1. */
+IGQ_API igq_status igq_load_options_set_normalization(igq_load_options *options,
+                                                      const float *mean, const float *std,
+                                                      int32_t channels);
+/** igq_model_load() with load options (NULL = none). A .igq file is loaded as it was saved:
+ *  with any option set it is refused (IGQ_ERR_INVALID_ARGUMENT).
+ *  @return as igq_model_load(); IGQ_ERR_INVALID_ARGUMENT (an option that contradicts the
+ *          file, an image size that is not a multiple of the patch). Since 0.1. */
+IGQ_API igq_status igq_model_load_with_options(const char *path,
+                                               const igq_load_options *options,
+                                               igq_model **out);
 
 /** Load a model from a `.igq` file held in memory (an application that embeds its model or
  *  fetches it itself). The library copies the bytes it keeps (in practice all of them, into one
@@ -233,6 +290,9 @@ typedef enum igq_model_prop {
     /** 1 if the checkpoint (or .igq file) declared the transform, 0 if it is the default of
      *  its naming scheme (see igq_image_preprocess()). Since 0.1. */
     IGQ_PROP_PREPROC_DECLARED = 15,
+    /** Floats per image of igq_run_features(): the pooled embedding's width (= EMBED_DIM).
+     *  Since 0.1. */
+    IGQ_PROP_FEATURE_DIM    = 16,
     IGQ_PROP_FORCE32       = 0x7fffffff
 } igq_model_prop;
 
@@ -334,10 +394,26 @@ IGQ_API const char *igq_active_isa(void);
  *                 otherwise.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL, wrong dtype, a NaN or infinite pixel: the
  *          message names the image, channel, row and column; images and logits are the same
- *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_NO_MEMORY.
+ *          tensor); IGQ_ERR_SHAPE (images or logits shape mismatch); IGQ_ERR_UNSUPPORTED
+ *          (a model without a classifier: 0 classes; use igq_run_features());
+ *          IGQ_ERR_NO_MEMORY.
  *  Thread safety: many threads may run the same model at once (each call uses its own
  *  scratch memory); a logits tensor must not be shared between concurrent calls. */
 IGQ_API igq_status igq_run(const igq_model *model, const igq_tensor *images, igq_tensor *logits);
+
+/** Image embeddings: what the classifier would read, for search, clustering, retrieval or a
+ *  head of your own. Per image the pooled embedding of IGQ_PROP_FEATURE_DIM floats: the class
+ *  token after the final LayerNorm, or the mean of the patch tokens (after the final norm,
+ *  then fc_norm) for mean-pooling models; a distilled DeiT gives the mean of its class and
+ *  distillation tokens (timm's pre_logits). For a quantized model it is the classifier's input
+ *  before its quantization: the integer executor's LayerNorm output times its scale, the
+ *  simulated executor's f32 value. Same executors, threads, bit-identity and checks as
+ *  igq_run(); the classifier is not run.
+ *  @param features  f32 [B, FEATURE_DIM], caller-allocated.
+ *  @return as igq_run() (IGQ_ERR_SHAPE names features).
+ *  Thread safety: as igq_run(). Since 0.1. */
+IGQ_API igq_status igq_run_features(const igq_model *model, const igq_tensor *images,
+                                    igq_tensor *features);
 
 /* ---- Threads and sessions ----------------------------------------------------------------- */
 
@@ -420,6 +496,11 @@ IGQ_API igq_status igq_session_reserve(igq_session *session, int64_t max_batch);
 IGQ_API igq_status igq_session_run(igq_session *session, const igq_tensor *images,
                                    igq_tensor *logits);
 
+/** igq_run_features() on the session's scratch and pool (profiled like igq_session_run()).
+ *  Thread safety: as igq_session_run(). Since 0.1. */
+IGQ_API igq_status igq_session_run_features(igq_session *session, const igq_tensor *images,
+                                            igq_tensor *features);
+
 /* ---- Profiling ---------------------------------------------------------------------------- */
 
 /** What a profiled layer does (igq_session_profile_layer). The executors fuse differently, so
@@ -444,8 +525,9 @@ typedef enum igq_layer_kind {
 
 /** Turn per-layer timing of the session's runs on (enable = 1) or off (0, the default). While
  *  on, each igq_session_run() replaces the profile with one of that run: a clock read before
- *  and after every layer of every image (a few hundred reads per image: under 1 % of a run
- *  on the models measured). Logits are the same bits either way.
+ *  and after every layer of every image (~50 ns per layer, 14 layers per block: 3-4 % of the
+ *  0.3 ms bundled Fashion-MNIST model, well under 0.1 % of a DeiT-S image). Logits are the
+ *  same bits either way. While off, runs leave the last profile as it is.
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (session is NULL, enable not 0 or 1).
  *  Thread safety: one thread at a time per session. Since 0.1. */
 IGQ_API igq_status igq_session_set_profiling(igq_session *session, int32_t enable);
@@ -462,10 +544,11 @@ IGQ_API igq_status igq_session_profile(const igq_session *session, int64_t *n_la
 
 /** One layer of the last profiled run, in execution order. Every output may be NULL.
  *  @param index    0 .. n_layers - 1.
- *  @param name     out: the layer's name in the checkpoint's terms ("patch_embed",
- *                  "blocks.3.attn.qkv", "blocks.3.attn.qkv.quantize", "blocks.3.norm2",
- *                  "blocks.3.mlp.gelu", "head"); valid until the session's next profiled run
- *                  or its free.
+ *  @param name     out: the layer's name, in timm's terms whatever the checkpoint's naming
+ *                  ("patch_embed", "blocks.3.norm1", "blocks.3.attn.qkv.quantize",
+ *                  "blocks.3.attn.qkv", "blocks.3.attn", "blocks.3.mlp.gelu", "head"; the
+ *                  full list per executor is in doc/profiling.md); valid until the session's
+ *                  next profiled run or its free.
  *  @param kind     out: igq_layer_kind.
  *  @param shape    out, 3 values: a GEMM's {M, N, K} (M rows = tokens of one image, or of the
  *                  images the fp32 executor runs in one step); other layers {rows, columns, 0};
@@ -491,8 +574,8 @@ IGQ_API igq_status igq_session_profile_layer(const igq_session *session, int64_t
 
 /** The machine limits a roofline needs, measured on the calling thread: the peak of the
  *  instructions the active ISA level's integer GEMMs use (int8 multiply-adds: vpdpbusd at
- *  avx512vnni and avxvnni, vpmaddubsw + vpmaddwd at avx2, plain C at scalar), in GOP/s; the
- *  fp32 FMA peak of the level's vector width in GFLOP/s; and the memory read bandwidth in GB/s
+ *  avx512vnni and avxvnni, vpmaddwd + vpaddd at avx2, plain C at scalar), in GOP/s; the
+ *  fp32 FMA peak of the level's vector width (scalar: multiply and add in C) in GFLOP/s; and the memory read bandwidth in GB/s
  *  (streaming over a buffer larger than the caches). One thread: multiply by the threads a run
  *  uses for its compute roof (memory bandwidth does not scale that way). Allocates 256 MiB
  *  for the bandwidth measurement while it runs.

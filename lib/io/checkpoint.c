@@ -11,6 +11,7 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 #include "ckpt_loader.h"
+#include "pos_resample.h"
 #include "pth.h"
 
 /* ---- reading tensors ----------------------------------------------------------------------- */
@@ -191,6 +192,55 @@ static int32_t isqrt_exact(int64_t n)
     return (r * r == n) ? (int32_t)r : -1;
 }
 
+/* The model run at the image size of the load options: the patch grid's position embeddings
+ * resampled as the family's own code does (timm: antialiased bicubic; Hugging Face: bicubic;
+ * torchvision: bicubic with aligned corners), the prefix tokens' kept. */
+static igq_status resize_grid(const igq__ckpt_loader *L)
+{
+    struct igq_model *m = L->m;
+    igq_vit_dims     *d = &m->d;
+    const int32_t     H = L->opts->img_h, W = L->opts->img_w, P = d->patch;
+    const int64_t     D = d->dim, np = d->pos_has_prefix ? d->n_prefix : 0;
+    int64_t           nh, nw;
+    float            *pos;
+    igq__pos_method   method = d->naming == IGQ_NAMING_HF            ? IGQ__POS_TORCH_BICUBIC
+                               : d->naming == IGQ_NAMING_TORCHVISION ? IGQ__POS_TORCH_BICUBIC_CORNERS
+                                                                     : IGQ__POS_TORCH_BICUBIC_AA;
+    IGQ_CHECK(H % P == 0 && W % P == 0, IGQ_ERR_INVALID_ARGUMENT,
+              "%s: load option image size %dx%d is not a multiple of the patch %d", L->path,
+              (int)H, (int)W, (int)P);
+    nh = H / P, nw = W / P;
+    if (nh == d->grid_h && nw == d->grid_w) return IGQ_OK;
+    IGQ_CHECK(nh * nw <= (int64_t)1 << 20, IGQ_ERR_INVALID_ARGUMENT,
+              "%s: load option image size %dx%d with patch %d gives more than 2^20 patches",
+              L->path, (int)H, (int)W, (int)P);
+    IGQ_CHECK(nh * 64 >= d->grid_h && nw * 64 >= d->grid_w, IGQ_ERR_INVALID_ARGUMENT,
+              "%s: load option image size %dx%d shrinks the %dx%d patch grid more than 64 times",
+              L->path, (int)H, (int)W, (int)d->grid_h, (int)d->grid_w);
+    pos = (float *)igq__malloc((size_t)((np + nh * nw) * D) * sizeof(float));
+    IGQ_CHECK(pos != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", L->path);
+    memcpy(pos, m->pos, (size_t)(np * D) * sizeof(float));
+    {
+        igq_status s = igq__pos_resample(method, m->pos + np * D, d->grid_h, d->grid_w, nh, nw, D,
+                                         pos + np * D);
+        if (s != IGQ_OK) {
+            igq__free(pos);
+            return s;
+        }
+    }
+    igq__free(m->pos);
+    m->pos       = pos;
+    d->trained_h = d->img_h;
+    d->trained_w = d->img_w;
+    d->img_h     = H;
+    d->img_w     = W;
+    d->grid_h    = (int32_t)nh;
+    d->grid_w    = (int32_t)nw;
+    d->n_patches = (int32_t)(nh * nw);
+    d->n_tokens  = d->n_patches + d->n_prefix;
+    return IGQ_OK;
+}
+
 /* Prefix tokens (class, distillation, registers) and the position embedding → token layout
  * and image size. */
 static igq_status read_tokens(const igq__ckpt_loader *L)
@@ -273,6 +323,7 @@ static igq_status read_tokens(const igq__ckpt_loader *L)
         d->n_patches        = side * side;
     }
     d->n_tokens = d->n_patches + d->n_prefix;
+    if (L->opts != NULL && L->opts->img_h > 0) IGQ_TRY(resize_grid(L));
     return IGQ_OK;
 }
 
@@ -339,6 +390,20 @@ static igq_status build(const igq__ckpt_loader *L)
     IGQ_CHECK(!(d->has_dist && d->pool == IGQ_POOL_MEAN), IGQ_ERR_UNSUPPORTED,
               "%s: distillation token with mean pooling", L->path);
 
+    {
+        /* No classifier (timm num_classes=0, DINOv2, a bare encoder): 0 classes, embeddings
+         * only (igq_run_features); a bias without its weight is malformed. */
+        char name[IGQ__CKPT_NAME_CAP], wname[IGQ__CKPT_NAME_CAP];
+        if (igq__ckpt_find(L, NULL, sc->head_w, wname) == NULL &&
+            (sc->head_dist_w == NULL || igq__ckpt_find(L, NULL, sc->head_dist_w, name) == NULL)) {
+            IGQ_CHECK(igq__ckpt_find(L, NULL, sc->head_b, name) == NULL, IGQ_ERR_FORMAT,
+                      "%s: tensor '%s' without its classifier weight: missing tensor '%s'",
+                      L->path, name, wname);
+            d->classes = 0;
+            IGQ_TRY(igq__ckpt_check_unused(L));
+            return igq__ckpt_resolve_meta(L);
+        }
+    }
     IGQ_TRY(read_linear(L, NULL, sc->head_w, sc->head_b, -1, d->dim, &m->head));
     d->classes = m->head.out;
     if (d->has_dist) {
@@ -351,11 +416,7 @@ static igq_status build(const igq__ckpt_loader *L)
         IGQ_CHECK(igq__ckpt_find(L, NULL, sc->head_dist_w, name) == NULL, IGQ_ERR_FORMAT,
                   "%s: tensor '%s' without a distillation token", L->path, name);
     }
-    if (igq__st_find(L->st, "heads.pre_logits.weight") != NULL)
-        return igq__set_error(IGQ_ERR_UNSUPPORTED,
-                              "%s: tensor 'heads.pre_logits.weight': a pre-logits layer is not "
-                              "supported", L->path);
-
+    IGQ_TRY(igq__ckpt_check_unused(L));
     return igq__ckpt_resolve_meta(L);
 }
 
@@ -380,15 +441,21 @@ static igq_status open_tensors(const char *path, igq_safetensors **st)
     return s;
 }
 
-igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
+igq_status igq__checkpoint_load(const char *path, const igq__load_opts *opts,
+                                struct igq_model **out)
 {
     igq__ckpt_loader L;
     igq_status       s;
     *out = NULL;
     memset(&L, 0, sizeof L);
     L.path = path;
+    L.opts = opts;
     IGQ_TRY(open_tensors(path, &L.st));
     s = igq__ckpt_detect_scheme(&L);
+    if (s == IGQ_OK && L.st->count > 0) {
+        L.used = (unsigned char *)igq__calloc(L.st->count, 1);
+        if (L.used == NULL) s = igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
+    }
     if (s == IGQ_OK) s = igq__ckpt_open_configs(&L);
     if (s == IGQ_OK) {
         L.m = (struct igq_model *)igq__calloc(1, sizeof *L.m);
@@ -404,6 +471,7 @@ igq_status igq__checkpoint_load(const char *path, struct igq_model **out)
             s = igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", path);
     }
     igq__ckpt_close_configs(&L);
+    igq__free(L.used);
     igq__st_close(L.st);
     if (s == IGQ_OK)
         *out = L.m;

@@ -6,6 +6,7 @@
 #define IGQ_IO_CKPT_LOADER_H
 
 #include "../model/vit.h"
+#include "checkpoint.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -20,6 +21,7 @@
 typedef struct igq__ckpt_scheme {
     const char *label; /* for messages */
     igq_naming  naming;
+    float       eps;   /* default LayerNorm eps of the family; 0: by naming (ckpt_meta.c) */
     const char *cls, *dist, *reg, *pos, *patch_w, *patch_b;
     const char *norm_w, *norm_b, *fc_norm_w, *fc_norm_b;
     const char *head_w, *head_b, *head_dist_w, *head_dist_b;
@@ -36,13 +38,18 @@ typedef struct igq__ckpt_loader {
     igq_json               *config;      /* config.json beside the file, or NULL */
     igq_json               *preproc;     /* preprocessor_config.json, or NULL */
     const char             *config_path; /* for messages */
+    const igq__load_opts   *opts;        /* the application's values, or NULL */
+    unsigned char          *used;        /* [st->count]: tensors the graph read (igq__ckpt_find
+                                            marks them), or NULL */
     char                    config_buf[1024];
     struct igq_model       *m;
 } igq__ckpt_loader;
 
 /* ---- ckpt_names.c ---- */
 
-/* Sets L->sc to the scheme whose patch embedding is present; IGQ_ERR_FORMAT if none is. */
+/* Sets L->sc to the scheme whose patch embedding is present; IGQ_ERR_FORMAT if none is;
+ * IGQ_ERR_UNSUPPORTED naming the tensor when a tensor marks a family or feature libigq does
+ * not run (Swin, CLIP, SigLIP, BEiT, EVA, qk-norm, norm_pre, ...). */
 igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L);
 
 /* The first present alternative of an "a|b" pattern, prefixed; NULL if none is (also for a
@@ -50,6 +57,10 @@ igq_status igq__ckpt_detect_scheme(igq__ckpt_loader *L);
  * alternative when none is. */
 const igq_st_tensor *igq__ckpt_find(const igq__ckpt_loader *L, const char *prefix,
                                     const char *pattern, char *name_out);
+
+/* IGQ_ERR_UNSUPPORTED naming the first tensor the graph did not use, unless it is one of the
+ * documented tensors inference does not need (training buffers, Hugging Face's pooler). */
+igq_status igq__ckpt_check_unused(const igq__ckpt_loader *L);
 
 /* Number of blocks: 1 + the largest index N in names "<block_prefix>N.<...>". */
 igq_status igq__ckpt_count_blocks(const igq__ckpt_loader *L, int32_t *depth);

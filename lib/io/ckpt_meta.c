@@ -4,7 +4,9 @@
  *   2. <dir>/config.json: num_attention_heads | num_heads | model_args.num_heads,
  *      layer_norm_eps, image_size (int or [H, W]) | pretrained_cfg.input_size [C, H, W],
  *      pretrained_cfg.mean/std | mean/std; then <dir>/preprocessor_config.json image_mean/std
- *   3. defaults: head dim 64; eps 1e-6 (timm, torchvision) or 1e-12 (Hugging Face);
+ *   3. defaults: heads of the published widths (192/3, 384/6, 768/12, 1024/16, 1280/16,
+ *      1408/16, 1536/24, 1664/16), else head dim 64; eps 1e-6 (timm, torchvision) or 1e-12
+ *      (Hugging Face);
  *      square image from the position embedding; mean/std unknown.
  * The evaluation transform (igq_image_preprocess): metadata interpolation, crop_pct,
  * crop_mode; else config.json pretrained_cfg.interpolation / crop_pct / crop_mode; else
@@ -140,6 +142,7 @@ static igq_status resolve_heads(const igq__ckpt_loader *L)
     igq_vit_dims *d = &L->m->d;
     const char   *s = meta(L, "num_heads");
     int64_t       heads = -1;
+    int           declared;
     if (s != NULL) {
         char *end;
         long  v;
@@ -159,12 +162,33 @@ static igq_status resolve_heads(const igq__ckpt_loader *L)
                       L->config_path, keys[k][1] ? keys[k][1] : keys[k][0]);
         }
     }
+    declared = heads > 0;
+    if (heads < 0 && L->opts != NULL && L->opts->heads > 0) heads = L->opts->heads;
     if (heads < 0) {
-        IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
-                  "%s: number of heads unknown: embed dim %d is not a multiple of the default "
-                  "head dim 64; add a num_heads metadata entry or a config.json",
-                  L->path, (int)d->dim);
-        heads = d->dim / 64;
+        /* The published ViT/DeiT widths and their heads (timm, torchvision, Hugging Face, DINOv2
+         * agree): Ti 192/3, S 384/6, B 768/12, L 1024/16, H 1280/16, g 1408/16, DINOv2-g
+         * 1536/24, bigG 1664/16. A head dimension of 64 would give H 20 heads: a different
+         * network. Other widths: head dimension 64. */
+        static const int32_t known[][2] = {{192, 3},   {384, 6},   {768, 12},  {1024, 16},
+                                           {1280, 16}, {1408, 16}, {1536, 24}, {1664, 16}};
+        size_t               k;
+        for (k = 0; k < sizeof known / sizeof known[0]; k++)
+            if (d->dim == known[k][0]) heads = known[k][1];
+        if (heads < 0) {
+            IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
+                      "%s: number of heads unknown: embed dim %d is not a published ViT width "
+                      "nor a multiple of the default head dim 64; add a num_heads metadata "
+                      "entry or a config.json",
+                      L->path, (int)d->dim);
+            heads = d->dim / 64;
+        }
+    }
+    if (L->opts != NULL && L->opts->heads > 0) {
+        /* the application's count: used where the file says nothing, checked where it does */
+        IGQ_CHECK(!declared || heads == L->opts->heads, IGQ_ERR_INVALID_ARGUMENT,
+                  "%s: the file declares %lld heads, the load option %d", L->path,
+                  (long long)heads, (int)L->opts->heads);
+        heads = L->opts->heads;
     }
     IGQ_CHECK(d->dim % heads == 0, IGQ_ERR_FORMAT,
               "%s: %lld heads do not divide embed dim %d", L->path, (long long)heads, (int)d->dim);
@@ -177,7 +201,7 @@ static igq_status resolve_eps(const igq__ckpt_loader *L)
 {
     igq_vit_dims *d = &L->m->d;
     const char   *s = meta(L, "layer_norm_eps");
-    d->ln_eps       = d->naming == IGQ_NAMING_HF ? 1e-12f : 1e-6f;
+    d->ln_eps       = L->sc->eps > 0.0f ? L->sc->eps : d->naming == IGQ_NAMING_HF ? 1e-12f : 1e-6f;
     if (s != NULL) {
         char  *end;
         double v;
@@ -195,6 +219,7 @@ static igq_status resolve_eps(const igq__ckpt_loader *L)
             d->ln_eps = (float)v->number;
         }
     }
+    if (L->opts != NULL && L->opts->has_eps) d->ln_eps = L->opts->eps; /* the application's */
     return IGQ_OK;
 }
 
@@ -222,6 +247,9 @@ static igq_status resolve_norm_stats(const igq__ckpt_loader *L)
     float       mean[MAX_STATS], std[MAX_STATS];
     int         nm, ns;
     const char *sm = meta(L, "mean"), *ss = meta(L, "std");
+    if (L->opts != NULL && L->opts->n_stats > 0) /* the application's, replacing the file's */
+        return set_norm_stats(L, L->opts->mean, L->opts->n_stats, L->opts->std,
+                              L->opts->n_stats, "load options");
     if (sm != NULL || ss != NULL) {
         IGQ_CHECK(sm != NULL && ss != NULL, IGQ_ERR_FORMAT,
                   "%s: metadata has only one of mean and std", L->path);
@@ -560,10 +588,20 @@ static igq_status preproc_from_hf(const igq__ckpt_loader *L)
 
 static igq_status resolve_preproc(const igq__ckpt_loader *L)
 {
-    int found = 0;
+    struct igq_model   *m = L->m;
+    const igq_vit_dims *d = &m->d;
+    int                 found = 0;
     IGQ_TRY(preproc_from_metadata(L, &found));
     if (!found && L->config != NULL) IGQ_TRY(preproc_from_timm_config(L, &found));
     if (!found && L->preproc != NULL) IGQ_TRY(preproc_from_hf(L));
+    if (m->has_preproc && d->trained_h > 0 && m->preproc.resize_mode != IGQ__RESIZE_NONE) {
+        /* run at another size (load option): the declared resize scaled with the crop, so the
+         * crop keeps its share of the resized image */
+        double rh = floor((double)m->preproc.resize_h * d->img_h / d->trained_h + 0.5);
+        double rw = floor((double)m->preproc.resize_w * d->img_w / d->trained_w + 0.5);
+        m->preproc.resize_h = (int32_t)(rh < 1.0 ? 1.0 : rh > 65536.0 ? 65536.0 : rh);
+        m->preproc.resize_w = (int32_t)(rw < 1.0 ? 1.0 : rw > 65536.0 ? 65536.0 : rw);
+    }
     return IGQ_OK;
 }
 

@@ -243,7 +243,7 @@ static igq_status read_graph(reader *r)
         "%s: section 'GRPH': %d heads of width %d do not make width %d", r->name, (int)d->heads,
         (int)d->head_dim, (int)d->dim);
     RANGE(d->mlp, 1, 65536, "MLP width");
-    RANGE(d->classes, 1, 1 << 24, "classes");
+    RANGE(d->classes, 0, 1 << 24, "classes"); /* 0: no classifier (embeddings only) */
     RANGE(d->has_dist, 0, 1, "distillation head");
     RANGE(d->pos_has_prefix, 0, 1, "position embedding covers the prefix");
     RANGE(d->pool, IGQ_POOL_TOKEN, IGQ_POOL_MEAN, "pooling");
@@ -399,6 +399,13 @@ static int32_t weight_out(const igq_vit_dims *d, int32_t site)
     }
 }
 
+/* 0 for the classifier weight sites of a graph without them (no distillation head, or no
+ * classifier at all: 0 classes); 1 for every other site. */
+static int weight_out_exists(const igq_vit_dims *d, int32_t site)
+{
+    return (site != IGQ__SITE_HEAD_W && site != IGQ__SITE_HEAD_DIST_W) || weight_out(d, site) > 0;
+}
+
 static int edge_site(int32_t site)
 {
     return site == IGQ__SITE_PATCH_IN || site == IGQ__SITE_HEAD_IN || site == IGQ__SITE_PATCH_W ||
@@ -419,7 +426,7 @@ static igq_status read_quantizer(reader *r, igq_qstate *q, const unsigned char *
     site  = get_i32(p + 4);
     REQ(site >= 0 && site < IGQ__N_QSITES && block >= -1 && block < d->depth &&
             (block < 0) == edge_site(site) &&
-            (site != IGQ__SITE_HEAD_DIST_W || d->has_dist),
+            weight_out_exists(d, site),
         "%s: section 'QUAN': record %u: site %d of block %d does not exist in this graph",
         r->name, (unsigned)k, (int)site, (int)block);
     z = igq__qz(q, block, site);
@@ -549,7 +556,7 @@ static igq_status read_quan(reader *r, igq_qstate *q)
     for (b = -1; b < d->depth; b++)
         for (site = 0; site < IGQ__N_QSITES; site++) {
             if ((b < 0) != edge_site(site)) continue;
-            if (site == IGQ__SITE_HEAD_DIST_W && !d->has_dist) continue;
+            if (!weight_out_exists(d, site)) continue;
             REQ(igq__qz(q, b, site)->present,
                 "%s: section 'QUAN': no quantizer for site %d of block %d", r->name, (int)site,
                 (int)b);
@@ -671,6 +678,13 @@ static igq_status read_tdir(reader *r)
         REQ(off >= prev_end, "%s: section 'TDIR': tensor '%s' of block %d overlaps the one "
             "before it (entries must be sorted by offset)", r->name, nm, (int)block);
         prev_end = off + bytes;
+        {
+            const int base = kind > IGQF_ROWSUM ? kind - IGQF_ROWSUM : kind;
+            REQ(d->classes > 0 || (base != IGQF_HEAD_W && base != IGQF_HEAD_B &&
+                                   base != IGQF_HEAD_DIST_W && base != IGQF_HEAD_DIST_B),
+                "%s: section 'TDIR': tensor '%s' in a model without a classifier (0 classes)",
+                r->name, nm);
+        }
         if (kind > IGQF_ROWSUM) {
             REQ(r->executor == IGQ_EXECUTOR_INT && r->quantized,
                 "%s: section 'TDIR': tensor '%s': weight sums belong to integer-executor "
@@ -772,8 +786,9 @@ static igq_status assemble(reader *r, igq_qlin_packed *pk)
         "%s: section 'TDIR': missing tensor 'norm.weight' (final LayerNorm)", r->name);
     REQ(d->pool == ((m->fc_norm_w != NULL || d->n_prefix == 0) ? IGQ_POOL_MEAN : IGQ_POOL_TOKEN),
         "%s: section 'GRPH': the pooling does not match the final LayerNorms present", r->name);
-    IGQ_TRY(linear(r, IGQF_HEAD_W, -1, 1, &m->head, &pk[IGQ__QLIN_PATCH(d->depth) + 1]));
-    IGQ_TRY(linear(r, IGQF_HEAD_DIST_W, -1, d->has_dist, &m->head_dist,
+    IGQ_TRY(linear(r, IGQF_HEAD_W, -1, d->classes > 0, &m->head,
+                   &pk[IGQ__QLIN_PATCH(d->depth) + 1]));
+    IGQ_TRY(linear(r, IGQF_HEAD_DIST_W, -1, d->has_dist && d->classes > 0, &m->head_dist,
                    &pk[IGQ__QLIN_PATCH(d->depth) + 2]));
     for (b = 0; b < d->depth; b++) {
         igq_block *k = &m->blocks[b];

@@ -162,8 +162,10 @@ static void list_tensors(writer *w)
     add_f32(w, IGQF_NORM_B, -1, m->norm_b, D);
     add_f32(w, IGQF_FC_NORM_W, -1, m->fc_norm_w, D);
     add_f32(w, IGQF_FC_NORM_B, -1, m->fc_norm_b, D);
-    add_linear(w, IGQF_HEAD_W, -1, IGQ__QLIN_PATCH(d->depth) + 1, &m->head);
-    if (d->has_dist) add_linear(w, IGQF_HEAD_DIST_W, -1, IGQ__QLIN_PATCH(d->depth) + 2, &m->head_dist);
+    if (d->classes > 0) /* else no classifier */
+        add_linear(w, IGQF_HEAD_W, -1, IGQ__QLIN_PATCH(d->depth) + 1, &m->head);
+    if (d->has_dist && d->classes > 0)
+        add_linear(w, IGQF_HEAD_DIST_W, -1, IGQ__QLIN_PATCH(d->depth) + 2, &m->head_dist);
     for (b = 0; b < d->depth; b++) {
         const igq_block *k = &m->blocks[b];
         add_f32(w, IGQF_LN1_W, b, k->ln1_w, D);

@@ -132,12 +132,29 @@ static void fill_crc(igq_kernel_table *t, igq_isa_level level)
 #endif
 }
 
+/* The peak loops of a level (igq_measure_machine). */
+static void fill_peak(igq_kernel_table *t, igq_isa_level level)
+{
+    t->peak = igq__peak__scalar;
+#ifdef IGQ_X86_KERNELS
+    switch (level) {
+    case IGQ_ISA_SCALAR: break;
+    case IGQ_ISA_AVX2: t->peak = igq__peak__avx2; break;
+    case IGQ_ISA_AVXVNNI: t->peak = igq__peak__avxvnni; break;
+    case IGQ_ISA_AVX512VNNI: t->peak = igq__peak__avx512vnni; break;
+    }
+#else
+    (void)level;
+#endif
+}
+
 /* The table for a level the CPU supports. */
 static void fill(igq_kernel_table *t, igq_isa_level level)
 {
     t->level = level;
     fill_gemm(t, level);
     fill_nonlin(t, level);
+    fill_peak(t, level);
     fill_attn(t, level);
     fill_crc(t, level);
 }

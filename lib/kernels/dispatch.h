@@ -42,6 +42,7 @@ typedef struct igq_kernel_table {
      * *__scalar */
     igq_qs8_pack_kv_fn qs8_pack_keys, qs8_pack_values;
     igq_crc32c_fn      crc32c; /* scalar: *__scalar; avx2 and above: *__avx2 */
+    igq_peak_fn        peak;   /* the level's own: igq__peak__<level> */
 } igq_kernel_table;
 
 /* The active table. The first call (from any thread) detects the CPU, reads IGQ_ISA and fills

@@ -358,6 +358,20 @@ typedef uint32_t (*igq_crc32c_fn)(uint32_t crc, const void *data, size_t n);
 uint32_t igq__crc32c__scalar(uint32_t crc, const void *data, size_t n);
 uint32_t igq__crc32c__avx2(uint32_t crc, const void *data, size_t n);
 
+/* Peak loops for a roofline (igq_measure_machine): n iterations of 12 independent chains of
+ * the level's multiply-add instruction on register operands read once from `in` (64 bytes),
+ * the chains' final values stored to `sink` (64 bytes) so that nothing is optimized away.
+ * kind IGQ_PEAK_INT8: the integer GEMMs' instruction (scalar: plain C int32 multiply-adds;
+ * avx2: vpmaddwd + vpaddd, ymm; avxvnni: ymm vpdpbusd; avx512vnni: zmm vpdpbusd);
+ * IGQ_PEAK_F32: FMA of the level's vector width (scalar: multiply and add in C). Returns the
+ * multiply-adds done. Files: lib/kernels/scalar/peak_scalar.c, x86_{avx2,avxvnni,avx512}/peak_*.c. */
+enum { IGQ_PEAK_INT8 = 0, IGQ_PEAK_F32 = 1 };
+typedef double (*igq_peak_fn)(int64_t n, int kind, const void *in, void *sink);
+double igq__peak__scalar(int64_t n, int kind, const void *in, void *sink);
+double igq__peak__avx2(int64_t n, int kind, const void *in, void *sink);
+double igq__peak__avxvnni(int64_t n, int kind, const void *in, void *sink);
+double igq__peak__avx512vnni(int64_t n, int kind, const void *in, void *sink);
+
 /* Integer GEMMs (igq_qgemm_fn), all instances of qgemm_driver.h, and the grouped GEMMs
  * (igq_qggemm_fn, f32 sums in L1), instances of qggemm_driver.h on the same tiles;
  * qs4 = int4 weights.

@@ -82,10 +82,10 @@ igq_status igq__exec_plan_reserve(igq_exec_plan *p, const struct igq_model *m, i
 }
 
 void igq__exec_plan_run(const igq_exec_plan *p, const struct igq_model *m, const float *images,
-                        int64_t batch, float *logits, igq__pool *pool)
+                        int64_t batch, float *out, int feat, igq__pool *pool, igq_prof *prof)
 {
     if (p->iscratch != NULL)
-        igq__forward_int(m, images, batch, logits, p->iscratch, pool);
+        igq__forward_int(m, images, batch, out, feat, p->iscratch, pool, prof);
     else
-        igq__forward_par(m, images, batch, logits, p->scratch, p->hooks, pool);
+        igq__forward_par(m, images, batch, out, feat, p->scratch, p->hooks, pool, prof);
 }

@@ -29,9 +29,11 @@ igq_status igq__exec_plan_reserve(igq_exec_plan *p, const struct igq_model *m, i
 /* Frees the plan's scratch and empties it. */
 void igq__exec_plan_free(igq_exec_plan *p);
 
-/* Logits [batch][classes] of images [batch][C][H][W] with m's executor on the plan's scratch,
- * which must cover batch and igq__pool_size(pool) threads. Allocates nothing. */
+/* Logits [batch][classes] (feat = 0) or pooled embeddings [batch][D] (feat = 1) of images
+ * [batch][C][H][W] with m's executor on the plan's scratch, which must cover batch and
+ * igq__pool_size(pool) threads. Allocates nothing. prof: NULL, or igq__pool_size(pool) layer
+ * recorders (profile.h), one per thread, started empty. */
 void igq__exec_plan_run(const igq_exec_plan *p, const struct igq_model *m, const float *images,
-                        int64_t batch, float *logits, igq__pool *pool);
+                        int64_t batch, float *out, int feat, igq__pool *pool, igq_prof *prof);
 
 #endif

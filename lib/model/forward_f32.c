@@ -26,6 +26,8 @@
 #include "../core/threadpool.h"
 #include "../kernels/dispatch.h"
 #include "../kernels/f32_ref.h"
+#include "igq/igq.h"
+#include "profile.h"
 #include "vit.h"
 
 #define RUP16(n) ((((size_t)(n)) + 15u) & ~(size_t)15u)
@@ -167,9 +169,11 @@ static void residual_add(int64_t rows, int64_t D, float *x, const float *branch,
 }
 
 /* Final norm, pooling and classifier of one image whose tokens are x [T][D]; tmp: T*D floats
- * (mean pooling only). */
+ * (mean pooling only). feat: logits is the image's pooled embedding (D floats) instead: the
+ * classifier's input before the head-input site, a distilled model's two tokens averaged as
+ * timm's pre_logits does. */
 static void classify(const struct igq_model *m, float *x, float *tmp, f32_local *s,
-                     float *logits, const igq_site_hook *hook, int64_t image)
+                     float *logits, int feat, const igq_site_hook *hook, int64_t image)
 {
     const igq_vit_dims *d = &m->d;
     const int32_t       T = d->n_tokens, D = d->dim, np = d->n_prefix;
@@ -198,7 +202,12 @@ static void classify(const struct igq_model *m, float *x, float *tmp, f32_local 
         else
             memcpy(s->pooled, s->pooled + D, (size_t)D * sizeof(float));
     }
+    if (feat) /* the embedding before the head-input site */
+        for (c = 0; c < D; c++)
+            logits[c] = rows == 2 ? 0.5f * (s->pooled[c] + s->pooled[D + c]) : s->pooled[c];
+    /* the site is still hooked (observed when calibrating a model without a classifier) */
     call_hook(hook, image, -1, IGQ__SITE_HEAD_IN, -1, s->pooled, rows, D, D);
+    if (feat || d->classes == 0) return;
     if (d->has_dist) {
         linear(&m->head, 1, s->pooled, s->logit2);
         linear(&m->head_dist, 1, s->pooled + D, s->logit2 + d->classes);
@@ -233,13 +242,16 @@ typedef struct fwd {
     const igq_vit_dims     *d;
     const igq_site_hook    *hooks;   /* NULL, or one per thread */
     igq__pool              *pool;
+    igq_prof               *lp;      /* layer recorder of a profiled run (this thread's), or NULL */
     int32_t                 threads;
     f32_shared              s;
     float                  *local0;  /* thread t's f32_local starts at local0 + t * local_stride */
     size_t                  local_stride;
     /* the chunk */
     const float            *images;  /* its first image */
-    float                  *logits;  /* its first image's logits */
+    float                  *logits;  /* its first image's logits (or pooled embedding) */
+    int                     feat;    /* outputs are pooled embeddings (igq_run_features) */
+    int64_t                 ow;      /* floats per image of the output: classes, or D */
     int64_t                 first, B; /* batch index of its first image, images in it */
     int64_t                 rows;    /* its token rows, B * T: the rows of GEMMs and row steps */
     /* the current step */
@@ -393,7 +405,7 @@ static void step_classify(void *ctx, int64_t i, int32_t thread)
     f32_local     l;
     local_of(f, thread, &l);
     classify(f->m, f->s.x + (size_t)i * T * D, f->s.h + (size_t)i * T * D, &l,
-             f->logits + (size_t)i * f->d->classes, hook_of(f, thread), f->first + i);
+             f->logits + (size_t)i * f->ow, f->feat, hook_of(f, thread), f->first + i);
 }
 
 /* Hooks of one site on every image of the chunk (nothing without hooks). */
@@ -426,57 +438,147 @@ static void rows_step(fwd *f, int residual, const float *ls, const float *ln_w, 
     run(f, ceil_div(f->rows, f->tile), step_rows);
 }
 
+/* Profile counters (igq_session_profile_layer; doc/profiling.md): operations per element of
+ * the non-GEMM layers as the integer executor counts them, and the bytes of an f32 linear layer
+ * on `rows` rows. */
+#define OPS_LN 8.0
+#define OPS_QUANT 4.0
+#define OPS_SOFTMAX 6.0
+#define OPS_GELU 10.0
+#define OPS_RESIDUAL 2.0
+
+static void prof_gemm(fwd *f, double t0, const char *what, int32_t b, const igq_linear *l,
+                      double extra_ops)
+{
+    const double R = (double)f->rows;
+    igq__prof_add(f->lp, t0, what, b, IGQ_LAYER_LINEAR, f->rows, l->out, l->in,
+                  2.0 * R * l->out * l->in + extra_ops,
+                  4.0 * (R * l->in + (double)l->in * l->out + l->out + R * l->out));
+}
+
+/* A row step (residual and / or LayerNorm over the chunk's rows), recorded as `what`. */
+static void prof_rows(fwd *f, double t0, const char *what, int32_t b, int residual, int ln)
+{
+    const double RD = (double)f->rows * f->d->dim;
+    igq__prof_add(f->lp, t0, what, b, ln ? IGQ_LAYER_LAYER_NORM : IGQ_LAYER_RESIDUAL, f->rows,
+                  f->d->dim, 0, (residual ? OPS_RESIDUAL : 0.0) * RD + (ln ? OPS_LN : 0.0) * RD,
+                  (residual ? 12.0 : 0.0) * RD + (ln ? 8.0 : 0.0) * RD);
+}
+
+/* The quantize-dequantize of one site (simulated executor), recorded as `what`. */
+static void quant_site(fwd *f, const char *what, int32_t site, float *base, int64_t stride,
+                       int64_t rows, int64_t cols)
+{
+    const double n = (double)f->B * rows * cols;
+    double       t;
+    if (f->hooks == NULL) return;
+    t = igq__prof_t0(f->lp);
+    hooks_at(f, HOOK_ONE, site, base, stride, rows, cols, cols);
+    igq__prof_add(f->lp, t, what, f->block, IGQ_LAYER_QUANTIZE, f->B * rows, cols, 0,
+                  OPS_QUANT * n, 8.0 * n);
+}
+
 static void forward_chunk(fwd *f)
 {
     const igq_vit_dims *d = f->d;
     const int64_t       T = d->n_tokens, D = d->dim, M = d->mlp, B = f->B;
-    const int64_t       NP = d->n_patches;
+    const int64_t       NP = d->n_patches, H = d->heads, hd = d->head_dim;
+    const int64_t       cpp = (int64_t)d->in_chans * d->patch * d->patch;
+    const double        BTT = (double)B * T * T, BTD = (double)B * T * D;
     int32_t             b;
+    double              t;
 
+    igq__prof_start(f->lp);
+    t = igq__prof_t0(f->lp);
     run(f, B, step_patches);
     /* One task per image, or several row tiles per image when images are fewer than threads. */
     f->tiles = B >= f->threads ? 1 : ceil_div(f->threads, B);
     if (f->tiles > ceil_div(NP, ROW_ALIGN)) f->tiles = ceil_div(NP, ROW_ALIGN);
     run(f, B * f->tiles, step_embed);
+    igq__prof_add(f->lp, t, "patch_embed", -1, IGQ_LAYER_PATCH_EMBED, B * NP, D, cpp,
+                  2.0 * (double)B * NP * D * cpp,
+                  4.0 * ((double)B * NP * cpp * 2.0 + (double)D * cpp + 2.0 * BTD));
 
-    if (d->depth > 0) rows_step(f, 0, NULL, f->m->blocks[0].ln1_w, f->m->blocks[0].ln1_b);
+    if (d->depth > 0) {
+        t = igq__prof_t0(f->lp);
+        rows_step(f, 0, NULL, f->m->blocks[0].ln1_w, f->m->blocks[0].ln1_b);
+        prof_rows(f, t, "norm1", 0, 0, 1);
+    }
     for (b = 0; b < d->depth; b++) {
         const igq_block *blk  = &f->m->blocks[b];
         const igq_block *next = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
         f->block              = b;
-        hooks_at(f, HOOK_ONE, IGQ__SITE_QKV_IN, f->s.h, T * D, T, D, D);
+        quant_site(f, "attn.qkv.quantize", IGQ__SITE_QKV_IN, f->s.h, T * D, T, D);
+        t = igq__prof_t0(f->lp);
         gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
+        prof_gemm(f, t, "attn.qkv", b, &blk->qkv, 0.0);
+        t = igq__prof_t0(f->lp);
         hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
         run(f, B * d->heads, step_attention);
-        hooks_at(f, HOOK_ONE, IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D, D);
+        igq__prof_add(f->lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
+                      4.0 * BTT * (double)H * hd + OPS_SOFTMAX * BTT * H +
+                          (f->hooks != NULL ? 3.0 * OPS_QUANT * BTD : 0.0),
+                      16.0 * BTD);
+        quant_site(f, "attn.proj.quantize", IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D);
+        t = igq__prof_t0(f->lp);
         gemm(f, &blk->proj, f->s.o, f->s.h, 0);
+        prof_gemm(f, t, "attn.proj", b, &blk->proj, 0.0);
+        t = igq__prof_t0(f->lp);
         rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
-        hooks_at(f, HOOK_ONE, IGQ__SITE_FC1_IN, f->s.h, T * D, T, D, D);
+        prof_rows(f, t, "norm2", b, 1, 1);
+        quant_site(f, "mlp.fc1.quantize", IGQ__SITE_FC1_IN, f->s.h, T * D, T, D);
+        t = igq__prof_t0(f->lp);
         gemm(f, &blk->fc1, f->s.h, f->s.mlp, 1);
-        hooks_at(f, HOOK_ONE, IGQ__SITE_FC2_IN, f->s.mlp, T * M, T, M, M);
+        prof_gemm(f, t, "mlp.fc1", b, &blk->fc1, OPS_GELU * (double)f->rows * M);
+        quant_site(f, "mlp.fc2.quantize", IGQ__SITE_FC2_IN, f->s.mlp, T * M, T, M);
+        t = igq__prof_t0(f->lp);
         gemm(f, &blk->fc2, f->s.mlp, f->s.h, 0);
+        prof_gemm(f, t, "mlp.fc2", b, &blk->fc2, 0.0);
+        t = igq__prof_t0(f->lp);
         rows_step(f, 1, blk->ls2, next != NULL ? next->ln1_w : NULL,
                   next != NULL ? next->ln1_b : NULL);
+        /* the residual of block b with the first LayerNorm of block b + 1 */
+        if (next != NULL)
+            prof_rows(f, t, "norm1", b + 1, 1, 1);
+        else
+            prof_rows(f, t, "residual2", b, 1, 0);
     }
+    t = igq__prof_t0(f->lp);
     run(f, B, step_classify);
+    if (f->feat) /* final norm and pooling only */
+        igq__prof_add(f->lp, t, "head", -1, IGQ_LAYER_HEAD, B * (d->has_dist ? 2 : 1), D, 0,
+                      OPS_LN * BTD, 4.0 * (BTD + (double)B * D));
+    else
+        igq__prof_add(f->lp, t, "head", -1, IGQ_LAYER_HEAD, B * (d->has_dist ? 2 : 1),
+                      d->classes, D,
+                      2.0 * (double)B * (d->has_dist ? 2 : 1) * d->classes * D + OPS_LN * BTD,
+                      4.0 * (BTD + (double)(d->has_dist ? 2 : 1) * d->classes * (D + 1)));
 }
 
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook)
 {
-    igq__forward_par(m, images, batch, logits, scratch, hook, NULL);
+    igq__forward_par(m, images, batch, logits, 0, scratch, hook, NULL, NULL);
+}
+
+void igq__forward_out(const struct igq_model *m, const float *images, int64_t batch, float *out,
+                      float *scratch, const igq_site_hook *hook)
+{
+    igq__forward_par(m, images, batch, out, m->d.classes == 0, scratch, hook, NULL, NULL);
 }
 
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, float *scratch, const igq_site_hook *hooks,
-                      igq_threadpool *pool)
+                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
+                      igq_threadpool *pool, igq_prof *prof)
 {
     const igq_vit_dims *d      = &m->d;
     const size_t        img_sz = (size_t)d->in_chans * d->img_h * d->img_w;
     const int64_t       chunk  = igq__forward_chunk(d, batch);
-    fwd                 f      = {.m = m, .d = &m->d, .hooks = hooks, .pool = pool};
+    fwd                 f      = {.m = m, .d = &m->d, .hooks = hooks, .pool = pool, .lp = prof};
     int64_t             i;
     f.threads      = igq__pool_size(pool);
+    f.feat         = feat;
+    f.ow           = feat ? d->dim : d->classes;
     f.local0       = scratch + layout_shared(d, chunk, scratch, &f.s);
     f.local_stride = layout_local(d, NULL, NULL);
     for (i = 0; i < batch; i += chunk) {
@@ -484,7 +586,7 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
         f.rows   = f.B * d->n_tokens;
         f.first  = i;
         f.images = images + (size_t)i * img_sz;
-        f.logits = logits + (size_t)i * d->classes;
+        f.logits = logits + (size_t)i * f.ow;
         forward_chunk(&f);
     }
 }

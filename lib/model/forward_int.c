@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "../kernels/qs8_layout.h"
+#include "igq/igq.h"
+#include "profile.h"
 #include "qexec_impl.h"
 
 #define RUP64(n) ((((size_t)(n)) + 63u) & ~(size_t)63u)
@@ -141,8 +143,8 @@ void igq__ipar(igq_ictx *c, int64_t n_tasks, igq__itask_fn fn, void *arg)
 /* Lays out thread t's context in its scratch slot; with a team, the image's buffers are
  * thread 0's (c0) and only the per-task scratch is the thread's own. */
 static igq_ictx *ctx_init(const struct igq_model *m, unsigned char *slot, int prof,
-                          int32_t cap_block, int32_t cap_site, int32_t *cap_assign,
-                          igq_iteam *team, const igq_ictx *c0)
+                          igq_prof *lp, int32_t cap_block, int32_t cap_site,
+                          int32_t *cap_assign, igq_iteam *team, const igq_ictx *c0)
 {
     igq_ictx *c = (igq_ictx *)(void *)slot;
     memset(c, 0, sizeof *c);
@@ -151,6 +153,7 @@ static igq_ictx *ctx_init(const struct igq_model *m, unsigned char *slot, int pr
     c->d          = &m->d;
     c->kt         = igq__kernels();
     c->prof       = prof;
+    c->lp         = lp;
     c->cap_block  = cap_block;
     c->cap_site   = cap_site;
     c->cap_assign = cap_assign;
@@ -288,42 +291,123 @@ static void embed(igq_ictx *c, const float *img)
     }
 }
 
+/* Profile counters (igq_session_profile_layer; doc/profiling.md): operations per element of
+ * the non-GEMM layers, and the bytes a linear layer moves on `rows` rows (codes in, packed
+ * weights and their sums, f32 out). */
+#define OPS_LN 8.0
+#define OPS_QUANT 4.0
+#define OPS_SOFTMAX 6.0
+#define OPS_GELU 10.0
+#define OPS_RESIDUAL 2.0
+
+static double lin_bytes(const igq_qlin *l, int64_t rows)
+{
+    return (double)rows * l->in + (double)igq__qs8_packed_size(l->out, l->in, l->qs4 ? 4 : 8) +
+           4.0 * l->out + 4.0 * (double)rows * l->out;
+}
+
+static void prof_lin(igq_ictx *c, double t0, const char *what, int32_t b, const igq_qlin *l,
+                     int64_t rows)
+{
+    igq__prof_add(c->lp, t0, what, b, IGQ_LAYER_LINEAR, rows, l->out, l->in,
+                  2.0 * (double)rows * l->out * l->in, lin_bytes(l, rows));
+}
+
 static void block(igq_ictx *c, int32_t b)
 {
     const igq_vit_dims *d  = c->d;
     const igq_block    *mb = &c->m->blocks[b];
     const igq_qblk     *xb = &c->x->blk[b];
-    const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp;
+    const int64_t       T = d->n_tokens, D = d->dim, Mm = d->mlp, H = d->heads, hd = d->head_dim;
+    const double        TD = (double)T * D, TM = (double)T * Mm, TT = (double)T * T;
+    igq_prof           *lp = c->lp;
+    double              t;
 
     c->cur_block = b;
+    t            = igq__prof_t0(lp);
     layernorm_f32in(c, &xb->ln1, c->xr, T, (int32_t *)c->of); /* of is free here */
+    igq__prof_add(lp, t, "norm1", b, IGQ_LAYER_LAYER_NORM, T, D, 0, OPS_LN * TD, 8.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_quant_i32(c, &xb->in_qkv, (const int32_t *)c->of, T, D);
     igq__qexec_capture(c, b, IGQ__SITE_QKV_IN, D);
+    igq__prof_add(lp, t, "attn.qkv.quantize", b, IGQ_LAYER_QUANTIZE, T, D, 0, OPS_QUANT * TD,
+                  5.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_linear(c, &xb->qkv, &xb->in_qkv, c->cg, T, c->yf);
+    prof_lin(c, t, "attn.qkv", b, &xb->qkv, T);
+    t = igq__prof_t0(lp);
     igq__qexec_quant_f32(c, &xb->q, c->yf, T, D, 3 * D, c->qc, 3 * D);
     igq__qexec_quant_f32(c, &xb->k, c->yf + D, T, D, 3 * D, c->qc + D, 3 * D);
     igq__qexec_quant_f32(c, &xb->v, c->yf + 2 * D, T, D, 3 * D, c->qc + 2 * D, 3 * D);
     igq__qexec_attention(c, xb);
+    igq__prof_add(lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
+                  4.0 * TT * (double)H * hd + OPS_SOFTMAX * TT * H + 3.0 * OPS_QUANT * TD,
+                  16.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_quant_f32(c, &xb->in_proj, c->of, T, D, D, c->cg, D);
     igq__qexec_capture(c, b, IGQ__SITE_PROJ_IN, D);
+    igq__prof_add(lp, t, "attn.proj.quantize", b, IGQ_LAYER_QUANTIZE, T, D, 0, OPS_QUANT * TD,
+                  5.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_linear(c, &xb->proj, &xb->in_proj, c->cg, T, c->yf);
+    prof_lin(c, t, "attn.proj", b, &xb->proj, T);
+    t = igq__prof_t0(lp);
     residual(c, c->yf, mb->ls1);
+    igq__prof_add(lp, t, "residual1", b, IGQ_LAYER_RESIDUAL, T, D, 0, OPS_RESIDUAL * TD,
+                  12.0 * TD);
 
+    t = igq__prof_t0(lp);
     layernorm_f32in(c, &xb->ln2, c->xr, T, (int32_t *)c->of); /* consumed by proj */
+    igq__prof_add(lp, t, "norm2", b, IGQ_LAYER_LAYER_NORM, T, D, 0, OPS_LN * TD, 8.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_quant_i32(c, &xb->in_fc1, (const int32_t *)c->of, T, D);
     igq__qexec_capture(c, b, IGQ__SITE_FC1_IN, D);
+    igq__prof_add(lp, t, "mlp.fc1.quantize", b, IGQ_LAYER_QUANTIZE, T, D, 0, OPS_QUANT * TD,
+                  5.0 * TD);
+    t = igq__prof_t0(lp);
     igq__qexec_linear(c, &xb->fc1, &xb->in_fc1, c->cg, T, c->yf);
+    prof_lin(c, t, "mlp.fc1", b, &xb->fc1, T);
+    t = igq__prof_t0(lp);
     {
         const int64_t nt = igq__ithreads(c);
         igq__ipar(c, nt < T ? nt : T, gelu_task, NULL);
     }
+    igq__prof_add(lp, t, "mlp.gelu", b, IGQ_LAYER_GELU, T, Mm, 0, OPS_GELU * TM, 8.0 * TM);
+    t = igq__prof_t0(lp);
     igq__qexec_quant_i32(c, &xb->in_fc2, (const int32_t *)c->yf, T, Mm);
     igq__qexec_capture(c, b, IGQ__SITE_FC2_IN, Mm);
+    igq__prof_add(lp, t, "mlp.fc2.quantize", b, IGQ_LAYER_QUANTIZE, T, Mm, 0, OPS_QUANT * TM,
+                  5.0 * TM);
+    t = igq__prof_t0(lp);
     igq__qexec_linear(c, &xb->fc2, &xb->in_fc2, c->cg, T, c->yf);
+    prof_lin(c, t, "mlp.fc2", b, &xb->fc2, T);
+    t = igq__prof_t0(lp);
     residual(c, c->yf, mb->ls2);
+    igq__prof_add(lp, t, "residual2", b, IGQ_LAYER_RESIDUAL, T, D, 0, OPS_RESIDUAL * TD,
+                  12.0 * TD);
 }
 
-/* Final norm, pooling, head of the image in c->xr. */
+/* The pooled embedding of igq_run_features: the head's input before its quantization, in f32
+ * (int32 LayerNorm outputs times their scale, or the f32 values), a distilled model's two
+ * tokens averaged as timm's pre_logits does. */
+static void features_out(const igq_ictx *c, const int32_t *pi, const float *pf, int64_t rows,
+                         float *out)
+{
+    const int64_t D     = c->d->dim;
+    const double  scale = c->x->head_in.src_scale;
+    int64_t       i;
+    for (i = 0; i < D; i++) {
+        float v = pi != NULL ? (float)((double)pi[i] * scale) : pf[i];
+        if (rows == 2) {
+            const float w = pi != NULL ? (float)((double)pi[D + i] * scale) : pf[D + i];
+            v             = 0.5f * (v + w);
+        }
+        out[i] = v;
+    }
+}
+
+/* Final norm, pooling, head of the image in c->xr: logits, or (c->feat) the pooled embedding
+ * (D floats). */
 static void classify(igq_ictx *c, float *logits)
 {
     const igq_qexec    *x = c->x;
@@ -331,14 +415,16 @@ static void classify(igq_ictx *c, float *logits)
     const int64_t       T = d->n_tokens, D = d->dim, np = d->n_prefix;
     int64_t             rows = 1, t, i;
     const igq_qsite    *qh = &x->head_in;
+    const int32_t      *pi = NULL; /* the head's input: int32 at qh->src_scale, or f32 */
+    const float        *pf = NULL;
     IGQ__PROF_BEGIN(c);
     if (d->pool == IGQ_POOL_TOKEN) {
         rows = d->has_dist ? 2 : 1;
         if (x->has_norm) {
             layernorm_f32in(c, &x->norm, c->xr, rows, c->pooled);
-            igq__qexec_quant_i32(c, qh, c->pooled, rows, D);
+            pi = c->pooled;
         } else {
-            igq__qexec_quant_f32(c, qh, c->xr, rows, D, D, c->cg, D);
+            pf = c->xr;
         }
     } else {
         /* mean of the patch tokens: of the integer-normed tokens (int32 at the head scale) or
@@ -360,11 +446,20 @@ static void classify(igq_ictx *c, float *logits)
         }
         if (x->has_fc_norm) {
             layernorm_f32in(c, &x->fc_norm, c->pooledf, 1, c->pooled);
-            igq__qexec_quant_i32(c, qh, c->pooled, 1, D);
+            pi = c->pooled;
         } else {
-            igq__qexec_quant_f32(c, qh, c->pooledf, 1, D, D, c->cg, D);
+            pf = c->pooledf;
         }
     }
+    if (c->feat || d->classes == 0) { /* (a model without a classifier gives only these) */
+        if (c->feat) features_out(c, pi, pf, rows, logits);
+        IGQ__PROF_END(c, IGQ__PROF_OTHER);
+        return;
+    }
+    if (pi != NULL)
+        igq__qexec_quant_i32(c, qh, pi, rows, D);
+    else
+        igq__qexec_quant_f32(c, qh, pf, rows, D, D, c->cg, D);
     if (d->has_dist) {
         igq__qexec_linear(c, &x->head, qh, c->cg, 1, c->logit2);
         igq__qexec_linear(c, &x->head_dist, qh, c->cg + D, 1, c->logit2 + d->classes);
@@ -382,36 +477,59 @@ typedef struct irun {
     float                  *logits;
     unsigned char          *scratch;
     size_t                  stride;
+    igq_prof               *prof; /* [threads] recorders, or NULL */
+    int                     feat;   /* outputs: pooled embeddings (D each), not logits */
+    int64_t                 ow;     /* floats per image of the output */
 } irun;
 
 /* One image on context c (alone, or thread 0 of a team). */
 static void run_ctx(igq_ictx *c, const float *img, float *logits)
 {
-    int32_t b;
+    const igq_vit_dims *d = c->d;
+    const igq_qexec    *x = c->x;
+    const int64_t       NP = d->n_patches, D = d->dim, T = d->n_tokens;
+    const int64_t       cpp = (int64_t)d->in_chans * d->patch * d->patch;
+    const int64_t       hr  = d->has_dist ? 2 : 1;
+    int32_t             b;
+    double              t;
+    igq__prof_start(c->lp);
+    t = igq__prof_t0(c->lp);
     embed(c, img);
-    for (b = 0; b < c->d->depth; b++) block(c, b);
+    igq__prof_add(c->lp, t, "patch_embed", -1, IGQ_LAYER_PATCH_EMBED, NP, D, cpp,
+                  2.0 * (double)NP * D * cpp + OPS_QUANT * (double)NP * cpp,
+                  lin_bytes(&x->patch, NP) + 4.0 * (double)NP * cpp + 8.0 * (double)T * D);
+    for (b = 0; b < d->depth; b++) block(c, b);
+    t = igq__prof_t0(c->lp);
     classify(c, logits);
+    if (c->feat) /* final norm and pooling only */
+        igq__prof_add(c->lp, t, "head", -1, IGQ_LAYER_HEAD, hr, D, 0, OPS_LN * (double)T * D,
+                      4.0 * (double)T * D + 4.0 * D);
+    else
+        igq__prof_add(c->lp, t, "head", -1, IGQ_LAYER_HEAD, hr, d->classes, D,
+                      2.0 * (double)hr * d->classes * D + OPS_LN * (double)T * D,
+                      4.0 * (double)T * D + (double)hr * lin_bytes(&x->head, 1));
 }
 
 static void image_task(void *ctx, int64_t i, int32_t thread)
 {
     irun               *r = (irun *)ctx;
     const igq_vit_dims *d = &r->m->d;
-    igq_ictx *c = ctx_init(r->m, r->scratch + (size_t)thread * r->stride, IGQ__PROF_ON(i), -1, -1,
-                           NULL, NULL, NULL);
+    igq_ictx *c = ctx_init(r->m, r->scratch + (size_t)thread * r->stride, IGQ__PROF_ON(i),
+                           r->prof != NULL ? &r->prof[thread] : NULL, -1, -1, NULL, NULL, NULL);
+    c->feat     = r->feat;
     run_ctx(c, r->images + (size_t)i * d->in_chans * d->img_h * d->img_w,
-            r->logits + (size_t)i * d->classes);
+            r->logits + (size_t)i * r->ow);
 }
 
 void igq__forward_int_capture(const struct igq_model *m, const float *image, float *logits,
                               void *scratch, int32_t block, int32_t site, int32_t *assign)
 {
-    igq_ictx *c = ctx_init(m, (unsigned char *)scratch, 0, block, site, assign, NULL, NULL);
+    igq_ictx *c = ctx_init(m, (unsigned char *)scratch, 0, NULL, block, site, assign, NULL, NULL);
     run_ctx(c, image, logits);
 }
 
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, void *scratch, igq__pool *pool)
+                      float *logits, int feat, void *scratch, igq__pool *pool, igq_prof *prof)
 {
     const igq_vit_dims *d  = &m->d;
     const int32_t       nt = igq__pool_size(pool);
@@ -424,6 +542,9 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
     r.logits  = logits;
     r.scratch = (unsigned char *)scratch;
     r.stride  = igq__forward_int_scratch(m);
+    r.prof    = prof;
+    r.feat    = feat;
+    r.ow      = feat ? d->dim : d->classes;
     if (whole > 0) igq__pool_run(pool, whole, image_task, &r);
     for (i = whole; i < batch; i++) {
         /* the rest, one image at a time on all threads */
@@ -433,10 +554,12 @@ void igq__forward_int(const struct igq_model *m, const float *images, int64_t ba
         team.n      = nt;
         team.base   = r.scratch;
         team.stride = r.stride;
-        c0 = ctx_init(m, r.scratch, IGQ__PROF_ON(i), -1, -1, NULL, &team, NULL);
+        c0 = ctx_init(m, r.scratch, IGQ__PROF_ON(i), prof, -1, -1, NULL, &team, NULL);
+        c0->feat = feat;
         for (t = 1; t < nt; t++)
-            (void)ctx_init(m, r.scratch + (size_t)t * r.stride, 0, -1, -1, NULL, &team, c0);
+            (void)ctx_init(m, r.scratch + (size_t)t * r.stride, 0, NULL, -1, -1, NULL, &team,
+                           c0);
         run_ctx(c0, images + (size_t)i * d->in_chans * d->img_h * d->img_w,
-                logits + (size_t)i * d->classes);
+                logits + (size_t)i * r.ow);
     }
 }

@@ -19,7 +19,7 @@ static igq_status capture_int(const struct igq_model *m, const float *image, int
                               int32_t site, int32_t *assign, const char *who)
 {
     void  *scratch = igq__malloc(igq__forward_int_scratch(m));
-    float *logits  = (float *)igq__malloc((size_t)m->d.classes * sizeof(float));
+    float *logits  = (float *)igq__malloc((size_t)(m->d.classes > 0 ? m->d.classes : 1) * sizeof(float));
     if (scratch != NULL && logits != NULL)
         igq__forward_int_capture(m, image, logits, scratch, block, site, assign);
     igq__free(scratch);
@@ -37,7 +37,7 @@ static igq_status capture_sim(const struct igq_model *m, const float *image, int
     igq_site_hook hook;
     igq_status    s = IGQ_OK;
     scratch = (float *)igq__malloc(igq__forward_scratch_floats(&m->d, 1) * sizeof(float));
-    logits  = (float *)igq__malloc((size_t)m->d.classes * sizeof(float));
+    logits  = (float *)igq__malloc((size_t)(m->d.classes > 0 ? m->d.classes : 1) * sizeof(float));
     memset(&sc, 0, sizeof sc);
     sc.q          = m->q;
     sc.stat       = (float *)igq__malloc(igq__sim_stat_floats(&m->d) * sizeof(float));

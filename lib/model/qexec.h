@@ -21,6 +21,7 @@
 
 #include "../core/threadpool.h"
 #include "../kernels/nonlin.h"
+#include "profile.h"
 #include "qmodel.h"
 
 typedef struct igq_qexec igq_qexec;
@@ -67,11 +68,14 @@ size_t igq__qexec_bytes(const igq_qexec *x);
  * igq__dispatch_force could do. */
 size_t igq__forward_int_scratch(const struct igq_model *m);
 
-/* Logits of `batch` images [B][C][H][W] with the integer executor. scratch: threads x
+/* Logits of `batch` images [B][C][H][W] with the integer executor (feat = 1: their pooled
+ * embeddings [B][D] instead, igq_run_features). scratch: threads x
  * igq__forward_int_scratch(m) bytes, 64-byte aligned, threads = igq__pool_size(pool). One task
- * per image, so logits are bit-identical for any thread count. Allocates nothing. */
+ * per image, so logits are bit-identical for any thread count. Allocates nothing. prof: NULL,
+ * or one layer recorder per thread (profile.h): the thread that drives an image records its
+ * layers into prof[thread]. */
 void igq__forward_int(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, void *scratch, igq__pool *pool);
+                      float *logits, int feat, void *scratch, igq__pool *pool, igq_prof *prof);
 
 /* One image through the integer executor, recording the group of every channel (or, for
  * IGQ__SITE_ATTN, of every row of every head: assign[head * T + row]) at (block, site) into

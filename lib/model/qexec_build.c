@@ -209,8 +209,9 @@ static igq_status build(const struct igq_model *m, const igq_qlin_packed *pre, i
 #define PRE(i) (pre != NULL ? &pre[i] : NULL)
     TRY(build_lin(x, &m->patch, igq__qz(q, -1, IGQ__SITE_PATCH_W), "patch embedding", -1,
                   PRE(IGQ__QLIN_PATCH(d->depth)), &x->patch));
-    TRY(build_lin(x, &m->head, igq__qz(q, -1, IGQ__SITE_HEAD_W), "head", -1,
-                  PRE(IGQ__QLIN_PATCH(d->depth) + 1), &x->head));
+    if (d->classes > 0) /* else no classifier: embeddings only */
+        TRY(build_lin(x, &m->head, igq__qz(q, -1, IGQ__SITE_HEAD_W), "head", -1,
+                      PRE(IGQ__QLIN_PATCH(d->depth) + 1), &x->head));
     if (d->has_dist)
         TRY(build_lin(x, &m->head_dist, igq__qz(q, -1, IGQ__SITE_HEAD_DIST_W), "head_dist", -1,
                       PRE(IGQ__QLIN_PATCH(d->depth) + 2), &x->head_dist));

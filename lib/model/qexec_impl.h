@@ -99,6 +99,8 @@ typedef struct igq_ictx {
     const igq_vit_dims     *d;
     const igq_kernel_table *kt;
     int                     prof;    /* time the stages (image 0 of a profiled run) */
+    igq_prof               *lp;      /* layer recorder of a profiled run (the image's driver) */
+    int                     feat;    /* the image's output is its pooled embedding, not logits */
     float   *xr, *yf, *of, *cinv, *clo, *chi, *corr, *mn, *mx, *patches, *pooledf, *logit2;
     int32_t *xi, *acc, *lg, *p20, *oi, *rs, *rowg, *rsp, *assign, *perm, *off, *imn,
         *imx, *czero, *sg, *pooled;

@@ -7,6 +7,7 @@
 
 #include "igq/igq.h"
 #include "preproc.h"
+#include "profile.h"
 
 typedef enum igq_naming {
     IGQ_NAMING_TIMM        = 0,
@@ -38,6 +39,9 @@ typedef struct igq_vit_dims {
     int32_t pool;             /* igq_pool */
     int32_t naming;           /* igq_naming of the source checkpoint */
     float   ln_eps;
+    /* the image size the checkpoint was trained at, when a load option runs it at another
+     * (img_h x img_w, position grid resampled); 0 otherwise (and in .igq files) */
+    int32_t trained_h, trained_w;
 } igq_vit_dims;
 
 /* y[T][out] = x[T][in] * W + b. Weights are kept transposed, wt[in][out] (k-major), so the
@@ -138,6 +142,15 @@ int64_t igq__forward_chunk(const igq_vit_dims *d, int64_t batch);
 void igq__forward(const struct igq_model *m, const float *images, int64_t batch, float *logits,
                   float *scratch, const igq_site_hook *hook);
 
+/* The model's output per image for calibration metrics: igq__forward's logits, or for a model
+ * without a classifier (0 classes) its pooled embedding (igq__out_width floats per image). */
+void igq__forward_out(const struct igq_model *m, const float *images, int64_t batch, float *out,
+                      float *scratch, const igq_site_hook *hook);
+static inline int32_t igq__out_width(const igq_vit_dims *d)
+{
+    return d->classes > 0 ? d->classes : d->dim;
+}
+
 /* Floats of scratch igq__forward_par needs with a pool of `threads` threads (>= 1): the
  * shared activations of a chunk plus per-thread attention / classifier buffers. Equals
  * igq__forward_scratch_floats(d, chunk) for one thread; grows with chunk and threads. */
@@ -150,9 +163,12 @@ size_t igq__forward_scratch_floats_par(const igq_vit_dims *d, int64_t chunk, int
  * so each context needs its own scratch but no locking; different images' hooks may run
  * concurrently. scratch: igq__forward_scratch_floats_par(d, chunk, igq__pool_size(pool))
  * floats, chunk = igq__forward_chunk(d, batch). Allocates nothing. Thread safety: concurrent
- * calls on one model are safe; calls sharing a pool run their steps one job at a time. */
+ * calls on one model are safe; calls sharing a pool run their steps one job at a time.
+ * feat = 1: logits receives each image's pooled embedding [B][D] instead (igq_run_features).
+ * prof: NULL, or the calling thread's layer recorder (profile.h): each step is timed as a
+ * whole by the calling thread, which drives the steps. */
 void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, float *scratch, const igq_site_hook *hooks,
-                      igq_threadpool *pool);
+                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
+                      igq_threadpool *pool, igq_prof *prof);
 
 #endif

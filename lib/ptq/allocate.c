@@ -1,7 +1,8 @@
 /* Group-count allocation under a BOP budget (IGQ_OPT_GROUP_BUDGET = Ḡ > 0).
  *
  * Metric of a choice: mean KL(fp32 || model with only that site quantized at G groups) over
- * the calibration images. BOP cost of G groups at a site = G x (tokens x C_out + C_in) for a
+ * the calibration images (a model without a classifier: the mean cosine distance of its
+ * embeddings). BOP cost of G groups at a site = G x (tokens x C_out + C_in) for a
  * linear input (per-group rescale-accumulate plus assignment distances) and G x heads x tokens
  * for the softmax rows (assignment only), each counted as 32x32-bit ops; the budget is the cost
  * of Ḡ groups everywhere. An exact multiple-choice knapsack picks one G per site
@@ -15,6 +16,26 @@
 
 const int igq__group_candidates[] = {1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64};
 const int igq__n_group_candidates = (int)(sizeof igq__group_candidates / sizeof(int));
+
+/* Mean cosine distance 1 - cos(ref_i, got_i) of n embeddings of width k: the metric for a
+ * model without a classifier (an encoder: its embeddings are its output). */
+static double mean_cos_dist(const float *ref, const float *got, int64_t n, int32_t k)
+{
+    double  total = 0.0;
+    int64_t i;
+    int32_t c;
+    for (i = 0; i < n; i++) {
+        const float *a = ref + i * k, *b = got + i * k;
+        double       ab = 0.0, aa = 0.0, bb = 0.0;
+        for (c = 0; c < k; c++) {
+            ab += (double)a[c] * b[c];
+            aa += (double)a[c] * a[c];
+            bb += (double)b[c] * b[c];
+        }
+        total += aa > 0.0 && bb > 0.0 ? 1.0 - ab / sqrt(aa * bb) : (aa == bb ? 0.0 : 1.0);
+    }
+    return n > 0 ? total / (double)n : 0.0;
+}
 
 static double mean_kl(const float *ref, const float *got, int64_t n, int32_t k)
 {
@@ -77,8 +98,10 @@ static igq_status site_loss(igq_ptq *p, int32_t block, int32_t site, int G, doub
         sc.stat       = p->stat;
         hook.fn       = igq__sim_hook;
         hook.ctx      = &sc;
-        igq__forward(p->fp, p->calib, p->n_calib, p->logits, p->scratch, &hook);
-        *loss = mean_kl(p->fp_logits, p->logits, p->n_calib, p->fp->d.classes);
+        igq__forward_out(p->fp, p->calib, p->n_calib, p->logits, p->scratch, &hook);
+        *loss = p->fp->d.classes > 0
+                    ? mean_kl(p->fp_logits, p->logits, p->n_calib, p->fp->d.classes)
+                    : mean_cos_dist(p->fp_logits, p->logits, p->n_calib, p->fp->d.dim);
     }
     igq__quantizer_clear(&z);
     return s;

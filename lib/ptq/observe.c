@@ -132,8 +132,8 @@ igq_status igq__ptq_observe(igq_ptq *p)
     for (i = 0; i < p->n_calib; i += chunk) {
         int64_t n   = p->n_calib - i < chunk ? p->n_calib - i : chunk;
         p->obs.base = i; /* the hook sees indices within this call */
-        igq__forward(p->fp, p->calib + (size_t)i * img, n, p->fp_logits + (size_t)i * d->classes,
-                     p->scratch, &hook);
+        igq__forward_out(p->fp, p->calib + (size_t)i * img, n,
+                         p->fp_logits + (size_t)i * igq__out_width(d), p->scratch, &hook);
         IGQ_TRY(igq__ptq_progress(p, "observe", (double)(i + n) / (double)p->n_calib));
     }
     IGQ_CHECK(!p->obs.failed, IGQ_ERR_NO_MEMORY,

@@ -66,8 +66,9 @@ static igq_status run(igq_ptq *p)
     const int64_t       chunk = igq__forward_chunk(d, p->n_calib);
     IGQ_TRY(igq__ptq_progress(p, "observe", 0.0));
     p->scratch   = (float *)igq__malloc(igq__forward_scratch_floats(d, chunk) * sizeof(float));
-    p->fp_logits = (float *)igq__malloc((size_t)p->n_calib * d->classes * sizeof(float));
-    p->logits    = (float *)igq__malloc((size_t)p->n_calib * d->classes * sizeof(float));
+    /* outputs compared by the allocation metric: logits, or embeddings without a classifier */
+    p->fp_logits = (float *)igq__malloc((size_t)p->n_calib * igq__out_width(d) * sizeof(float));
+    p->logits    = (float *)igq__malloc((size_t)p->n_calib * igq__out_width(d) * sizeof(float));
     p->stat      = (float *)igq__malloc(igq__sim_stat_floats(d) * sizeof(float));
     IGQ_CHECK(p->scratch && p->fp_logits && p->logits && p->stat, IGQ_ERR_NO_MEMORY,
               "igq_quantize_model: out of memory");

@@ -41,9 +41,9 @@ typedef struct igq_ptq {
     const float             *calib;
     int64_t                  n_calib;
     igq_obs                  obs;
-    float                   *fp_logits; /* [n_calib][classes] */
+    float                   *fp_logits; /* [n_calib][igq__out_width]: logits or embeddings */
     float                   *scratch;   /* forward scratch for n_calib images */
-    float                   *logits;    /* [n_calib][classes] */
+    float                   *logits;    /* [n_calib][igq__out_width] */
     float                   *stat;      /* simulated-executor statistics */
 } igq_ptq;
 

@@ -11,7 +11,7 @@ igq_linear *igq__ptq_linear(struct igq_model *m, int32_t block, int32_t wsite)
 {
     if (block < 0) {
         if (wsite == IGQ__SITE_PATCH_W) return &m->patch;
-        if (wsite == IGQ__SITE_HEAD_W) return &m->head;
+        if (wsite == IGQ__SITE_HEAD_W) return m->head.wt != NULL ? &m->head : NULL;
         return m->head_dist.wt != NULL ? &m->head_dist : NULL;
     }
     switch (wsite) {

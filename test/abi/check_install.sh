@@ -8,11 +8,18 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 prefix=/opt/igqtest
 make --no-print-directory -s O="$O" install DESTDIR="$stage" PREFIX="$prefix" >/dev/null
-for f in include/igq/igq.h lib/libigq.a lib/libigq.so lib/pkgconfig/igq.pc; do
+for f in include/igq/igq.h lib/libigq.a lib/libigq.so lib/pkgconfig/igq.pc bin/igq; do
     test -e "$stage$prefix/$f" || { echo "check_install: missing $prefix/$f" >&2; exit 1; }
 done
 so=$(ls "$stage$prefix"/lib/libigq.so.*.*.*)
 test -L "$stage$prefix/lib/libigq.so" && test -L "$stage$prefix"/lib/libigq.so.[0-9]
+# The installed tool runs from the prefix (linked statically: no library path needed).
+test -x "$stage$prefix/bin/igq" || { echo "check_install: $prefix/bin/igq is not executable" >&2; exit 1; }
+"$stage$prefix/bin/igq" --help > "$stage/igq-help.txt" || { echo "check_install: igq --help failed" >&2; exit 1; }
+grep -q "^usage: igq COMMAND" "$stage/igq-help.txt" || { cat "$stage/igq-help.txt"; echo "check_install: igq --help output unexpected" >&2; exit 1; }
+"$stage$prefix/bin/igq" --version | grep -q "^igq $(sed -n 's/^#define IGQ_VERSION_MAJOR \([0-9]*\).*/\1/p' include/igq/igq.h)\." \
+    || { echo "check_install: igq --version output unexpected" >&2; exit 1; }
+rm -f "$stage/igq-help.txt"
 export PKG_CONFIG_PATH="$stage$prefix/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$stage"
 pkg-config --exists igq
@@ -38,4 +45,4 @@ cd "$top"
 make --no-print-directory -s O="$O" uninstall DESTDIR="$stage" PREFIX="$prefix" >/dev/null
 left=$(find "$stage$prefix" -type f -o -type l)
 if [ -n "$left" ]; then echo "check_install: uninstall left: $left" >&2; exit 1; fi
-echo "check_install: staged install, pkg-config build of examples/classify.c, C/C++ header, uninstall: ok"
+echo "check_install: staged install, bin/igq --help and --version, pkg-config build of examples/classify.c, C/C++ header, uninstall: ok"
