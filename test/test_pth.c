@@ -30,6 +30,7 @@ static const pair PAIRS[] = {
      "timm_deit_distilled/io.safetensors"},
     {"tv_vit/model.pth", "tv_vit/model.safetensors", "tv_vit/io.safetensors"},
     {"hf_vit/pytorch_model.bin", "hf_vit/model.safetensors", "hf_vit/io.safetensors"},
+    {"hf_dinov2/pytorch_model.bin", "hf_dinov2/model.safetensors", "hf_dinov2/io.safetensors"},
     {"pth_timm_f16/model.pth", "timm_vit_f16/model.safetensors", "timm_vit_f16/io.safetensors"},
     {"pth_timm_f16/model_deflated.pth", "timm_vit_f16/model.safetensors",
      "timm_vit_f16/io.safetensors"},
@@ -84,21 +85,48 @@ static void compare_tables(const pair *p)
     free(sp);
 }
 
+/* Logits (features = 0) or features of images [B, C, H, W] into out [B, K]. */
 static void run(const igq_model *m, const float *images, const int64_t *ishape, int64_t K,
-                float *out)
+                int features, float *out)
 {
-    const int64_t B = ishape[0], lshape[2] = {ishape[0], K};
-    igq_tensor   *ti = NULL, *tl = NULL;
+    const int64_t B = ishape[0], oshape[2] = {ishape[0], K};
+    igq_tensor   *ti = NULL, *to = NULL;
     assert_int_equal(igq_tensor_wrap(IGQ_DTYPE_F32, 4, ishape, (void *)(uintptr_t)images,
                                      (size_t)(ishape[0] * ishape[1] * ishape[2] * ishape[3]) *
                                          sizeof(float),
                                      &ti),
                      IGQ_OK);
-    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, lshape, &tl), IGQ_OK);
-    assert_int_equal(igq_run(m, ti, tl), IGQ_OK);
-    memcpy(out, igq_tensor_data(tl), (size_t)(B * K) * sizeof(float));
+    assert_int_equal(igq_tensor_create(IGQ_DTYPE_F32, 2, oshape, &to), IGQ_OK);
+    assert_int_equal(features ? igq_run_features(m, ti, to) : igq_run(m, ti, to), IGQ_OK);
+    memcpy(out, igq_tensor_data(to), (size_t)(B * K) * sizeof(float));
     igq_tensor_free(ti);
-    igq_tensor_free(tl);
+    igq_tensor_free(to);
+}
+
+/* Runs both models (logits or features), requires identical bits, and compares with PyTorch's
+ * values ref [B, K] as test_model does (max |error| <= 1e-4 max |value|). */
+static void compare_outputs(const pair *p, const igq_model *mp, const igq_model *ms,
+                            const float *img, const int64_t *ishape, const float *ref, int64_t K,
+                            int features)
+{
+    const size_t n  = (size_t)(ishape[0] * K);
+    float       *op = (float *)malloc(n * sizeof(float)), *os = (float *)malloc(n * sizeof(float));
+    double       maxerr = 0, maxref = 0;
+    size_t       i;
+    run(mp, img, ishape, K, features, op);
+    run(ms, img, ishape, K, features, os);
+    assert_memory_equal(op, os, n * sizeof(float)); /* the same weights: the same bits */
+    for (i = 0; i < n; i++) {
+        maxerr = fmax(maxerr, fabs((double)op[i] - ref[i]));
+        maxref = fmax(maxref, fabs((double)ref[i]));
+    }
+    if (!(maxerr <= 1e-4 * maxref))
+        fail_msg("%s: max |%s error| %g, max |value| %g", p->pth, features ? "feature" : "logit",
+                 maxerr, maxref);
+    printf("  %-40s as %s: %s identical, max error vs PyTorch %.2e of %.2f\n", p->pth, p->st,
+           features ? "features" : "logits", maxerr, maxref);
+    free(op);
+    free(os);
 }
 
 static void test_fixtures_match_safetensors(void **state)
@@ -110,14 +138,12 @@ static void test_fixtures_match_safetensors(void **state)
         igq_model           *mp = load_rel(p->pth), *ms = load_rel(p->st);
         char                *iop = tu_fixture_path(p->io);
         igq_safetensors     *io  = NULL;
-        const igq_st_tensor *ti, *tl;
-        float               *img, *ref, *lp, *ls, ep, es, mp_mean[4], mp_std[4], ms_mean[4],
-            ms_std[4];
-        double               maxerr = 0, maxref = 0;
-        int                  prop;
-        int64_t              i;
+        const igq_st_tensor *ti, *tr;
+        float               *img, *ref, ep, es, mp_mean[4], mp_std[4], ms_mean[4], ms_std[4];
+        int64_t              classes = -1, fdim = -1;
+        int                  prop, k;
         compare_tables(p);
-        for (prop = IGQ_PROP_IMAGE_HEIGHT; prop <= IGQ_PROP_PREPROC_DECLARED; prop++) {
+        for (prop = IGQ_PROP_IMAGE_HEIGHT; prop <= IGQ_PROP_FEATURE_DIM; prop++) {
             int64_t a = -7, b = -7;
             assert_int_equal(igq_model_info(mp, (igq_model_prop)prop, &a),
                              igq_model_info(ms, (igq_model_prop)prop, &b));
@@ -129,34 +155,24 @@ static void test_fixtures_match_safetensors(void **state)
         assert_true(ep == es);
         assert_int_equal(igq_model_normalization(mp, mp_mean, mp_std, 4),
                          igq_model_normalization(ms, ms_mean, ms_std, 4));
+        assert_int_equal(igq_model_info(mp, IGQ_PROP_NUM_CLASSES, &classes), IGQ_OK);
+        assert_int_equal(igq_model_info(mp, IGQ_PROP_FEATURE_DIM, &fdim), IGQ_OK);
         assert_int_equal(igq__st_open(iop, &io), IGQ_OK);
         ti = igq__st_find(io, "images");
-        tl = igq__st_find(io, "logits");
         assert_non_null(ti);
-        assert_non_null(tl);
         img = (float *)malloc((size_t)ti->numel * sizeof(float));
-        ref = (float *)malloc((size_t)tl->numel * sizeof(float));
-        lp  = (float *)malloc((size_t)tl->numel * sizeof(float));
-        ls  = (float *)malloc((size_t)tl->numel * sizeof(float));
         assert_int_equal(igq__st_read_f32(io, ti, img, ti->numel), IGQ_OK);
-        assert_int_equal(igq__st_read_f32(io, tl, ref, tl->numel), IGQ_OK);
-        run(mp, img, ti->shape, tl->shape[1], lp);
-        run(ms, img, ti->shape, tl->shape[1], ls);
-        /* the same weights: the same logits, bit for bit */
-        assert_memory_equal(lp, ls, (size_t)tl->numel * sizeof(float));
-        /* and PyTorch's (float64) within what test_model requires of every fixture */
-        for (i = 0; i < tl->numel; i++) {
-            maxerr = fmax(maxerr, fabs((double)lp[i] - ref[i]));
-            maxref = fmax(maxref, fabs((double)ref[i]));
+        for (k = 0; k < 2; k++) { /* logits, then features, where PyTorch's are in the file */
+            tr = igq__st_find(io, k == 0 ? "logits" : "features");
+            if (tr == NULL) continue;
+            assert_int_equal(tr->shape[1], k == 0 ? classes : fdim);
+            ref = (float *)malloc((size_t)tr->numel * sizeof(float));
+            assert_int_equal(igq__st_read_f32(io, tr, ref, tr->numel), IGQ_OK);
+            compare_outputs(p, mp, ms, img, ti->shape, ref, tr->shape[1], k);
+            free(ref);
         }
-        if (!(maxerr <= 1e-4 * maxref))
-            fail_msg("%s: max |logit error| %g, max |logit| %g", p->pth, maxerr, maxref);
-        printf("  %-40s loads as %s: logits identical, max error vs PyTorch %.2e of %.2f\n",
-               p->pth, p->st, maxerr, maxref);
+        assert_true(igq__st_find(io, "logits") != NULL || classes == 0);
         free(img);
-        free(ref);
-        free(lp);
-        free(ls);
         igq__st_close(io);
         free(iop);
         igq_model_free(mp);

@@ -10,6 +10,7 @@ torch.save, so the C test can require the very same logits from both files:
                                                          (non-zero storage offsets)
     test/fixtures/tv_vit/model.pth                      torchvision names, plain
     test/fixtures/hf_vit/pytorch_model.bin              Hugging Face names (HF's file name)
+    test/fixtures/hf_dinov2/pytorch_model.bin           Hugging Face Dinov2Model (no classifier)
     test/fixtures/pth_timm_f16/model.pth                timm_vit_f16's F16 weights, pickle
                                                          protocol 4 (FRAME, MEMOIZE, ...), with a
                                                          config.json for what the safetensors
@@ -96,6 +97,9 @@ def main():
 
     hf, _ = load("hf_vit")
     save(state_dict(hf), "hf_vit", "pytorch_model.bin")
+
+    dino, _ = load("hf_dinov2")  # Dinov2Model: no classifier, features only
+    save(state_dict(dino), "hf_dinov2", "pytorch_model.bin")
 
     f16, meta = load("timm_vit_f16")
     assert all(t.dtype == torch.float16 for t in f16.values())
