@@ -331,7 +331,7 @@ typedef struct zentry {
 } zentry;
 
 typedef struct zlayout {
-    size_t local[16], central[16], eocd, cd_off;
+    size_t local[64], central[64], eocd, cd_off;
 } zlayout;
 
 /* An archive of the entries; zip64: sizes and offsets in ZIP64 extra fields and a ZIP64 end
@@ -931,6 +931,90 @@ static void test_malformed_pickle(void **state)
     assert_true(g_cases >= 20);
 }
 
+/* ---- a checkpoint archived here ------------------------------------------------------------ */
+
+/* The tensors of a safetensors fixture written as a torch.save archive by this file's builders
+ * (one storage per tensor), plus an extra F32 tensor when extra is not NULL. */
+static char *archive_fixture(const char *dir, const char *rel, const char *extra)
+{
+    char                *path = tu_fixture_path(rel), *out;
+    igq_safetensors     *st   = NULL;
+    buf                  pkl = {0}, a = {0};
+    zentry               e[64];
+    zlayout              L;
+    static const float   xv[2] = {1.0f, 2.0f};
+    char                 keys[64][24];
+    size_t               i, n = 0;
+    assert_int_equal(igq__st_open(path, &st), IGQ_OK);
+    assert_true(st->count + 2 <= 64);
+    memset(e, 0, sizeof e);
+    u8(&pkl, 0x80), u8(&pkl, 2), u8(&pkl, '}'), u8(&pkl, '(');
+    for (i = 0; i <= st->count; i++) {
+        const igq_st_tensor *t = i < st->count ? &st->tensors[i] : NULL;
+        tspec                ts;
+        int                  d;
+        if (t == NULL && extra == NULL) break;
+        memset(&ts, 0, sizeof ts);
+        snprintf(keys[i], sizeof keys[i], "%zu", i);
+        ts.name  = t ? t->name : extra;
+        ts.cls   = t == NULL || t->dtype == IGQ_ST_F32 ? "FloatStorage" : "HalfStorage";
+        ts.key   = keys[i];
+        ts.numel = t ? t->numel : 2;
+        ts.nd    = t ? t->ndim : 1;
+        for (d = ts.nd - 1; d >= 0; d--) {
+            ts.size[d]   = t ? t->shape[d] : 2;
+            ts.stride[d] = d == ts.nd - 1 ? 1 : ts.stride[d + 1] * ts.size[d + 1];
+        }
+        pk_str(&pkl, ts.name), pk_tensor(&pkl, &ts);
+        n++;
+    }
+    u8(&pkl, 'u'), u8(&pkl, '.');
+    e[0].name = "m/data.pkl", e[0].data = pkl.p, e[0].n = pkl.n;
+    for (i = 0; i < n; i++) {
+        const igq_st_tensor *t  = i < st->count ? &st->tensors[i] : NULL;
+        char                *nm = (char *)malloc(32);
+        snprintf(nm, 32, "m/data/%zu", i);
+        e[1 + i].name = nm;
+        e[1 + i].data = t ? st->buf + st->data_start + t->begin : (const unsigned char *)xv;
+        e[1 + i].n    = t ? (size_t)(t->end - t->begin) : sizeof xv;
+    }
+    zip_build(&a, e, (int)n + 1, 0, &L);
+    out = tu_write_file(dir, extra ? "extra.pth" : "plain.pth", a.p, a.n);
+    for (i = 0; i < n; i++) free((void *)(uintptr_t)e[1 + i].name);
+    igq__st_close(st);
+    free(pkl.p);
+    free(a.p);
+    free(path);
+    return out;
+}
+
+/* An archive built here loads as the fixture it came from does; with one tensor the graph does
+ * not use, it is refused by name, as that safetensors file would be. */
+static void test_archived_here(void **state)
+{
+    char      *dir = tu_make_tmpdir(), *p;
+    igq_model *m = NULL, *ref = load_rel("timm_vit_f16/model.safetensors");
+    int64_t    a, b;
+    int        prop;
+    (void)state;
+    free(tu_write_file(dir, "config.json", "{\"num_heads\": 3}", 16)); /* the file's metadata */
+    p = archive_fixture(dir, "timm_vit_f16/model.safetensors", NULL);
+    if (igq_model_load(p, &m) != IGQ_OK) fail_msg("%s", igq_last_error());
+    for (prop = IGQ_PROP_IMAGE_HEIGHT; prop <= IGQ_PROP_NUM_TOKENS; prop++) {
+        assert_int_equal(igq_model_info(m, (igq_model_prop)prop, &a), IGQ_OK);
+        assert_int_equal(igq_model_info(ref, (igq_model_prop)prop, &b), IGQ_OK);
+        assert_int_equal(a, b);
+    }
+    igq_model_free(m);
+    free(p);
+    p = archive_fixture(dir, "timm_vit_f16/model.safetensors", "extra_proj.weight");
+    expect_load(p, IGQ_ERR_UNSUPPORTED, "tensor 'extra_proj.weight' is not part of", NULL);
+    free(p);
+    igq_model_free(ref);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 /* ---- allocation failures ------------------------------------------------------------------- */
 
 static long load_failures(const char *path)
@@ -975,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_valid_variants),
         cmocka_unit_test(test_malformed_zip),
         cmocka_unit_test(test_malformed_pickle),
+        cmocka_unit_test(test_archived_here),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
