@@ -8,7 +8,7 @@
 #   make demo         Fashion-MNIST demo (fp32 accuracy of the bundled model)
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall   (library, header, igq.pc,
 #                     and the igq tool in $(PREFIX)/bin)
-#   make bench        benchmarks
+#   make bench        benchmarks (bench-accuracy, bench-embed: the longer Fashion-MNIST tables)
 # Knobs: CC, CFLAGS, O (build dir), SANITIZE=1 (ASan+UBSan) or thread (TSan), V=1, WERROR=1
 # (make check and CI set it)
 
@@ -72,6 +72,9 @@ $(O)/obj/lib/kernels/x86_avxvnni/%.o: ALL_CFLAGS += -mavx2 -mfma -mavxvnni
 $(O)/obj/lib/kernels/x86_avx512/%.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
 # executor helpers: one plain-C source per level, vectorized by the compiler
 $(O)/obj/lib/kernels/x86_avx2/exec_%.o $(O)/obj/lib/kernels/x86_avx512/exec_%.o: ALL_CFLAGS += -O3
+# GPTQ's double-precision loops (lib/quant/gptq.c) run over independent elements: -O3 lets the
+# compiler vectorize them at the baseline ISA; no reassociation, so the bits do not change.
+$(O)/obj/lib/quant/gptq.o $(O)/tobj/lib/quant/gptq.o: ALL_CFLAGS += -O3
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 # Tests and benches link a second build of the library with IGQ_TESTING defined: it adds the
 # hooks they use (forcing an ISA level, failing the Nth allocation, stage timers). The shipped
@@ -97,7 +100,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .SECONDARY:
 
-.PHONY: fuzz fuzz-run all lib cli test-cli test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy \
+.PHONY: fuzz fuzz-run all lib cli test-cli test check check-native check-asan check-tsan check-abi check-fastmath check-install check-clang check-isa check-isa-avxvnni check-isa-avx2 check-isa-scalar demo examples bench bench-accuracy bench-embed \
         install uninstall clean update-abi
 
 all: lib cli
@@ -264,13 +267,16 @@ $(O)/bench/%: bench/%.c $(O)/libigq-testing.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -DIGQ_TESTING -Ilib -o $@ $< $(O)/libigq-testing.a $(LIBS)
 
-# Quick benchmarks (kernels, calibration time). The accuracy tables take longer:
-# make bench-accuracy (all 10,000 test images, 5 calibration seeds, 2 models).
+# Quick benchmarks (kernels, calibration time). The accuracy and embedding tables take longer:
+# make bench-accuracy, make bench-embed (all 10,000 test images, 5 calibration seeds, 2 models).
 bench: $(BENCH_BIN)
-	$(Q)set -e; for b in $(filter-out %/bench_accuracy,$(BENCH_BIN)); do $$b; done
+	$(Q)set -e; for b in $(filter-out %/bench_accuracy %/bench_embed,$(BENCH_BIN)); do $$b; done
 
 bench-accuracy: $(O)/bench/bench_accuracy
 	$(O)/bench/bench_accuracy examples/data
+
+bench-embed: $(O)/bench/bench_embed
+	$(O)/bench/bench_embed examples/data
 
 # ---- install ----------------------------------------------------------------------------------
 install: lib cli

@@ -8,11 +8,9 @@
  * top-1 accuracy, top-1 agreement with the fp32 model, and mean KL(fp32 || quantized) of the
  * predicted distributions on the test images, as mean ± std over the seeds.
  *
- * Two models: the bundled one, and a function-preserving "outlier" variant in which 4
- * LayerNorm output channels per LayerNorm (LN1 and LN2 of every block) are scaled by
- * 8..48x (gamma and beta) and the matching input rows of the next linear layer divided by the
- * same factor: fp32 logits are unchanged (up to rounding), but the activations get the
- * per-channel outliers of ImageNet ViTs. */
+ * Two models: the bundled one, and the function-preserving "outlier" variant of
+ * fmnist_outlier.h (LayerNorm channels scaled 8..48x, the next layer's input rows divided:
+ * fp32 logits unchanged, activations with the per-channel outliers of ImageNet ViTs). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,34 +19,9 @@
 #include <time.h>
 
 #include "igq/igq.h"
-#include "model/vit.h"
 
 #include "fmnist_eval.h"
-
-/* ---- the outlier variant ------------------------------------------------------------------ */
-
-static void scale_channels(float *g, float *b, igq_linear *next, int32_t D, uint64_t *rng)
-{
-    int k, o;
-    for (k = 0; k < 4; k++) {
-        int32_t c = (int32_t)(fmnist_rng_next(rng) % (uint64_t)D);
-        float   f = 8.0f + 40.0f * (float)((fmnist_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0));
-        g[c] *= f;
-        b[c] *= f;
-        for (o = 0; o < next->out; o++) next->wt[(size_t)c * next->out + o] /= f;
-    }
-}
-
-static void make_outlier_variant(struct igq_model *m)
-{
-    uint64_t rng = 0x5eed1234abcdull;
-    int32_t  b;
-    for (b = 0; b < m->d.depth; b++) {
-        igq_block *blk = &m->blocks[b];
-        scale_channels(blk->ln1_w, blk->ln1_b, &blk->qkv, m->d.dim, &rng);
-        scale_channels(blk->ln2_w, blk->ln2_b, &blk->fc1, m->d.dim, &rng);
-    }
-}
+#include "fmnist_outlier.h"
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
@@ -56,20 +29,23 @@ typedef struct method {
     const char *name;
     int         gran, groups, budget, calib, ranking, mp; /* calib -1: best of PCT/MSE/KL */
     int         nearest; /* the paper's nearest-(min, max) assignment instead of COVER */
+    int         gptq;    /* IGQ_ROUNDING_GPTQ weight rounding */
 } method;
 
 static const method METHODS[] = {
-    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0, 0},
-    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0},
-    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0, 0},
-    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1, 0},
-    {"IGQ G=8, nearest rule (clips)", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 1},
+    {"tensor min/max", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"tensor best", IGQ_GRANULARITY_TENSOR, 1, 0, -1, 0, 0, 0, 0},
+    {"IGQ G=4", IGQ_GRANULARITY_GROUP, 4, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=8", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=12", IGQ_GRANULARITY_GROUP, 12, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ alloc 8", IGQ_GRANULARITY_GROUP, 8, 8, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ alloc 12", IGQ_GRANULARITY_GROUP, 12, 12, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"per-channel (upper bound)", IGQ_GRANULARITY_CHANNEL, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 0},
+    {"IGQ G=8 + VT-PTQ ranking", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 1, 0, 0, 0},
+    {"IGQ G=8 + VT-PTQ mixed prec.", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 1, 0, 0},
+    {"IGQ G=8, nearest rule (clips)", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 1, 0},
+    {"IGQ G=8 + GPTQ", IGQ_GRANULARITY_GROUP, 8, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 1},
+    {"tensor min/max + GPTQ", IGQ_GRANULARITY_TENSOR, 1, 0, IGQ_CALIBRATOR_MINMAX, 0, 0, 0, 1},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof METHODS[0])
 
@@ -91,6 +67,7 @@ static igq_model *quantize(const igq_model *fp, float *calib, int64_t side, int 
     igq_config_set(c, IGQ_OPT_SEED, (int64_t)seed);
     igq_config_set(c, IGQ_OPT_ATTN_RANKING, me->ranking);
     igq_config_set(c, IGQ_OPT_GROUP_ASSIGNMENT, me->nearest ? IGQ_ASSIGN_NEAREST : IGQ_ASSIGN_COVER);
+    igq_config_set(c, IGQ_OPT_WEIGHT_ROUNDING, me->gptq ? IGQ_ROUNDING_GPTQ : IGQ_ROUNDING_NEAREST);
     /* the quantization methods are compared on the simulated executor (bench_int measures the
      * integer one against it) */
     igq_config_set(c, IGQ_OPT_EXECUTOR, IGQ_EXECUTOR_SIM);
@@ -160,7 +137,7 @@ int main(int argc, char **argv)
                 double acc[16], agr[16], kl[16], secs = 0, m1, s1, m2, s2, m3, s3;
                 int    chosen_cal = -1;
                 if (only_method >= 0 && mi != only_method) continue;
-                if (!extras && mi >= 8) continue; /* VT-PTQ and nearest-rule columns */
+                if (!extras && mi >= 8) continue; /* VT-PTQ, nearest-rule and GPTQ columns */
                 if (METHODS[mi].mp && rows[ri] < 4) continue;
                 for (si = 0; si < seeds && si < 16; si++) {
                     igq_model *q;

@@ -1,5 +1,5 @@
 /* Calibration time of igq_quantize_model on random-weight ViTs (what a user waits for):
- *   bench_calib [--model deit-s|vit-b|both] [--images N] [--alloc]
+ *   bench_calib [--model deit-s|vit-b|both] [--images N] [--alloc] [--gptq]
  * Prints seconds per configuration. Weights and images are random (timing only). */
 #include <math.h>
 #include <stdio.h>
@@ -34,11 +34,12 @@ int main(int argc, char **argv)
 {
     const char *which = "both";
     int64_t     n_img = 32, shape[4];
-    int         alloc = 0, i, k;
+    int         alloc = 0, gptq = 0, i, k;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) which = argv[++i];
         else if (!strcmp(argv[i], "--images") && i + 1 < argc) n_img = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--alloc")) alloc = 1;
+        else if (!strcmp(argv[i], "--gptq")) gptq = 1;
     }
     printf("| model | config | calibration images | seconds |\n|---|---|---|---|\n");
     for (k = 0; k < 2; k++) {
@@ -63,12 +64,14 @@ int main(int argc, char **argv)
             igq_config_set(cfg, IGQ_OPT_WEIGHT_BITS, 4);
             igq_config_set(cfg, IGQ_OPT_ACT_BITS, 4);
             if (c == 1) igq_config_set(cfg, IGQ_OPT_GROUP_BUDGET, 8);
+            if (gptq) igq_config_set(cfg, IGQ_OPT_WEIGHT_ROUNDING, IGQ_ROUNDING_GPTQ);
             igq_config_set_progress(cfg, quiet_progress, &t0);
             if (igq_quantize_model(m, img, cfg, &q) != IGQ_OK) {
                 fprintf(stderr, "%s\n", igq_last_error());
                 return 1;
             }
-            printf("| %s | W4A4 IGQ G=8%s | %lld | %.1f |\n", name, c ? ", allocation at 8" : "",
+            printf("| %s | W4A4 IGQ G=8%s%s | %lld | %.1f |\n", name, c ? ", allocation at 8" : "",
+                   gptq ? ", GPTQ" : "",
                    (long long)n_img, now() - t0);
             fflush(stdout);
             igq_model_free(q);

@@ -1,5 +1,5 @@
-/* Fashion-MNIST data and evaluation helpers shared by bench_accuracy and bench_int (static
- * functions: each bench is one translation unit). */
+/* Fashion-MNIST data and evaluation helpers shared by bench_accuracy, bench_int and
+ * bench_embed (static functions: each bench is one translation unit). */
 #ifndef IGQ_BENCH_FMNIST_EVAL_H
 #define IGQ_BENCH_FMNIST_EVAL_H
 

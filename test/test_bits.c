@@ -5,7 +5,8 @@
  * each executor is run end to end at the scalar level (logits and igq_run_features embeddings):
  * the fp32 forward, then quantization
  * (calibration runs the fp32 forward, so quantizers depend on its bits) and the simulated and
- * integer executors at W8A8 and W4A4. Every other ISA level the CPU has must reproduce those
+ * integer executors at W8A8 and W4A4, and with GPTQ weight rounding (integer W4A4 G=8,
+ * simulated W3A3 G=1). Every other ISA level the CPU has must reproduce those
  * logits bit for bit, quantizing again at its own level, on the calling thread and on a
  * session with 2 and 3 threads. Levels the CPU lacks are reported as skipped.
  *
@@ -22,19 +23,22 @@
 #include "support/st_writer.h"
 #include "support/testutil.h"
 
-enum { N_MODELS = 2, N_EXEC = 5, N_CALIB = 6, N_TEST = 5, N_RUNS = 3 /* threads 1, 2, 3 */ };
+enum { N_MODELS = 2, N_EXEC = 7, N_CALIB = 6, N_TEST = 5, N_RUNS = 3 /* threads 1, 2, 3 */ };
 
 typedef struct exec_case {
     const char *name;
     int         quantized, executor, wbits, abits, groups;
+    int         rounding; /* igq_weight_rounding */
 } exec_case;
 
 static const exec_case EXECS[N_EXEC] = {
-    {"fp32", 0, 0, 0, 0, 0},
-    {"sim W8A8 G=4", 1, IGQ_EXECUTOR_SIM, 8, 8, 4},
-    {"int W8A8 G=4", 1, IGQ_EXECUTOR_INT, 8, 8, 4},
-    {"sim W4A4 G=8", 1, IGQ_EXECUTOR_SIM, 4, 4, 8},
-    {"int W4A4 G=8", 1, IGQ_EXECUTOR_INT, 4, 4, 8},
+    {"fp32", 0, 0, 0, 0, 0, IGQ_ROUNDING_NEAREST},
+    {"sim W8A8 G=4", 1, IGQ_EXECUTOR_SIM, 8, 8, 4, IGQ_ROUNDING_NEAREST},
+    {"int W8A8 G=4", 1, IGQ_EXECUTOR_INT, 8, 8, 4, IGQ_ROUNDING_NEAREST},
+    {"sim W4A4 G=8", 1, IGQ_EXECUTOR_SIM, 4, 4, 8, IGQ_ROUNDING_NEAREST},
+    {"int W4A4 G=8", 1, IGQ_EXECUTOR_INT, 4, 4, 8, IGQ_ROUNDING_NEAREST},
+    {"int W4A4 G=8 GPTQ", 1, IGQ_EXECUTOR_INT, 4, 4, 8, IGQ_ROUNDING_GPTQ},
+    {"sim W3A3 G=1 GPTQ", 1, IGQ_EXECUTOR_SIM, 3, 3, 1, IGQ_ROUNDING_GPTQ},
 };
 
 typedef struct bits_state {
@@ -91,6 +95,7 @@ static igq_model *quantize(const igq_model *m, const igq_tensor *calib, const ex
     assert_int_equal(igq_config_set(c, IGQ_OPT_ACT_BITS, e->abits), IGQ_OK);
     assert_int_equal(igq_config_set(c, IGQ_OPT_GROUPS, e->groups), IGQ_OK);
     assert_int_equal(igq_config_set(c, IGQ_OPT_EXECUTOR, e->executor), IGQ_OK);
+    assert_int_equal(igq_config_set(c, IGQ_OPT_WEIGHT_ROUNDING, e->rounding), IGQ_OK);
     if (igq_quantize_model(m, calib, c, &q) != IGQ_OK) fail_msg("quantize: %s", igq_last_error());
     igq_config_free(c);
     return q;

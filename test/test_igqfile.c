@@ -534,7 +534,7 @@ static void same_properties(const igq_model *a, const igq_model *b, const char *
     assert_int_equal(s1, igq_model_is_quantized(a) == 1 ? IGQ_OK : IGQ_ERR_NOT_FOUND);
     if (s1 == IGQ_OK) {
         int o;
-        for (o = IGQ_OPT_WEIGHT_BITS; o <= IGQ_OPT_GROUP_ASSIGNMENT; o++) {
+        for (o = IGQ_OPT_WEIGHT_BITS; o <= IGQ_OPT_WEIGHT_ROUNDING; o++) {
             int64_t va = -7, vb = -9;
             assert_int_equal(igq_config_get(ca, (igq_option)o, &va), IGQ_OK);
             assert_int_equal(igq_config_get(cb, (igq_option)o, &vb), IGQ_OK);
@@ -2137,7 +2137,7 @@ static void test_damaged_files(void **state)
 {
     static const char *const cut_int[] = {"section 'GRPH': 95 bytes (expected 96)",
                                           "section 'PREP': 31 bytes for 3 channels",
-                                          "section 'QCFG': 14 options in 119 bytes",
+                                          "section 'QCFG': 15 options in 127 bytes",
                                           "record truncated",
                                           NULL,
                                           "entries do not fit in",

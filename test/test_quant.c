@@ -895,6 +895,7 @@ static const opt_spec SPECS[] = {
     {IGQ_OPT_ATTN_RANKING, 0, 1, 0, 0},
     {IGQ_OPT_MIXED_PRECISION_BUDGET, 200, 800, 0, 1},
     {IGQ_OPT_GROUP_ASSIGNMENT, IGQ_ASSIGN_COVER, IGQ_ASSIGN_NEAREST, IGQ_ASSIGN_COVER, 0},
+    {IGQ_OPT_WEIGHT_ROUNDING, IGQ_ROUNDING_NEAREST, IGQ_ROUNDING_GPTQ, IGQ_ROUNDING_NEAREST, 0},
 };
 #define N_SPECS (sizeof SPECS / sizeof SPECS[0])
 
@@ -974,7 +975,7 @@ static void test_config_set_ranges(void **state)
 
 static void test_config_bad_arguments(void **state)
 {
-    static const int bad[] = {-1, 14, 15, 16, 100, 0x7fffffff};
+    static const int bad[] = {-1, 15, 16, 17, 100, 0x7fffffff};
     igq_config      *c = NULL;
     int64_t          v, lo, hi;
     size_t           k;

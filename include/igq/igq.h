@@ -626,6 +626,7 @@ typedef enum igq_option {
                                               nuclear-norm bit allocation per layer; value =
                                               average weight bits x 100 the layers may use */
     IGQ_OPT_GROUP_ASSIGNMENT       = 13, /**< igq_group_assignment_rule, default COVER */
+    IGQ_OPT_WEIGHT_ROUNDING        = 14, /**< igq_weight_rounding, default NEAREST. Since 0.1 */
     IGQ_OPT_FORCE32                = 0x7fffffff
 } igq_option;
 
@@ -674,6 +675,41 @@ typedef enum igq_group_assignment_rule {
     IGQ_ASSIGN_FORCE32 = 0x7fffffff
 } igq_group_assignment_rule;
 
+/** How weights are rounded onto their per-output-channel grids (IGQ_OPT_WEIGHT_ROUNDING). The
+ *  grids themselves (scale per output channel from IGQ_OPT_WEIGHT_CALIBRATOR, computed on the
+ *  fp32 weights) are the same either way; only the choice of grid point per weight differs.
+ *  Since 0.1. */
+typedef enum igq_weight_rounding {
+    IGQ_ROUNDING_NEAREST = 0, /**< each weight to its nearest grid point (round half to even) */
+    IGQ_ROUNDING_GPTQ    = 1, /**< GPTQ (Frantar et al., 2023): per linear layer (patch
+                                   embedding, qkv, proj, fc1, fc2 of every block, heads), in
+                                   the order the forward meets them, the second moment H = XᵀX
+                                   of the layer's inputs on the calibration images as the
+                                   quantized model computes them (earlier layers already
+                                   rounded, every activation fake-quantized by its calibrated
+                                   quantizer, as the simulated executor does; the integer
+                                   executor differs from it by rounding only) is damped by 1 %
+                                   of its mean diagonal, and the input channels are rounded in
+                                   order, each one's error compensated on the channels not yet
+                                   rounded through the Cholesky factor of H⁻¹: a greedy
+                                   minimization of ‖XW − XŴ‖². An input channel that is zero
+                                   on every calibration image is rounded to nearest. If H
+                                   cannot be factored even with 10, 100 and 1000 times the
+                                   damping, the layer is rounded to nearest and the progress
+                                   callback is told (stage "weights: GPTQ fell back to
+                                   nearest"). Works with every option above (bits, granularity,
+                                   groups, executor, mixed precision). Same bits at every ISA
+                                   level, thread count and compiler.
+                                   Cost, besides calibration: about 1.3 fp32 forwards of the
+                                   calibration images (each layer's pass starts from cached
+                                   views of its block), K²·tokens·images flops for H and K³/3
+                                   for its factor per layer (K = the layer's inputs); ViT-B/16
+                                   with 32 images: README. Memory: three images x tokens x dim
+                                   float views, plus K x K doubles and about K x (outputs +
+                                   400) floats for the layer being rounded, freed after it */
+    IGQ_ROUNDING_FORCE32 = 0x7fffffff
+} igq_weight_rounding;
+
 /** Progress callback of igq_quantize_model: a stage name and the fraction of that stage done,
  *  in (0, 1] (0 only for a stage's opening call). Within a stage every call reports a larger
  *  fraction than the one before, and the stage's last call reports 1. The stages, in order:
@@ -683,7 +719,11 @@ typedef enum igq_group_assignment_rule {
  *     "calibrate" calls: once per (site, group-count candidate) evaluated;
  *   - "ranking": only with IGQ_OPT_ATTN_RANKING = 1: once per block;
  *   - "mixed precision": only with IGQ_OPT_MIXED_PRECISION_BUDGET > 0: once per linear layer;
- *   - "weights": once per weight site (four per block, then the patch embedding and the heads);
+ *   - "weights": once per weight site (four per block, then the patch embedding and the heads;
+ *     with IGQ_ROUNDING_GPTQ in forward order: the patch embedding, four per block, the heads);
+ *     with IGQ_ROUNDING_GPTQ a layer rounded to nearest because its GPTQ factorization failed
+ *     is announced by a call with the stage "weights: GPTQ fell back to nearest" (at the
+ *     fraction its "weights" call will report) before that call;
  *   - "done": once, with 1, when the quantizers are complete (for IGQ_EXECUTOR_INT the
  *     integer weights are packed after it).
  *  Return non-zero to cancel (IGQ_ERR_CANCELLED). Called on the thread that runs

@@ -264,6 +264,15 @@ typedef struct fwd {
     int32_t                 hook_site;
     float                  *hook_base;   /* image i's view starts at hook_base + i * hook_stride */
     int64_t                 hook_stride, hook_rows, hook_cols, hook_ld;
+    /* the part of the forward to run (igq__forward_range); the whole of it otherwise */
+    int32_t                 b0, b1;      /* blocks [b0, b1) */
+    int32_t                 stop_block, stop_site; /* return after this site's hooks */
+    const float            *x_in;        /* residual stream entering block b0, or NULL */
+    float                  *x_out;       /* receives the one leaving block b1 - 1, or NULL */
+    int                     start_phase; /* block b0 starts at 0: LN1, 1: the proj input, 2: LN2 */
+    const float            *o_in;        /* phase 1: block b0's attention output */
+    float                  *o_out, *mid_out; /* block b0's attention output, its residual after
+                                                the attention branch */
 } fwd;
 
 static const igq_site_hook *hook_of(const fwd *f, int32_t thread)
@@ -488,49 +497,77 @@ static void forward_chunk(fwd *f)
     int32_t             b;
     double              t;
 
-    igq__prof_start(f->lp);
-    t = igq__prof_t0(f->lp);
-    run(f, B, step_patches);
-    /* One task per image, or several row tiles per image when images are fewer than threads. */
-    f->tiles = B >= f->threads ? 1 : ceil_div(f->threads, B);
-    if (f->tiles > ceil_div(NP, ROW_ALIGN)) f->tiles = ceil_div(NP, ROW_ALIGN);
-    run(f, B * f->tiles, step_embed);
-    igq__prof_add(f->lp, t, "patch_embed", -1, IGQ_LAYER_PATCH_EMBED, B * NP, D, cpp,
-                  2.0 * (double)B * NP * D * cpp,
-                  4.0 * ((double)B * NP * cpp * 2.0 + (double)D * cpp + 2.0 * BTD));
+#define STOP_AT(blk, site) \
+    if (f->stop_block == (blk) && f->stop_site == (site)) return
 
-    if (d->depth > 0) {
+    igq__prof_start(f->lp);
+    if (f->x_in == NULL) {
         t = igq__prof_t0(f->lp);
-        rows_step(f, 0, NULL, f->m->blocks[0].ln1_w, f->m->blocks[0].ln1_b);
-        prof_rows(f, t, "norm1", 0, 0, 1);
+        run(f, B, step_patches);
+        STOP_AT(-1, IGQ__SITE_PATCH_IN);
+        /* One task per image, or several row tiles per image when images are fewer than
+         * threads. */
+        f->tiles = B >= f->threads ? 1 : ceil_div(f->threads, B);
+        if (f->tiles > ceil_div(NP, ROW_ALIGN)) f->tiles = ceil_div(NP, ROW_ALIGN);
+        run(f, B * f->tiles, step_embed);
+        igq__prof_add(f->lp, t, "patch_embed", -1, IGQ_LAYER_PATCH_EMBED, B * NP, D, cpp,
+                      2.0 * (double)B * NP * D * cpp,
+                      4.0 * ((double)B * NP * cpp * 2.0 + (double)D * cpp + 2.0 * BTD));
+    } else {
+        memcpy(f->s.x, f->x_in + (size_t)f->first * T * D, (size_t)(B * T * D) * sizeof(float));
     }
-    for (b = 0; b < d->depth; b++) {
-        const igq_block *blk  = &f->m->blocks[b];
-        const igq_block *next = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
-        f->block              = b;
-        quant_site(f, "attn.qkv.quantize", IGQ__SITE_QKV_IN, f->s.h, T * D, T, D);
+
+    if (f->b0 < d->depth && f->start_phase == 0) {
         t = igq__prof_t0(f->lp);
-        gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
-        prof_gemm(f, t, "attn.qkv", b, &blk->qkv, 0.0);
-        t = igq__prof_t0(f->lp);
-        hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
-        run(f, B * d->heads, step_attention);
-        igq__prof_add(f->lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
-                      4.0 * BTT * (double)H * hd + OPS_SOFTMAX * BTT * H +
-                          (f->hooks != NULL ? 3.0 * OPS_QUANT * BTD : 0.0),
-                      16.0 * BTD);
-        quant_site(f, "attn.proj.quantize", IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D);
-        t = igq__prof_t0(f->lp);
-        gemm(f, &blk->proj, f->s.o, f->s.h, 0);
-        prof_gemm(f, t, "attn.proj", b, &blk->proj, 0.0);
-        t = igq__prof_t0(f->lp);
-        rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
-        prof_rows(f, t, "norm2", b, 1, 1);
+        rows_step(f, 0, NULL, f->m->blocks[f->b0].ln1_w, f->m->blocks[f->b0].ln1_b);
+        prof_rows(f, t, "norm1", f->b0, 0, 1);
+    }
+    for (b = f->b0; b < f->b1; b++) {
+        const igq_block *blk   = &f->m->blocks[b];
+        const igq_block *next  = b + 1 < d->depth ? &f->m->blocks[b + 1] : NULL;
+        const int        phase = b == f->b0 ? f->start_phase : 0;
+        const size_t     view  = (size_t)f->first * T * D, n_view = (size_t)(B * T * D);
+        f->block               = b;
+        if (phase == 0) {
+            quant_site(f, "attn.qkv.quantize", IGQ__SITE_QKV_IN, f->s.h, T * D, T, D);
+            STOP_AT(b, IGQ__SITE_QKV_IN);
+            t = igq__prof_t0(f->lp);
+            gemm(f, &blk->qkv, f->s.h, f->s.qkv, 0);
+            prof_gemm(f, t, "attn.qkv", b, &blk->qkv, 0.0);
+            t = igq__prof_t0(f->lp);
+            hooks_at(f, HOOK_QKV, -1, f->s.qkv, T * 3 * D, T, D, 3 * D);
+            run(f, B * d->heads, step_attention);
+            igq__prof_add(f->lp, t, "attn", b, IGQ_LAYER_ATTENTION, T, T, hd,
+                          4.0 * BTT * (double)H * hd + OPS_SOFTMAX * BTT * H +
+                              (f->hooks != NULL ? 3.0 * OPS_QUANT * BTD : 0.0),
+                          16.0 * BTD);
+            if (f->o_out != NULL && b == f->b0)
+                memcpy(f->o_out + view, f->s.o, n_view * sizeof(float));
+        } else if (phase == 1) {
+            memcpy(f->s.o, f->o_in + view, n_view * sizeof(float));
+        }
+        if (phase <= 1) {
+            quant_site(f, "attn.proj.quantize", IGQ__SITE_PROJ_IN, f->s.o, T * D, T, D);
+            STOP_AT(b, IGQ__SITE_PROJ_IN);
+            t = igq__prof_t0(f->lp);
+            gemm(f, &blk->proj, f->s.o, f->s.h, 0);
+            prof_gemm(f, t, "attn.proj", b, &blk->proj, 0.0);
+            t = igq__prof_t0(f->lp);
+            rows_step(f, 1, blk->ls1, blk->ln2_w, blk->ln2_b);
+            prof_rows(f, t, "norm2", b, 1, 1);
+            if (f->mid_out != NULL && b == f->b0)
+                memcpy(f->mid_out + view, f->s.x, n_view * sizeof(float));
+        } else {
+            /* x is the residual stream after the attention branch (x_in) */
+            rows_step(f, 0, NULL, blk->ln2_w, blk->ln2_b);
+        }
         quant_site(f, "mlp.fc1.quantize", IGQ__SITE_FC1_IN, f->s.h, T * D, T, D);
+        STOP_AT(b, IGQ__SITE_FC1_IN);
         t = igq__prof_t0(f->lp);
         gemm(f, &blk->fc1, f->s.h, f->s.mlp, 1);
         prof_gemm(f, t, "mlp.fc1", b, &blk->fc1, OPS_GELU * (double)f->rows * M);
         quant_site(f, "mlp.fc2.quantize", IGQ__SITE_FC2_IN, f->s.mlp, T * M, T, M);
+        STOP_AT(b, IGQ__SITE_FC2_IN);
         t = igq__prof_t0(f->lp);
         gemm(f, &blk->fc2, f->s.mlp, f->s.h, 0);
         prof_gemm(f, t, "mlp.fc2", b, &blk->fc2, 0.0);
@@ -543,6 +580,10 @@ static void forward_chunk(fwd *f)
         else
             prof_rows(f, t, "residual2", b, 1, 0);
     }
+#undef STOP_AT
+    if (f->x_out != NULL)
+        memcpy(f->x_out + (size_t)f->first * T * D, f->s.x, (size_t)(B * T * D) * sizeof(float));
+    if (f->b1 < d->depth) return;
     t = igq__prof_t0(f->lp);
     run(f, B, step_classify);
     if (f->feat) /* final norm and pooling only */
@@ -567,15 +608,29 @@ void igq__forward_out(const struct igq_model *m, const float *images, int64_t ba
     igq__forward_par(m, images, batch, out, m->d.classes == 0, scratch, hook, NULL, NULL);
 }
 
-void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
-                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
-                      igq_threadpool *pool, igq_prof *prof)
+static void forward_run(const struct igq_model *m, const float *images, int64_t batch,
+                        float *logits, int feat, float *scratch, const igq_site_hook *hooks,
+                        igq_threadpool *pool, igq_prof *prof, const igq_forward_range *range)
 {
     const igq_vit_dims *d      = &m->d;
     const size_t        img_sz = (size_t)d->in_chans * d->img_h * d->img_w;
     const int64_t       chunk  = igq__forward_chunk(d, batch);
     fwd                 f      = {.m = m, .d = &m->d, .hooks = hooks, .pool = pool, .lp = prof};
     int64_t             i;
+    f.b1         = d->depth;
+    f.stop_block = -2; /* no site */
+    if (range != NULL) {
+        f.b0         = range->b0;
+        f.b1         = range->b1;
+        f.stop_block = range->stop_block;
+        f.stop_site  = range->stop_site;
+        f.x_in       = range->x_in;
+        f.x_out      = range->x_out;
+        f.start_phase = range->start_phase;
+        f.o_in        = range->o_in;
+        f.o_out       = range->o_out;
+        f.mid_out     = range->mid_out;
+    }
     f.threads      = igq__pool_size(pool);
     f.feat         = feat;
     f.ow           = feat ? d->dim : d->classes;
@@ -585,8 +640,23 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
         f.B      = batch - i < chunk ? batch - i : chunk;
         f.rows   = f.B * d->n_tokens;
         f.first  = i;
-        f.images = images + (size_t)i * img_sz;
-        f.logits = logits + (size_t)i * f.ow;
+        f.images = images != NULL ? images + (size_t)i * img_sz : NULL;
+        f.logits = logits != NULL ? logits + (size_t)i * f.ow : NULL;
         forward_chunk(&f);
     }
+}
+
+void igq__forward_par(const struct igq_model *m, const float *images, int64_t batch,
+                      float *logits, int feat, float *scratch, const igq_site_hook *hooks,
+                      igq_threadpool *pool, igq_prof *prof)
+{
+    forward_run(m, images, batch, logits, feat, scratch, hooks, pool, prof, NULL);
+}
+
+void igq__forward_range(const struct igq_model *m, const float *images, int64_t batch,
+                        float *logits, float *scratch, const igq_site_hook *hook,
+                        const igq_forward_range *range)
+{
+    /* logits of a model without a classifier: its embeddings (igq__forward_out) */
+    forward_run(m, images, batch, logits, m->d.classes == 0, scratch, hook, NULL, NULL, range);
 }

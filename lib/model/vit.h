@@ -171,4 +171,30 @@ void igq__forward_par(const struct igq_model *m, const float *images, int64_t ba
                       float *logits, int feat, float *scratch, const igq_site_hook *hooks,
                       igq_threadpool *pool, igq_prof *prof);
 
+/* Part of the forward, for stage-by-stage calibration (GPTQ): blocks [b0, b1) (b0 <= b1 <=
+ * depth), starting from the patches of `images` (x_in NULL) or from x_in, the residual stream
+ * [batch][tokens][dim] entering block b0 (images unused, may be NULL); stopping right after
+ * the hooks of (stop_block, stop_site) if the forward meets that site (stop_block -1 with
+ * IGQ__SITE_PATCH_IN: after the patches), else writing the residual stream leaving block
+ * b1 - 1 (after the embedding when b0 == b1 == 0) to x_out (if not NULL; it may be x_in) and,
+ * when b1 == depth, the logits (then not NULL). Single-threaded.
+ * Block b0 may start inside (x_in given): start_phase 1 at the proj input site, from x_in
+ * (the residual stream entering the block) and o_in (the attention output [batch][tokens][dim]
+ * before the proj-input hook, as o_out saved it); start_phase 2 at LN2, from x_in = the
+ * residual stream after the attention branch (as mid_out saved it). o_out and mid_out (if not
+ * NULL) receive those two of block b0 when the forward computes them. */
+typedef struct igq_forward_range {
+    int32_t      b0, b1;
+    int32_t      stop_block, stop_site; /* stop_block -2: run to the end */
+    const float *x_in;
+    float       *x_out;
+    int32_t      start_phase;
+    const float *o_in;
+    float       *o_out, *mid_out;
+} igq_forward_range;
+
+void igq__forward_range(const struct igq_model *m, const float *images, int64_t batch,
+                        float *logits, float *scratch, const igq_site_hook *hook,
+                        const igq_forward_range *range);
+
 #endif

@@ -30,7 +30,8 @@
     X(EXECUTOR, IGQ_EXECUTOR_INT, IGQ_EXECUTOR_SIM, IGQ_EXECUTOR_INT, 0)                        \
     X(ATTN_RANKING, 0, 1, 0, 0)                                                                 \
     X(MIXED_PRECISION_BUDGET, 200, 800, 0, 1)                                                   \
-    X(GROUP_ASSIGNMENT, IGQ_ASSIGN_COVER, IGQ_ASSIGN_NEAREST, IGQ_ASSIGN_COVER, 0)
+    X(GROUP_ASSIGNMENT, IGQ_ASSIGN_COVER, IGQ_ASSIGN_NEAREST, IGQ_ASSIGN_COVER, 0)              \
+    X(WEIGHT_ROUNDING, IGQ_ROUNDING_NEAREST, IGQ_ROUNDING_GPTQ, IGQ_ROUNDING_NEAREST, 0)
 
 /* Row indices: IGQ__OPTROW_<NAME>, and the number of public options. */
 #define IGQ__OPTION_ROW(name, lo, hi, def, zero) IGQ__OPTROW_##name,

@@ -113,5 +113,13 @@ igq_status igq__ptq_mixed_precision(igq_ptq *p, int **bits);
  * distillation head of a model without one. */
 igq_linear *igq__ptq_linear(struct igq_model *m, int32_t block, int32_t wsite);
 igq_status  igq__ptq_quantize_weights(igq_ptq *p);
+/* The per-output-channel grid of a weight site from its current (fp32) weights, into its
+ * quantizer; *lin = the layer (NULL: absent distillation head). */
+igq_status igq__ptq_weight_grid(igq_ptq *p, int32_t block, int32_t wsite, int bits,
+                                igq_linear **lin);
+
+/* gptq_weights.c: every weight site rounded by GPTQ (bits: VT-PTQ's per-layer bits, or NULL);
+ * reports progress "weights" like igq__ptq_quantize_weights. */
+igq_status igq__ptq_gptq_weights(igq_ptq *p, const int *bits);
 
 #endif

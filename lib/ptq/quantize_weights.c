@@ -1,10 +1,12 @@
 /* Weight quantization: every linear layer per output channel, symmetric, at WEIGHT_BITS (or the
  * bits VT-PTQ's mixed precision chose per layer); the patch embedding and the heads at
- * EDGE_BITS. The weights are fake-quantized in place in the model under construction. */
+ * EDGE_BITS. The weights are fake-quantized in place in the model under construction, rounded
+ * to nearest here or by GPTQ (gptq_weights.c) under IGQ_OPT_WEIGHT_ROUNDING. */
 #include <string.h>
 
 #include "../core/alloc.h"
 #include "../core/error.h"
+#include "../quant/gptq.h"
 #include "ptq_internal.h"
 
 igq_linear *igq__ptq_linear(struct igq_model *m, int32_t block, int32_t wsite)
@@ -22,14 +24,17 @@ igq_linear *igq__ptq_linear(struct igq_model *m, int32_t block, int32_t wsite)
     }
 }
 
-/* One weight site: per-output-channel absmax (IGQ_OPT_WEIGHT_CALIBRATOR), then the weights
- * quantize-dequantized in place. */
-static igq_status quantize_weight(igq_ptq *p, int32_t block, int32_t wsite, int bits)
+/* The grid of one weight site: per-output-channel absmax (IGQ_OPT_WEIGHT_CALIBRATOR) of the
+ * layer's weights as they are now (fp32) into its quantizer. *lin = the layer, or NULL for the
+ * distillation head of a model without one (nothing to do). */
+igq_status igq__ptq_weight_grid(igq_ptq *p, int32_t block, int32_t wsite, int bits,
+                                igq_linear **lin)
 {
     igq_linear           *l = igq__ptq_linear(p->qm, block, wsite);
     struct igq_quantizer *z = igq__qz(p->qm->q, block, wsite);
     float                *col;
     int32_t               o, i;
+    *lin = l;
     if (l == NULL) return IGQ_OK;
     memset(z, 0, sizeof *z);
     z->present     = 1;
@@ -49,9 +54,17 @@ static igq_status quantize_weight(igq_ptq *p, int32_t block, int32_t wsite, int 
         z->lo[o] = -a;
         z->hi[o] = a;
         z->qp[o] = igq__qp_sym(a, bits, 1);
-        igq__fake_quant(l->wt + o, l->in, l->out, &z->qp[o]);
     }
     igq__free(col);
+    return IGQ_OK;
+}
+
+/* One weight site rounded to nearest, quantize-dequantized in place. */
+static igq_status quantize_weight(igq_ptq *p, int32_t block, int32_t wsite, int bits)
+{
+    igq_linear *l;
+    IGQ_TRY(igq__ptq_weight_grid(p, block, wsite, bits, &l));
+    if (l != NULL) igq__gptq_nearest(l->wt, l->in, l->out, igq__qz(p->qm->q, block, wsite)->qp);
     return IGQ_OK;
 }
 
@@ -66,6 +79,11 @@ igq_status igq__ptq_quantize_weights(igq_ptq *p)
     igq_status    s = IGQ_OK;
     if (p->cfg->v[IGQ_OPT_MIXED_PRECISION_BUDGET] > 0)
         IGQ_TRY(igq__ptq_mixed_precision(p, &wbits));
+    if (p->cfg->v[IGQ_OPT_WEIGHT_ROUNDING] == IGQ_ROUNDING_GPTQ) {
+        s = igq__ptq_gptq_weights(p, wbits);
+        igq__free(wbits);
+        return s;
+    }
     for (b = 0; b < depth && s == IGQ_OK; b++)
         for (site = IGQ__SITE_QKV_W; site <= IGQ__SITE_FC2_W && s == IGQ_OK; site++) {
             int bits = wbits ? wbits[b * 4 + (site - IGQ__SITE_QKV_W)]
