@@ -235,12 +235,15 @@ fuzz:
 	@echo "fuzz: built $(FUZZ_HARNESS) in $(O)-fuzz (run them: make fuzz-run FUZZ_SECONDS=N)"
 
 # Each harness for FUZZ_SECONDS from its committed seeds (test/fuzz/corpus/<harness>/; the
-# checkpoint readers also from the fixtures); new corpus entries stay in $(O)-fuzz/corpus-*.
+# checkpoint readers also from the fixtures, fuzz_pth from the small pth_* ones); new corpus
+# entries stay in $(O)-fuzz/corpus-*.
 fuzz-run: fuzz
 	$(Q)set -e; for n in $(FUZZ_HARNESS); do \
 	    mkdir -p $(O)-fuzz/corpus-$$n; \
 	    case $$n in fuzz_checkpoint|fuzz_safetensors) \
-	        cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true;; esac; \
+	        cp test/fixtures/*/model.safetensors $(O)-fuzz/corpus-$$n/ 2>/dev/null || true;; \
+	    fuzz_pth) for f in test/fixtures/pth_*/*.pth test/fixtures/pth_*/*.bin; do \
+	        cp $$f $(O)-fuzz/corpus-$$n/$$(echo $$f | tr / _); done;; esac; \
 	    seeds=; if [ -d test/fuzz/corpus/$$n ]; then seeds=test/fuzz/corpus/$$n; fi; \
 	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	    if ! $(O)-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 \

@@ -143,13 +143,21 @@ typedef struct igq_model igq_model;
  *  file must not be truncated or rewritten in place while the model lives (replacing it, as
  *  igq_model_save does, is safe): like any mapped file, that ends the process with SIGBUS.
  *  A checkpoint is mapped only while it is read.
- *  Checkpoints: safetensors (F32, F16, BF16 tensors) with timm ViT/DeiT (also distilled),
- *  Hugging Face ViTForImageClassification or torchvision VisionTransformer tensor names.
+ *  Checkpoints (told apart by content, not by name): safetensors, or PyTorch torch.save zip
+ *  archives (.pth, .pt, .bin; PyTorch >= 1.6), with F32, F16, BF16 tensors and timm ViT/DeiT
+ *  (also distilled), Hugging Face ViTForImageClassification or torchvision VisionTransformer
+ *  tensor names. A PyTorch checkpoint must hold a state dict, at the top or under "state_dict",
+ *  "model", "model_state_dict" or "module" (one or two levels); a "module." prefix on every name
+ *  is removed. Its pickle is read by a restricted reader that executes nothing: any global
+ *  other than the tensor/storage/OrderedDict ones is IGQ_ERR_UNSUPPORTED naming it, as are
+ *  the legacy (pre-1.6) format (re-save it with torch.save), TorchScript archives and
+ *  non-contiguous tensors. Tensors are read in place from the mapped file (an archive
+ *  re-zipped with compression is copied and inflated in memory).
  *  The architecture is inferred from tensor shapes. Values shapes cannot give (number of
  *  heads, LayerNorm eps, mean/std, non-square image size) come, in order, from the
- *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size; then a
- *  config.json in the same folder (Hugging Face or timm keys); then defaults (the heads of
- *  the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
+ *  safetensors __metadata__ keys num_heads, layer_norm_eps, mean, std, image_size (a PyTorch
+ *  checkpoint has none); then a config.json in the same folder (Hugging Face or timm keys);
+ *  then defaults (the heads of the published widths: 192/3, 384/6, 768/12, 1024/16, 1280/16, 1408/16, 1536/24, 1664/16,
  *  else head dim 64; eps 1e-6 for timm and torchvision names, 1e-12 for Hugging Face names).
  *  A checkpoint without a classifier (timm num_classes=0, DINOv2) loads with 0 classes: its
  *  embeddings come from igq_run_features(), igq_run() refuses it, and quantizing it measures
@@ -163,14 +171,16 @@ typedef struct igq_model igq_model;
  *  pretrained_cfg or preprocessor_config.json, as igq_image_preprocess() says.
  *  A safetensors header (its JSON) may be up to 100 MB; it is checked whole before anything is
  *  allocated for it, then read in time linear in its size and less than 3 times its size of
- *  memory (beyond the mapped file), so a hostile header is refused cheaply.
+ *  memory (beyond the mapped file), so a hostile header is refused cheaply. A PyTorch
+ *  checkpoint's pickle may be up to 64 MB, with at most 2^20 objects nested at most 100 deep.
  *  @param path  file name; borrowed.
  *  @param out   receives the model (NULL on failure).
  *  @return IGQ_OK; IGQ_ERR_INVALID_ARGUMENT (NULL); IGQ_ERR_IO (cannot open/read);
  *          IGQ_ERR_FORMAT (malformed file, unknown naming scheme, missing or duplicate
  *          tensor, bad metadata); IGQ_ERR_SHAPE (a tensor shape inconsistent with the
  *          architecture); IGQ_ERR_UNSUPPORTED (an unsupported dtype, family or feature, a
- *          tensor the graph does not use); IGQ_ERR_NO_MEMORY.
+ *          tensor the graph does not use; a PyTorch checkpoint in the legacy format or naming a
+ *          class or function outside the state-dict subset); IGQ_ERR_NO_MEMORY.
  *          igq_last_error() names the file and the tensor.
  *  Thread safety: any thread. */
 IGQ_API igq_status igq_model_load(const char *path, igq_model **out);

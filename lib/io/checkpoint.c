@@ -12,6 +12,7 @@
 #include "../core/error.h"
 #include "ckpt_loader.h"
 #include "pos_resample.h"
+#include "pth.h"
 
 /* ---- reading tensors ----------------------------------------------------------------------- */
 
@@ -419,6 +420,27 @@ static igq_status build(const igq__ckpt_loader *L)
     return igq__ckpt_resolve_meta(L);
 }
 
+/* The tensor table of a safetensors file or a torch.save archive, told apart by content. */
+static igq_status open_tensors(const char *path, igq_safetensors **st)
+{
+    igq_map    map;
+    igq_status s;
+    int        pickle;
+    IGQ_TRY(igq__map_file(path, &map));
+    if (igq__pth_is_zip(map.data, map.size)) return igq__pth_parse_map(&map, path, st);
+    if (igq__pth_is_legacy(map.data, map.size)) {
+        s = igq__pth_refuse_pickle(map.data, map.size, path);
+        igq__map_release(&map);
+        return s;
+    }
+    /* A safetensors header length may begin with the bytes a pickle does: a file that starts
+     * like a pickle is said to be one only if it is not valid safetensors. */
+    pickle = igq__pth_is_pickle(map.data, map.size);
+    s      = igq__st_parse_map(&map, path, st);
+    if (s == IGQ_ERR_FORMAT && pickle) s = igq__pth_refuse_pickle(NULL, 0, path);
+    return s;
+}
+
 igq_status igq__checkpoint_load(const char *path, const igq__load_opts *opts,
                                 struct igq_model **out)
 {
@@ -428,7 +450,7 @@ igq_status igq__checkpoint_load(const char *path, const igq__load_opts *opts,
     memset(&L, 0, sizeof L);
     L.path = path;
     L.opts = opts;
-    IGQ_TRY(igq__st_open(path, &L.st));
+    IGQ_TRY(open_tensors(path, &L.st));
     s = igq__ckpt_detect_scheme(&L);
     if (s == IGQ_OK && L.st->count > 0) {
         L.used = (unsigned char *)igq__calloc(L.st->count, 1);
@@ -441,7 +463,7 @@ igq_status igq__checkpoint_load(const char *path, const igq__load_opts *opts,
     }
     if (s == IGQ_OK) { /* provenance, for igq_model_save */
         const size_t n = strlen(path) + 1;
-        L.m->src_size  = (int64_t)L.st->size;
+        L.m->src_size  = (int64_t)L.st->file_size;
         L.m->src_name  = (char *)igq__malloc(n);
         if (L.m->src_name != NULL)
             memcpy(L.m->src_name, path, n);

@@ -14,7 +14,8 @@ typedef struct igq__load_opts {
     float   mean[64], std[64];
 } igq__load_opts;
 
-/* Loads a safetensors checkpoint (timm, Hugging Face or torchvision names); opts may be NULL. */
+/* Loads a checkpoint (timm, Hugging Face or torchvision names): safetensors, or a torch.save zip
+ * archive (.pth, .pt, .bin; pth.h), told apart by content. opts may be NULL. */
 igq_status igq__checkpoint_load(const char *path, const igq__load_opts *opts,
                                 struct igq_model **out);
 

@@ -34,6 +34,11 @@ igq_status igq__image_check_size(const char *fmt, int64_t width, int64_t height)
 igq_status igq__zlib_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
                              const char *who);
 
+/* Inflates raw deflate data (RFC 1951, no wrapper: a zip entry) into exactly cap bytes of out;
+ * the same errors as igq__zlib_inflate, and bytes after the last block are one. */
+igq_status igq__deflate_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                                const char *who);
+
 /* CRC-32 (ISO-HDLC, polynomial 0xEDB88320 reflected) of n bytes, continuing from crc
  * (start with 0). */
 uint32_t igq__crc32(uint32_t crc, const uint8_t *p, size_t n);

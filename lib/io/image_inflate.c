@@ -1,4 +1,5 @@
-/* zlib inflate (RFC 1950 wrapper around RFC 1951 deflate) for the PNG reader, and CRC-32.
+/* zlib inflate (RFC 1950 wrapper around RFC 1951 deflate) for the PNG reader, raw deflate for
+ * the zip reader (zip.c), and CRC-32.
  *
  * Written for bounded, checked decoding rather than speed: canonical Huffman codes are decoded
  * one bit at a time from per-length counts (the decoder walks the code space length by length,
@@ -319,11 +320,53 @@ static uint32_t adler32(const uint8_t *p, size_t n)
     return b << 16 | a;
 }
 
+/* The deflate blocks (RFC 1951) from s->pos up to the last one: exactly s->cap bytes of output,
+ * then the input is aligned to a byte boundary. */
+static igq_status blocks(zstate *s)
+{
+    uint32_t last = 0, type;
+    while (!last) {
+        IGQ_TRY(getbits(s, 1, &last));
+        IGQ_TRY(getbits(s, 2, &type));
+        if (type == 0)
+            IGQ_TRY(stored(s));
+        else if (type == 1)
+            IGQ_TRY(fixed(s));
+        else if (type == 2)
+            IGQ_TRY(dynamic(s));
+        else
+            return igq__set_error(IGQ_ERR_FORMAT, "%s: zlib invalid block type 3", s->who);
+    }
+    if (s->len != s->cap)
+        return igq__set_error(IGQ_ERR_FORMAT,
+                              "%s: zlib data decompress to %zu bytes, the header implies %zu",
+                              s->who, s->len, s->cap);
+    align(s);
+    return IGQ_OK;
+}
+
+igq_status igq__deflate_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                                const char *who)
+{
+    zstate s;
+    memset(&s, 0, sizeof s);
+    s.in  = in;
+    s.n   = n;
+    s.out = out;
+    s.cap = cap;
+    s.who = who;
+    IGQ_TRY(blocks(&s));
+    if (s.pos != n)
+        return igq__set_error(IGQ_ERR_FORMAT, "%s: %zu bytes after the end of the deflate data",
+                              who, n - s.pos);
+    return IGQ_OK;
+}
+
 igq_status igq__zlib_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
                              const char *who)
 {
     zstate   s;
-    uint32_t last = 0, type, want;
+    uint32_t want;
     memset(&s, 0, sizeof s);
     s.in  = in;
     s.n   = n;
@@ -336,23 +379,7 @@ igq_status igq__zlib_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t c
     if (in[1] & 0x20)
         return igq__set_error(IGQ_ERR_FORMAT, "%s: zlib preset dictionary not allowed", who);
     s.pos = 2;
-    while (!last) {
-        IGQ_TRY(getbits(&s, 1, &last));
-        IGQ_TRY(getbits(&s, 2, &type));
-        if (type == 0)
-            IGQ_TRY(stored(&s));
-        else if (type == 1)
-            IGQ_TRY(fixed(&s));
-        else if (type == 2)
-            IGQ_TRY(dynamic(&s));
-        else
-            return igq__set_error(IGQ_ERR_FORMAT, "%s: zlib invalid block type 3", who);
-    }
-    if (s.len != cap)
-        return igq__set_error(IGQ_ERR_FORMAT,
-                              "%s: zlib data decompress to %zu bytes, the header implies %zu",
-                              who, s.len, cap);
-    align(&s);
+    IGQ_TRY(blocks(&s));
     if (n - s.pos < 4) return truncated(&s);
     want = (uint32_t)in[s.pos] << 24 | (uint32_t)in[s.pos + 1] << 16 |
            (uint32_t)in[s.pos + 2] << 8 | in[s.pos + 3];

@@ -748,8 +748,39 @@ static igq_status parse_buffer(igq_safetensors *st)
     return IGQ_OK;
 }
 
+igq_status igq__st_alloc_table(igq_safetensors *st, size_t count)
+{
+    size_t bytes;
+    if (!igq__mul_size(count ? count : 1, sizeof *st->tensors + sizeof(size_t), &bytes))
+        return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: too many tensors", st->path);
+    st->tensors = (igq_st_tensor *)igq__calloc(1, bytes);
+    IGQ_CHECK(st->tensors != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory for %zu tensor entries",
+              st->path, count);
+    st->count = count;
+    return IGQ_OK;
+}
+
+igq_status igq__st_index_names(igq_safetensors *st)
+{
+    size_t i, *tmp;
+    if (st->count == 0) return IGQ_OK;
+    for (i = 0; i < st->count; i++) name_index(st)[i] = i;
+    if (st->count == 1) return IGQ_OK;
+    tmp = (size_t *)igq__calloc(st->count, sizeof *tmp);
+    IGQ_CHECK(tmp != NULL, IGQ_ERR_NO_MEMORY, "%s: out of memory", st->path);
+    sort_index(st->tensors, name_index(st), tmp, st->count, cmp_name);
+    igq__free(tmp);
+    for (i = 1; i < st->count; i++)
+        IGQ_CHECK(strcmp(st->tensors[name_index(st)[i - 1]].name,
+                         st->tensors[name_index(st)[i]].name) != 0,
+                  IGQ_ERR_FORMAT, "%s: two tensors named '%.*s' (duplicate name)", st->path,
+                  NAME_SHOWN, st->tensors[name_index(st)[i]].name);
+    return IGQ_OK;
+}
+
 /* Takes ownership of map in every case. */
-static igq_status parse_map(igq_map *map, const char *name, igq_safetensors **out)
+igq_status igq__st_from_map(igq_map *map, const char *name, igq_status (*parse)(igq_safetensors *),
+                            igq_safetensors **out)
 {
     igq_safetensors *st;
     igq_status       s;
@@ -759,9 +790,10 @@ static igq_status parse_map(igq_map *map, const char *name, igq_safetensors **ou
         igq__map_release(map);
         return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", name);
     }
-    st->map  = *map;
-    st->buf  = map->data;
-    st->size = map->size;
+    st->map       = *map;
+    st->buf       = map->data;
+    st->size      = map->size;
+    st->file_size = map->size;
     memset(map, 0, sizeof *map);
     st->path = (char *)igq__malloc(len + 1);
     if (st->path == NULL) {
@@ -769,13 +801,18 @@ static igq_status parse_map(igq_map *map, const char *name, igq_safetensors **ou
         return igq__set_error(IGQ_ERR_NO_MEMORY, "%s: out of memory", name);
     }
     memcpy(st->path, name, len + 1);
-    s = parse_buffer(st);
+    s = parse(st);
     if (s != IGQ_OK) {
         igq__st_close(st);
         return s;
     }
     *out = st;
     return IGQ_OK;
+}
+
+igq_status igq__st_parse_map(igq_map *map, const char *path, igq_safetensors **out)
+{
+    return igq__st_from_map(map, path, parse_buffer, out);
 }
 
 igq_status igq__st_open(const char *path, igq_safetensors **out)
@@ -785,7 +822,7 @@ igq_status igq__st_open(const char *path, igq_safetensors **out)
     *out = NULL;
     IGQ_CHECK(path != NULL, IGQ_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
     IGQ_TRY(igq__map_file(path, &map));
-    return parse_map(&map, path, out);
+    return igq__st_from_map(&map, path, parse_buffer, out);
 }
 
 igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_safetensors **out)
@@ -796,7 +833,7 @@ igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_sa
     if (name == NULL) name = "<memory>";
     IGQ_CHECK(data != NULL || size == 0, IGQ_ERR_INVALID_ARGUMENT, "%s: data is NULL", name);
     IGQ_TRY(igq__map_copy(data, size, name, &map));
-    return parse_map(&map, name, out);
+    return igq__st_from_map(&map, name, parse_buffer, out);
 }
 
 const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name)

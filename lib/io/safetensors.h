@@ -42,6 +42,7 @@ typedef struct igq_safetensors {
     igq_map              map;        /* whole file: mapped (st_open) or an owned copy (st_parse) */
     const unsigned char *buf;        /* map.data: size bytes, read-only, no terminator */
     size_t               size;
+    size_t               file_size;  /* the file's bytes (pth.c may append inflated data) */
     size_t               data_start; /* 8 + N */
     char                *strings;    /* every decoded name, key and value, NUL-terminated */
     igq_st_tensor       *tensors;    /* sorted by begin */
@@ -59,6 +60,19 @@ igq_status igq__st_open(const char *path, igq_safetensors **out);
 /* Same from memory; the buffer is copied. name is used in messages. */
 igq_status igq__st_parse(const void *data, size_t size, const char *name, igq_safetensors **out);
 void       igq__st_close(igq_safetensors *st);
+/* Parses a safetensors file already mapped (takes ownership of map in every case). */
+igq_status igq__st_parse_map(igq_map *map, const char *path, igq_safetensors **out);
+
+/* For other containers that present their tensors as this table (pth.c): a new st owning map
+ * (in every case) and a copy of name, filled by parse (whose failure closes st). parse sets
+ * buf/size-relative ranges with data_start (0: begin/end are offsets in the whole file; tensors
+ * may share bytes), strings, and the table through igq__st_alloc_table, then indexes it. */
+igq_status igq__st_from_map(igq_map *map, const char *name, igq_status (*parse)(igq_safetensors *),
+                            igq_safetensors **out);
+/* Allocates st->tensors for count entries plus the name index behind them; sets st->count. */
+igq_status igq__st_alloc_table(igq_safetensors *st, size_t count);
+/* Builds the name index of the filled table; IGQ_ERR_FORMAT naming a duplicate name. */
+igq_status igq__st_index_names(igq_safetensors *st);
 
 const igq_st_tensor *igq__st_find(const igq_safetensors *st, const char *name);
 /* The __metadata__ string for key, or NULL. */
