@@ -178,7 +178,7 @@ static igq_status resolve_heads(const igq__ckpt_loader *L)
             IGQ_CHECK(d->dim % 64 == 0, IGQ_ERR_FORMAT,
                       "%s: number of heads unknown: embed dim %d is not a published ViT width "
                       "nor a multiple of the default head dim 64; add a num_heads metadata "
-                      "entry or a config.json",
+                      "entry or a config.json, or pass IGQ_LOAD_NUM_HEADS",
                       L->path, (int)d->dim);
             heads = d->dim / 64;
         }
