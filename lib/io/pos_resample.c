@@ -7,8 +7,9 @@
 
 #include "../core/alloc.h"
 #include "../core/error.h"
+#include "../model/preproc.h"
 
-/* Cubic convolution kernel with parameter a (PyTorch: -0.75 plain, -0.5 antialiased). */
+/* Cubic convolution kernel with parameter a (PyTorch's plain bicubic: -0.75). */
 static double cubic(double x, double a)
 {
     x = fabs(x);
@@ -22,43 +23,22 @@ static double cubic(double x, double a)
 static int taps(igq__pos_method method, int64_t n_in, int64_t n_out, int64_t i, int64_t *first,
                 double *w)
 {
-    int64_t k, n = 0;
-    if (method == IGQ__POS_TORCH_BICUBIC_AA) {
-        /* PyTorch's antialiased bicubic (the separable filter of Pillow, a = -0.5): support
-         * widened by the scale when shrinking, weights normalized */
-        const double scale   = (double)n_in / (double)n_out;
-        const double support = scale >= 1.0 ? 2.0 * scale : 2.0;
-        const double inv     = scale >= 1.0 ? 1.0 / scale : 1.0;
-        const double center  = scale * ((double)i + 0.5);
-        int64_t      lo = (int64_t)(center - support + 0.5), hi = (int64_t)(center + support + 0.5);
-        double       total = 0.0;
-        if (lo < 0) lo = 0;
-        if (hi > n_in) hi = n_in;
-        if (hi - lo > IGQ__POS_TAPS_MAX) hi = lo + IGQ__POS_TAPS_MAX;
-        for (k = lo; k < hi; k++) {
-            w[n] = cubic(((double)k - center + 0.5) * inv, -0.5);
-            total += w[n++];
-        }
-        if (total != 0.0)
-            for (k = 0; k < n; k++) w[k] /= total;
-        *first = lo;
-        return (int)n;
-    } else {
-        /* PyTorch's bicubic without antialiasing (a = -0.75), 4 taps clamped at the borders;
-         * source coordinate with align_corners false ((i + 0.5) n_in / n_out - 0.5) or true
-         * (i (n_in - 1) / (n_out - 1)) */
-        double  src, t;
-        int64_t x0;
-        if (method == IGQ__POS_TORCH_BICUBIC_CORNERS)
-            src = n_out > 1 ? (double)i * (double)(n_in - 1) / (double)(n_out - 1) : 0.0;
-        else
-            src = ((double)i + 0.5) * (double)n_in / (double)n_out - 0.5;
-        x0 = (int64_t)floor(src);
-        t  = src - (double)x0;
-        for (k = 0; k < 4; k++) w[k] = cubic(t - (double)(k - 1), -0.75);
-        *first = x0 - 1; /* the caller clamps each index */
-        return 4;
-    }
+    double  src, t;
+    int64_t k, x0;
+    if (method == IGQ__POS_TORCH_BICUBIC_AA) /* the antialiased filter of Pillow (preproc.h) */
+        return (int)igq__aa_taps(n_in, n_out, i, 1, w, IGQ__POS_TAPS_MAX, first);
+    /* PyTorch's bicubic without antialiasing (a = -0.75), 4 taps clamped at the borders; source
+     * coordinate with align_corners false ((i + 0.5) n_in / n_out - 0.5) or true
+     * (i (n_in - 1) / (n_out - 1)) */
+    if (method == IGQ__POS_TORCH_BICUBIC_CORNERS)
+        src = n_out > 1 ? (double)i * (double)(n_in - 1) / (double)(n_out - 1) : 0.0;
+    else
+        src = ((double)i + 0.5) * (double)n_in / (double)n_out - 0.5;
+    x0 = (int64_t)floor(src);
+    t  = src - (double)x0;
+    for (k = 0; k < 4; k++) w[k] = cubic(t - (double)(k - 1), -0.75);
+    *first = x0 - 1; /* the caller clamps each index */
+    return 4;
 }
 
 static int64_t clampi(int64_t v, int64_t n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }

@@ -52,19 +52,45 @@ static void taps_free(taps *t)
     t->lo = t->n = t->k = NULL;
 }
 
+int32_t igq__aa_taps_max(int64_t in_size, int64_t out_size, int bicubic)
+{
+    const double scale = (double)in_size / (double)out_size;
+    return (int32_t)ceil((bicubic ? 2.0 : 1.0) * (scale < 1.0 ? 1.0 : scale)) * 2 + 1;
+}
+
+int32_t igq__aa_taps(int64_t in_size, int64_t out_size, int64_t i, int bicubic, double *w,
+                     int32_t cap, int64_t *first)
+{
+    double (*filter)(double) = bicubic ? filter_bicubic : filter_bilinear;
+    const double scale       = (double)in_size / (double)out_size;
+    const double fscale      = scale < 1.0 ? 1.0 : scale;
+    const double support     = (bicubic ? 2.0 : 1.0) * fscale;
+    const double center      = ((double)i + 0.5) * scale, ss = 1.0 / fscale;
+    int64_t      lo = (int64_t)(center - support + 0.5), hi = (int64_t)(center + support + 0.5);
+    double       sum = 0.0;
+    int32_t      x, n;
+    if (lo < 0) lo = 0;
+    if (hi > in_size) hi = in_size;
+    n = (int32_t)(hi - lo < cap ? hi - lo : cap); /* cap: at least igq__aa_taps_max */
+    for (x = 0; x < n; x++) {
+        w[x] = filter(((double)(x + lo) - center + 0.5) * ss);
+        sum += w[x];
+    }
+    if (sum != 0.0)
+        for (x = 0; x < n; x++) w[x] /= sum;
+    *first = lo;
+    return n;
+}
+
 /* The taps Pillow computes for resizing in_size samples to out_size (box = whole image), for
- * the output positions [o0, o1) only (tap i - o0 of t for output i). */
+ * the output positions [o0, o1) only (tap i - o0 of t for output i), in Pillow's fixed point. */
 static igq_status taps_make(int32_t in_size, int32_t out_size, int32_t o0, int32_t o1,
                             int32_t interp, taps *t)
 {
-    double (*filter)(double) = interp == IGQ__INTERP_BICUBIC ? filter_bicubic : filter_bilinear;
-    const double fsupport    = interp == IGQ__INTERP_BICUBIC ? 2.0 : 1.0;
-    const double scale       = (double)in_size / out_size;
-    double       fscale      = scale < 1.0 ? 1.0 : scale;
-    double       support     = fsupport * fscale;
-    double      *w;
-    int32_t      i, x;
-    t->ksize = (int32_t)ceil(support) * 2 + 1;
+    const int bicubic = interp == IGQ__INTERP_BICUBIC;
+    double   *w;
+    int32_t   i, x;
+    t->ksize = igq__aa_taps_max(in_size, out_size, bicubic);
     t->lo    = (int32_t *)igq__malloc((size_t)(o1 - o0) * sizeof(int32_t));
     t->n     = (int32_t *)igq__malloc((size_t)(o1 - o0) * sizeof(int32_t));
     t->k     = (int32_t *)igq__calloc((size_t)(o1 - o0) * (size_t)t->ksize, sizeof(int32_t));
@@ -75,26 +101,17 @@ static igq_status taps_make(int32_t in_size, int32_t out_size, int32_t o0, int32
         return igq__set_error(IGQ_ERR_NO_MEMORY, "igq_image_preprocess: out of memory");
     }
     for (i = o0; i < o1; i++) {
-        double  center = (i + 0.5) * scale, ss = 1.0 / fscale, sum = 0.0;
-        int32_t lo     = (int32_t)(center - support + 0.5);
-        int32_t hi     = (int32_t)(center + support + 0.5);
-        int32_t *k     = t->k + (size_t)(i - o0) * (size_t)t->ksize;
-        if (lo < 0) lo = 0;
-        if (hi > in_size) hi = in_size;
-        hi -= lo;
-        if (hi > t->ksize) hi = t->ksize; /* cannot happen; keeps the writes in bounds */
-        for (x = 0; x < hi; x++) {
-            w[x] = filter(((double)(x + lo) - center + 0.5) * ss);
-            sum += w[x];
-        }
-        for (x = 0; x < hi; x++) {
-            double v = sum != 0.0 ? w[x] / sum : w[x];
+        int64_t  lo;
+        int32_t  n = igq__aa_taps(in_size, out_size, i, bicubic, w, t->ksize, &lo);
+        int32_t *k = t->k + (size_t)(i - o0) * (size_t)t->ksize;
+        for (x = 0; x < n; x++) {
+            const double v = w[x];
             /* rounded half away from zero, then truncated: Pillow's conversion */
             k[x] = v < 0.0 ? (int32_t)(-0.5 + v * (1 << PRECISION_BITS))
                            : (int32_t)(0.5 + v * (1 << PRECISION_BITS));
         }
-        t->lo[i - o0] = lo;
-        t->n[i - o0]  = hi;
+        t->lo[i - o0] = (int32_t)lo;
+        t->n[i - o0]  = n;
     }
     igq__free(w);
     return IGQ_OK;

@@ -49,6 +49,16 @@ void igq__preproc_stats(const struct igq_model *m, float *mean, float *std);
 void igq__preproc_resized_size(const igq_preproc *p, int32_t w, int32_t h, int32_t *rw,
                                int32_t *rh);
 
+/* The antialiased resampling filter of Pillow (and of PyTorch's interpolate with
+ * antialias=True) for output position i of a 1-D resize from in_size to out_size: the first
+ * input position *first and n weights w[0..n) normalized to sum 1 (n is returned, at most cap;
+ * cap >= igq__aa_taps_max gives every tap). bicubic: Keys' kernel with a = -0.5; else the
+ * triangle (bilinear). The support widens with the scale when shrinking. */
+int32_t igq__aa_taps(int64_t in_size, int64_t out_size, int64_t i, int bicubic, double *w,
+                     int32_t cap, int64_t *first);
+/* The most taps igq__aa_taps gives for these sizes. */
+int32_t igq__aa_taps_max(int64_t in_size, int64_t out_size, int bicubic);
+
 /* Pillow's Image.resize((rw, rh), interp) of an 8-bit image src (h rows of w pixels, each
  * `pixel` bytes of which the first `ch` are used, rows `stride` bytes apart), followed by
  * torchvision's CenterCrop((crop_h, crop_w)) (zero padding where the crop exceeds the image),

@@ -1,5 +1,7 @@
 /* libFuzzer harness for the image readers (STYLE.md 2.9b): PNG (chunks, CRC, inflate,
- * filters, Adam7, palettes), binary PPM/PGM and BMP, through igq_image_decode.
+ * filters, Adam7, palettes), binary PPM/PGM and BMP, through igq_image_decode — the readers of
+ * lib/io/image.c, image_png.c, image_inflate.c (also the raw deflate of .pth archives, fuzzed
+ * again by fuzz_pth), image_pnm.c and image_bmp.c.
  * Input: an image file's bytes. A PNG input of even length has its chunk CRCs recomputed
  * before decoding (in a copy), so that mutations reach the chunk rules, inflate and the
  * filters instead of stopping at the CRC check; odd lengths are decoded as they are.
